@@ -1,0 +1,38 @@
+# Baton: `make serve` runs the local API, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 3000
+
+.PHONY: install serve test lint typecheck unit bench clean
+
+install: $(STAMP) node_modules/.installed
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+serve: install
+	PORT=$(PORT) $(BIN)/baton serve
+
+lint: install
+	$(BIN)/ruff check layers functions infra tests
+
+typecheck: install
+	$(BIN)/mypy layers/baton functions tests
+
+unit: install
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .baton

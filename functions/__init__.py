@@ -1,0 +1,1 @@
+"""Lambda functions, one module per API family. Each only translates HTTP to domain calls."""

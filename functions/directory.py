@@ -1,0 +1,83 @@
+"""Native directory routes: users, groups, project activities."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from baton.api import JSON, NATIVE, current_caller, lambda_entry, make_resolver, store
+from baton.domain import Activity, Group, User
+from baton.service import DirectoryService
+from baton.settings import MAX_ID_LENGTH
+
+router = APIGatewayHttpRouter()
+PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Text = Annotated[str, Field(max_length=256)]
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, Field(min_length=1, max_length=256)]
+    firstname: Text = ""
+    lastname: Text = ""
+    email: Text = ""
+    active: bool = True
+
+
+class GroupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=256)]
+    members: list[Id] = Field(default_factory=list, max_length=1000)
+
+
+class ActivityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=256)]
+    type: Literal["task", "subprocess"] = "task"
+
+
+def _service() -> DirectoryService:
+    return DirectoryService(store(), current_caller(router))
+
+
+def saved(created: bool, body: BaseModel) -> Response[Any]:
+    return Response(201 if created else 200, JSON, body.model_dump_json(by_alias=True))
+
+
+@router.put("/api/v1/users/<userId>", summary="Create or replace a user", tags=["Directory"])
+def put_user(userId: PathId, body: Annotated[UserIn, Body()]) -> Response[User]:
+    user = User(id=userId, **body.model_dump())
+    return saved(_service().put_user(user), user)
+
+
+@router.get("/api/v1/users", summary="List users", tags=["Directory"])
+def list_users(
+    filter: Annotated[str | None, Query(max_length=256)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> dict[str, Any]:
+    users, next_cursor = _service().users(filter, limit, cursor)
+    return {"items": [u.model_dump() for u in users], "cursor": next_cursor}
+
+
+@router.put("/api/v1/groups/<groupId>", summary="Create or replace a group and its members", tags=["Directory"])
+def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Group]:
+    group = Group(id=groupId, **body.model_dump())
+    return saved(_service().put_group(group), group)
+
+
+@router.put("/api/v1/projects/<prjUid>/activities/<actUid>", summary="Create or replace an activity",
+            tags=["Directory"])
+def put_activity(prjUid: PathId, actUid: PathId, body: Annotated[ActivityIn, Body()]) -> Response[Activity]:
+    activity = Activity(projectId=prjUid, id=actUid, **body.model_dump())
+    return saved(_service().put_activity(activity), activity)
+
+
+app = make_resolver(NATIVE)
+app.include_router(router)
+lambda_handler = lambda_entry(app, NATIVE)

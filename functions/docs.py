@@ -1,0 +1,58 @@
+"""Public routes: the OpenAPI document of every route in the route table, Swagger UI, health."""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from baton.api import JSON, NATIVE, lambda_entry, make_resolver
+from baton.routes import FAMILIES
+
+TITLE = "Baton"
+VERSION = "1.0.0"
+DESCRIPTION = ("Task assignment: claim, release, assign, unassign and reassign, in the dialects of "
+               "Itential, ProcessMaker, Journey Manager and ConductorOne, plus Baton's own routes.")
+
+
+def full_api() -> APIGatewayHttpResolver:
+    """A resolver holding every family's router: the source of the OpenAPI document."""
+    api = make_resolver(NATIVE)
+    for family in FAMILIES:
+        if family != "docs":
+            api.include_router(importlib.import_module(f"baton_functions.{family}").router)
+    api.include_router(_docs_router())
+    return api
+
+
+def _docs_router() -> Any:
+    from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+    router = APIGatewayHttpRouter()
+
+    @router.get("/health", summary="Liveness", tags=["Docs"], security=[])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/openapi.json", summary="This document", tags=["Docs"], security=[])
+    def openapi() -> Response[dict[str, Any]]:
+        return Response(200, JSON, openapi_json())
+
+    return router
+
+
+@lru_cache(maxsize=1)
+def openapi_json() -> str:
+    return full_api().get_openapi_json_schema(
+        title=TITLE, version=VERSION, description=DESCRIPTION,
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},  # type: ignore[dict-item]
+        security=[{"bearer": []}],
+    )
+
+
+app = make_resolver(NATIVE)
+app.include_router(_docs_router())
+app.enable_swagger(path="/swagger", title=TITLE, version=VERSION, description=DESCRIPTION)
+lambda_handler = lambda_entry(app, NATIVE)

@@ -1,0 +1,113 @@
+"""Native task routes: create, read, list, history, complete, abandon."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from baton.api import JSON, NATIVE, current_caller, if_match, lambda_entry, make_resolver, store
+from baton.domain import Task, TaskPolicy, TaskType
+from baton.service import TaskService
+from baton.settings import MAX_ID_LENGTH
+
+router = APIGatewayHttpRouter()
+TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    allowReassignment: bool = True
+    allowedReassignees: list[Id] = Field(default_factory=list, max_length=100)
+    requireReassignmentReason: bool = False
+
+
+class CreateTask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Id | None = None
+    name: str = Field(min_length=1, max_length=256)
+    description: str = Field(default="", max_length=4096)
+    type: TaskType = "manual"
+    candidateUsers: list[Id] = Field(default_factory=list, max_length=100)
+    candidateGroups: list[Id] = Field(default_factory=list, max_length=100)
+    policy: PolicyIn = Field(default_factory=PolicyIn)
+    projectId: Id | None = None
+    activityId: Id | None = None
+
+
+class FinishBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str | None = Field(default=None, max_length=2048)
+
+
+class TaskOut(Task):
+    """A task as the API shows it."""
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    cursor: str | None = None
+
+
+def task_response(task: Task, status: int = 200, headers: dict[str, str] | None = None) -> Response[TaskOut]:
+    return Response(status, JSON, task.model_dump_json(),
+                    headers={"ETag": f'"{task.version}"', **(headers or {})})
+
+
+def _service() -> TaskService:
+    return TaskService(store(), current_caller(router))
+
+
+@router.post("/api/v1/tasks", summary="Create a task", tags=["Tasks"])
+def create_task(body: Annotated[CreateTask, Body()]) -> Response[TaskOut]:
+    task, created = _service().create(body.model_dump(exclude_none=True))
+    if not created:
+        return task_response(task)
+    return task_response(task, 201, {"Location": f"/api/v1/tasks/{task.id}"})
+
+
+@router.get("/api/v1/tasks", summary="List tasks: inbox and group queue, newest first", tags=["Tasks"])
+def list_tasks(
+    assignee: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH)] = None,
+    candidate: Annotated[Literal["me"] | None, Query()] = None,
+    status: Annotated[Literal["open", "completed", "abandoned"] | None, Query()] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    tasks, next_cursor = _service().list(assignee=assignee, candidate=candidate, status=status, limit=limit,
+                                         cursor=cursor)
+    return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
+
+
+@router.get("/api/v1/tasks/<taskId>", summary="Get a task", tags=["Tasks"])
+def get_task(taskId: TaskId) -> Response[TaskOut]:
+    return task_response(_service().get(taskId))
+
+
+@router.get("/api/v1/tasks/<taskId>/history", summary="A task's history, oldest first", tags=["Tasks"])
+def task_history(taskId: TaskId, limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
+    events, next_cursor = _service().history(taskId, limit, cursor)
+    return {"items": events, "cursor": next_cursor}
+
+
+@router.post("/api/v1/tasks/<taskId>/action/complete", summary="Complete a task", tags=["Tasks"])
+def complete(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
+    comment = body.comment if body else None
+    return task_response(_service().finish(taskId, "completed", comment, if_match(router)))
+
+
+@router.post("/api/v1/tasks/<taskId>/action/abandon", summary="Abandon a task", tags=["Tasks"])
+def abandon(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
+    comment = body.comment if body else None
+    return task_response(_service().finish(taskId, "abandoned", comment, if_match(router)))
+
+
+app = make_resolver(NATIVE)
+app.include_router(router)
+lambda_handler = lambda_entry(app, NATIVE)

@@ -1,0 +1,150 @@
+"""What every function shares: the resolver factory, the dialects' error shapes, the caller,
+If-Match, and the Lambda entry point (body-size guard, logging context)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+
+from baton.auth import caller_from_claims, claims_of
+from baton.domain import Caller
+from baton.errors import BadRequest, BatonError, PayloadTooLarge, Unauthorized, Unavailable
+from baton.observability import logger
+from baton.settings import MAX_BODY_BYTES
+from baton.store import Store, get_store
+
+JSON = "application/json"
+GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 412: 9, 413: 3, 503: 14, 500: 13}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one product family spells an error."""
+
+    name: str
+    render: Callable[[BatonError], tuple[int, dict[str, Any]]]
+
+
+def _native(err: BatonError) -> tuple[int, dict[str, Any]]:
+    body: dict[str, Any] = {"message": err.message, "code": err.reason}
+    if "holder" in err.details:
+        body["holder"] = err.details["holder"]
+    return err.status, body
+
+
+def _itential(err: BatonError) -> tuple[int, dict[str, Any]]:
+    body: dict[str, Any] = {"message": err.message}
+    if "holder" in err.details:
+        body["holder"] = err.details["holder"]
+    return err.status, body
+
+
+def _processmaker(err: BatonError) -> tuple[int, dict[str, Any]]:
+    status = 400 if err.status == 413 else err.status
+    prefix = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+              412: "Precondition Failed", 503: "Service Unavailable"}.get(status, "Error")
+    return status, {"error": {"code": status, "message": f"{prefix}: {err.message}"}}
+
+
+def _journey(err: BatonError) -> tuple[int, dict[str, Any]]:
+    # Journey Manager answers every refusal with 400 and an errorKey; 412/503 keep their status.
+    status = err.status if err.status in (412, 503) else 400
+    return status, {"errorKey": err.reason, "message": err.message}
+
+
+def _conductorone(err: BatonError) -> tuple[int, dict[str, Any]]:
+    code = 9 if err.reason == "preconditionFailed" else GRPC_CODES.get(err.status, 13)
+    return err.status, {"code": code, "message": err.message, "details": []}
+
+
+NATIVE = Dialect("native", _native)
+ITENTIAL = Dialect("itential", _itential)
+PROCESSMAKER = Dialect("processmaker", _processmaker)
+JOURNEY = Dialect("journey", _journey)
+CONDUCTORONE = Dialect("conductorone", _conductorone)
+
+
+def error_response(dialect: Dialect, err: BatonError) -> Response:
+    if isinstance(err, Unauthorized):  # API Gateway's own answer, whatever the dialect
+        return Response(401, JSON, json.dumps({"message": "Unauthorized"}))
+    status, body = dialect.render(err)
+    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, Unavailable) else None
+    return Response(status, JSON, json.dumps(body), headers=headers)
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """A sanitized summary: where and what, never the submitted values."""
+    parts = []
+    for e in exc.errors()[:5]:
+        if e.get("type") == "json_invalid":
+            return "Invalid request: malformed JSON body"
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{loc}: {e.get('msg', 'invalid')}")
+    return "Invalid request: " + "; ".join(parts)
+
+
+def make_resolver(dialect: Dialect) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(BatonError)
+    def _domain(err: BatonError) -> Response:
+        return error_response(dialect, err)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return error_response(dialect, BadRequest(validation_message(exc), reason="invalidRequest"))
+
+    return app
+
+
+def current_caller(app: APIGatewayHttpResolver) -> Caller:
+    return caller_from_claims(claims_of(app.current_event.raw_event))
+
+
+def store() -> Store:
+    return get_store()
+
+
+def if_match(app: APIGatewayHttpResolver) -> int | None:
+    raw = app.current_event.headers.get("if-match") or app.current_event.headers.get("If-Match")
+    if raw is None:
+        return None
+    text = raw.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 18:
+        raise BadRequest("If-Match must be a task version", reason="invalidRequest")
+    return int(text)
+
+
+def body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return len(base64.b64decode(body))
+        except ValueError:
+            return len(body)
+    return len(body.encode())
+
+
+def lambda_entry(app: APIGatewayHttpResolver, dialect: Dialect) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler: refuse oversized bodies before parsing, then resolve."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if body_size(event) > MAX_BODY_BYTES:
+            err = PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes", reason="invalidRequest")
+            status, body = dialect.render(err)
+            return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": json.dumps(body),
+                    "isBase64Encoded": False}
+        if event.get("body"):
+            # Baton speaks JSON only: a body is parsed as JSON whatever Content-Type claims.
+            event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
+        return app.resolve(event, context)
+
+    return handler

@@ -1,0 +1,112 @@
+"""The domain: users, groups, activities, tasks, history events, and the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ROLE_ADMIN = "admin"
+ROLE_APIWRITE = "apiwrite"
+ROLE_ENGINEERING = "engineering"
+ROLE_OPERATIONS = "operations"
+ROLE_PM_FACTORY = "PM_FACTORY"
+
+WORK_ROLES = frozenset({ROLE_ADMIN, ROLE_APIWRITE, ROLE_ENGINEERING, ROLE_OPERATIONS})
+WRITE_ROLES = frozenset({ROLE_ADMIN, ROLE_APIWRITE})
+PM_ROLES = frozenset({ROLE_PM_FACTORY, ROLE_ADMIN})
+
+TaskStatus = Literal["open", "completed", "abandoned"]
+TaskType = Literal["manual", "automatic"]
+ActivityType = Literal["task", "subprocess"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, from the verified JWT claims."""
+
+    user_id: str
+    username: str
+    tenant: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_admin(self) -> bool:
+        return ROLE_ADMIN in self.roles
+
+    def has_any(self, roles: frozenset[str]) -> bool:
+        return bool(self.roles & roles)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class User(_Model):
+    id: str
+    username: str
+    firstname: str = ""
+    lastname: str = ""
+    email: str = ""
+    active: bool = True
+
+
+class Group(_Model):
+    id: str
+    name: str
+    members: list[str] = Field(default_factory=list)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} ({len(self.members)} Users)"
+
+
+class Activity(_Model):
+    project_id: str = Field(alias="projectId")
+    id: str
+    name: str
+    type: ActivityType = "task"
+
+
+class TaskPolicy(_Model):
+    allowReassignment: bool = True
+    allowedReassignees: list[str] = Field(default_factory=list)
+    requireReassignmentReason: bool = False
+
+
+class Task(_Model):
+    id: str
+    name: str
+    description: str = ""
+    type: TaskType = "manual"
+    status: TaskStatus = "open"
+    assignee: str | None = None
+    candidateUsers: list[str] = Field(default_factory=list)
+    candidateGroups: list[str] = Field(default_factory=list)
+    policy: TaskPolicy = Field(default_factory=TaskPolicy)
+    projectId: str | None = None
+    activityId: str | None = None
+    version: int = 1
+    createdAt: str
+    updatedAt: str
+    requestHash: str | None = Field(default=None, exclude=True)
+
+    @property
+    def is_group_task(self) -> bool:
+        return bool(self.candidateGroups)
+
+
+class HistoryEvent(_Model):
+    id: str
+    taskId: str
+    version: int
+    at: str
+    actor: str
+    action: str
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    comment: str | None = None
+
+    def public(self) -> dict[str, object]:
+        return self.model_dump(by_alias=True)

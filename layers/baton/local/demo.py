@@ -1,0 +1,47 @@
+"""Demo data for tenant `workflow`, loaded once through the domain services."""
+
+from __future__ import annotations
+
+from baton.domain import Activity, Caller, Group, User
+from baton.service import DirectoryService, TaskService
+from baton.store import Keys, Store
+
+TENANT = "workflow"
+USERS = [
+    User(id="alice", username="alice", firstname="Alice", lastname="Archer", email="alice@example.com"),
+    User(id="bob", username="bob", firstname="Bob", lastname="Baker", email="bob@example.com"),
+    User(id="carol", username="carol", firstname="Carol", lastname="Cruz", email="carol@example.com"),
+    User(id="dave", username="dave", firstname="Dave", lastname="Díaz", email="dave@example.com"),
+    User(id="admin", username="admin", firstname="Ada", lastname="Admin", email="admin@example.com"),
+]
+GROUPS = [Group(id="ops", name="Operations", members=["alice", "bob"]),
+          Group(id="eng", name="Engineering", members=["carol", "dave"])]
+ACTIVITIES = [Activity(projectId="onboarding", id="review", name="Review request", type="task"),
+              Activity(projectId="onboarding", id="provision", name="Provision account", type="task"),
+              Activity(projectId="onboarding", id="notify", name="Notify requester", type="subprocess")]
+TASKS = [
+    {"id": "task-1", "name": "Review access request #1", "candidateGroups": ["ops"]},
+    {"id": "task-2", "name": "Review access request #2", "candidateGroups": ["ops"]},
+    {"id": "task-3", "name": "Provision laptop", "candidateUsers": ["carol"], "candidateGroups": ["eng"]},
+    {"id": "task-4", "name": "Rotate credentials", "candidateUsers": ["alice", "bob", "carol"],
+     "policy": {"allowedReassignees": ["alice", "bob", "carol"], "requireReassignmentReason": True}},
+    {"id": "task-5", "name": "Nightly sync", "type": "automatic"},
+]
+
+
+def load(store: Store) -> bool:
+    """Load the demo data unless it is there already; True when loaded now."""
+    if store.get(Keys.user(TENANT, "admin")):
+        return False
+    admin = Caller(user_id="admin", username="admin", tenant=TENANT, roles=frozenset({"admin"}))
+    directory = DirectoryService(store, admin)
+    for user in USERS:
+        directory.put_user(user)
+    for group in GROUPS:
+        directory.put_group(group)
+    for activity in ACTIVITIES:
+        directory.put_activity(activity)
+    tasks = TaskService(store, admin)
+    for body in TASKS:
+        tasks.create(body)
+    return True

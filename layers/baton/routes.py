@@ -1,0 +1,64 @@
+"""The route table: the single source for the CDK stack, the local server and the OpenAPI
+document. Each entry names the function (API family) that serves it; `auth=False` routes
+are the public ones (no JWT authorizer)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PM = "/api/1.0/{workspace}/project/{prj_uid}/activity/{act_uid}"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    family: str
+    auth: bool = True
+    read_only: bool = False
+
+    @property
+    def powertools_path(self) -> str:
+        return re.sub(r"\{(\w+)\}", r"<\1>", self.path)
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$")
+
+
+ROUTES: tuple[Route, ...] = (
+    # Itential: claim, release, assign
+    Route("POST", "/operations-manager/tasks/{taskId}/claim", "itential"),
+    Route("POST", "/operations-manager/tasks/{taskId}/release", "itential"),
+    Route("POST", "/operations-manager/tasks/{taskId}/assign", "itential"),
+    # Native tasks
+    Route("POST", "/api/v1/tasks", "tasks"),
+    Route("GET", "/api/v1/tasks", "tasks"),
+    Route("GET", "/api/v1/tasks/{taskId}", "tasks"),
+    Route("GET", "/api/v1/tasks/{taskId}/history", "tasks"),
+    Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks"),
+    Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks"),
+    # Native directory
+    Route("PUT", "/api/v1/users/{userId}", "directory"),
+    Route("GET", "/api/v1/users", "directory"),
+    Route("PUT", "/api/v1/groups/{groupId}", "directory"),
+    Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory"),
+    # Documentation and health: no authorizer
+    Route("GET", "/openapi.json", "docs", auth=False, read_only=True),
+    Route("GET", "/swagger", "docs", auth=False, read_only=True),
+    Route("GET", "/health", "docs", auth=False, read_only=True),
+)
+
+FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(r.family for r in ROUTES))
+
+
+def match(method: str, path: str) -> tuple[Route | None, bool]:
+    """The route for a request, and whether the path exists under another method."""
+    path_known = False
+    for route in ROUTES:
+        if route.pattern.match(path):
+            if route.method == method:
+                return route, True
+            path_known = True
+    return None, path_known

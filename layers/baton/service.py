@@ -1,0 +1,241 @@
+"""Business logic: every task action and directory write, over the store.
+
+Each task action reads the task and the caller (one consistent BatchGetItem), checks the
+rules, then writes the new state and its history event in one transaction whose condition
+asserts the state it was checked on. If the condition fails, the item as it was at that
+moment tells why (409, 412, ...); a change that merely raced (the action is still allowed)
+is retried a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from baton import rules
+from baton.domain import PM_ROLES, WRITE_ROLES, Activity, Caller, Group, HistoryEvent, Task, User
+from baton.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from baton.store import (
+    ConditionFailed,
+    Page,
+    Store,
+    TransactionConflict,
+    deserialize,
+    task_from_item,
+    user_from_item,
+)
+
+MAX_ATTEMPTS = 8
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+# The result of a rule check: the new task state and the event, or None for "nothing to do".
+Plan = tuple[Task, HistoryEvent, tuple[str, str] | None] | None
+Planner = Callable[[Task, list[str]], Plan]
+
+
+class TaskService:
+    def __init__(self, store: Store, caller: Caller) -> None:
+        self.store = store
+        self.caller = caller
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _event(self, task: Task, action: str, from_: str | None, to: str | None,
+               comment: str | None = None) -> HistoryEvent:
+        return HistoryEvent(id=new_id(), taskId=task.id, version=task.version + 1, at=now(),
+                            actor=self.caller.user_id, action=action, **{"from": from_}, to=to,
+                            comment=comment)
+
+    def _next(self, task: Task, **changes: Any) -> Task:
+        return task.model_copy(update={**changes, "version": task.version + 1, "updatedAt": now()})
+
+    def _member_check(self, task: Task, user: str, groups: list[str]) -> tuple[str, str] | None:
+        """When `user` may work on the task only through a group, assert that membership too."""
+        if user in task.candidateUsers or self.caller.is_admin and user == self.caller.user_id:
+            return None
+        shared = sorted(set(groups) & set(task.candidateGroups))
+        return (user, shared[0]) if shared else None
+
+    def _mutate(self, task_id: str, if_match: int | None, plan: Planner) -> Task:
+        for _ in range(MAX_ATTEMPTS):
+            task, _user, groups = self.store.read_task_and_user(self.caller.tenant, task_id,
+                                                                self.caller.user_id)
+            if task is None:
+                raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
+            if if_match is not None and task.version != if_match:
+                raise PreconditionFailed(f"Task {task_id} is at version {task.version}, not {if_match}")
+            planned = plan(task, groups)
+            if planned is None:
+                return task
+            new, event, member_check = planned
+            try:
+                self.store.change_task(self.caller.tenant, task, new, event, member_check)
+                return new
+            except ConditionFailed as failed:
+                if failed.index == 0 and failed.item is None:
+                    raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
+                if failed.index == 0 and failed.item is not None:
+                    current = task_from_item(failed.item)
+                    if if_match is not None and current.version != if_match:
+                        raise PreconditionFailed(
+                            f"Task {task_id} is at version {current.version}, not {if_match}") from None
+                    # Re-check the rules on the state that beat us: raises the right error,
+                    # or the action is still allowed and we go round again.
+                    plan(current, groups)
+            except TransactionConflict:
+                pass
+        raise Conflict(f"Task {task_id} is changing too fast; try again", reason="busy")
+
+    # ---- task actions ----------------------------------------------------------------------
+    def claim(self, task_id: str, if_match: int | None = None) -> Task:
+        def plan(task: Task, groups: list[str]) -> Plan:
+            if not rules.check_claim(task, self.caller, groups):
+                return None
+            me = self.caller.user_id
+            return (self._next(task, assignee=me), self._event(task, "claim", None, me),
+                    self._member_check(task, me, groups))
+        return self._mutate(task_id, if_match, plan)
+
+    def release(self, task_id: str, if_match: int | None = None) -> Task:
+        def plan(task: Task, groups: list[str]) -> Plan:
+            rules.check_release(task, self.caller)
+            return (self._next(task, assignee=None), self._event(task, "release", task.assignee, None),
+                    None)
+        return self._mutate(task_id, if_match, plan)
+
+    def assign(self, task_id: str, user_id: str, if_match: int | None = None, *,
+               action: str = "assign", group_task: bool = False) -> Task:
+        """Give the task to `user_id` (Itential assign, Journey Manager txn/assign)."""
+        target = self.store.get_users(self.caller.tenant, [user_id]).get(user_id)
+        if target is None:
+            raise BadRequest(f"User {user_id} not found", reason="userNotFound")
+        target_groups = list(target.get("groups", []))
+
+        def plan(task: Task, groups: list[str]) -> Plan:
+            if group_task and not task.is_group_task:
+                raise BadRequest(f"Task {task.id} is not a group task", reason="notGroupTask")
+            if not rules.check_assign(task, self.caller, user_id, target_groups):
+                return None
+            member = self._member_check(task, user_id, target_groups)
+            return (self._next(task, assignee=user_id), self._event(task, action, task.assignee, user_id),
+                    member)
+        return self._mutate(task_id, if_match, plan)
+
+    def finish(self, task_id: str, status: str, comment: str | None = None,
+               if_match: int | None = None) -> Task:
+        action = "complete" if status == "completed" else "abandon"
+
+        def plan(task: Task, groups: list[str]) -> Plan:
+            rules.check_finish(task, self.caller)
+            return (self._next(task, status=status),
+                    self._event(task, action, task.status, status, comment), None)
+        return self._mutate(task_id, if_match, plan)
+
+    # ---- create and read -------------------------------------------------------------------
+    def create(self, body: dict[str, Any]) -> tuple[Task, bool]:
+        """Create a task; True when created, False when an identical create was replayed."""
+        rules.require_role(self.caller, WRITE_ROLES)
+        tenant = self.caller.tenant
+        request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        candidate_users = list(dict.fromkeys(body.get("candidateUsers") or []))
+        candidate_groups = list(dict.fromkeys(body.get("candidateGroups") or []))
+        project_id, activity_id = body.get("projectId"), body.get("activityId")
+        if (project_id is None) != (activity_id is None):
+            raise BadRequest("projectId and activityId go together")
+        if project_id and activity_id:
+            activity, assignees = self.store.activity_with_assignees(tenant, project_id, activity_id)
+            if activity is None:
+                raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
+            for a in assignees:
+                target = candidate_users if a["aasType"] == "user" else candidate_groups
+                if a["aasUid"] not in target:
+                    target.append(a["aasUid"])
+        stamp = now()
+        task = Task.model_validate({
+            **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users,
+            "candidateGroups": candidate_groups, "status": "open", "assignee": None, "version": 1,
+            "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash})
+        event = HistoryEvent(id=new_id(), taskId=task.id, version=1, at=stamp, actor=self.caller.user_id,
+                             action="create", to="open")
+        try:
+            self.store.create_task(tenant, task, event)
+            return task, True
+        except ConditionFailed as failed:
+            existing = task_from_item(failed.item) if failed.item else None
+            if existing is not None and existing.requestHash == request_hash:
+                return existing, False
+            raise Conflict(f"Task {task.id} already exists with other content") from None
+
+    def get(self, task_id: str) -> Task:
+        task = self.store.get_task(self.caller.tenant, task_id)
+        if task is None:
+            raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
+        return task
+
+    def history(self, task_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        self.get(task_id)
+        page = self.store.history_page(self.caller.tenant, task_id, limit, cursor)
+        return [HistoryEvent.model_validate(deserialize(i)).public() for i in page.items], page.cursor
+
+    def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
+             cursor: str | None) -> tuple[list[Task], str | None]:
+        me = self.caller.user_id
+        who = me if assignee == "me" else assignee
+        cand: tuple[str, list[str]] | None = None
+        if candidate is not None:
+            if candidate != "me":
+                raise BadRequest("candidate accepts only 'me'")
+            groups = self.store.get_users(self.caller.tenant, [me]).get(me, {}).get("groups", [])
+            cand = (me, list(groups))
+        page: Page = self.store.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
+                                           limit=limit, cursor=cursor)
+        return [task_from_item(i) for i in page.items], page.cursor
+
+
+class DirectoryService:
+    def __init__(self, store: Store, caller: Caller) -> None:
+        self.store = store
+        self.caller = caller
+
+    def put_user(self, user: User) -> bool:
+        rules.require_role(self.caller, WRITE_ROLES)
+        return self.store.put_user(self.caller.tenant, user)
+
+    def users(self, text: str | None, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
+        page = self.store.users_page(self.caller.tenant, text, limit, cursor)
+        return [user_from_item(i) for i in page.items], page.cursor
+
+    def put_group(self, group: Group) -> bool:
+        rules.require_role(self.caller, WRITE_ROLES)
+        group = group.model_copy(update={"members": list(dict.fromkeys(group.members))})
+        for _ in range(MAX_ATTEMPTS):
+            old, version = self.store.get_group(self.caller.tenant, group.id)
+            try:
+                self.store.put_group(self.caller.tenant, group, old.members if old else [], version)
+                return old is None
+            except ConditionFailed as failed:
+                if failed.index > 0:
+                    added = [u for u in group.members if not old or u not in old.members]
+                    raise BadRequest(f"Unknown user in members: {added[failed.index - 1]}"
+                                     if failed.index - 1 < len(added) else "Unknown user in members") from None
+            except TransactionConflict:
+                pass
+        raise Conflict(f"Group {group.id} is changing too fast; try again")
+
+    def put_activity(self, activity: Activity) -> bool:
+        rules.require_role(self.caller, WRITE_ROLES)
+        return self.store.put_activity(self.caller.tenant, activity)
+
+
+__all__ = ["TaskService", "DirectoryService", "PM_ROLES"]

@@ -1,0 +1,28 @@
+"""Settings read once from the environment (a pydantic model, cached)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_ID_LENGTH = 128
+
+
+class Settings(BaseModel):
+    table_name: str = Field(default="baton")
+    dynamodb_endpoint: str | None = None
+    region: str = "us-east-1"
+    service: str = "baton"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        table_name=os.environ.get("TABLE_NAME", "baton"),
+        dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT") or None,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME", "baton"),
+    )

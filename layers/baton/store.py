@@ -1,0 +1,439 @@
+"""DynamoDB access: keys, item mapping and the conditional writes.
+
+Every state change is one TransactWriteItems (or one conditional write) whose condition
+re-asserts the state the rules were checked on; a failed condition comes back as
+`ConditionFailed` carrying the item as it was (ReturnValuesOnConditionCheckFailure=ALL_OLD),
+so the caller can say why without a second read. No Scan anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from baton.domain import Activity, Group, HistoryEvent, Task, User
+from baton.errors import BadRequest, Unavailable
+from baton.settings import get_settings
+from baton.table import GSI_ASSIGNEE, GSI_TASKS
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+THROTTLE_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "ThrottlingError",
+})
+TASK_FIELDS = tuple(Task.model_fields)
+MAX_TRANSACTION_ITEMS = 100
+
+
+class ConditionFailed(Exception):
+    """A condition of a write failed; `item` is the failing item as it was (None if absent)."""
+
+    def __init__(self, index: int, item: dict[str, Any] | None) -> None:
+        super().__init__(f"condition failed on action {index}")
+        self.index = index
+        self.item = item
+
+
+class TransactionConflict(Exception):
+    """Another transaction touched the same item at the same moment: retry."""
+
+
+def _esc(part: str) -> str:
+    """Escape key parts so that joining them with '#' is injective."""
+    return part.replace("%", "%25").replace("#", "%23")
+
+
+def serialize(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in data.items() if v is not None}
+
+
+def deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _de.deserialize(v) for k, v in item.items()}
+    for k, v in out.items():
+        if type(v).__name__ == "Decimal":
+            out[k] = int(v)
+        elif isinstance(v, set):
+            out[k] = sorted(v)
+    return out
+
+
+class Keys:
+    @staticmethod
+    def task(tenant: str, task_id: str) -> dict[str, str]:
+        return {"pk": f"T#{_esc(tenant)}#TASK#{_esc(task_id)}", "sk": "TASK"}
+
+    @staticmethod
+    def history_sk(version: int) -> str:
+        return f"H#{version:012d}"
+
+    @staticmethod
+    def directory(tenant: str) -> str:
+        return f"T#{_esc(tenant)}#DIR"
+
+    @staticmethod
+    def user(tenant: str, user_id: str) -> dict[str, str]:
+        return {"pk": Keys.directory(tenant), "sk": f"USER#{_esc(user_id)}"}
+
+    @staticmethod
+    def group(tenant: str, group_id: str) -> dict[str, str]:
+        return {"pk": Keys.directory(tenant), "sk": f"GROUP#{_esc(group_id)}"}
+
+    @staticmethod
+    def activity_pk(tenant: str, project_id: str, activity_id: str) -> str:
+        return f"T#{_esc(tenant)}#ACT#{_esc(project_id)}#{_esc(activity_id)}"
+
+    @staticmethod
+    def tasks_index(tenant: str) -> str:
+        return f"T#{_esc(tenant)}#TASKS"
+
+    @staticmethod
+    def assignee_index(tenant: str, user_id: str) -> str:
+        return f"T#{_esc(tenant)}#A#{_esc(user_id)}"
+
+
+def search_text(*parts: str) -> str:
+    """The normalised search field: case-folded, so non-ASCII names match too."""
+    return "\n".join(p.casefold() for p in parts if p)
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    cursor: str | None
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, partition_attr: str, partition: str) -> dict[str, Any] | None:
+    """Decode a cursor, and refuse one that points outside the partition being listed."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("Invalid cursor") from None
+    ok = (
+        isinstance(key, dict)
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+        and key.get(partition_attr, {}).get("S") == partition
+        and set(key) <= {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
+    )
+    if not ok:
+        raise BadRequest("Invalid cursor")
+    return key
+
+
+def task_item(tenant: str, task: Task) -> dict[str, Any]:
+    data = task.model_dump()
+    data.update(Keys.task(tenant, task.id))
+    data["gsi1pk"] = Keys.tasks_index(tenant)
+    data["gsi1sk"] = f"{task.createdAt}#{_esc(task.id)}"
+    if task.assignee is not None:
+        data["gsi2pk"] = Keys.assignee_index(tenant, task.assignee)
+        data["gsi2sk"] = data["gsi1sk"]
+    if task.requestHash:
+        data["requestHash"] = task.requestHash
+    return serialize(data)
+
+
+def task_from_item(item: dict[str, Any]) -> Task:
+    return Task.model_validate(deserialize(item))
+
+
+def user_from_item(item: dict[str, Any]) -> User:
+    data = deserialize(item)
+    return User.model_validate({**data, "id": data["userId"]})
+
+
+def _raise_client_error(err: ClientError) -> None:
+    code = err.response.get("Error", {}).get("Code", "")
+    if code in THROTTLE_CODES:
+        raise Unavailable("DynamoDB is busy; retry later") from err
+    if code == "TransactionCanceledException":
+        reasons = err.response.get("CancellationReasons") or []
+        for i, r in enumerate(reasons):
+            if r.get("Code") == "ConditionalCheckFailed":
+                raise ConditionFailed(i, r.get("Item")) from err
+        if any(r.get("Code") in THROTTLE_CODES or r.get("Code") == "ThrottlingError" for r in reasons):
+            raise Unavailable("DynamoDB is busy; retry later") from err
+        raise TransactionConflict(str(reasons)) from err
+    if code == "TransactionConflictException":
+        raise TransactionConflict(code) from err
+    if code == "ConditionalCheckFailedException":
+        raise ConditionFailed(0, err.response.get("Item")) from err
+    raise err
+
+
+class Store:
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    # ---- low level -------------------------------------------------------------------------
+    def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = getattr(self.client, op)(**kwargs)
+            return result
+        except ClientError as err:
+            _raise_client_error(err)
+            raise  # pragma: no cover - _raise_client_error always raises
+
+    def transact(self, actions: Sequence[dict[str, Any]]) -> None:
+        for action in actions:
+            body = next(iter(action.values()))
+            body.setdefault("TableName", self.table)
+            if "ConditionExpression" in body:
+                body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        self._call("transact_write_items", TransactItems=list(actions))
+
+    def get(self, key: dict[str, str], projection: str | None = None) -> dict[str, Any] | None:
+        kwargs: dict[str, Any] = {"TableName": self.table, "Key": serialize(key), "ConsistentRead": True}
+        if projection:
+            kwargs["ProjectionExpression"] = projection
+        return self._call("get_item", **kwargs).get("Item")
+
+    def batch_get(self, keys: Iterable[dict[str, str]]) -> list[dict[str, Any]]:
+        """Consistent BatchGetItem in chunks of 100, retrying unprocessed keys."""
+        pending = [serialize(k) for k in {(k["pk"], k["sk"]): k for k in keys}.values()]
+        found: list[dict[str, Any]] = []
+        while pending:
+            chunk, pending = pending[:100], pending[100:]
+            request = {self.table: {"Keys": chunk, "ConsistentRead": True}}
+            while request:
+                out = self._call("batch_get_item", RequestItems=request)
+                found.extend(out.get("Responses", {}).get(self.table, []))
+                request = out.get("UnprocessedKeys") or {}
+        return found
+
+    def query_page(self, limit: int, cursor: str | None, partition_attr: str, partition: str,
+                   **kwargs: Any) -> Page:
+        start = decode_cursor(cursor, partition_attr, partition)
+        kwargs.update(TableName=self.table, Limit=limit)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        out = self._call("query", **kwargs)
+        return Page(out.get("Items", []), encode_cursor(out.get("LastEvaluatedKey")))
+
+    def query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
+        kwargs["TableName"] = self.table
+        items: list[dict[str, Any]] = []
+        while True:
+            out = self._call("query", **kwargs)
+            items.extend(out.get("Items", []))
+            if "LastEvaluatedKey" not in out:
+                return items
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    # ---- tasks -----------------------------------------------------------------------------
+    def read_task_and_user(self, tenant: str, task_id: str, user_id: str) -> tuple[Task | None, User | None,
+                                                                                   list[str]]:
+        """One consistent round trip: the task and the user (with the user's groups)."""
+        task_key, user_key = Keys.task(tenant, task_id), Keys.user(tenant, user_id)
+        task: Task | None = None
+        user: User | None = None
+        groups: list[str] = []
+        for item in self.batch_get([task_key, user_key]):
+            if item["sk"]["S"] == "TASK":
+                task = task_from_item(item)
+            else:
+                user = user_from_item(item)
+                groups = list(deserialize(item).get("groups", []))
+        return task, user, groups
+
+    def get_task(self, tenant: str, task_id: str) -> Task | None:
+        item = self.get(Keys.task(tenant, task_id))
+        return task_from_item(item) if item else None
+
+    def create_task(self, tenant: str, task: Task, event: HistoryEvent) -> None:
+        """Put the task if its id is free, with its first history event; ConditionFailed otherwise."""
+        self.transact([
+            {"Put": {"Item": task_item(tenant, task), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"Item": self._event_item(tenant, event)}},
+        ])
+
+    def change_task(self, tenant: str, old: Task, new: Task, event: HistoryEvent,
+                    member_check: tuple[str, str] | None = None) -> None:
+        """Replace the task if it is still exactly as read (version, status, assignee), writing
+        the history event with it. `member_check` (user, group) also asserts a membership."""
+        values: dict[str, Any] = {":v": old.version, ":st": old.status}
+        cond = "version = :v AND #st = :st AND "
+        if old.assignee is None:
+            cond += "attribute_not_exists(assignee)"
+        else:
+            cond += "assignee = :a"
+            values[":a"] = old.assignee
+        actions: list[dict[str, Any]] = [
+            {"Put": {"Item": task_item(tenant, new), "ConditionExpression": cond,
+                     "ExpressionAttributeNames": {"#st": "status"},
+                     "ExpressionAttributeValues": serialize(values)}},
+            {"Put": {"Item": self._event_item(tenant, event),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+        ]
+        if member_check:
+            user, group = member_check
+            actions.append({"ConditionCheck": {
+                "Key": serialize(Keys.user(tenant, user)),
+                "ConditionExpression": "contains(#g, :g)",
+                "ExpressionAttributeNames": {"#g": "groups"},
+                "ExpressionAttributeValues": serialize({":g": group})}})
+        self.transact(actions)
+
+    def _event_item(self, tenant: str, event: HistoryEvent) -> dict[str, Any]:
+        data = event.model_dump(by_alias=True)
+        data["pk"] = Keys.task(tenant, event.taskId)["pk"]
+        data["sk"] = Keys.history_sk(event.version)
+        return serialize(data)
+
+    def history_page(self, tenant: str, task_id: str, limit: int, cursor: str | None) -> Page:
+        pk = Keys.task(tenant, task_id)["pk"]
+        return self.query_page(
+            limit, cursor, "pk", pk,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :h)",
+            ExpressionAttributeValues=serialize({":pk": pk, ":h": "H#"}))
+
+    def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
+                   status: str | None, limit: int, cursor: str | None) -> Page:
+        """Newest first. By assignee: the sparse assignee index; otherwise the tenant's task index,
+        filtered by status and candidacy (a page may then hold fewer than `limit` items)."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        filters: list[str] = []
+        if assignee is not None:
+            index, attr, partition = GSI_ASSIGNEE, "gsi2pk", Keys.assignee_index(tenant, assignee)
+        else:
+            index, attr, partition = GSI_TASKS, "gsi1pk", Keys.tasks_index(tenant)
+        values[":p"] = partition
+        if status:
+            names["#st"] = "status"
+            values[":st"] = status
+            filters.append("#st = :st")
+        if candidate is not None:
+            user, groups = candidate
+            values[":me"] = user
+            alts = ["contains(candidateUsers, :me)"]
+            for i, g in enumerate(groups):
+                values[f":g{i}"] = g
+                alts.append(f"contains(candidateGroups, :g{i})")
+            filters.append("attribute_not_exists(assignee)")
+            filters.append("(" + " OR ".join(alts) + ")")
+        kwargs: dict[str, Any] = {
+            "IndexName": index, "ScanIndexForward": False,
+            "KeyConditionExpression": f"{attr} = :p",
+            "ExpressionAttributeValues": serialize(values),
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        return self.query_page(limit, cursor, attr, partition, **kwargs)
+
+    # ---- directory -------------------------------------------------------------------------
+    def put_user(self, tenant: str, user: User) -> bool:
+        """Create or replace a user's profile, keeping its group memberships. True if created."""
+        data = user.model_dump()
+        data.pop("id")
+        data["userId"] = user.id
+        data["search"] = search_text(user.firstname, user.lastname, user.username)
+        names = {f"#{k}": k for k in data}
+        sets = ", ".join(f"#{k} = :{k}" for k in data)
+        out = self._call(
+            "update_item", TableName=self.table, Key=serialize(Keys.user(tenant, user.id)),
+            UpdateExpression=f"SET {sets}", ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize({f":{k}": v for k, v in data.items()}),
+            ReturnValues="UPDATED_OLD")
+        return not out.get("Attributes")
+
+    def users_page(self, tenant: str, text: str | None, limit: int, cursor: str | None) -> Page:
+        pk = Keys.directory(tenant)
+        values: dict[str, Any] = {":pk": pk, ":u": "USER#"}
+        kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk AND begins_with(sk, :u)"}
+        if text:
+            values[":f"] = text.casefold()
+            kwargs["FilterExpression"] = "contains(search, :f)"
+        kwargs["ExpressionAttributeValues"] = serialize(values)
+        return self.query_page(limit, cursor, "pk", pk, **kwargs)
+
+    def get_users(self, tenant: str, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        items = self.batch_get(Keys.user(tenant, u) for u in user_ids)
+        return {d["userId"]: d for d in map(deserialize, items)}
+
+    def get_group(self, tenant: str, group_id: str) -> tuple[Group | None, int]:
+        item = self.get(Keys.group(tenant, group_id))
+        if not item:
+            return None, 0
+        data = deserialize(item)
+        return Group.model_validate({**data, "id": data["groupId"]}), int(data.get("version", 0))
+
+    def put_group(self, tenant: str, group: Group, old_members: list[str], old_version: int) -> None:
+        """Replace a group and move the memberships on the user items, in one transaction."""
+        added = [u for u in group.members if u not in old_members]
+        removed = [u for u in old_members if u not in group.members]
+        if len(added) + len(removed) + 1 > MAX_TRANSACTION_ITEMS:
+            raise BadRequest(f"At most {MAX_TRANSACTION_ITEMS - 1} membership changes per request")
+        item = serialize({
+            **Keys.group(tenant, group.id), "groupId": group.id, "name": group.name,
+            "members": group.members, "version": old_version + 1, "search": search_text(group.name)})
+        cond = "attribute_not_exists(pk)" if old_version == 0 else "version = :v"
+        put: dict[str, Any] = {"Item": item, "ConditionExpression": cond}
+        if old_version:
+            put["ExpressionAttributeValues"] = serialize({":v": old_version})
+        actions: list[dict[str, Any]] = [{"Put": put}]
+        for users, op in ((added, "ADD"), (removed, "DELETE")):
+            for u in users:
+                actions.append({"Update": {
+                    "Key": serialize(Keys.user(tenant, u)), "UpdateExpression": f"{op} #g :g",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": {"#g": "groups"},
+                    "ExpressionAttributeValues": {":g": {"SS": [group.id]}}}})
+        self.transact(actions)
+
+    def put_activity(self, tenant: str, activity: Activity) -> bool:
+        pk = Keys.activity_pk(tenant, activity.project_id, activity.id)
+        out = self._call(
+            "put_item", TableName=self.table, ReturnValues="ALL_OLD",
+            Item=serialize({"pk": pk, "sk": "ACT", "projectId": activity.project_id,
+                            "activityId": activity.id, "name": activity.name, "type": activity.type}))
+        return not out.get("Attributes")
+
+    def activity_with_assignees(self, tenant: str, project_id: str, activity_id: str
+                                ) -> tuple[Activity | None, list[dict[str, Any]]]:
+        pk = Keys.activity_pk(tenant, project_id, activity_id)
+        items = [deserialize(i) for i in self.query_all(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues=serialize({":pk": pk}),
+            ConsistentRead=True)]
+        head = next((i for i in items if i["sk"] == "ACT"), None)
+        if head is None:
+            return None, []
+        act = Activity.model_validate({**head, "id": head["activityId"]})
+        return act, [i for i in items if i["sk"].startswith("AAS#")]
+
+
+@lru_cache(maxsize=4)
+def _client(endpoint: str | None, region: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=100,
+                    connect_timeout=3, read_timeout=10)
+    return boto3.session.Session().client("dynamodb", endpoint_url=endpoint, region_name=region,
+                                          config=config)
+
+
+def get_store() -> Store:
+    """The store for this process's settings (client created on first use, not at import)."""
+    settings = get_settings()
+    return Store(_client(settings.dynamodb_endpoint, settings.region), settings.table_name)
