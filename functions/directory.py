@@ -46,7 +46,7 @@ def _service() -> DirectoryService:
 
 
 def saved(created: bool, body: BaseModel) -> Response[Any]:
-    return Response(201 if created else 200, JSON, body.model_dump_json(by_alias=True))
+    return Response(201 if created else 200, JSON, body.model_dump(by_alias=True))
 
 
 @router.put("/api/v1/users/<userId>", summary="Create or replace a user", tags=["Directory"])

@@ -56,7 +56,7 @@ class TaskPage(BaseModel):
 
 
 def task_response(task: Task, status: int = 200, headers: dict[str, str] | None = None) -> Response[TaskOut]:
-    return Response(status, JSON, task.model_dump_json(),
+    return Response(status, JSON, task.model_dump(),
                     headers={"ETag": f'"{task.version}"', **(headers or {})})
 
 

@@ -42,7 +42,8 @@ def new_id() -> str:
 
 # The result of a rule check: the new task state and the event, or None for "nothing to do".
 Plan = tuple[Task, HistoryEvent, tuple[str, str] | None] | None
-Planner = Callable[[Task, list[str]], Plan]
+# A planner sees the task and the group memberships of the users read with it (the caller first).
+Planner = Callable[[Task, dict[str, list[str]]], Plan]
 
 
 class TaskService:
@@ -67,10 +68,10 @@ class TaskService:
         shared = sorted(set(groups) & set(task.candidateGroups))
         return (user, shared[0]) if shared else None
 
-    def _mutate(self, task_id: str, if_match: int | None, plan: Planner) -> Task:
+    def _mutate(self, task_id: str, if_match: int | None, plan: Planner, others: tuple[str, ...] = ()) -> Task:
         for _ in range(MAX_ATTEMPTS):
-            task, _user, groups = self.store.read_task_and_user(self.caller.tenant, task_id,
-                                                                self.caller.user_id)
+            task, groups = self.store.read_task_and_users(self.caller.tenant, task_id,
+                                                          (self.caller.user_id, *others))
             if task is None:
                 raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
             if if_match is not None and task.version != if_match:
@@ -99,16 +100,18 @@ class TaskService:
 
     # ---- task actions ----------------------------------------------------------------------
     def claim(self, task_id: str, if_match: int | None = None) -> Task:
-        def plan(task: Task, groups: list[str]) -> Plan:
-            if not rules.check_claim(task, self.caller, groups):
+        me = self.caller.user_id
+
+        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
+            mine = groups.get(me, [])
+            if not rules.check_claim(task, self.caller, mine):
                 return None
-            me = self.caller.user_id
             return (self._next(task, assignee=me), self._event(task, "claim", None, me),
-                    self._member_check(task, me, groups))
+                    self._member_check(task, me, mine))
         return self._mutate(task_id, if_match, plan)
 
     def release(self, task_id: str, if_match: int | None = None) -> Task:
-        def plan(task: Task, groups: list[str]) -> Plan:
+        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
             rules.check_release(task, self.caller)
             return (self._next(task, assignee=None), self._event(task, "release", task.assignee, None),
                     None)
@@ -117,12 +120,10 @@ class TaskService:
     def assign(self, task_id: str, user_id: str, if_match: int | None = None, *,
                action: str = "assign", group_task: bool = False) -> Task:
         """Give the task to `user_id` (Itential assign, Journey Manager txn/assign)."""
-        target = self.store.get_users(self.caller.tenant, [user_id]).get(user_id)
-        if target is None:
-            raise BadRequest(f"User {user_id} not found", reason="userNotFound")
-        target_groups = list(target.get("groups", []))
-
-        def plan(task: Task, groups: list[str]) -> Plan:
+        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
+            if user_id not in groups:
+                raise BadRequest(f"User {user_id} not found", reason="userNotFound")
+            target_groups = groups[user_id]
             if group_task and not task.is_group_task:
                 raise BadRequest(f"Task {task.id} is not a group task", reason="notGroupTask")
             if not rules.check_assign(task, self.caller, user_id, target_groups):
@@ -130,13 +131,13 @@ class TaskService:
             member = self._member_check(task, user_id, target_groups)
             return (self._next(task, assignee=user_id), self._event(task, action, task.assignee, user_id),
                     member)
-        return self._mutate(task_id, if_match, plan)
+        return self._mutate(task_id, if_match, plan, (user_id,))
 
     def finish(self, task_id: str, status: str, comment: str | None = None,
                if_match: int | None = None) -> Task:
         action = "complete" if status == "completed" else "abandon"
 
-        def plan(task: Task, groups: list[str]) -> Plan:
+        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
             rules.check_finish(task, self.caller)
             return (self._next(task, status=status),
                     self._event(task, action, task.status, status, comment), None)

@@ -239,20 +239,20 @@ class Store:
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
     # ---- tasks -----------------------------------------------------------------------------
-    def read_task_and_user(self, tenant: str, task_id: str, user_id: str) -> tuple[Task | None, User | None,
-                                                                                   list[str]]:
-        """One consistent round trip: the task and the user (with the user's groups)."""
-        task_key, user_key = Keys.task(tenant, task_id), Keys.user(tenant, user_id)
+    def read_task_and_users(self, tenant: str, task_id: str, user_ids: Iterable[str]
+                            ) -> tuple[Task | None, dict[str, list[str]]]:
+        """One consistent round trip: the task, and the given users' group memberships
+        (a user absent from the answer does not exist in the tenant)."""
+        keys = [Keys.task(tenant, task_id), *(Keys.user(tenant, u) for u in user_ids)]
         task: Task | None = None
-        user: User | None = None
-        groups: list[str] = []
-        for item in self.batch_get([task_key, user_key]):
+        users: dict[str, list[str]] = {}
+        for item in self.batch_get(keys):
             if item["sk"]["S"] == "TASK":
                 task = task_from_item(item)
             else:
-                user = user_from_item(item)
-                groups = list(deserialize(item).get("groups", []))
-        return task, user, groups
+                data = deserialize(item)
+                users[data["userId"]] = list(data.get("groups", []))
+        return task, users
 
     def get_task(self, tenant: str, task_id: str) -> Task | None:
         item = self.get(Keys.task(tenant, task_id))

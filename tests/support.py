@@ -1,0 +1,83 @@
+"""Test support: call the real Lambda handlers with API Gateway HTTP API v2 events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from baton.local.events import LambdaContext, claims_for, http_event
+from baton.local.server import Handler, load_handlers
+from baton.routes import match
+
+TENANT = "acme"
+OPS = ("operations",)
+ADMIN = ("admin",)
+WRITER = ("apiwrite",)
+
+
+@lru_cache(maxsize=1)
+def handlers() -> dict[str, Handler]:
+    return load_handlers()
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def call(method: str, path: str, body: Any = None, *, user: str = "alice", roles: tuple[str, ...] = OPS,
+         tenant: str = TENANT, headers: dict[str, str] | None = None, query: dict[str, str] | None = None,
+         claims: dict[str, Any] | None = None, raw: bool = False) -> Reply:
+    route, _ = match(method, path)
+    assert route is not None, f"no route for {method} {path}"
+    if claims is None and route.auth:
+        claims = claims_for(user, tenant, roles)
+    event = http_event(method, path, route=route, body=body, query=query, headers=headers, claims=claims)
+    result = handlers()[route.family](event, LambdaContext())
+    text = result.get("body") or ""
+    try:
+        parsed = json.loads(text) if text and not raw else text
+    except json.JSONDecodeError:
+        parsed = text
+    return Reply(int(result["statusCode"]), parsed, {k.lower(): v for k, v in (result.get("headers") or {}).items()})
+
+
+def seed(tenant: str = TENANT) -> None:
+    """Users alice, bob, carol, dave, root (admin); group ops = alice+bob; tasks t1 (group ops),
+    t2 (direct: carol), t3 (automatic)."""
+    for uid, first in (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"), ("dave", "Dave"),
+                       ("root", "Root")):
+        r = call("PUT", f"/api/v1/users/{uid}", {"username": uid, "firstname": first, "lastname": "Test"},
+                 user="root", roles=ADMIN, tenant=tenant)
+        assert r.status == 201, r
+    r = call("PUT", "/api/v1/groups/ops", {"name": "Operations", "members": ["alice", "bob"]},
+             user="root", roles=ADMIN, tenant=tenant)
+    assert r.status == 201, r
+    for body in ({"id": "t1", "name": "Group task", "candidateGroups": ["ops"]},
+                 {"id": "t2", "name": "Direct task", "candidateUsers": ["carol"]},
+                 {"id": "t3", "name": "Machine task", "type": "automatic", "candidateUsers": ["alice"]}):
+        r = call("POST", "/api/v1/tasks", body, user="root", roles=ADMIN, tenant=tenant)
+        assert r.status == 201, r
+
+
+def claim(task: str, user: str, roles: tuple[str, ...] = OPS, **kw: Any) -> Reply:
+    return call("POST", f"/operations-manager/tasks/{task}/claim", user=user, roles=roles, **kw)
+
+
+def release(task: str, user: str, roles: tuple[str, ...] = OPS, **kw: Any) -> Reply:
+    return call("POST", f"/operations-manager/tasks/{task}/release", user=user, roles=roles, **kw)
+
+
+def get_task(task: str, tenant: str = TENANT) -> Reply:
+    return call("GET", f"/api/v1/tasks/{task}", tenant=tenant)
+
+
+def history(task: str, tenant: str = TENANT) -> list[dict[str, Any]]:
+    r = call("GET", f"/api/v1/tasks/{task}/history", tenant=tenant)
+    assert r.status == 200, r
+    items: list[dict[str, Any]] = r.body["items"]
+    return items
