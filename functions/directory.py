@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from baton.api import JSON, NATIVE, current_caller, lambda_entry, make_resolver, store
+from baton.api import JSON, NATIVE, current_caller, lambda_entry, store
 from baton.domain import Activity, Group, User
 from baton.service import DirectoryService
 from baton.settings import MAX_ID_LENGTH
@@ -42,7 +42,7 @@ class ActivityIn(BaseModel):
 
 
 def _service() -> DirectoryService:
-    return DirectoryService(store(), current_caller(router))
+    return DirectoryService(store(), current_caller())
 
 
 def saved(created: bool, body: BaseModel) -> Response[Any]:
@@ -78,6 +78,4 @@ def put_activity(prjUid: PathId, actUid: PathId, body: Annotated[ActivityIn, Bod
     return saved(_service().put_activity(activity), activity)
 
 
-app = make_resolver(NATIVE)
-app.include_router(router)
-lambda_handler = lambda_entry(app, NATIVE)
+lambda_handler = lambda_entry(NATIVE, router)

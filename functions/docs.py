@@ -52,7 +52,25 @@ def openapi_json() -> str:
     )
 
 
-app = make_resolver(NATIVE)
-app.include_router(_docs_router())
-app.enable_swagger(path="/swagger", title=TITLE, version=VERSION, description=DESCRIPTION)
-lambda_handler = lambda_entry(app, NATIVE)
+def _swagger_router() -> Any:
+    """Swagger UI: a separate resolver serves it (Powertools attaches it to a resolver)."""
+    from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+    router = APIGatewayHttpRouter()
+
+    @router.get("/swagger", include_in_schema=False)
+    def swagger() -> Response[str]:
+        return Response(200, "text/html", SWAGGER_HTML)
+
+    return router
+
+
+SWAGGER_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Baton API</title>
+<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui",
+  persistAuthorization: true});</script></body></html>"""
+
+lambda_handler = lambda_entry(NATIVE, _docs_router(), _swagger_router())

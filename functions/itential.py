@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from baton.api import ITENTIAL, current_caller, if_match, lambda_entry, make_resolver, store
+from baton.api import ITENTIAL, current_caller, if_match, lambda_entry, store
 from baton.domain import Task
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
@@ -34,26 +34,24 @@ def result(message: str, task: Task) -> dict[str, Any]:
 
 
 def _service() -> TaskService:
-    return TaskService(store(), current_caller(router))
+    return TaskService(store(), current_caller())
 
 
 @router.post("/operations-manager/tasks/<taskId>/claim", summary="Claim a task", tags=["Itential"])
 def claim(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> dict[str, Any]:
-    return result("Successfully claimed the task", _service().claim(taskId, if_match(router)))
+    return result("Successfully claimed the task", _service().claim(taskId, if_match()))
 
 
 @router.post("/operations-manager/tasks/<taskId>/release", summary="Release a currently assigned task",
              tags=["Itential"])
 def release(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> dict[str, Any]:
-    return result("Successfully released the task", _service().release(taskId, if_match(router)))
+    return result("Successfully released the task", _service().release(taskId, if_match()))
 
 
 @router.post("/operations-manager/tasks/<taskId>/assign", summary="Assign a task to a user", tags=["Itential"])
 def assign(taskId: TaskId, body: Annotated[AssignBody, Body()]) -> dict[str, Any]:
-    task = _service().assign(taskId, body.userId, if_match(router))
+    task = _service().assign(taskId, body.userId, if_match())
     return result("Successfully assigned the task", task)
 
 
-app = make_resolver(ITENTIAL)
-app.include_router(router)
-lambda_handler = lambda_entry(app, ITENTIAL)
+lambda_handler = lambda_entry(ITENTIAL, router)

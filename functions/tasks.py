@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from baton.api import JSON, NATIVE, current_caller, if_match, lambda_entry, make_resolver, store
+from baton.api import JSON, NATIVE, current_caller, if_match, lambda_entry, store
 from baton.domain import Task, TaskPolicy, TaskType
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
@@ -61,7 +61,7 @@ def task_response(task: Task, status: int = 200, headers: dict[str, str] | None 
 
 
 def _service() -> TaskService:
-    return TaskService(store(), current_caller(router))
+    return TaskService(store(), current_caller())
 
 
 @router.post("/api/v1/tasks", summary="Create a task", tags=["Tasks"])
@@ -99,15 +99,13 @@ def task_history(taskId: TaskId, limit: Limit = 100, cursor: Cursor = None) -> d
 @router.post("/api/v1/tasks/<taskId>/action/complete", summary="Complete a task", tags=["Tasks"])
 def complete(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
     comment = body.comment if body else None
-    return task_response(_service().finish(taskId, "completed", comment, if_match(router)))
+    return task_response(_service().finish(taskId, "completed", comment, if_match()))
 
 
 @router.post("/api/v1/tasks/<taskId>/action/abandon", summary="Abandon a task", tags=["Tasks"])
 def abandon(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
     comment = body.comment if body else None
-    return task_response(_service().finish(taskId, "abandoned", comment, if_match(router)))
+    return task_response(_service().finish(taskId, "abandoned", comment, if_match()))
 
 
-app = make_resolver(NATIVE)
-app.include_router(router)
-lambda_handler = lambda_entry(app, NATIVE)
+lambda_handler = lambda_entry(NATIVE, router)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
 from aws_lambda_powertools.logging import correlation_paths
 
 from baton.auth import caller_from_claims, claims_of
@@ -90,8 +93,10 @@ def validation_message(exc: RequestValidationError) -> str:
     return "Invalid request: " + "; ".join(parts)
 
 
-def make_resolver(dialect: Dialect) -> APIGatewayHttpResolver:
+def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
 
     @app.exception_handler(BatonError)
     def _domain(err: BatonError) -> Response:
@@ -104,16 +109,23 @@ def make_resolver(dialect: Dialect) -> APIGatewayHttpResolver:
     return app
 
 
-def current_caller(app: APIGatewayHttpResolver) -> Caller:
-    return caller_from_claims(claims_of(app.current_event.raw_event))
+# The event being handled. Routes read the caller and headers from here, never from a
+# resolver's or router's `current_event`: those are shared objects, and the local server runs
+# many requests at once (in Lambda there is one per process, so this costs nothing there).
+_event: ContextVar[dict[str, Any]] = ContextVar("baton_event")
+
+
+def current_caller() -> Caller:
+    return caller_from_claims(claims_of(_event.get()))
 
 
 def store() -> Store:
     return get_store()
 
 
-def if_match(app: APIGatewayHttpResolver) -> int | None:
-    raw = app.current_event.headers.get("if-match") or app.current_event.headers.get("If-Match")
+def if_match() -> int | None:
+    headers = {k.lower(): v for k, v in (_event.get().get("headers") or {}).items()}
+    raw = headers.get("if-match")
     if raw is None:
         return None
     text = raw.strip().removeprefix("W/").strip('"')
@@ -132,8 +144,18 @@ def body_size(event: dict[str, Any]) -> int:
     return len(body.encode())
 
 
-def lambda_entry(app: APIGatewayHttpResolver, dialect: Dialect) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda handler: refuse oversized bodies before parsing, then resolve."""
+def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler of one family: refuse oversized bodies before parsing, then resolve.
+
+    A Powertools resolver keeps the request on itself, so each thread gets its own resolver
+    (one in Lambda; one per server thread locally)."""
+    local = threading.local()
+
+    def resolver() -> APIGatewayHttpResolver:
+        app: APIGatewayHttpResolver | None = getattr(local, "app", None)
+        if app is None:
+            app = local.app = make_resolver(dialect, *routers)
+        return app
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -145,6 +167,10 @@ def lambda_entry(app: APIGatewayHttpResolver, dialect: Dialect) -> Callable[[dic
         if event.get("body"):
             # Baton speaks JSON only: a body is parsed as JSON whatever Content-Type claims.
             event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
-        return app.resolve(event, context)
+        token = _event.set(event)
+        try:
+            return resolver().resolve(event, context)
+        finally:
+            _event.reset(token)
 
     return handler

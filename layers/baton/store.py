@@ -347,7 +347,7 @@ class Store:
         data = user.model_dump()
         data.pop("id")
         data["userId"] = user.id
-        data["search"] = search_text(user.firstname, user.lastname, user.username)
+        data["searchText"] = search_text(user.firstname, user.lastname, user.username)
         names = {f"#{k}": k for k in data}
         sets = ", ".join(f"#{k} = :{k}" for k in data)
         out = self._call(
@@ -363,7 +363,7 @@ class Store:
         kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk AND begins_with(sk, :u)"}
         if text:
             values[":f"] = text.casefold()
-            kwargs["FilterExpression"] = "contains(search, :f)"
+            kwargs["FilterExpression"] = "contains(searchText, :f)"
         kwargs["ExpressionAttributeValues"] = serialize(values)
         return self.query_page(limit, cursor, "pk", pk, **kwargs)
 
@@ -386,7 +386,7 @@ class Store:
             raise BadRequest(f"At most {MAX_TRANSACTION_ITEMS - 1} membership changes per request")
         item = serialize({
             **Keys.group(tenant, group.id), "groupId": group.id, "name": group.name,
-            "members": group.members, "version": old_version + 1, "search": search_text(group.name)})
+            "members": group.members, "version": old_version + 1, "searchText": search_text(group.name)})
         cond = "attribute_not_exists(pk)" if old_version == 0 else "version = :v"
         put: dict[str, Any] = {"Item": item, "ConditionExpression": cond}
         if old_version:
