@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import json
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from baton.api import JSON, NATIVE, lambda_entry, make_resolver
+from baton.api import NATIVE, lambda_entry, make_resolver
 from baton.routes import FAMILIES
 
 TITLE = "Baton"
@@ -37,19 +38,20 @@ def _docs_router() -> Any:
         return {"status": "ok"}
 
     @router.get("/openapi.json", summary="This document", tags=["Docs"], security=[])
-    def openapi() -> Response[dict[str, Any]]:
-        return Response(200, JSON, openapi_json())
+    def openapi() -> dict[str, Any]:
+        return openapi_document()
 
     return router
 
 
 @lru_cache(maxsize=1)
-def openapi_json() -> str:
-    return full_api().get_openapi_json_schema(
+def openapi_document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(full_api().get_openapi_json_schema(
         title=TITLE, version=VERSION, description=DESCRIPTION,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},  # type: ignore[dict-item]
         security=[{"bearer": []}],
-    )
+    ))
+    return document
 
 
 def _swagger_router() -> Any:

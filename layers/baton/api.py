@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
 from aws_lambda_powertools.logging import correlation_paths
 
 from baton.auth import caller_from_claims, claims_of
 from baton.domain import Caller
-from baton.errors import BadRequest, BatonError, PayloadTooLarge, Unauthorized, Unavailable
+from baton.errors import BadRequest, BatonError, Internal, PayloadTooLarge, Unauthorized, Unavailable
 from baton.observability import logger
 from baton.settings import MAX_BODY_BYTES
 from baton.store import Store, get_store
@@ -57,8 +57,8 @@ def _processmaker(err: BatonError) -> tuple[int, dict[str, Any]]:
 
 
 def _journey(err: BatonError) -> tuple[int, dict[str, Any]]:
-    # Journey Manager answers every refusal with 400 and an errorKey; 412/503 keep their status.
-    status = err.status if err.status in (412, 503) else 400
+    # Journey Manager answers every refusal with 400 and an errorKey; 412/500/503 keep theirs.
+    status = err.status if err.status in (412, 500, 503) else 400
     return status, {"errorKey": err.reason, "message": err.message}
 
 
@@ -105,6 +105,11 @@ def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
         return error_response(dialect, BadRequest(validation_message(exc), reason="invalidRequest"))
+
+    @app.exception_handler(ResponseValidationError)
+    def _broken(exc: ResponseValidationError) -> Response:
+        logger.error("response failed its schema", extra={"errors": str(exc.errors())[:2000]})
+        return error_response(dialect, Internal("Internal server error"))
 
     return app
 

@@ -55,6 +55,13 @@ class Unauthorized(BatonError):
     reason = "unauthorized"
 
 
+class Internal(BatonError):
+    """A fault of ours (for example a response that breaks its own schema): 500, nothing leaked."""
+
+    status = 500
+    reason = "internalServerError"
+
+
 class Unavailable(BatonError):
     """DynamoDB throttled us after the SDK's retries: the client should come back later."""
 

@@ -1,0 +1,144 @@
+"""`baton serve` over real HTTP: tokens from `baton token`, DynamoDB Local underneath."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from baton.local.ddblocal import free_port
+
+BATON = str(Path(sys.executable).parent / "baton")
+
+
+def token(state: Path, user: str, roles: str, tenant: str = "workflow", ttl: int = 600) -> str:
+    out = subprocess.run([BATON, "token", "--user", user, "--roles", roles, "--tenant", tenant,
+                          "--ttl", str(ttl), "--state-dir", str(state)],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+def request(base: str, method: str, path: str, tok: str | None = None, body: Any = None
+            ) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if tok:
+        req.add_header("Authorization", f"Bearer {tok}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+            status = resp.status
+    except urllib.error.HTTPError as err:
+        raw, status = err.read(), err.code
+    try:
+        return status, json.loads(raw)
+    except json.JSONDecodeError:
+        return status, raw.decode()
+
+
+class Server:
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[str] | None = None
+        self.banner: list[str] = []
+
+    def start(self) -> Server:
+        env = {**os.environ, "PORT": str(self.port)}
+        env.pop("DYNAMODB_ENDPOINT", None)
+        self.proc = subprocess.Popen([BATON, "serve", "--state-dir", str(self.state)], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line and self.proc.poll() is not None:
+                raise RuntimeError("baton serve exited: " + "".join(self.banner))
+            self.banner.append(line)
+            if "Get a token" in line:
+                return self
+        raise RuntimeError("baton serve did not start: " + "".join(self.banner))
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("baton-state")).start()
+    yield srv
+    srv.stop()
+
+
+def test_banner_shows_url_swagger_and_token_command(server: Server) -> None:
+    text = "".join(server.banner)
+    assert server.base in text and f"{server.base}/swagger" in text
+    assert "DynamoDB Local" in text
+    assert "baton token --user" in text
+
+
+def test_claim_over_http_with_a_token(server: Server) -> None:
+    alice = token(server.state, "alice", "operations")
+    status, body = request(server.base, "POST", "/operations-manager/tasks/task-2/claim", alice)
+    assert status == 200, body
+    assert body["data"]["assignee"] == "alice"
+    bob = token(server.state, "bob", "operations")
+    status, body = request(server.base, "POST", "/operations-manager/tasks/task-2/claim", bob)
+    assert status == 409 and body["holder"] == "alice"
+    status, body = request(server.base, "GET", "/api/v1/tasks/task-2/history", bob)
+    assert status == 200 and [e["action"] for e in body["items"]] == ["create", "claim"]
+
+
+def test_no_or_bad_token_is_401(server: Server) -> None:
+    good = token(server.state, "alice", "operations")
+    expired = token(server.state, "alice", "operations", ttl=-10)
+    forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    other_key = token(server.state.parent / "elsewhere", "alice", "operations")
+    for tok in (None, "garbage", expired, forged, other_key):
+        status, body = request(server.base, "GET", "/api/v1/tasks/task-1", tok)
+        assert (status, body) == (401, {"message": "Unauthorized"}), tok
+
+
+def test_public_routes_need_no_token(server: Server) -> None:
+    assert request(server.base, "GET", "/health") == (200, {"status": "ok"})
+    status, doc = request(server.base, "GET", "/openapi.json")
+    assert status == 200 and "/operations-manager/tasks/{taskId}/claim" in doc["paths"]
+    status, html = request(server.base, "GET", "/swagger")
+    assert status == 200 and "swagger-ui" in html and "openapi.json" in html
+    assert request(server.base, "GET", "/nowhere")[0] == 404
+
+
+def test_data_survives_a_restart(tmp_path: Path) -> None:
+    first = Server(tmp_path).start()
+    try:
+        admin = token(tmp_path, "admin", "admin")
+        status, _ = request(first.base, "POST", "/api/v1/tasks", admin, {"id": "keep", "name": "Keep me"})
+        assert status == 201
+    finally:
+        first.stop()
+    second = Server(tmp_path).start()
+    try:
+        assert "already present" in "".join(second.banner)
+        status, body = request(second.base, "GET", "/api/v1/tasks/keep", token(tmp_path, "admin", "admin"))
+        assert status == 200 and body["name"] == "Keep me"
+    finally:
+        second.stop()
