@@ -7,12 +7,11 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
-
 from baton.api import JSON, NATIVE, current_caller, if_match, lambda_entry, store
-from baton.domain import Task, TaskPolicy, TaskType
+from baton.domain import Task, TaskType
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
+from pydantic import BaseModel, ConfigDict, Field
 
 router = APIGatewayHttpRouter()
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -56,7 +55,7 @@ class TaskPage(BaseModel):
 
 
 def task_response(task: Task, status: int = 200, headers: dict[str, str] | None = None) -> Response[TaskOut]:
-    return Response(status, JSON, task.model_dump(),
+    return Response(status, JSON, TaskOut.model_validate(task.model_dump()),
                     headers={"ETag": f'"{task.version}"', **(headers or {})})
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from baton.local.ddblocal import free_port
 
 BATON = str(Path(sys.executable).parent / "baton")

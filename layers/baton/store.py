@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -167,14 +167,14 @@ def _raise_client_error(err: ClientError) -> None:
         reasons = err.response.get("CancellationReasons") or []
         for i, r in enumerate(reasons):
             if r.get("Code") == "ConditionalCheckFailed":
-                raise ConditionFailed(i, r.get("Item")) from err
+                raise ConditionFailed(i, cast(dict[str, Any] | None, r.get("Item"))) from err
         if any(r.get("Code") in THROTTLE_CODES or r.get("Code") == "ThrottlingError" for r in reasons):
             raise Unavailable("DynamoDB is busy; retry later") from err
         raise TransactionConflict(str(reasons)) from err
     if code == "TransactionConflictException":
         raise TransactionConflict(code) from err
     if code == "ConditionalCheckFailedException":
-        raise ConditionFailed(0, err.response.get("Item")) from err
+        raise ConditionFailed(0, cast(dict[str, Any] | None, err.response.get("Item"))) from err
     raise err
 
 

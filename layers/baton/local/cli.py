@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -88,10 +89,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  Demo data:   tenant '{demo.TENANT}' {'loaded' if loaded else 'already present'}")
             print("  Get a token: .venv/bin/baton token --user alice --roles operations --tenant workflow")
             sys.stdout.flush()
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 stop.wait()
-            except KeyboardInterrupt:
-                pass
     finally:
         if engine is not None:
             engine.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from baton.domain import Activity, Caller, Group, User
 from baton.service import DirectoryService, TaskService
 from baton.store import Keys, Store
@@ -19,7 +21,7 @@ GROUPS = [Group(id="ops", name="Operations", members=["alice", "bob"]),
 ACTIVITIES = [Activity(projectId="onboarding", id="review", name="Review request", type="task"),
               Activity(projectId="onboarding", id="provision", name="Provision account", type="task"),
               Activity(projectId="onboarding", id="notify", name="Notify requester", type="subprocess")]
-TASKS = [
+TASKS: list[dict[str, Any]] = [
     {"id": "task-1", "name": "Review access request #1", "candidateGroups": ["ops"]},
     {"id": "task-2", "name": "Review access request #2", "candidateGroups": ["ops"]},
     {"id": "task-3", "name": "Provision laptop", "candidateUsers": ["carol"], "candidateGroups": ["eng"]},

@@ -1,0 +1,68 @@
+"""Writes `events/`: one sample API Gateway HTTP API v2 event per route of the route table,
+against the data `tests.support.seed()` creates. Run: `.venv/bin/python -m tests.gen_events`."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from baton.local.events import claims_for, http_event
+from baton.routes import ROUTES, Route
+
+from tests.support import TENANT
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+VALUES = {"taskId": "t1", "userId": "erin", "groupId": "crew", "prjUid": "p1", "actUid": "a1"}
+SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/operations-manager/tasks/{taskId}/claim"): {"user": "alice", "expect": 200},
+    ("POST", "/operations-manager/tasks/{taskId}/release"): {"user": "alice", "expect": 409},
+    ("POST", "/operations-manager/tasks/{taskId}/assign"): {"body": {"userId": "bob"}, "expect": 200},
+    ("POST", "/api/v1/tasks"): {"body": {"id": "t9", "name": "Sample", "candidateGroups": ["ops"]},
+                                "roles": ["apiwrite"], "expect": 201},
+    ("GET", "/api/v1/tasks"): {"query": {"candidate": "me", "status": "open", "limit": "10"}, "expect": 200},
+    ("GET", "/api/v1/tasks/{taskId}"): {"expect": 200},
+    ("GET", "/api/v1/tasks/{taskId}/history"): {"expect": 200},
+    ("POST", "/api/v1/tasks/{taskId}/action/complete"): {"user": "root", "roles": ["admin"],
+                                                         "body": {"comment": "done"}, "expect": 200},
+    ("POST", "/api/v1/tasks/{taskId}/action/abandon"): {"user": "root", "roles": ["admin"], "expect": 200},
+    ("PUT", "/api/v1/users/{userId}"): {"body": {"username": "erin", "firstname": "Erin"},
+                                        "roles": ["admin"], "expect": 201},
+    ("GET", "/api/v1/users"): {"query": {"filter": "ali"}, "expect": 200},
+    ("PUT", "/api/v1/groups/{groupId}"): {"body": {"name": "Crew", "members": ["alice"]}, "roles": ["admin"],
+                                          "expect": 201},
+    ("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}"): {"body": {"name": "Review", "type": "task"},
+                                                               "roles": ["admin"], "expect": 201},
+    ("GET", "/openapi.json"): {"expect": 200},
+    ("GET", "/swagger"): {"expect": 200},
+    ("GET", "/health"): {"expect": 200},
+}
+
+
+def file_name(route: Route) -> Path:
+    slug = re.sub(r"[^a-z0-9]+", "-", route.path.lower()).strip("-") or "root"
+    return EVENTS / route.family / f"{route.method.lower()}-{slug}.json"
+
+
+def sample(route: Route) -> dict[str, Any]:
+    spec = SAMPLES[(route.method, route.path)]
+    path = re.sub(r"\{(\w+)\}", lambda m: VALUES.get(m.group(1), m.group(1)), route.path)
+    claims = claims_for(spec.get("user", "alice"), TENANT, spec.get("roles", ["operations"])) if route.auth else None
+    event = http_event(route.method, path, route=route, body=spec.get("body"), query=spec.get("query"),
+                       claims=claims)
+    event["requestContext"]["requestId"] = "sample"
+    event["requestContext"]["timeEpoch"] = 0
+    event["requestContext"]["time"] = "01/Jan/2026:00:00:00 +0000"
+    return event
+
+
+def main() -> None:
+    for route in ROUTES:
+        target = file_name(route)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(sample(route), indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()

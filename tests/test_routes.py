@@ -1,0 +1,61 @@
+"""The route table is the one source: every family serves exactly its routes, the OpenAPI
+document lists them all, and `events/` holds a working sample for each."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
+from baton.local.events import LambdaContext
+from baton.routes import FAMILIES, ROUTES, match
+
+from tests.gen_events import SAMPLES, file_name, sample
+from tests.support import handlers, seed
+
+
+def test_each_family_serves_exactly_its_routes() -> None:
+    """The resolver each Lambda handler builds holds exactly the table's routes for its family."""
+    from baton.api import NATIVE, make_resolver
+
+    for family in FAMILIES:
+        module = importlib.import_module(f"baton_functions.{family}")
+        routers = [v for v in vars(module).values() if isinstance(v, Router)]
+        if family == "docs":
+            routers = [module._docs_router(), module._swagger_router()]
+        app = make_resolver(NATIVE, *routers)
+        served = {(r.method, r.openapi_path) for r in app._static_routes + app._dynamic_routes}
+        assert served == {(r.method, r.path) for r in ROUTES if r.family == family}, family
+
+
+def test_openapi_lists_every_authenticated_route() -> None:
+    from baton_functions.docs import openapi_document
+
+    paths = openapi_document()["paths"]
+    for route in ROUTES:
+        if route.path == "/swagger":
+            continue
+        assert route.method.lower() in paths[route.path], route
+
+
+def test_route_matching_prefers_the_right_route() -> None:
+    assert match("GET", "/api/v1/tasks/abc/history")[0] == next(r for r in ROUTES if r.path.endswith("/history"))
+    assert match("DELETE", "/api/v1/tasks")[0] is None
+    assert match("GET", "/nope")[0] is None
+
+
+def test_every_route_has_a_sample_event_matching_the_generator() -> None:
+    assert set(SAMPLES) == {(r.method, r.path) for r in ROUTES}
+    for route in ROUTES:
+        stored = json.loads(file_name(route).read_text())
+        assert stored == json.loads(json.dumps(sample(route))), f"regenerate events/: {route}"
+
+
+@pytest.mark.usefixtures("moto_table")
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_sample_event_gets_its_expected_answer(route: object) -> None:
+    seed()
+    event = json.loads(file_name(route).read_text())  # type: ignore[arg-type]
+    result = handlers()[route.family](event, LambdaContext())  # type: ignore[attr-defined]
+    assert result["statusCode"] == SAMPLES[(route.method, route.path)]["expect"], result  # type: ignore[attr-defined]
