@@ -24,7 +24,7 @@ serve: install
 	PORT=$(PORT) $(BIN)/baton serve
 
 lint: install
-	$(BIN)/ruff check layers functions infra tests
+	$(BIN)/ruff check layers functions tests $(wildcard infra)
 
 typecheck: install
 	$(BIN)/mypy layers/baton functions tests

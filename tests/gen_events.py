@@ -14,7 +14,10 @@ from baton.routes import ROUTES, Route
 from tests.support import TENANT
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
-VALUES = {"taskId": "t1", "userId": "erin", "groupId": "crew", "prjUid": "p1", "actUid": "a1"}
+VALUES = {"taskId": "t1", "userId": "erin", "groupId": "crew", "prjUid": "p2", "actUid": "a2",
+          "workspace": TENANT, "prj_uid": "prj", "act_uid": "act", "aas_uid": "alice"}
+PM = "/api/1.0/{workspace}/project/{prj_uid}/activity/{act_uid}"
+PM_WRITER = ["PM_FACTORY"]
 SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/operations-manager/tasks/{taskId}/claim"): {"user": "alice", "expect": 200},
     ("POST", "/operations-manager/tasks/{taskId}/release"): {"user": "alice", "expect": 409},
@@ -34,6 +37,15 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                                           "expect": 201},
     ("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}"): {"body": {"name": "Review", "type": "task"},
                                                                "roles": ["admin"], "expect": 201},
+    ("GET", PM + "/assignee"): {"expect": 200},
+    ("GET", PM + "/assignee/paged"): {"query": {"filter": "ali", "start": "0", "limit": "10"}, "expect": 200},
+    ("GET", PM + "/assignee/all"): {"expect": 200},
+    ("GET", PM + "/assignee/{aas_uid}"): {"expect": 200},
+    ("GET", PM + "/available-assignee"): {"expect": 200},
+    ("GET", PM + "/available-assignee/paged"): {"query": {"start": "0", "limit": "2"}, "expect": 200},
+    ("POST", PM + "/assignee"): {"body": {"aas_uid": "carol", "aas_type": "user"}, "roles": PM_WRITER,
+                                 "expect": 201},
+    ("DELETE", PM + "/assignee/{aas_uid}"): {"roles": PM_WRITER, "expect": 200},
     ("GET", "/openapi.json"): {"expect": 200},
     ("GET", "/swagger"): {"expect": 200},
     ("GET", "/health"): {"expect": 200},

@@ -47,7 +47,8 @@ def call(method: str, path: str, body: Any = None, *, user: str = "alice", roles
 
 
 def seed(tenant: str = TENANT) -> None:
-    """Users alice, bob, carol, dave, root (admin); group ops = alice+bob; tasks t1 (group ops),
+    """Users alice, bob, carol, dave, root (admin); group ops = alice+bob; project prj with the
+    task activity act (assignees: alice, group ops) and the subprocess sub; tasks t1 (group ops),
     t2 (direct: carol), t3 (automatic)."""
     for uid, first in (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"), ("dave", "Dave"),
                        ("root", "Root")):
@@ -57,6 +58,14 @@ def seed(tenant: str = TENANT) -> None:
     r = call("PUT", "/api/v1/groups/ops", {"name": "Operations", "members": ["alice", "bob"]},
              user="root", roles=ADMIN, tenant=tenant)
     assert r.status == 201, r
+    for act, kind in (("act", "task"), ("sub", "subprocess")):
+        r = call("PUT", f"/api/v1/projects/prj/activities/{act}", {"name": act.title(), "type": kind},
+                 user="root", roles=ADMIN, tenant=tenant)
+        assert r.status == 201, r
+    for uid, kind in (("alice", "user"), ("ops", "group")):
+        r = call("POST", f"/api/1.0/{tenant}/project/prj/activity/act/assignee", {"aas_uid": uid, "aas_type": kind},
+                 user="root", roles=("PM_FACTORY",), tenant=tenant)
+        assert r.status == 201, r
     for body in ({"id": "t1", "name": "Group task", "candidateGroups": ["ops"]},
                  {"id": "t2", "name": "Direct task", "candidateUsers": ["carol"]},
                  {"id": "t3", "name": "Machine task", "type": "automatic", "candidateUsers": ["alice"]}):

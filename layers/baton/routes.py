@@ -44,6 +44,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/users", "directory"),
     Route("PUT", "/api/v1/groups/{groupId}", "directory"),
     Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory"),
+    # ProcessMaker: activity assignees (static paths before the {aas_uid} one)
+    Route("GET", PM + "/assignee", "processmaker"),
+    Route("GET", PM + "/assignee/paged", "processmaker"),
+    Route("GET", PM + "/assignee/all", "processmaker"),
+    Route("GET", PM + "/assignee/{aas_uid}", "processmaker"),
+    Route("GET", PM + "/available-assignee", "processmaker"),
+    Route("GET", PM + "/available-assignee/paged", "processmaker"),
+    Route("POST", PM + "/assignee", "processmaker"),
+    Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker"),
     # Documentation and health: no authorizer
     Route("GET", "/openapi.json", "docs", auth=False, read_only=True),
     Route("GET", "/swagger", "docs", auth=False, read_only=True),

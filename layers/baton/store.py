@@ -422,6 +422,45 @@ class Store:
         return act, [i for i in items if i["sk"].startswith("AAS#")]
 
 
+    # ---- activity assignees ----------------------------------------------------------------
+    def add_assignee(self, tenant: str, project_id: str, activity_id: str, uid: str, kind: str) -> None:
+        """Assign a user or group to a task activity: one transaction that also asserts the
+        activity exists and is a task, and the user or group exists in the directory.
+        ConditionFailed index: 0 activity, 1 directory entry, 2 already assigned."""
+        pk = Keys.activity_pk(tenant, project_id, activity_id)
+        entry = Keys.user(tenant, uid) if kind == "user" else Keys.group(tenant, uid)
+        self.transact([
+            {"ConditionCheck": {"Key": serialize({"pk": pk, "sk": "ACT"}),
+                                "ConditionExpression": "attribute_exists(pk) AND #t = :task",
+                                "ExpressionAttributeNames": {"#t": "type"},
+                                "ExpressionAttributeValues": serialize({":task": "task"})}},
+            {"ConditionCheck": {"Key": serialize(entry), "ConditionExpression": "attribute_exists(pk)"}},
+            {"Put": {"Item": serialize({"pk": pk, "sk": f"AAS#{_esc(uid)}", "aasUid": uid, "aasType": kind}),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+        ])
+
+    def remove_assignee(self, tenant: str, project_id: str, activity_id: str, uid: str) -> None:
+        """ConditionFailed index: 0 activity missing, 1 not assigned."""
+        pk = Keys.activity_pk(tenant, project_id, activity_id)
+        self.transact([
+            {"ConditionCheck": {"Key": serialize({"pk": pk, "sk": "ACT"}),
+                                "ConditionExpression": "attribute_exists(pk)"}},
+            {"Delete": {"Key": serialize({"pk": pk, "sk": f"AAS#{_esc(uid)}"}),
+                        "ConditionExpression": "attribute_exists(pk)"}},
+        ])
+
+    def directory_entries(self, tenant: str, keys: Iterable[tuple[str, str]] | None = None
+                          ) -> list[dict[str, Any]]:
+        """Users and groups of the tenant: the given (kind, id) pairs by BatchGetItem, or the
+        whole directory partition by Query."""
+        if keys is not None:
+            wanted = [Keys.user(tenant, i) if k == "user" else Keys.group(tenant, i) for k, i in keys]
+            return [deserialize(i) for i in self.batch_get(wanted)]
+        items = self.query_all(KeyConditionExpression="pk = :pk",
+                               ExpressionAttributeValues=serialize({":pk": Keys.directory(tenant)}))
+        return [deserialize(i) for i in items]
+
+
 @lru_cache(maxsize=4)
 def _client(endpoint: str | None, region: str) -> Any:
     import boto3

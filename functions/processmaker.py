@@ -1,0 +1,105 @@
+"""ProcessMaker dialect: the assignees of a project activity."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from baton.api import PROCESSMAKER, current_caller, lambda_entry, store
+from baton.assignees import AssigneeService, page
+from baton.settings import MAX_ID_LENGTH
+from pydantic import BaseModel, ConfigDict, Field
+
+router = APIGatewayHttpRouter()
+BASE = "/api/1.0/<workspace>/project/<prj_uid>/activity/<act_uid>"
+Id = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+Filter = Annotated[str | None, Query(max_length=256, description="Case-insensitive search in names")]
+Start = Annotated[int, Query(ge=0, description="0-based offset")]
+Limit = Annotated[int, Query(ge=0, description="Page size; 0 or absent: no limit")]
+TAGS = ["ProcessMaker"]
+
+
+class AssigneeOut(BaseModel):
+    aas_uid: str
+    aas_name: str
+    aas_lastname: str
+    aas_username: str
+    aas_type: Literal["user", "group"]
+
+
+class AssigneePage(BaseModel):
+    total: int
+    start: int
+    limit: int
+    filter: str
+    data: list[AssigneeOut]
+
+
+class AssignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    aas_uid: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    aas_type: Literal["user", "group"]
+    aas_name: str | None = Field(default=None, max_length=256, description="Ignored")
+    aas_lastname: str | None = Field(default=None, max_length=256, description="Ignored")
+    aas_username: str | None = Field(default=None, max_length=256, description="Ignored")
+
+
+def _service(workspace: str, prj_uid: str, act_uid: str) -> AssigneeService:
+    return AssigneeService(store(), current_caller(), workspace, prj_uid, act_uid)
+
+
+@router.get(BASE + "/assignee", summary="Get assignees of task", tags=TAGS)
+def assignees(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
+              limit: Limit = 0) -> list[AssigneeOut]:
+    data: Any = page(_service(workspace, prj_uid, act_uid).assigned(), filter, start, limit).data
+    return data  # type: ignore[no-any-return]
+
+
+@router.get(BASE + "/assignee/paged", summary="Get page of assignees to task", tags=TAGS)
+def assignees_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
+                    limit: Limit = 0) -> AssigneePage:
+    result = page(_service(workspace, prj_uid, act_uid).assigned(), filter, start, limit)
+    return AssigneePage.model_validate(result.public())
+
+
+@router.get(BASE + "/assignee/all", summary="Get all users assigned to task", tags=TAGS)
+def all_users(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
+              limit: Limit = 0) -> list[AssigneeOut]:
+    data: Any = page(_service(workspace, prj_uid, act_uid).all_users(), filter, start, limit).data
+    return data  # type: ignore[no-any-return]
+
+
+@router.get(BASE + "/assignee/<aas_uid>", summary="Get assignee to task", tags=TAGS)
+def one(workspace: Id, prj_uid: Id, act_uid: Id, aas_uid: Id) -> AssigneeOut:
+    return AssigneeOut.model_validate(_service(workspace, prj_uid, act_uid).one(aas_uid).public())
+
+
+@router.get(BASE + "/available-assignee", summary="Get available assignees for task", tags=TAGS)
+def available(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
+              limit: Limit = 0) -> list[AssigneeOut]:
+    data: Any = page(_service(workspace, prj_uid, act_uid).available(), filter, start, limit).data
+    return data  # type: ignore[no-any-return]
+
+
+@router.get(BASE + "/available-assignee/paged", summary="Get page of available assignees for task", tags=TAGS)
+def available_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
+                    limit: Limit = 0) -> AssigneePage:
+    result = page(_service(workspace, prj_uid, act_uid).available(), filter, start, limit)
+    return AssigneePage.model_validate(result.public())
+
+
+@router.post(BASE + "/assignee", summary="Assign to task (PM_FACTORY)", tags=TAGS)
+def assign(workspace: Id, prj_uid: Id, act_uid: Id, body: Annotated[AssignBody, Body()]) -> Response[None]:
+    _service(workspace, prj_uid, act_uid).add(body.aas_uid, body.aas_type)
+    return Response(201, None, None)
+
+
+@router.delete(BASE + "/assignee/<aas_uid>", summary="Remove assignee from task (PM_FACTORY)", tags=TAGS)
+def remove(workspace: Id, prj_uid: Id, act_uid: Id, aas_uid: Id) -> Response[None]:
+    _service(workspace, prj_uid, act_uid).remove(aas_uid)
+    return Response(200, None, None)
+
+
+lambda_handler = lambda_entry(PROCESSMAKER, router)

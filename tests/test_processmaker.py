@@ -1,0 +1,245 @@
+"""ProcessMaker activity-assignee routes: every route, status and message of the page."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+from baton.domain import Group, User
+from baton.store import get_store
+
+from tests.support import ADMIN, TENANT, call, seed
+
+BASE = f"/api/1.0/{TENANT}/project/prj/activity/act"
+SUB = f"/api/1.0/{TENANT}/project/prj/activity/sub"
+PM = ("PM_FACTORY",)
+
+ALICE = {"aas_uid": "alice", "aas_name": "Alice", "aas_lastname": "Test", "aas_username": "alice",
+         "aas_type": "user"}
+OPS = {"aas_uid": "ops", "aas_name": "Operations (2 Users)", "aas_lastname": "",
+       "aas_username": "Operations (2 Users)", "aas_type": "group"}
+
+
+def pm(method: str, path: str, body: Any = None, roles: tuple[str, ...] = ("operations",), **kw: Any) -> Any:
+    return call(method, path, body, user="root", roles=roles, **kw)
+
+
+def bad_request(message: str) -> dict[str, Any]:
+    return {"error": {"code": 400, "message": f"Bad Request: {message}"}}
+
+
+@pytest.fixture
+def seeded(backend: str) -> None:
+    seed()
+
+
+@pytest.mark.usefixtures("seeded")
+class TestRoutes:
+    def test_list_assignees(self) -> None:
+        r = pm("GET", BASE + "/assignee")
+        assert r.status == 200 and r.body == [ALICE, OPS]
+
+    def test_paged_assignees(self) -> None:
+        r = pm("GET", BASE + "/assignee/paged")
+        assert r.body == {"total": 2, "start": 0, "limit": 0, "filter": "", "data": [ALICE, OPS]}
+        r = pm("GET", BASE + "/assignee/paged", query={"start": "1", "limit": "1"})
+        assert r.body == {"total": 2, "start": 1, "limit": 1, "filter": "", "data": [OPS]}
+        r = pm("GET", BASE + "/assignee/paged", query={"filter": "OPER"})
+        assert r.body == {"total": 1, "start": 0, "limit": 0, "filter": "OPER", "data": [OPS]}
+
+    def test_available_assignees(self) -> None:
+        r = pm("GET", BASE + "/available-assignee")
+        assert [a["aas_uid"] for a in r.body] == ["bob", "carol", "dave", "root"]
+        r = pm("GET", BASE + "/available-assignee/paged", query={"limit": "2", "start": "1"})
+        assert r.body["total"] == 4 and [a["aas_uid"] for a in r.body["data"]] == ["carol", "dave"]
+
+    def test_get_one(self) -> None:
+        assert pm("GET", BASE + "/assignee/ops").body == OPS
+        r = pm("GET", BASE + "/assignee/bob")
+        assert r.status == 400 and r.body == bad_request("Record not found for id: bob")
+
+    def test_all_users_expands_groups_once(self) -> None:
+        r = pm("GET", BASE + "/assignee/all")
+        assert r.status == 200 and [a["aas_uid"] for a in r.body] == ["alice", "bob"]
+        assert all(a["aas_type"] == "user" for a in r.body)
+
+    def test_assign_then_remove(self) -> None:
+        r = pm("POST", BASE + "/assignee", {"aas_uid": "carol", "aas_type": "user", "aas_name": "ignored"}, PM)
+        assert r.status == 201 and r.body == ""
+        assert "carol" in [a["aas_uid"] for a in pm("GET", BASE + "/assignee").body]
+        assert "carol" not in [a["aas_uid"] for a in pm("GET", BASE + "/available-assignee").body]
+        r = pm("DELETE", BASE + "/assignee/carol", roles=PM)
+        assert r.status == 200 and r.body == ""
+        r = pm("DELETE", BASE + "/assignee/carol", roles=PM)
+        assert r.status == 400 and r.body == bad_request("This row does not exist!")
+
+    def test_assign_twice_is_the_pages_400(self) -> None:
+        r = pm("POST", BASE + "/assignee", {"aas_uid": "alice", "aas_type": "user"}, ADMIN)
+        assert r.status == 400 and r.body == bad_request("This ID: alice is already assigned to task: act")
+
+    def test_assign_unknown_or_mistyped_is_400(self) -> None:
+        for body in ({"aas_uid": "ghost", "aas_type": "user"}, {"aas_uid": "bob", "aas_type": "group"},
+                     {"aas_uid": "ops", "aas_type": "user"}):
+            r = pm("POST", BASE + "/assignee", body, PM)
+            assert r.status == 400 and r.body == bad_request(f"Record not found for id: {body['aas_uid']}")
+        r = pm("POST", BASE + "/assignee", {"aas_uid": "bob", "aas_type": "robot"}, PM)
+        assert r.status == 400 and r.body["error"]["code"] == 400
+        r = pm("POST", BASE + "/assignee", {"aas_uid": "bob", "aas_type": "user", "x": 1}, PM)
+        assert r.status == 400
+
+    def test_writes_need_pm_factory_or_admin(self) -> None:
+        for roles in ((), ("operations",), ("apiwrite",)):
+            r = pm("POST", BASE + "/assignee", {"aas_uid": "bob", "aas_type": "user"}, roles)
+            assert r.status == 403 and r.body["error"]["code"] == 403
+            assert pm("DELETE", BASE + "/assignee/alice", roles=roles).status == 403
+        assert pm("POST", BASE + "/assignee", {"aas_uid": "bob", "aas_type": "user"}, ADMIN).status == 201
+
+    def test_subprocess_lists_nobody_and_offers_everyone(self) -> None:
+        assert pm("GET", SUB + "/assignee").body == []
+        assert pm("GET", SUB + "/assignee/paged").body["total"] == 0
+        assert pm("GET", SUB + "/assignee/all").body == []
+        assert len(pm("GET", SUB + "/available-assignee").body) == 6  # 5 users + 1 group
+        r = pm("POST", SUB + "/assignee", {"aas_uid": "bob", "aas_type": "user"}, PM)
+        assert r.status == 400 and "subprocess" in r.body["error"]["message"]
+
+    def test_unknown_project_activity_or_workspace_is_404(self) -> None:
+        for path in (f"/api/1.0/{TENANT}/project/nope/activity/act/assignee",
+                     f"/api/1.0/{TENANT}/project/prj/activity/nope/assignee/paged",
+                     "/api/1.0/elsewhere/project/prj/activity/act/assignee"):
+            r = pm("GET", path)
+            assert r.status == 404 and r.body["error"]["code"] == 404, path
+        r = pm("POST", f"/api/1.0/{TENANT}/project/prj/activity/nope/assignee", {"aas_uid": "bob",
+                                                                                "aas_type": "user"}, PM)
+        assert r.status == 404
+        assert pm("DELETE", f"/api/1.0/{TENANT}/project/prj/activity/nope/assignee/alice", roles=PM).status == 404
+        assert pm("DELETE", "/api/1.0/other/project/prj/activity/act/assignee/alice", roles=PM).status == 404
+
+    @pytest.mark.parametrize("query", [{"start": "-1"}, {"limit": "-5"}, {"start": "x"}, {"limit": "1.5"}])
+    def test_bad_paging_is_400(self, query: dict[str, str]) -> None:
+        for route in ("/assignee", "/assignee/paged", "/available-assignee/paged", "/assignee/all"):
+            r = pm("GET", BASE + route, query=query)
+            assert r.status == 400 and r.body["error"]["message"].startswith("Bad Request: "), (route, r)
+
+    def test_directory_changes_show_in_lists(self) -> None:
+        call("PUT", "/api/v1/groups/ops", {"name": "Ops crew", "members": ["alice", "bob", "carol"]},
+             user="root", roles=ADMIN)
+        names = [a["aas_name"] for a in pm("GET", BASE + "/assignee").body]
+        assert "Ops crew (3 Users)" in names
+        assert [a["aas_uid"] for a in pm("GET", BASE + "/assignee/all").body] == ["alice", "bob", "carol"]
+
+    def test_task_created_for_the_activity_gets_its_assignees(self) -> None:
+        r = call("POST", "/api/v1/tasks", {"name": "x", "projectId": "prj", "activityId": "act"},
+                 user="root", roles=ADMIN)
+        assert r.status == 201
+        assert r.body["candidateUsers"] == ["alice"] and r.body["candidateGroups"] == ["ops"]
+
+
+def test_non_ascii_filter(moto_table: str) -> None:
+    seed()
+    call("PUT", "/api/v1/users/zoe", {"username": "zoe", "firstname": "Zoë", "lastname": "STRAßE"},
+         user="root", roles=ADMIN)
+    pm("POST", BASE + "/assignee", {"aas_uid": "zoe", "aas_type": "user"}, PM)
+    for needle in ("zoË", "strasse", "Straße"):
+        r = pm("GET", BASE + "/assignee/paged", query={"filter": needle})
+        assert [a["aas_uid"] for a in r.body["data"]] == ["zoe"], needle
+
+
+def _bulk(n_users: int, groups: dict[str, list[str]]) -> None:
+    store = get_store()
+    for i in range(n_users):
+        store.put_user(TENANT, User(id=f"u{i:04d}", username=f"user{i:04d}", firstname=f"First{i:04d}",
+                                    lastname="Bulk" if i % 2 else "Mass"))
+    for gid, members in groups.items():
+        for start in range(0, len(members), 90):
+            old = members[:start]
+            store.put_group(TENANT, Group(id=gid, name=f"Team {gid}", members=members[:start + 90]), old,
+                            start // 90)
+
+
+def test_paging_over_1000_assignees(moto_table: str) -> None:
+    seed()
+    _bulk(1000, {})
+    store = get_store()
+    for i in range(1000):
+        store.add_assignee(TENANT, "prj", "act", f"u{i:04d}", "user")
+    for flt, expected in ((None, 1002), ("bulk", 500)):
+        seen: list[str] = []
+        start = 0
+        while True:
+            q = {"start": str(start), "limit": "37"}
+            if flt:
+                q["filter"] = flt
+            r = pm("GET", BASE + "/assignee/paged", query=q)
+            assert r.status == 200 and r.body["total"] == expected
+            if not r.body["data"]:
+                break
+            seen += [a["aas_uid"] for a in r.body["data"]]
+            start += 37
+        assert len(seen) == expected == len(set(seen))
+
+
+def test_all_lists_a_user_in_two_groups_and_direct_once(moto_table: str) -> None:
+    seed()
+    call("PUT", "/api/v1/groups/g2", {"name": "Two", "members": ["alice", "carol"]}, user="root", roles=ADMIN)
+    pm("POST", BASE + "/assignee", {"aas_uid": "g2", "aas_type": "group"}, PM)
+    r = pm("GET", BASE + "/assignee/all")
+    uids = [a["aas_uid"] for a in r.body]
+    assert uids == ["alice", "bob", "carol"]
+
+
+def test_list_calls_stay_bounded(moto_table: str) -> None:
+    """200 assignees (180 users and 20 groups of 10 others): Query + one BatchGet per 100 keys."""
+    seed()
+    groups = {f"g{j:02d}": [f"u{200 + 10 * j + k:04d}" for k in range(10)] for j in range(20)}
+    _bulk(400, groups)
+    call("PUT", "/api/v1/projects/prj/activities/big", {"name": "Big"}, user="root", roles=ADMIN)
+    big = f"/api/1.0/{TENANT}/project/prj/activity/big"
+    store = get_store()
+    for i in range(180):
+        store.add_assignee(TENANT, "prj", "big", f"u{i:04d}", "user")
+    for gid in groups:
+        store.add_assignee(TENANT, "prj", "big", gid, "group")
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    store.client.meta.events.register("before-call.dynamodb", count)
+    try:
+        for route, budget in (("/assignee", {"Query": 1, "BatchGetItem": 2}),
+                              ("/assignee/paged", {"Query": 1, "BatchGetItem": 2}),
+                              ("/assignee/all", {"Query": 1, "BatchGetItem": 4}),
+                              ("/available-assignee/paged", {"Query": 2})):
+            calls.clear()
+            r = pm("GET", big + route, query={"limit": "10"})
+            assert r.status == 200
+            assert dict(calls) == budget, (route, calls)
+    finally:
+        store.client.meta.events.unregister("before-call.dynamodb", count)
+    assert pm("GET", big + "/assignee/paged").body["total"] == 200
+    assert len(pm("GET", big + "/assignee/all").body) == 380
+
+
+def test_concurrent_double_post(local_table: str) -> None:
+    """Two POSTs of the same id at once, on DynamoDB Local: one 201, one 400, every round."""
+    seed()
+    for round_no in range(10):
+        uid = f"racer{round_no}"
+        call("PUT", f"/api/v1/users/{uid}", {"username": uid}, user="root", roles=ADMIN)
+        barrier = threading.Barrier(2)
+        results: list[int] = []
+
+        def post(target: str = uid, barrier: threading.Barrier = barrier, results: list[int] = results) -> None:
+            barrier.wait()
+            results.append(pm("POST", BASE + "/assignee", {"aas_uid": target, "aas_type": "user"}, PM).status)
+
+        threads = [threading.Thread(target=post) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(results) == [201, 400], results
+        listed = [a["aas_uid"] for a in pm("GET", BASE + "/assignee").body]
+        assert listed.count(uid) == 1
