@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -146,11 +147,16 @@ def test_non_ascii_filter(moto_table: str) -> None:
         assert [a["aas_uid"] for a in r.body["data"]] == ["zoe"], needle
 
 
+def _parallel(fn: Any, items: list[Any]) -> None:
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(fn, items))
+
+
 def _bulk(n_users: int, groups: dict[str, list[str]]) -> None:
     store = get_store()
-    for i in range(n_users):
-        store.put_user(TENANT, User(id=f"u{i:04d}", username=f"user{i:04d}", firstname=f"First{i:04d}",
-                                    lastname="Bulk" if i % 2 else "Mass"))
+    _parallel(lambda i: store.put_user(TENANT, User(id=f"u{i:04d}", username=f"user{i:04d}",
+                                                    firstname=f"First{i:04d}", lastname="Bulk" if i % 2 else "Mass")),
+              list(range(n_users)))
     for gid, members in groups.items():
         for start in range(0, len(members), 90):
             old = members[:start]
@@ -158,17 +164,16 @@ def _bulk(n_users: int, groups: dict[str, list[str]]) -> None:
                             start // 90)
 
 
-def test_paging_over_1000_assignees(moto_table: str) -> None:
+def test_paging_over_1000_assignees(local_table: str) -> None:
     seed()
     _bulk(1000, {})
     store = get_store()
-    for i in range(1000):
-        store.add_assignee(TENANT, "prj", "act", f"u{i:04d}", "user")
+    _parallel(lambda i: store.add_assignee(TENANT, "prj", "act", f"u{i:04d}", "user"), list(range(1000)))
     for flt, expected in ((None, 1002), ("bulk", 500)):
         seen: list[str] = []
         start = 0
         while True:
-            q = {"start": str(start), "limit": "37"}
+            q = {"start": str(start), "limit": "97"}
             if flt:
                 q["filter"] = flt
             r = pm("GET", BASE + "/assignee/paged", query=q)
@@ -176,7 +181,7 @@ def test_paging_over_1000_assignees(moto_table: str) -> None:
             if not r.body["data"]:
                 break
             seen += [a["aas_uid"] for a in r.body["data"]]
-            start += 37
+            start += 97
         assert len(seen) == expected == len(set(seen))
 
 
@@ -189,7 +194,7 @@ def test_all_lists_a_user_in_two_groups_and_direct_once(moto_table: str) -> None
     assert uids == ["alice", "bob", "carol"]
 
 
-def test_list_calls_stay_bounded(moto_table: str) -> None:
+def test_list_calls_stay_bounded(local_table: str) -> None:
     """200 assignees (180 users and 20 groups of 10 others): Query + one BatchGet per 100 keys."""
     seed()
     groups = {f"g{j:02d}": [f"u{200 + 10 * j + k:04d}" for k in range(10)] for j in range(20)}
@@ -197,8 +202,7 @@ def test_list_calls_stay_bounded(moto_table: str) -> None:
     call("PUT", "/api/v1/projects/prj/activities/big", {"name": "Big"}, user="root", roles=ADMIN)
     big = f"/api/1.0/{TENANT}/project/prj/activity/big"
     store = get_store()
-    for i in range(180):
-        store.add_assignee(TENANT, "prj", "big", f"u{i:04d}", "user")
+    _parallel(lambda i: store.add_assignee(TENANT, "prj", "big", f"u{i:04d}", "user"), list(range(180)))
     for gid in groups:
         store.add_assignee(TENANT, "prj", "big", gid, "group")
     calls: Counter[str] = Counter()
