@@ -46,6 +46,11 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", PM + "/assignee"): {"body": {"aas_uid": "carol", "aas_type": "user"}, "roles": PM_WRITER,
                                  "expect": 201},
     ("DELETE", PM + "/assignee/{aas_uid}"): {"roles": PM_WRITER, "expect": 200},
+    ("POST", "/workspaces/secure/api/v1/txn/unassign"): {"body": {"params": {"submitKey": "t1"}}, "expect": 200},
+    ("POST", "/workspaces/secure/api/v1/txn/assign"): {"body": {"params": {"submitKey": "t1"}}, "expect": 200},
+    ("POST", "/api/v1/tasks/{taskId}/action/reassign"): {
+        "user": "root", "roles": ["admin"], "expect": 200,
+        "body": {"comment": "over to bob", "newStepUserIds": ["bob"], "expandMask": {"paths": ["*"]}}},
     ("GET", "/openapi.json"): {"expect": 200},
     ("GET", "/swagger"): {"expect": 200},
     ("GET", "/health"): {"expect": 200},

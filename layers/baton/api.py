@@ -61,12 +61,15 @@ def _processmaker(err: BatonError) -> tuple[int, dict[str, Any]]:
 
 def _journey(err: BatonError) -> tuple[int, dict[str, Any]]:
     # Journey Manager answers every refusal with 400 and an errorKey; 412/500/503 keep theirs.
-    status = err.status if err.status in (412, 500, 503) else 400
+    if err.status == 500:
+        return 500, {"errorKey": "internalServerError"}
+    status = err.status if err.status in (412, 503) else 400
     return status, {"errorKey": err.reason, "message": err.message}
 
 
 def _conductorone(err: BatonError) -> tuple[int, dict[str, Any]]:
-    code = 9 if err.reason == "preconditionFailed" else GRPC_CODES.get(err.status, 13)
+    failed_precondition = err.reason in ("preconditionFailed", "txnAlreadyFinished")
+    code = 9 if failed_precondition else GRPC_CODES.get(err.status, 13)
     return err.status, {"code": code, "message": err.message, "details": []}
 
 
@@ -96,8 +99,35 @@ def validation_message(exc: RequestValidationError) -> str:
     return "Invalid request: " + "; ".join(parts)
 
 
+_proxy: ContextVar[Any] = ContextVar("baton_proxy_event")
+_context: ContextVar[Any] = ContextVar("baton_lambda_context")
+
+
+class Resolver(APIGatewayHttpResolver):
+    """Powertools keeps the current request on a class attribute (`BaseRouter.current_event`),
+    shared by every resolver of the process. In Lambda that is one request at a time; the local
+    server and the race tests run many at once, so here the request lives in a context
+    variable (one per thread) instead."""
+
+    @property  # type: ignore[override]
+    def current_event(self) -> Any:
+        return _proxy.get()
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        _proxy.set(value)
+
+    @property  # type: ignore[override]
+    def lambda_context(self) -> Any:
+        return _context.get(None)
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        _context.set(value)
+
+
 def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = Resolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
 
@@ -108,6 +138,12 @@ def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
         return error_response(dialect, BadRequest(validation_message(exc), reason="invalidRequest"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # Last resort: a fault of ours. Each change is one transaction, so nothing was half-written.
+        logger.exception("unexpected fault")
+        return error_response(dialect, Internal("Internal server error"))
 
     @app.exception_handler(ResponseValidationError)
     def _broken(exc: ResponseValidationError) -> Response:
@@ -175,10 +211,12 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
         if event.get("body"):
             # Baton speaks JSON only: a body is parsed as JSON whatever Content-Type claims.
             event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
-        token = _event.set(event)
+        app = resolver()
+        tokens = (_event.set(event), _proxy.set(app._to_proxy_event(event)), _context.set(context))
         try:
-            return resolver().resolve(event, context)
+            return app.resolve(event, context)
         finally:
-            _event.reset(token)
+            for var, token in zip((_event, _proxy, _context), tokens, strict=True):
+                var.reset(token)  # type: ignore[attr-defined]
 
     return handler

@@ -107,6 +107,7 @@ class HistoryEvent(_Model):
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
     comment: str | None = None
+    candidates: list[str] | None = None  # set when a reassign offered the task to several users
 
     def public(self) -> dict[str, object]:
         return self.model_dump(by_alias=True)

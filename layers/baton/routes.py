@@ -53,6 +53,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", PM + "/available-assignee/paged", "processmaker"),
     Route("POST", PM + "/assignee", "processmaker"),
     Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker"),
+    # Journey Manager: transactions
+    Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey"),
+    Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey"),
+    # ConductorOne: reassign
+    Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone"),
     # Documentation and health: no authorizer
     Route("GET", "/openapi.json", "docs", auth=False, read_only=True),
     Route("GET", "/swagger", "docs", auth=False, read_only=True),

@@ -85,3 +85,64 @@ def check_finish(task: Task, caller: Caller) -> None:
     if task.assignee != caller.user_id and not caller.is_admin:
         holder = task.assignee or "nobody"
         raise Forbidden(f"Task {task.id} is held by {holder}", reason="accessDenied")
+
+
+def require_group_task(task: Task) -> None:
+    if not task.is_group_task:
+        raise BadRequest(f"Task {task.id} is not a group task", reason="notGroupTask")
+
+
+def check_unassign(task: Task, caller: Caller, groups: Iterable[str]) -> bool:
+    """Journey Manager unassign: back to the group queue. False when nobody holds it."""
+    require_role(caller)
+    require_open(task)
+    require_manual(task)
+    require_group_task(task)
+    if not may_work_on(task, caller, groups):
+        raise Forbidden(f"User {caller.username} has no access to task {task.id}", reason="accessDenied")
+    return task.assignee is not None
+
+
+def check_group_assign(task: Task, caller: Caller, target: str, target_groups: Iterable[str] | None) -> bool:
+    """Journey Manager assign: a group task to the caller, or (admin only) to another member.
+    `target_groups` None: the target is not a user of the tenant."""
+    require_role(caller)
+    require_open(task)
+    require_manual(task)
+    require_group_task(task)
+    if target != caller.user_id and not caller.is_admin:
+        raise Forbidden("Only admin may assign a task to someone else", reason="accessDenied")
+    if target_groups is None or not set(target_groups) & set(task.candidateGroups):
+        raise Forbidden(f"User {target} is not a member of the groups of task {task.id}", reason="accessDenied")
+    if task.assignee == target:
+        return False
+    if task.assignee is not None:
+        raise Conflict(f"Task {task.id} is already assigned to {task.assignee}; unassign it first",
+                       reason="txnAlreadyAssigned", holder=task.assignee)
+    return True
+
+
+def check_reassign(task: Task, caller: Caller, groups: Iterable[str], targets: list[str],
+                   known: Iterable[str], comment: str | None) -> None:
+    """ConductorOne reassign: the holder, a candidate of an unassigned task, or admin, within
+    the task's reassignment policy."""
+    require_role(caller)
+    require_open(task)
+    require_manual(task)
+    me = caller.user_id
+    if not (task.assignee == me or caller.is_admin
+            or (task.assignee is None and is_candidate(task, me, groups))):
+        raise Forbidden(f"User {caller.username} may not reassign task {task.id}", reason="accessDenied")
+    if not task.policy.allowReassignment:
+        raise Forbidden(f"Task {task.id} does not allow reassignment", reason="reassignmentNotAllowed")
+    if not targets:
+        raise BadRequest("newStepUserIds must name at least one user", reason="invalidRequest")
+    unknown = [u for u in targets if u not in set(known)]
+    if unknown:
+        raise BadRequest(f"Unknown user: {', '.join(unknown)}", reason="invalidRequest")
+    allowed = set(task.policy.allowedReassignees)
+    if allowed and not set(targets) <= allowed:
+        refused = [u for u in targets if u not in allowed]
+        raise BadRequest(f"Not an allowed reassignee: {', '.join(refused)}", reason="invalidRequest")
+    if task.policy.requireReassignmentReason and not (comment or "").strip():
+        raise BadRequest("A comment is required to reassign this task", reason="invalidRequest")

@@ -18,7 +18,7 @@ from typing import Any
 
 from baton import rules
 from baton.domain import PM_ROLES, WRITE_ROLES, Activity, Caller, Group, HistoryEvent, Task, User
-from baton.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.store import (
     ConditionFailed,
     Page,
@@ -53,10 +53,10 @@ class TaskService:
 
     # ---- helpers ---------------------------------------------------------------------------
     def _event(self, task: Task, action: str, from_: str | None, to: str | None,
-               comment: str | None = None) -> HistoryEvent:
+               comment: str | None = None, candidates: list[str] | None = None) -> HistoryEvent:
         return HistoryEvent(id=new_id(), taskId=task.id, version=task.version + 1, at=now(),
                             actor=self.caller.user_id, action=action, **{"from": from_}, to=to,
-                            comment=comment)
+                            comment=comment, candidates=candidates)
 
     def _next(self, task: Task, **changes: Any) -> Task:
         return task.model_copy(update={**changes, "version": task.version + 1, "updatedAt": now()})
@@ -68,7 +68,10 @@ class TaskService:
         shared = sorted(set(groups) & set(task.candidateGroups))
         return (user, shared[0]) if shared else None
 
-    def _mutate(self, task_id: str, if_match: int | None, plan: Planner, others: tuple[str, ...] = ()) -> Task:
+    def _mutate(self, task_id: str, if_match: int | None, plan: Planner, others: tuple[str, ...] = ()
+                ) -> tuple[Task, HistoryEvent | None]:
+        """Read, check, write; returns the task as it now is and the event written (None when
+        there was nothing to change)."""
         for _ in range(MAX_ATTEMPTS):
             task, groups = self.store.read_task_and_users(self.caller.tenant, task_id,
                                                           (self.caller.user_id, *others))
@@ -78,12 +81,15 @@ class TaskService:
                 raise PreconditionFailed(f"Task {task_id} is at version {task.version}, not {if_match}")
             planned = plan(task, groups)
             if planned is None:
-                return task
+                return task, None
             new, event, member_check = planned
             try:
                 self.store.change_task(self.caller.tenant, task, new, event, member_check)
-                return new
+                return new, event
             except ConditionFailed as failed:
+                if failed.index == 2:  # the membership the change relied on is gone
+                    raise Forbidden(f"User {member_check[0] if member_check else ''} is no longer a member "
+                                    f"of the task's groups", reason="accessDenied") from None
                 if failed.index == 0 and failed.item is None:
                     raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
                 if failed.index == 0 and failed.item is not None:
@@ -108,30 +114,73 @@ class TaskService:
                 return None
             return (self._next(task, assignee=me), self._event(task, "claim", None, me),
                     self._member_check(task, me, mine))
-        return self._mutate(task_id, if_match, plan)
+        return self._mutate(task_id, if_match, plan)[0]
 
     def release(self, task_id: str, if_match: int | None = None) -> Task:
         def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
             rules.check_release(task, self.caller)
             return (self._next(task, assignee=None), self._event(task, "release", task.assignee, None),
                     None)
-        return self._mutate(task_id, if_match, plan)
+        return self._mutate(task_id, if_match, plan)[0]
 
-    def assign(self, task_id: str, user_id: str, if_match: int | None = None, *,
-               action: str = "assign", group_task: bool = False) -> Task:
-        """Give the task to `user_id` (Itential assign, Journey Manager txn/assign)."""
-        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
-            if user_id not in groups:
+    def assign(self, task_id: str, user_id: str, if_match: int | None = None) -> Task:
+        """Itential assign: give the task to a user of the tenant who may work on it."""
+        def check(task: Task, target_groups: list[str] | None) -> bool:
+            if target_groups is None:
                 raise BadRequest(f"User {user_id} not found", reason="userNotFound")
-            target_groups = groups[user_id]
-            if group_task and not task.is_group_task:
-                raise BadRequest(f"Task {task.id} is not a group task", reason="notGroupTask")
-            if not rules.check_assign(task, self.caller, user_id, target_groups):
+            return rules.check_assign(task, self.caller, user_id, target_groups)
+        return self._give(task_id, user_id, if_match, "assign", check)
+
+    def txn_assign(self, task_id: str, user_id: str | None, if_match: int | None = None) -> Task:
+        """Journey Manager assign: a group task to the caller, or (admin) to a group member."""
+        target = user_id or self.caller.user_id
+
+        def check(task: Task, target_groups: list[str] | None) -> bool:
+            return rules.check_group_assign(task, self.caller, target, target_groups)
+        return self._give(task_id, target, if_match, "assign", check)
+
+    def _give(self, task_id: str, target: str, if_match: int | None, action: str,
+              check: Callable[[Task, list[str] | None], bool]) -> Task:
+        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
+            target_groups = groups.get(target)
+            if not check(task, target_groups):
                 return None
-            member = self._member_check(task, user_id, target_groups)
-            return (self._next(task, assignee=user_id), self._event(task, action, task.assignee, user_id),
-                    member)
-        return self._mutate(task_id, if_match, plan, (user_id,))
+            return (self._next(task, assignee=target), self._event(task, action, task.assignee, target),
+                    self._member_check(task, target, target_groups or []))
+        return self._mutate(task_id, if_match, plan, (target,))[0]
+
+    def unassign(self, task_id: str, if_match: int | None = None) -> Task:
+        """Journey Manager unassign: a group task goes back to its groups' queue."""
+        me = self.caller.user_id
+
+        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
+            mine = groups.get(me, [])
+            if not rules.check_unassign(task, self.caller, mine):
+                return None
+            return (self._next(task, assignee=None), self._event(task, "unassign", task.assignee, None),
+                    self._member_check(task, me, mine))
+        return self._mutate(task_id, if_match, plan)[0]
+
+    def reassign(self, task_id: str, user_ids: list[str], comment: str | None,
+                 if_match: int | None = None) -> tuple[Task, HistoryEvent]:
+        """ConductorOne reassign: one user becomes the assignee; several are offered the task
+        (they become its candidate users and nobody holds it)."""
+        me = self.caller.user_id
+        targets = list(dict.fromkeys(user_ids))
+
+        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
+            rules.check_reassign(task, self.caller, groups.get(me, []), targets, groups, comment)
+            if len(targets) == 1:
+                new = self._next(task, assignee=targets[0])
+                event = self._event(task, "reassign", task.assignee, targets[0], comment)
+            else:
+                new = self._next(task, assignee=None, candidateUsers=targets)
+                event = self._event(task, "reassign", task.assignee, None, comment, candidates=targets)
+            member = None if task.assignee == me else self._member_check(task, me, groups.get(me, []))
+            return new, event, member
+        task, event = self._mutate(task_id, if_match, plan, tuple(t for t in targets if t != me))
+        assert event is not None  # reassign always writes
+        return task, event
 
     def finish(self, task_id: str, status: str, comment: str | None = None,
                if_match: int | None = None) -> Task:
@@ -141,7 +190,7 @@ class TaskService:
             rules.check_finish(task, self.caller)
             return (self._next(task, status=status),
                     self._event(task, action, task.status, status, comment), None)
-        return self._mutate(task_id, if_match, plan)
+        return self._mutate(task_id, if_match, plan)[0]
 
     # ---- create and read -------------------------------------------------------------------
     def create(self, body: dict[str, Any]) -> tuple[Task, bool]:

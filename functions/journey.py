@@ -1,0 +1,64 @@
+"""Journey Manager dialect: return a group task to its queue (unassign), or take it (assign)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from baton.api import JOURNEY, current_caller, if_match, lambda_entry, store
+from baton.errors import BadRequest
+from baton.service import TaskService
+from baton.settings import MAX_ID_LENGTH
+from pydantic import BaseModel, ConfigDict, Field
+
+router = APIGatewayHttpRouter()
+TAGS = ["Journey Manager"]
+Key = Annotated[str | None, Field(default=None, max_length=MAX_ID_LENGTH)]
+
+
+class UnassignParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    submitKey: Key = None
+
+
+class AssignParams(UnassignParams):
+    userKey: Key = None
+
+
+class UnassignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    params: UnassignParams | None = None
+
+
+class AssignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    params: AssignParams | None = None
+
+
+def submit_key(params: UnassignParams | None) -> str:
+    if params is None or not params.submitKey:
+        raise BadRequest("submitKey not specified", reason="submitKeyNotSpecified")
+    return params.submitKey
+
+
+def _service() -> TaskService:
+    return TaskService(store(), current_caller())
+
+
+@router.post("/workspaces/secure/api/v1/txn/unassign", summary="Unassign txn: back to the group queue", tags=TAGS)
+def unassign(body: Annotated[UnassignRequest | None, Body()] = None) -> Response[None]:
+    _service().unassign(submit_key(body.params if body else None), if_match())
+    return Response(200, None, None)
+
+
+@router.post("/workspaces/secure/api/v1/txn/assign", summary="Assign txn: take a group task", tags=TAGS)
+def assign(body: Annotated[AssignRequest | None, Body()] = None) -> Response[None]:
+    params = body.params if body else None
+    key = submit_key(params)
+    _service().txn_assign(key, params.userKey if params else None, if_match())
+    return Response(200, None, None)
+
+
+lambda_handler = lambda_entry(JOURNEY, router)
