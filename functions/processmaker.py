@@ -50,25 +50,30 @@ def _service(workspace: str, prj_uid: str, act_uid: str) -> AssigneeService:
     return AssigneeService(store(), current_caller(), workspace, prj_uid, act_uid)
 
 
+def _listing(source: str, workspace: str, prj_uid: str, act_uid: str, filter: str | None, start: int,
+             limit: int) -> Any:
+    service = _service(workspace, prj_uid, act_uid)
+    items = {"assigned": service.assigned, "available": service.available, "all": service.all_users}[source]()
+    return page(items, filter, start, limit)
+
+
 @router.get(BASE + "/assignee", summary="Get assignees of task", tags=TAGS)
 def assignees(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
               limit: Limit = 0) -> list[AssigneeOut]:
-    data: Any = page(_service(workspace, prj_uid, act_uid).assigned(), filter, start, limit).data
-    return data  # type: ignore[no-any-return]
+    return _listing("assigned", workspace, prj_uid, act_uid, filter, start, limit).data  # type: ignore[no-any-return]
 
 
 @router.get(BASE + "/assignee/paged", summary="Get page of assignees to task", tags=TAGS)
 def assignees_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
                     limit: Limit = 0) -> AssigneePage:
-    result = page(_service(workspace, prj_uid, act_uid).assigned(), filter, start, limit)
-    return AssigneePage.model_validate(result.public())
+    return AssigneePage.model_validate(_listing("assigned", workspace, prj_uid, act_uid, filter, start, limit)
+                                       .public())
 
 
 @router.get(BASE + "/assignee/all", summary="Get all users assigned to task", tags=TAGS)
 def all_users(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
               limit: Limit = 0) -> list[AssigneeOut]:
-    data: Any = page(_service(workspace, prj_uid, act_uid).all_users(), filter, start, limit).data
-    return data  # type: ignore[no-any-return]
+    return _listing("all", workspace, prj_uid, act_uid, filter, start, limit).data  # type: ignore[no-any-return]
 
 
 @router.get(BASE + "/assignee/<aas_uid>", summary="Get assignee to task", tags=TAGS)
@@ -79,15 +84,14 @@ def one(workspace: Id, prj_uid: Id, act_uid: Id, aas_uid: Id) -> AssigneeOut:
 @router.get(BASE + "/available-assignee", summary="Get available assignees for task", tags=TAGS)
 def available(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
               limit: Limit = 0) -> list[AssigneeOut]:
-    data: Any = page(_service(workspace, prj_uid, act_uid).available(), filter, start, limit).data
-    return data  # type: ignore[no-any-return]
+    return _listing("available", workspace, prj_uid, act_uid, filter, start, limit).data  # type: ignore[no-any-return]
 
 
 @router.get(BASE + "/available-assignee/paged", summary="Get page of available assignees for task", tags=TAGS)
 def available_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
                     limit: Limit = 0) -> AssigneePage:
-    result = page(_service(workspace, prj_uid, act_uid).available(), filter, start, limit)
-    return AssigneePage.model_validate(result.public())
+    return AssigneePage.model_validate(_listing("available", workspace, prj_uid, act_uid, filter, start, limit)
+                                       .public())
 
 
 @router.post(BASE + "/assignee", summary="Assign to task (PM_FACTORY)", tags=TAGS)
