@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: install serve test lint typecheck unit bench clean
+.PHONY: install serve test lint typecheck unit synth deploy clean
 
 install: $(STAMP) node_modules/.installed
 
@@ -27,12 +27,19 @@ lint: install
 	$(BIN)/ruff check layers functions tests $(wildcard infra)
 
 typecheck: install
-	$(BIN)/mypy layers/baton functions tests
+	$(BIN)/mypy layers/baton functions infra tests
 
 unit: install
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit
 
+synth: install
+	npx --no-install cdk synth --quiet
+	$(BIN)/python -m infra.layer
+
+deploy: install
+	npx --no-install cdk deploy --all
+
 clean:
-	rm -rf $(VENV) node_modules cdk.out .baton
+	rm -rf $(VENV) node_modules cdk.out .baton .build

@@ -1,0 +1,161 @@
+"""The CDK app, synthesized: resources and their key properties, one API route per route-table
+entry, cdk-nag's AwsSolutions pack with nothing unacknowledged, cfn-lint clean, and an arm64-only
+layer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Match, Template
+from baton.routes import FAMILIES, ROUTES
+
+from infra.app import build
+from infra.layer import build_layer, size_mb
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Template, Template]:
+    out = tmp_path_factory.mktemp("cdk.out")
+    app, data, api = build(App(outdir=str(out)))
+    app.synth()
+    return out, Template.from_stack(data), Template.from_stack(api)
+
+
+def resources(template: Template, kind: str) -> dict[str, Any]:
+    found: dict[str, Any] = dict(template.find_resources(kind))
+    return found
+
+
+def test_table(synthesized: tuple[Path, Template, Template]) -> None:
+    _, data, _ = synthesized
+    data.resource_count_is("AWS::DynamoDB::GlobalTable", 1)
+    data.has_resource("AWS::DynamoDB::GlobalTable", {
+        "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+        "Properties": Match.object_like({
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "GlobalSecondaryIndexes": Match.array_with([Match.object_like({"IndexName": "gsi1"}),
+                                                        Match.object_like({"IndexName": "gsi2"})]),
+            "SSESpecification": Match.object_like({"SSEEnabled": True}),
+            "Replicas": [Match.object_like({
+                "DeletionProtectionEnabled": True,
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})],
+        })})
+
+
+def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
+    _, _, api = synthesized
+    functions = resources(api, "AWS::Lambda::Function")
+    assert len(functions) == len(FAMILIES)
+    handlers = set()
+    for fn in functions.values():
+        props = fn["Properties"]
+        assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "Baton"
+        assert len(props["Layers"]) == 1
+        handlers.add(props["Handler"])
+    assert handlers == {f"baton_functions.{f}.lambda_handler" for f in FAMILIES}
+    groups = resources(api, "AWS::Logs::LogGroup")
+    assert len(groups) == len(FAMILIES) + 1 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
+    api.resource_count_is("AWS::Lambda::LayerVersion", 1)
+
+
+def test_least_privilege(synthesized: tuple[Path, Template, Template]) -> None:
+    _, _, api = synthesized
+    policies = resources(api, "AWS::IAM::Policy")
+    actions_by_policy = {name: json.dumps(p["Properties"]["PolicyDocument"]) for name, p in policies.items()}
+    docs = [text for name, text in actions_by_policy.items() if name.startswith("FnDocs")]
+    assert docs and all("dynamodb:" not in text for text in docs)
+    writers = [text for name, text in actions_by_policy.items() if name.startswith("FnItential")]
+    assert writers and "dynamodb:PutItem" in writers[0]
+    assert all('"dynamodb:*"' not in text for text in actions_by_policy.values())
+
+
+def test_one_route_per_table_entry_with_the_authorizer(synthesized: tuple[Path, Template, Template]) -> None:
+    _, _, api = synthesized
+    routes = resources(api, "AWS::ApiGatewayV2::Route")
+    by_key = {r["Properties"]["RouteKey"]: r["Properties"] for r in routes.values()}
+    assert set(by_key) == {f"{r.method} {r.path}" for r in ROUTES}
+    for route in ROUTES:
+        props = by_key[f"{route.method} {route.path}"]
+        if route.auth:
+            assert props["AuthorizationType"] == "JWT" and "AuthorizerId" in props, route
+        else:
+            assert props.get("AuthorizationType", "NONE") == "NONE" and "AuthorizerId" not in props, route
+    api.has_resource_properties("AWS::ApiGatewayV2::Authorizer", {"AuthorizerType": "JWT"})
+
+
+def test_stage_throttling_and_access_logs(synthesized: tuple[Path, Template, Template]) -> None:
+    _, _, api = synthesized
+    api.has_resource_properties("AWS::ApiGatewayV2::Stage", {
+        "StageName": "$default", "AutoDeploy": True,
+        "DefaultRouteSettings": Match.object_like({"ThrottlingRateLimit": 200, "ThrottlingBurstLimit": 400}),
+        "AccessLogSettings": Match.object_like({"DestinationArn": Match.any_value()})})
+
+
+def test_cognito_by_default(synthesized: tuple[Path, Template, Template]) -> None:
+    _, _, api = synthesized
+    api.resource_count_is("AWS::Cognito::UserPool", 1)
+    api.resource_count_is("AWS::Cognito::UserPoolClient", 1)
+    groups = {g["Properties"]["GroupName"] for g in resources(api, "AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {"admin", "apiwrite", "engineering", "operations", "PM_FACTORY"}
+
+
+def test_existing_idp_from_context(tmp_path: Path) -> None:
+    app = App(outdir=str(tmp_path), context={"jwtIssuer": "https://idp.example.com/", "jwtAudience": "baton-api"})
+    _, _, api = build(app)
+    template = Template.from_stack(api)
+    template.resource_count_is("AWS::Cognito::UserPool", 0)
+    template.has_resource_properties("AWS::ApiGatewayV2::Authorizer", {
+        "JwtConfiguration": {"Issuer": "https://idp.example.com/", "Audience": ["baton-api"]}})
+
+
+def test_alarms_and_dashboard(synthesized: tuple[Path, Template, Template]) -> None:
+    _, _, api = synthesized
+    alarms = resources(api, "AWS::CloudWatch::Alarm")
+    assert len(alarms) == 2 + 2 * len(FAMILIES)
+    metrics = {a["Properties"].get("MetricName") for a in alarms.values()}
+    assert {"5xx", "Errors", "Throttles", "ThrottledRequests"} <= metrics
+    api.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_cdk_nag_reports_nothing_unacknowledged(synthesized: tuple[Path, Template, Template]) -> None:
+    out, _, _ = synthesized
+    report_path = out / "validation-report.json"
+    report = json.loads(report_path.read_text())
+    assert report["pluginReports"] == [] or all(not p["violations"] for p in report["pluginReports"])
+    from infra.api import ACKNOWLEDGED
+
+    assert all(reason.strip() for _, reason in ACKNOWLEDGED)
+
+
+def test_cfn_lint_is_clean(synthesized: tuple[Path, Template, Template]) -> None:
+    out, _, _ = synthesized
+    templates = sorted(str(p) for p in out.glob("*.template.json"))
+    assert len(templates) == 2
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or "cfn-lint"
+    result = subprocess.run([cfn_lint, *templates], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
+
+
+def test_layer_is_arm64_only_and_lean() -> None:
+    layer = build_layer()
+    shared = list(layer.rglob("*.so"))
+    assert shared, "expected compiled extensions (pydantic-core)"
+    for so in shared:
+        header = so.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF"
+        machine = int.from_bytes(header[18:20], "little")
+        assert machine == 183, f"{so} is not aarch64 (e_machine {machine})"  # 62 would be x86_64
+    assert not (layer / "python" / "boto3").exists() and not (layer / "python" / "botocore").exists()
+    assert (layer / "python" / "baton" / "service.py").exists()
+    assert not (layer / "python" / "baton" / "local").exists()
+    assert size_mb(layer) <= 25
