@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field
+
 from baton.api import CONDUCTORONE, current_caller, if_match, lambda_entry, store
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
-from pydantic import BaseModel, ConfigDict, Field
 
 router = APIGatewayHttpRouter()
 USER_TYPE = "type.googleapis.com/c1.api.user.v1.User"

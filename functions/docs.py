@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
 from baton.api import NATIVE, lambda_entry, make_resolver
 from baton.routes import FAMILIES
 

@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field
+
 from baton.api import ITENTIAL, current_caller, if_match, lambda_entry, store
 from baton.domain import Task
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
-from pydantic import BaseModel, ConfigDict, Field
 
 router = APIGatewayHttpRouter()
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The id of the Task.")]

@@ -7,11 +7,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field
+
 from baton.api import JOURNEY, current_caller, if_match, lambda_entry, store
 from baton.errors import BadRequest
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
-from pydantic import BaseModel, ConfigDict, Field
 
 router = APIGatewayHttpRouter()
 TAGS = ["Journey Manager"]

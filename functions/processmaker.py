@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field
+
 from baton.api import PROCESSMAKER, current_caller, lambda_entry, store
 from baton.assignees import AssigneeService, page
 from baton.settings import MAX_ID_LENGTH
-from pydantic import BaseModel, ConfigDict, Field
 
 router = APIGatewayHttpRouter()
 BASE = "/api/1.0/<workspace>/project/<prj_uid>/activity/<act_uid>"

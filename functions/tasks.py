@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field
+
 from baton.api import JSON, NATIVE, current_caller, if_match, lambda_entry, store
 from baton.domain import Task, TaskType
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
-from pydantic import BaseModel, ConfigDict, Field
 
 router = APIGatewayHttpRouter()
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]

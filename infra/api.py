@@ -12,10 +12,10 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from baton.domain import PM_ROLES, WORK_ROLES
-from baton.routes import FAMILIES, ROUTES
 from constructs import Construct
 
+from baton.domain import PM_ROLES, WORK_ROLES
+from baton.routes import FAMILIES, ROUTES
 from infra.layer import build_functions, build_layer
 
 ROLE_GROUPS = sorted(WORK_ROLES | PM_ROLES)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as ddb
-from baton.table import INDEXES, KEYS, PK, SK
 from constructs import Construct
+
+from baton.table import INDEXES, KEYS, PK, SK
 
 
 def _attr(name: str) -> ddb.Attribute:

@@ -5,9 +5,11 @@ Lambda runtime ships them."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,14 +27,22 @@ def _fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def _publish(staging: Path, target: Path) -> Path:
+    """Move a finished build into place atomically; if another process got there first, keep theirs."""
+    try:
+        os.rename(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 def build_layer() -> Path:
     """Build (or reuse) the layer directory: `.build/layer-<hash>/python/...`."""
     target = BUILD / f"layer-{_fingerprint()}"
-    if (target / ".complete").exists():
-        return target
     if target.exists():
-        shutil.rmtree(target)
-    site = target / "python"
+        return target
+    staging = Path(tempfile.mkdtemp(prefix="layer-", dir=_build_dir()))
+    site = staging / "python"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                     *PLATFORM, "--target", str(site), *REQUIREMENTS], check=True)
     for junk in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py", "bin"):
@@ -42,18 +52,27 @@ def build_layer() -> Path:
         shutil.rmtree(cache, ignore_errors=True)
     shutil.copytree(ROOT / "layers" / "baton", site / "baton",
                     ignore=shutil.ignore_patterns("local", "__pycache__"))
-    (target / ".complete").write_text("ok")
-    return target
+    return _publish(staging, target)
 
 
 def build_functions() -> Path:
     """The functions' code asset: `baton_functions/<family>.py`, as imported locally."""
-    target = BUILD / "functions"
+    sources = sorted((ROOT / "functions").glob("*.py"))
+    digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in sources)).hexdigest()[:16]
+    target = BUILD / f"functions-{digest}"
     if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(ROOT / "functions", target / "baton_functions",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return target
+        return target
+    staging = Path(tempfile.mkdtemp(prefix="functions-", dir=_build_dir()))
+    package = staging / "baton_functions"
+    package.mkdir()
+    for source in sources:
+        shutil.copy2(source, package / source.name)
+    return _publish(staging, target)
+
+
+def _build_dir() -> Path:
+    BUILD.mkdir(parents=True, exist_ok=True)
+    return BUILD
 
 
 def size_mb(path: Path) -> float:

@@ -10,7 +10,6 @@ from typing import Any
 
 from baton.local.events import claims_for, http_event
 from baton.routes import ROUTES, Route
-
 from tests.support import TENANT
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from baton.local.events import LambdaContext, claims_for, http_event
 from baton.routes import match
-
 from tests.support import ADMIN, TENANT, call, get_task, handlers, history, seed
 
 pytestmark = pytest.mark.usefixtures("moto_table")

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
-from baton.routes import FAMILIES, ROUTES
 
+from baton.routes import FAMILIES, ROUTES
 from infra.app import build
 from infra.layer import build_layer, size_mb
+
+pytestmark = pytest.mark.xdist_group("cdk")  # one worker synthesizes, the layer is built once
 
 
 @pytest.fixture(scope="module")

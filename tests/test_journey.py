@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from baton.store import Store
 
+from baton.store import Store
 from tests.support import ADMIN, OPS, call, claim, get_task, history, seed
 
 UNASSIGN = "/workspaces/secure/api/v1/txn/unassign"

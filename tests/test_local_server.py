@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from baton.local.ddblocal import DynamoDBLocal, free_port
 
 BATON = str(Path(sys.executable).parent / "baton")

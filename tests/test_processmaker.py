@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+
 from baton.domain import Group, User
 from baton.store import get_store
-
 from tests.support import ADMIN, TENANT, call, seed
 
 BASE = f"/api/1.0/{TENANT}/project/prj/activity/act"

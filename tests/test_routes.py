@@ -8,9 +8,9 @@ import json
 
 import pytest
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
+
 from baton.local.events import LambdaContext
 from baton.routes import FAMILIES, ROUTES, match
-
 from tests.gen_events import SAMPLES, file_name, sample
 from tests.support import handlers, seed
 
