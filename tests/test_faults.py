@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from baton.store import get_store
 from tests.support import ADMIN, OPS, call, get_task, history, seed
@@ -33,7 +33,7 @@ class Fault:
             def stream(self, **_: Any) -> Iterator[bytes]:
                 yield body.encode()
 
-        return AWSResponse(request.url, self.status, {"x-amzn-ErrorType": self.code}, Raw())
+        return AWSResponse(request.url, self.status, HTTPHeaders({"x-amzn-ErrorType": self.code}), Raw())
 
 
 @pytest.fixture
