@@ -33,7 +33,9 @@ class Fault:
             def stream(self, **_: Any) -> Iterator[bytes]:
                 yield body.encode()
 
-        return AWSResponse(request.url, self.status, HTTPHeaders({"x-amzn-ErrorType": self.code}), Raw())
+        headers = HTTPHeaders()
+        headers["x-amzn-ErrorType"] = self.code
+        return AWSResponse(request.url, self.status, headers, Raw())
 
 
 @pytest.fixture
