@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from baton.local import tokens
 from baton.local.ddblocal import DynamoDBLocal, free_port
 
 BATON = str(Path(sys.executable).parent / "baton")
@@ -115,7 +116,13 @@ def test_no_or_bad_token_is_401(server: Server) -> None:
     expired = token(server.state, "alice", "operations", ttl=-10)
     forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
     other_key = token(server.state.parent / "elsewhere", "alice", "operations")
-    for tok in (None, "garbage", expired, forged, other_key):
+    key = tokens.load_key(server.state)
+    base = {"iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "sub": "alice", "custom:tenant": "workflow",
+            "exp": time.time() + 600}
+    crafted = [tokens.sign(key, {k: v for k, v in base.items() if k != drop})
+               for drop in ("sub", "custom:tenant", "exp", "iss", "aud")]
+    assert request(server.base, "GET", "/api/v1/tasks/task-1", tokens.sign(key, base))[0] == 200
+    for tok in (None, "garbage", expired, forged, other_key, *crafted):
         status, body = request(server.base, "GET", "/api/v1/tasks/task-1", tok)
         assert (status, body) == (401, {"message": "Unauthorized"}), tok
 

@@ -46,6 +46,10 @@ def issue(key: bytes, *, user: str, tenant: str, roles: list[str], username: str
         "iss": ISSUER, "aud": AUDIENCE, "sub": user, "username": username or user, "custom:tenant": tenant,
         "cognito:groups": roles, "iat": issued, "exp": issued + ttl, "token_use": "id",
     }
+    return sign(key, claims)
+
+
+def sign(key: bytes, claims: dict[str, Any]) -> str:
     head = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     body = _b64(json.dumps(claims, separators=(",", ":")).encode())
     sig = _b64(hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest())
