@@ -214,7 +214,12 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
         app = resolver()
         tokens = (_event.set(event), _proxy.set(app._to_proxy_event(event)), _context.set(context))
         try:
-            return app.resolve(event, context)
+            result = app.resolve(event, context)
+            claims = claims_of(event)
+            logger.info("request handled", extra={
+                "route": event.get("routeKey"), "status": result.get("statusCode"),
+                "tenant": claims.get("custom:tenant"), "user": claims.get("sub")})
+            return result
         finally:
             for var, token in zip((_event, _proxy, _context), tokens, strict=True):
                 var.reset(token)  # type: ignore[attr-defined]
