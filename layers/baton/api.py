@@ -64,7 +64,8 @@ def _journey(err: BatonError) -> tuple[int, dict[str, Any]]:
     if err.status == 500:
         return 500, {"errorKey": "internalServerError"}
     status = err.status if err.status in (412, 503) else 400
-    return status, {"errorKey": err.reason, "message": err.message}
+    key = "accessDenied" if err.status == 403 else err.reason
+    return status, {"errorKey": key, "message": err.message}
 
 
 def _conductorone(err: BatonError) -> tuple[int, dict[str, Any]]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from baton.domain import PM_ROLES, WORK_ROLES, WRITE_ROLES
+
 PM = "/api/1.0/{workspace}/project/{prj_uid}/activity/{act_uid}"
 
 
@@ -16,7 +18,9 @@ class Route:
     path: str
     family: str
     auth: bool = True
-    read_only: bool = False
+    # The roles of API.md that may call it (None: any authenticated caller of the tenant).
+    # The services enforce them; the authorization-matrix test checks both agree.
+    roles: frozenset[str] | None = None
 
     @property
     def powertools_path(self) -> str:
@@ -29,21 +33,21 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     # Itential: claim, release, assign
-    Route("POST", "/operations-manager/tasks/{taskId}/claim", "itential"),
-    Route("POST", "/operations-manager/tasks/{taskId}/release", "itential"),
-    Route("POST", "/operations-manager/tasks/{taskId}/assign", "itential"),
+    Route("POST", "/operations-manager/tasks/{taskId}/claim", "itential", roles=WORK_ROLES),
+    Route("POST", "/operations-manager/tasks/{taskId}/release", "itential", roles=WORK_ROLES),
+    Route("POST", "/operations-manager/tasks/{taskId}/assign", "itential", roles=WORK_ROLES),
     # Native tasks
-    Route("POST", "/api/v1/tasks", "tasks"),
+    Route("POST", "/api/v1/tasks", "tasks", roles=WRITE_ROLES),
     Route("GET", "/api/v1/tasks", "tasks"),
     Route("GET", "/api/v1/tasks/{taskId}", "tasks"),
     Route("GET", "/api/v1/tasks/{taskId}/history", "tasks"),
-    Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks"),
-    Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks"),
+    Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", roles=WORK_ROLES),
+    Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", roles=WORK_ROLES),
     # Native directory
-    Route("PUT", "/api/v1/users/{userId}", "directory"),
+    Route("PUT", "/api/v1/users/{userId}", "directory", roles=WRITE_ROLES),
     Route("GET", "/api/v1/users", "directory"),
-    Route("PUT", "/api/v1/groups/{groupId}", "directory"),
-    Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory"),
+    Route("PUT", "/api/v1/groups/{groupId}", "directory", roles=WRITE_ROLES),
+    Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", roles=WRITE_ROLES),
     # ProcessMaker: activity assignees (static paths before the {aas_uid} one)
     Route("GET", PM + "/assignee", "processmaker"),
     Route("GET", PM + "/assignee/paged", "processmaker"),
@@ -51,17 +55,17 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", PM + "/assignee/{aas_uid}", "processmaker"),
     Route("GET", PM + "/available-assignee", "processmaker"),
     Route("GET", PM + "/available-assignee/paged", "processmaker"),
-    Route("POST", PM + "/assignee", "processmaker"),
-    Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker"),
+    Route("POST", PM + "/assignee", "processmaker", roles=PM_ROLES),
+    Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker", roles=PM_ROLES),
     # Journey Manager: transactions
-    Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey"),
-    Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey"),
+    Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey", roles=WORK_ROLES),
+    Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey", roles=WORK_ROLES),
     # ConductorOne: reassign
-    Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone"),
+    Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone", roles=WORK_ROLES),
     # Documentation and health: no authorizer
-    Route("GET", "/openapi.json", "docs", auth=False, read_only=True),
-    Route("GET", "/swagger", "docs", auth=False, read_only=True),
-    Route("GET", "/health", "docs", auth=False, read_only=True),
+    Route("GET", "/openapi.json", "docs", auth=False),
+    Route("GET", "/swagger", "docs", auth=False),
+    Route("GET", "/health", "docs", auth=False),
 )
 
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(r.family for r in ROUTES))

@@ -26,7 +26,7 @@ def may_work_on(task: Task, caller: Caller, groups: Iterable[str]) -> bool:
 
 def require_role(caller: Caller, roles: frozenset[str] = WORK_ROLES) -> None:
     if not caller.has_any(roles):
-        raise Forbidden(f"Requires one of the roles: {', '.join(sorted(roles))}", reason="accessDenied")
+        raise Forbidden(f"Requires one of the roles: {', '.join(sorted(roles))}", reason="roleRequired")
 
 
 def require_open(task: Task) -> None:
