@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from baton.local.events import LambdaContext, claims_for, http_event
 from baton.local.server import Handler, load_handlers
@@ -90,3 +92,24 @@ def history(task: str, tenant: str = TENANT) -> list[dict[str, Any]]:
     assert r.status == 200, r
     items: list[dict[str, Any]] = r.body["items"]
     return items
+
+
+T = TypeVar("T")
+
+
+def concurrently(actions: list[Callable[[], T]], timeout: float = 120) -> list[T]:
+    """Run the actions in threads released together by a barrier; their results in order."""
+    barrier = threading.Barrier(len(actions))
+    out: list[tuple[T] | None] = [None] * len(actions)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        out[i] = (actions[i](),)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert all(o is not None for o in out), "a racer did not finish"
+    return [o[0] for o in out if o is not None]

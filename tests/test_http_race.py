@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support import concurrently
 from tests.test_local_server import Server, request, token
 
 CLAIMERS = 64
@@ -30,21 +31,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, d
 
 
 def burst(base: str, calls: list[tuple[str, str, str, Any]]) -> list[tuple[int, Any]]:
-    barrier = threading.Barrier(len(calls))
-    out: list[tuple[int, Any] | None] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        method, path, tok, body = calls[i]
-        barrier.wait()
-        out[i] = request(base, method, path, tok, body)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert all(o is not None for o in out)
-    return [o for o in out if o is not None]
+    return concurrently([partial(request, base, method, path, tok, body) for method, path, tok, body in calls])
 
 
 def test_64_claimers_exactly_one_winner_each_round(served: tuple[Server, dict[str, str]]) -> None:

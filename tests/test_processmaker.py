@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import pytest
 
 from baton.domain import Group, User
 from baton.store import get_store
-from tests.support import ADMIN, TENANT, call, seed
+from tests.support import ADMIN, TENANT, call, concurrently, seed
 
 BASE = f"/api/1.0/{TENANT}/project/prj/activity/act"
 SUB = f"/api/1.0/{TENANT}/project/prj/activity/sub"
@@ -232,18 +232,8 @@ def test_concurrent_double_post(local_table: str) -> None:
     for round_no in range(10):
         uid = f"racer{round_no}"
         call("PUT", f"/api/v1/users/{uid}", {"username": uid}, user="root", roles=ADMIN)
-        barrier = threading.Barrier(2)
-        results: list[int] = []
-
-        def post(target: str = uid, barrier: threading.Barrier = barrier, results: list[int] = results) -> None:
-            barrier.wait()
-            results.append(pm("POST", BASE + "/assignee", {"aas_uid": target, "aas_type": "user"}, PM).status)
-
-        threads = [threading.Thread(target=post) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        post = partial(pm, "POST", BASE + "/assignee", {"aas_uid": uid, "aas_type": "user"}, PM)
+        results = [r.status for r in concurrently([post, post])]
         assert sorted(results) == [201, 400], results
         listed = [a["aas_uid"] for a in pm("GET", BASE + "/assignee").body]
         assert listed.count(uid) == 1

@@ -6,13 +6,13 @@ threaded race against it proves nothing. These run on DynamoDB Local only.)"""
 from __future__ import annotations
 
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
-from tests.support import ADMIN, Reply, call, claim, history
+from tests.support import ADMIN, Reply, call, claim, concurrently, history
 
 THREADS = 32
 ROUNDS = 10
@@ -37,22 +37,10 @@ def forced_switching() -> Iterator[None]:
 
 
 def race(task_id: str, users: list[str]) -> list[tuple[str, Reply]]:
-    barrier = threading.Barrier(len(users))
-    results: list[tuple[str, Reply]] = []
-    lock = threading.Lock()
+    def attempt(user: str) -> tuple[str, Reply]:
+        return user, claim(task_id, user)
 
-    def run(user: str) -> None:
-        barrier.wait()
-        r = claim(task_id, user)
-        with lock:
-            results.append((user, r))
-
-    threads = [threading.Thread(target=run, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results
+    return concurrently([partial(attempt, u) for u in users])
 
 
 @pytest.mark.usefixtures("racers")

@@ -4,14 +4,13 @@ some serial order of the two requests gives, and the history tells the same stor
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 import pytest
 
-from tests.support import ADMIN, Reply, call, claim, history, release
+from tests.support import ADMIN, Reply, call, claim, concurrently, history, release
 
 ROUNDS = 15
 
@@ -31,20 +30,7 @@ def forced_switching() -> Iterator[None]:
 
 
 def together(*actions: Callable[[], Reply]) -> list[Reply]:
-    barrier = threading.Barrier(len(actions))
-    out: list[Reply | None] = [None] * len(actions)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        out[i] = actions[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert all(r is not None for r in out)
-    return [r for r in out if r is not None]
+    return concurrently(list(actions))
 
 
 def replay(events: list[dict[str, Any]]) -> str | None:
