@@ -22,7 +22,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from baton.auth import caller_from_claims, claims_of
 from baton.domain import Caller
 from baton.errors import BadRequest, BatonError, Internal, PayloadTooLarge, Unauthorized, Unavailable
-from baton.observability import logger
+from baton.observability import logger, tracer
 from baton.settings import MAX_BODY_BYTES
 from baton.store import Store, get_store
 
@@ -203,6 +203,7 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
         return app
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if body_size(event) > MAX_BODY_BYTES:
             err = PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes", reason="invalidRequest")

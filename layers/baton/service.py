@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from baton import rules
-from baton.domain import PM_ROLES, WRITE_ROLES, Activity, Caller, Group, HistoryEvent, Task, User
+from baton.domain import WRITE_ROLES, Activity, Caller, Group, HistoryEvent, Task, User
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.store import (
     ConditionFailed,
@@ -287,5 +287,3 @@ class DirectoryService:
         rules.require_role(self.caller, WRITE_ROLES)
         return self.store.put_activity(self.caller.tenant, activity)
 
-
-__all__ = ["TaskService", "DirectoryService", "PM_ROLES"]
