@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -64,9 +65,12 @@ class DynamoDBLocal:
             cmd.append("-inMemory")
         else:
             self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._stop_orphan()
             cmd += ["-dbPath", str(self.data_dir)]
         self.proc = subprocess.Popen(cmd, cwd=str(jar.parent), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        if self.data_dir is not None:
+            self._pid_file().write_text(str(self.proc.pid))
         deadline = time.monotonic() + timeout
         client = self.client()
         while True:
@@ -91,7 +95,35 @@ class DynamoDBLocal:
             config=Config(retries={"max_attempts": 2}, connect_timeout=1, read_timeout=10,
                           max_pool_connections=100))
 
+    def _pid_file(self) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / "engine.pid"
+
+    def _stop_orphan(self) -> None:
+        """A server killed outright (SIGKILL) leaves its engine running on the same files: stop
+        that one first, so the new engine owns the data alone."""
+        path = self._pid_file()
+        if not path.exists():
+            return
+        try:
+            pid = int(path.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (ValueError, OSError):
+            path.unlink(missing_ok=True)
+            return
+        if b"DynamoDBLocal" in cmdline and str(self.data_dir).encode() in cmdline:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        path.unlink(missing_ok=True)
+
     def stop(self) -> None:
+        if self.data_dir is not None:
+            self._pid_file().unlink(missing_ok=True)
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
