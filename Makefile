@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: install serve test lint typecheck unit synth deploy clean
+.PHONY: install serve test lint typecheck unit fuzz synth deploy clean
 
 install: $(STAMP) node_modules/.installed
 
@@ -33,6 +33,11 @@ unit: install
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit
+
+# The long schemathesis pass (make test runs a bounded one): FUZZ_EXAMPLES cases per operation.
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	$(BIN)/python -m tests.fuzz --max-examples $(FUZZ_EXAMPLES)
 
 synth: install
 	npx --no-install cdk synth --quiet

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from baton.api import CONDUCTORONE, current_caller, if_match, lambda_entry, store
+from baton.api import CONDUCTORONE, INPUT, current_caller, if_match, lambda_entry, store
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
 
@@ -19,12 +19,12 @@ Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
 class TaskExpandMask(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     paths: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
 
 
 class ReassignRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     comment: str | None = Field(default=None, max_length=4096)
     newStepUserIds: list[Id] = Field(default_factory=list, max_length=100)
     policyStepId: str | None = Field(default=None, max_length=MAX_ID_LENGTH)

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from baton.api import JSON, NATIVE, current_caller, lambda_entry, store
+from baton.api import INPUT, JSON, NATIVE, current_caller, lambda_entry, store
 from baton.domain import Activity, Group, User
 from baton.service import DirectoryService
 from baton.settings import MAX_ID_LENGTH
@@ -21,7 +21,7 @@ Text = Annotated[str, Field(max_length=256)]
 
 
 class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     username: Annotated[str, Field(min_length=1, max_length=256)]
     firstname: Text = ""
     lastname: Text = ""
@@ -30,13 +30,13 @@ class UserIn(BaseModel):
 
 
 class GroupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     name: Annotated[str, Field(min_length=1, max_length=256)]
     members: list[Id] = Field(default_factory=list, max_length=1000)
 
 
 class ActivityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     name: Annotated[str, Field(min_length=1, max_length=256)]
     type: Literal["task", "subprocess"] = "task"
 

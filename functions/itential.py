@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from baton.api import ITENTIAL, current_caller, if_match, lambda_entry, store
+from baton.api import INPUT, ITENTIAL, current_caller, if_match, lambda_entry, store
 from baton.domain import Task
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
@@ -20,11 +20,11 @@ TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description
 class EmptyBody(BaseModel):
     """The schema of claim and release: an object with no properties."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
 
 class AssignBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     userId: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
 
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from baton.api import JOURNEY, current_caller, if_match, lambda_entry, store
+from baton.api import INPUT, JOURNEY, current_caller, if_match, lambda_entry, store
 from baton.errors import BadRequest
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
@@ -20,7 +20,7 @@ Key = Annotated[str | None, Field(default=None, max_length=MAX_ID_LENGTH)]
 
 
 class UnassignParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     submitKey: Key = None
 
 
@@ -29,12 +29,12 @@ class AssignParams(UnassignParams):
 
 
 class UnassignRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     params: UnassignParams | None = None
 
 
 class AssignRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     params: AssignParams | None = None
 
 

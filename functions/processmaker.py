@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from baton.api import PROCESSMAKER, current_caller, lambda_entry, store
+from baton.api import INPUT, PROCESSMAKER, current_caller, lambda_entry, store
 from baton.assignees import AssigneeService, page
 from baton.settings import MAX_ID_LENGTH
 
@@ -39,7 +39,7 @@ class AssigneePage(BaseModel):
 
 
 class AssignBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     aas_uid: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
     aas_type: Literal["user", "group"]
     aas_name: str | None = Field(default=None, max_length=256, description="Ignored")

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from baton.api import JSON, NATIVE, current_caller, if_match, lambda_entry, store
+from baton.api import INPUT, JSON, NATIVE, current_caller, if_match, lambda_entry, store
 from baton.domain import Task, TaskType
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
@@ -22,14 +22,14 @@ Cursor = Annotated[str | None, Query(max_length=2048)]
 
 
 class PolicyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     allowReassignment: bool = True
     allowedReassignees: list[Id] = Field(default_factory=list, max_length=100)
     requireReassignmentReason: bool = False
 
 
 class CreateTask(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     id: Id | None = None
     name: str = Field(min_length=1, max_length=256)
     description: str = Field(default="", max_length=4096)
@@ -42,7 +42,7 @@ class CreateTask(BaseModel):
 
 
 class FinishBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     comment: str | None = Field(default=None, max_length=2048)
 
 

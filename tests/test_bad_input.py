@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from baton.local.events import LambdaContext, claims_for, http_event
@@ -61,6 +64,8 @@ def test_oversized_bodies_are_413(method: str, path: str) -> None:
     ("/api/v1/tasks", {"name": "x", "type": "robotic"}),
     ("/api/v1/tasks", {"name": "x", "candidateUsers": "alice"}),
     ("/api/v1/tasks", {"name": "x", "policy": {"allowReassignment": "maybe"}}),
+    ("/api/v1/tasks", {"name": "x", "policy": {"requireReassignmentReason": 0}}),  # no coercion to bool
+    ("/api/v1/tasks", {"name": "x", "policy": {"allowReassignment": "true"}}),
     ("/api/v1/tasks", {"name": "x", "id": ""}),
     ("/api/v1/tasks", {"name": "x", "id": "i" * 129}),
     ("/api/v1/tasks", {"name": ""}),
@@ -72,6 +77,36 @@ def test_wrong_types_are_400(path: str, body: dict[str, object]) -> None:
     assert r.status == 400, r
     assert "i" * 129 not in r.body["message"]  # errors never echo the input
     _unchanged()
+
+
+def test_numbers_are_not_booleans_in_the_directory() -> None:
+    r = call("PUT", "/api/v1/users/u1", {"username": "u1", "active": 0}, user="root", roles=ADMIN)
+    assert r.status == 400, r
+    _unchanged()
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+@pytest.mark.parametrize("raw", [b"\x04\xe9\\ec\xff", b"{\"name\": \"\xdc\"}", b"not base64 at all!"])
+def test_bodies_that_are_not_utf8_are_400(method: str, path: str, raw: bytes) -> None:
+    """The local server and API Gateway hand a binary body on base64-encoded."""
+    route, _ = match(method, path)
+    assert route is not None
+    body = raw.decode() if raw.startswith(b"not") else base64.b64encode(raw).decode()
+    event = http_event(method, path, route=route, body=body, claims=claims_for("root", TENANT, ADMIN))
+    event["isBase64Encoded"] = True
+    result = handlers()[route.family](event, LambdaContext())
+    assert result["statusCode"] == 400, result
+    assert "Invalid request" in json.loads(result["body"])["message"]
+    _unchanged()
+
+
+def test_base64_utf8_json_is_accepted() -> None:
+    route, _ = match("POST", "/api/v1/tasks")
+    body = base64.b64encode(json.dumps({"id": "b64", "name": "é"}).encode()).decode()
+    event = http_event("POST", "/api/v1/tasks", route=route, body=body, claims=claims_for("root", TENANT, ADMIN))
+    event["isBase64Encoded"] = True
+    assert handlers()["tasks"](event, LambdaContext())["statusCode"] == 201
+    assert get_task("b64").body["name"] == "é"
 
 
 def test_long_ids_in_the_path_are_400() -> None:

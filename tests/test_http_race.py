@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.localserver import Server, request, token
 from tests.support import concurrently
-from tests.test_local_server import Server, request, token
 
 CLAIMERS = 64
 ROUNDS = 20

@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import importlib
 import json
+from typing import Any
 
+import jsonschema
 import pytest
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
 
+from baton.api import (
+    CONDUCTORONE,
+    ERROR_CLASSES,
+    ITENTIAL,
+    JOURNEY,
+    NATIVE,
+    PROCESSMAKER,
+    Dialect,
+    error_response,
+)
+from baton.errors import BatonError, Conflict, Unauthorized
 from baton.local.events import LambdaContext
-from baton.routes import FAMILIES, ROUTES, match
+from baton.routes import FAMILIES, ROUTES, Route, match
 from tests.gen_events import SAMPLES, file_name, sample
 from tests.support import handlers, seed
 
@@ -59,3 +72,46 @@ def test_sample_event_gets_its_expected_answer(route: object) -> None:
     event = json.loads(file_name(route).read_text())  # type: ignore[arg-type]
     result = handlers()[route.family](event, LambdaContext())  # type: ignore[attr-defined]
     assert result["statusCode"] == SAMPLES[(route.method, route.path)]["expect"], result  # type: ignore[attr-defined]
+    if route.path != "/swagger":  # type: ignore[attr-defined]
+        conforms(route, result)  # type: ignore[arg-type]
+
+
+def conforms(route: Route, result: dict[str, Any]) -> None:
+    """The answer is one the OpenAPI document declares for the route, in the declared shape."""
+    from baton_functions.docs import openapi_document
+
+    document = openapi_document()
+    declared = document["paths"][route.path][route.method.lower()]["responses"]
+    assert str(result["statusCode"]) in declared, (route, result["statusCode"], list(declared))
+    content = declared[str(result["statusCode"])].get("content")
+    if content is None:
+        assert not result.get("body"), result
+        return
+    schema = {**content["application/json"]["schema"], "components": document["components"]}
+    jsonschema.validate(json.loads(result["body"]), schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_openapi_declares_each_dialects_errors_not_422() -> None:
+    from baton_functions.docs import openapi_document
+
+    document = openapi_document()
+    for route in ROUTES:
+        if route.path == "/swagger":
+            continue
+        operation = document["paths"][route.path][route.method.lower()]
+        assert "422" not in operation["responses"], route
+        assert ("401" in operation["responses"]) == route.auth, route
+        assert operation.get("security") == (None if route.auth else []), route
+        for status in route.ok:
+            assert str(status) in operation["responses"], route
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+@pytest.mark.parametrize("dialect", [NATIVE, ITENTIAL, PROCESSMAKER, JOURNEY, CONDUCTORONE], ids=lambda d: d.name)
+@pytest.mark.parametrize("error", ERROR_CLASSES, ids=lambda e: e.__name__)
+def test_every_dialect_error_fits_the_declared_schema(dialect: Dialect, error: type[BatonError]) -> None:
+    err = error("something went wrong", holder="bob") if error is Conflict else error("something went wrong")
+    response = error_response(dialect, err)
+    assert response.status_code in dialect.statuses()
+    jsonschema.validate(json.loads(str(response.body)), dialect.schema)
+    assert json.loads(str(error_response(dialect, Unauthorized("x")).body)) == {"message": "Unauthorized"}

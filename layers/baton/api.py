@@ -18,15 +18,29 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import ConfigDict
 
 from baton.auth import caller_from_claims, claims_of
 from baton.domain import Caller
-from baton.errors import BadRequest, BatonError, Internal, PayloadTooLarge, Unauthorized, Unavailable
+from baton.errors import (
+    BadRequest,
+    BatonError,
+    Conflict,
+    Forbidden,
+    Internal,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    Unauthorized,
+    Unavailable,
+)
 from baton.observability import logger, tracer
 from baton.settings import MAX_BODY_BYTES
 from baton.store import Store, get_store
 
 JSON = "application/json"
+# Request bodies: unknown fields refused, and no coercion (`0` is not `false`, `"1"` is not `1`).
+INPUT = ConfigDict(extra="forbid", strict=True)
 GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 412: 9, 413: 3, 503: 14, 500: 13}
 
 
@@ -36,6 +50,11 @@ class Dialect:
 
     name: str
     render: Callable[[BatonError], tuple[int, dict[str, Any]]]
+    schema: dict[str, Any]  # JSON schema of the error body, for the OpenAPI document
+
+    def statuses(self) -> set[int]:
+        """Every status this dialect can answer with for a domain error."""
+        return {self.render(cls("sample"))[0] for cls in ERROR_CLASSES}
 
 
 def _native(err: BatonError) -> tuple[int, dict[str, Any]]:
@@ -74,11 +93,22 @@ def _conductorone(err: BatonError) -> tuple[int, dict[str, Any]]:
     return err.status, {"code": code, "message": err.message, "details": []}
 
 
-NATIVE = Dialect("native", _native)
-ITENTIAL = Dialect("itential", _itential)
-PROCESSMAKER = Dialect("processmaker", _processmaker)
-JOURNEY = Dialect("journey", _journey)
-CONDUCTORONE = Dialect("conductorone", _conductorone)
+def _object(required: tuple[str, ...], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+STRING, INTEGER = {"type": "string"}, {"type": "integer"}
+ERROR_CLASSES = (BadRequest, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge, Unavailable, Internal)
+UNAUTHORIZED_SCHEMA = _object(("message",), message=STRING)
+
+NATIVE = Dialect("native", _native, _object(("message", "code"), message=STRING, code=STRING, holder=STRING))
+ITENTIAL = Dialect("itential", _itential, _object(("message",), message=STRING, holder=STRING))
+PROCESSMAKER = Dialect("processmaker", _processmaker,
+                       _object(("error",), error=_object(("code", "message"), code=INTEGER, message=STRING)))
+JOURNEY = Dialect("journey", _journey, _object(("errorKey",), errorKey=STRING, message=STRING))
+CONDUCTORONE = Dialect("conductorone", _conductorone,
+                       _object(("code", "message", "details"), code=INTEGER, message=STRING,
+                               details={"type": "array", "items": {"type": "object"}}))
 
 
 def error_response(dialect: Dialect, err: BatonError) -> Response:
@@ -179,14 +209,24 @@ def if_match() -> int | None:
     return int(text)
 
 
-def body_size(event: dict[str, Any]) -> int:
+def body_error(event: dict[str, Any]) -> BatonError | None:
+    """Refuse, before any parsing, a body that is too large or is not UTF-8 text (JSON is text).
+    A base64-encoded body that decodes to UTF-8 is handed on as plain text."""
     body = event.get("body") or ""
+    raw = body.encode()
     if event.get("isBase64Encoded"):
         try:
-            return len(base64.b64decode(body))
+            raw = base64.b64decode(raw, validate=True)
         except ValueError:
-            return len(body)
-    return len(body.encode())
+            return BadRequest("Invalid request: malformed body encoding", reason="invalidRequest")
+    if len(raw) > MAX_BODY_BYTES:
+        return PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes", reason="invalidRequest")
+    if event.get("isBase64Encoded"):
+        try:
+            event["body"], event["isBase64Encoded"] = raw.decode(), False
+        except UnicodeDecodeError:
+            return BadRequest("Invalid request: the body is not UTF-8 JSON", reason="invalidRequest")
+    return None
 
 
 def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -205,9 +245,9 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if body_size(event) > MAX_BODY_BYTES:
-            err = PayloadTooLarge(f"Request body over {MAX_BODY_BYTES} bytes", reason="invalidRequest")
-            status, body = dialect.render(err)
+        refused = body_error(event)
+        if refused is not None:
+            status, body = dialect.render(refused)
             return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": json.dumps(body),
                     "isBase64Encoded": False}
         if event.get("body"):
@@ -226,4 +266,5 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
             for var, token in zip((_event, _proxy, _context), tokens, strict=True):
                 var.reset(token)  # type: ignore[attr-defined]
 
+    handler.dialect = dialect  # type: ignore[attr-defined]  # read by the OpenAPI document
     return handler

@@ -21,6 +21,8 @@ class Route:
     # The roles of API.md that may call it (None: any authenticated caller of the tenant).
     # The services enforce them; the authorization-matrix test checks both agree.
     roles: frozenset[str] | None = None
+    # The success statuses it answers with (the OpenAPI document declares exactly these).
+    ok: tuple[int, ...] = (200,)
 
     @property
     def powertools_path(self) -> str:
@@ -37,17 +39,17 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/operations-manager/tasks/{taskId}/release", "itential", roles=WORK_ROLES),
     Route("POST", "/operations-manager/tasks/{taskId}/assign", "itential", roles=WORK_ROLES),
     # Native tasks
-    Route("POST", "/api/v1/tasks", "tasks", roles=WRITE_ROLES),
+    Route("POST", "/api/v1/tasks", "tasks", roles=WRITE_ROLES, ok=(201, 200)),
     Route("GET", "/api/v1/tasks", "tasks"),
     Route("GET", "/api/v1/tasks/{taskId}", "tasks"),
     Route("GET", "/api/v1/tasks/{taskId}/history", "tasks"),
     Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", roles=WORK_ROLES),
     Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", roles=WORK_ROLES),
     # Native directory
-    Route("PUT", "/api/v1/users/{userId}", "directory", roles=WRITE_ROLES),
+    Route("PUT", "/api/v1/users/{userId}", "directory", roles=WRITE_ROLES, ok=(201, 200)),
     Route("GET", "/api/v1/users", "directory"),
-    Route("PUT", "/api/v1/groups/{groupId}", "directory", roles=WRITE_ROLES),
-    Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", roles=WRITE_ROLES),
+    Route("PUT", "/api/v1/groups/{groupId}", "directory", roles=WRITE_ROLES, ok=(201, 200)),
+    Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", roles=WRITE_ROLES, ok=(201, 200)),
     # ProcessMaker: activity assignees (static paths before the {aas_uid} one)
     Route("GET", PM + "/assignee", "processmaker"),
     Route("GET", PM + "/assignee/paged", "processmaker"),
@@ -55,7 +57,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", PM + "/assignee/{aas_uid}", "processmaker"),
     Route("GET", PM + "/available-assignee", "processmaker"),
     Route("GET", PM + "/available-assignee/paged", "processmaker"),
-    Route("POST", PM + "/assignee", "processmaker", roles=PM_ROLES),
+    Route("POST", PM + "/assignee", "processmaker", roles=PM_ROLES, ok=(201,)),
     Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker", roles=PM_ROLES),
     # Journey Manager: transactions
     Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey", roles=WORK_ROLES),

@@ -56,7 +56,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _json(self, status: int, payload: dict[str, Any]) -> None:
         self._send(status, json.dumps(payload).encode())
@@ -99,7 +100,12 @@ class RequestHandler(BaseHTTPRequestHandler):
         hdrs.update(result.get("headers") or {})
         self._send(int(result.get("statusCode", 200)), data, hdrs)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
+    def __getattr__(self, name: str) -> Any:
+        # Every method (GET or QUERY alike) reaches the route table; like API Gateway, an unrouted
+        # one is a 404.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
 
 @contextlib.contextmanager
