@@ -40,7 +40,8 @@ def _unchanged() -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), WRITES)
-@pytest.mark.parametrize("body", ["{bad json", '{"unexpected": 1}', "[1, 2]", '"text"', "null"])
+@pytest.mark.parametrize("body", ["{bad json", '{"unexpected": 1}', "[1, 2]", '"text"', "null", "[{}]",
+                                  ' [{"userId": "bob"}]'])
 def test_bad_bodies_are_400(method: str, path: str, body: str) -> None:
     r = call(method, path, body, user="root", roles=ADMIN)
     if body == "null" and path.endswith(("claim", "release", "complete", "abandon")):

@@ -226,6 +226,9 @@ def body_error(event: dict[str, Any]) -> BatonError | None:
             event["body"], event["isBase64Encoded"] = raw.decode(), False
         except UnicodeDecodeError:
             return BadRequest("Invalid request: the body is not UTF-8 JSON", reason="invalidRequest")
+    if raw.lstrip().startswith(b"["):
+        # Every Baton body is an object; Powertools would quietly validate an array's first item.
+        return BadRequest("Invalid request: body: Input should be an object", reason="invalidRequest")
     return None
 
 
