@@ -36,6 +36,12 @@ def _publish(staging: Path, target: Path) -> Path:
     return target
 
 
+def built_layer() -> Path | None:
+    """The layer directory if it is already built for the current sources, else None."""
+    target = BUILD / f"layer-{_fingerprint()}"
+    return target if target.exists() else None
+
+
 def build_layer() -> Path:
     """Build (or reuse) the layer directory: `.build/layer-<hash>/python/...`."""
     target = BUILD / f"layer-{_fingerprint()}"

@@ -34,7 +34,7 @@ from baton.errors import (
     Unauthorized,
     Unavailable,
 )
-from baton.observability import logger, tracer
+from baton.observability import logger, traced
 from baton.settings import MAX_BODY_BYTES
 from baton.store import Store, get_store
 
@@ -246,7 +246,7 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
         return app
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @traced
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         refused = body_error(event)
         if refused is not None:

@@ -16,6 +16,7 @@ class Settings(BaseModel):
     dynamodb_endpoint: str | None = None
     region: str = "us-east-1"
     service: str = "baton"
+    xray_subsegments: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -25,4 +26,5 @@ def get_settings() -> Settings:
         dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT") or None,
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", "baton"),
+        xray_subsegments=os.environ.get("BATON_XRAY_SUBSEGMENTS", "").lower() in ("1", "true", "on"),
     )

@@ -1,0 +1,105 @@
+"""One measurement in a fresh interpreter: `python -m benchmarks.child <mode> <spec.json> <out.json>`.
+
+Modes: `cold` (import a function's handler module and answer its first request), `baseline`
+(import boto3 and create a DynamoDB client), `warm` (N requests through a handler) and
+`warm_baseline` (N requests through a bare Powertools route making one UpdateItem). DynamoDB is
+answered by the replay stub; nothing here imports the measured code before the clock starts."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+
+class Context:
+    function_name = "baton-bench"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:baton-bench"
+    aws_request_id = "bench"
+
+
+def _fresh(event: dict[str, Any]) -> dict[str, Any]:
+    return {**event, "headers": dict(event.get("headers") or {})}
+
+
+def cold(spec: dict[str, Any]) -> dict[str, Any]:
+    event = _fresh(spec["event"])
+    start = time.perf_counter()
+    import importlib
+
+    module = importlib.import_module(f"baton_functions.{spec['family']}")
+    if spec["cassette"]:
+        from baton.store import get_store
+        from benchmarks.stub import install_replay
+
+        install_replay(get_store().client, spec["cassette"])
+    result = module.lambda_handler(event, Context())
+    return {"ms": (time.perf_counter() - start) * 1000, "status": result["statusCode"]}
+
+
+def baseline(spec: dict[str, Any]) -> dict[str, Any]:
+    start = time.perf_counter()
+    import boto3
+
+    boto3.client("dynamodb", region_name="us-east-1")
+    return {"ms": (time.perf_counter() - start) * 1000}
+
+
+def _timed(handler: Any, event: dict[str, Any], n: int) -> dict[str, Any]:
+    events = [_fresh(event) for _ in range(n)]
+    statuses: set[int] = set()
+    durations = []
+    for e in events:
+        t = time.perf_counter_ns()
+        statuses.add(handler(e, Context())["statusCode"])
+        durations.append((time.perf_counter_ns() - t) / 1000)
+    return {"us": durations, "statuses": sorted(statuses)}
+
+
+def warm(spec: dict[str, Any]) -> dict[str, Any]:
+    import importlib
+
+    from baton.store import get_store
+    from benchmarks.stub import install_replay
+
+    module = importlib.import_module(f"baton_functions.{spec['family']}")
+    install_replay(get_store().client, spec["cassette"])
+    module.lambda_handler(_fresh(spec["event"]), Context())  # the cold request is not counted
+    return _timed(module.lambda_handler, spec["event"], spec["n"])
+
+
+def warm_baseline(spec: dict[str, Any]) -> dict[str, Any]:
+    """The least a Powertools function can do for a claim: route, one UpdateItem, answer."""
+    import boto3
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    from benchmarks.stub import install_replay
+
+    client = boto3.session.Session().client("dynamodb", region_name="us-east-1")
+    install_replay(client, {"UpdateItem": ["{}"]})
+    app = APIGatewayHttpResolver()
+
+    @app.post("/operations-manager/tasks/<taskId>/claim")
+    def claim(taskId: str) -> dict[str, Any]:
+        client.update_item(TableName="baton", Key={"pk": {"S": f"T#bench#TASK#{taskId}"}, "sk": {"S": "TASK"}},
+                           UpdateExpression="SET assignee = :a", ExpressionAttributeValues={":a": {"S": "carol"}})
+        return {"message": "Successfully claimed the task"}
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    handler(_fresh(spec["event"]), Context())
+    return _timed(handler, spec["event"], spec["n"])
+
+
+MODES = {"cold": cold, "baseline": baseline, "warm": warm, "warm_baseline": warm_baseline}
+
+if __name__ == "__main__":
+    mode, spec_path, out_path = sys.argv[1:4]
+    with open(spec_path) as f:
+        spec = json.load(f)
+    result = MODES[mode](spec)
+    with open(out_path, "w") as f:
+        json.dump(result, f)
