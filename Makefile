@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: install serve test lint typecheck unit fuzz synth deploy clean
+.PHONY: install serve test lint typecheck unit fuzz bench synth deploy clean
 
 install: $(STAMP) node_modules/.installed
 
@@ -24,10 +24,10 @@ serve: install
 	PORT=$(PORT) $(BIN)/baton serve
 
 lint: install
-	$(BIN)/ruff check layers functions tests $(wildcard infra)
+	$(BIN)/ruff check layers functions tests benchmarks $(wildcard infra)
 
 typecheck: install
-	$(BIN)/mypy layers/baton functions infra tests
+	$(BIN)/mypy layers/baton functions infra tests benchmarks
 
 unit: install
 	$(BIN)/pytest -n 2 --dist loadgroup
@@ -38,6 +38,10 @@ test: lint typecheck unit
 FUZZ_EXAMPLES ?= 500
 fuzz: install
 	$(BIN)/python -m tests.fuzz --max-examples $(FUZZ_EXAMPLES)
+
+# Writes benchmarks/results.json and the table in README.md (about five minutes here).
+bench: install
+	$(BIN)/python -m benchmarks.run
 
 synth: install
 	npx --no-install cdk synth --quiet

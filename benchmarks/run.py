@@ -290,7 +290,7 @@ def measure_scale(sizes: Sizes, counter: Counter) -> dict[str, Any]:
 
     tenant = f"scale-{uuid.uuid4().hex[:6]}"
     users = [f"u{i:05d}" for i in range(sizes.users)]
-    root = {"user": "root", "roles": ADMIN_ROLES, "tenant": tenant}
+    root: dict[str, Any] = {"user": "root", "roles": ADMIN_ROLES, "tenant": tenant}
     with ThreadPoolExecutor(8) as pool:
         def put_user(u: str) -> int:
             return call("PUT", f"/api/v1/users/{u}", {"username": u, "firstname": f"First {u}"}, **root).status

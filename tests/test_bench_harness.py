@@ -1,0 +1,37 @@
+"""The benchmark harness still runs end to end (tiny sizes), so `make bench` cannot rot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import MUTATIONS, OPS
+
+pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("bench")]
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = {"cold_init_ms", "baseline_init_ms", "cold_init_ratio", "warm_p50_us", "warm_p99_us", "warm_baseline_p50_us",
+        "warm_ratio", "ddb_calls", "race", "scale", "layer_mb"}
+
+
+def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("TABLE_NAME", "DYNAMODB_ENDPOINT")}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", str(out)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    results = json.loads(out.read_text())
+    assert set(results) >= KEYS
+    assert results["cold_init_ms"]["itential"] > 0 and results["baseline_init_ms"] > 0
+    assert results["warm_p50_us"] > 0 and results["warm_baseline_p50_us"] > 0
+    assert set(results["ddb_calls"]) == set(OPS)
+    for name in MUTATIONS:
+        assert results["ddb_calls"][name]["writes"] >= 1, name
+    assert all(c["scans"] == 0 for c in results["ddb_calls"].values())
+    assert results["race"]["winners"] == 1
+    assert results["scale"]["offset_start_0"]["round_trips"] >= 1
+    assert "| measure | result | goal |" in proc.stdout
