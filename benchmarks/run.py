@@ -184,7 +184,8 @@ def measure_calls(counter: Counter, client: Any) -> tuple[dict[str, Any], dict[s
         status, event = invoke(op, tenant)
         assert 200 <= status < 300, (name, status)
         calls[name] = counter.snapshot()
-        recorded[name] = {"event": event, "cassette": dict(recorder.cassette), "family": op.family()}
+        recorded[name] = {"event": event, "cassette": {k: list(v) for k, v in recorder.cassette.items()},
+                          "family": op.family()}
     return calls, recorded
 
 

@@ -36,7 +36,8 @@ def run(max_examples: int, seed: int | None = None, max_time: int | None = None,
     server = Server(state).start()
     try:
         admin = token(server.state, "root", "admin", ttl=3600)
-        args = [ST, "--config-file", str(CONFIG), "run", f"{server.base}/openapi.json", "--checks", CHECKS, "--max-examples", str(max_examples),
+        args = [ST, "--config-file", str(CONFIG), "run", f"{server.base}/openapi.json", "--checks", CHECKS,
+                "--max-examples", str(max_examples),
                 "--header", f"Authorization: Bearer {admin}", "--workers", str(workers),
                 "--suppress-health-check", "too_slow,filter_too_much", "--request-timeout", "30"]
         if seed is not None:

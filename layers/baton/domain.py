@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,6 +91,9 @@ class Task(_Model):
     createdAt: str
     updatedAt: str
     requestHash: str | None = Field(default=None, exclude=True)
+    # The event of a direct claim, kept in the task item by its single conditional write until
+    # the next change writes it out as history item H#{version} (see store.claim_direct).
+    lastEvent: dict[str, Any] | None = Field(default=None, exclude=True)
 
     @property
     def is_group_task(self) -> bool:

@@ -25,6 +25,7 @@ from baton.store import (
     Store,
     TransactionConflict,
     deserialize,
+    encode_cursor,
     task_from_item,
     user_from_item,
 )
@@ -106,6 +107,39 @@ class TaskService:
 
     # ---- task actions ----------------------------------------------------------------------
     def claim(self, task_id: str, if_match: int | None = None) -> Task:
+        """A direct candidate's claim of a free task is one conditional write (one round trip);
+        anything else (a group candidate, admin, a task already held or finished) takes the
+        general path, which reads and decides."""
+        rules.require_role(self.caller)
+        me = self.caller.user_id
+        event = HistoryEvent(id=new_id(), taskId=task_id, version=0, at=now(), actor=me, action="claim",
+                             to=me)
+        try:
+            return self.store.claim_direct(self.caller.tenant, task_id, me, event, if_match)
+        except ConditionFailed as failed:
+            if failed.item is None:
+                raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
+            current = task_from_item(failed.item)
+        free = (current.status == "open" and current.type == "manual" and current.assignee is None
+                and (if_match is None or current.version == if_match))
+        if free and (self.caller.is_admin or me in current.candidateUsers or current.candidateGroups):
+            # Free, and the caller may claim it as admin or through a candidate group: one
+            # transaction on the state just seen, asserting membership of any candidate group.
+            direct = self.caller.is_admin or me in current.candidateUsers
+            try:
+                new = self._next(current, assignee=me)
+                self.store.change_task(self.caller.tenant, current, new, self._event(current, "claim", None, me),
+                                       None if direct else (me, current.candidateGroups))
+                return new
+            except ConditionFailed as failed:
+                if failed.index == 2:
+                    raise Forbidden(f"User {self.caller.username} may not work on task {task_id}",
+                                    reason="accessDenied") from None
+            except TransactionConflict:
+                pass
+        return self._claim(task_id, if_match)  # held, finished or raced: read and decide
+
+    def _claim(self, task_id: str, if_match: int | None) -> Task:
         me = self.caller.user_id
 
         def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
@@ -234,9 +268,14 @@ class TaskService:
         return task
 
     def history(self, task_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        self.get(task_id)
+        task = self.get(task_id)
         page = self.store.history_page(self.caller.tenant, task_id, limit, cursor)
-        return [HistoryEvent.model_validate(deserialize(i)).public() for i in page.items], page.cursor
+        events = [HistoryEvent.model_validate(deserialize(i)).public() for i in page.items]
+        if page.cursor is None and task.lastEvent:  # the history ends with a direct claim not yet written out
+            if len(events) >= limit:  # no room on this page: the next one (empty of items) carries it
+                return events, encode_cursor({k: page.items[-1][k] for k in ("pk", "sk")})
+            events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}).public())
+        return events, page.cursor
 
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
              cursor: str | None) -> tuple[list[Task], str | None]:

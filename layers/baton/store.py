@@ -266,7 +266,7 @@ class Store:
         ])
 
     def change_task(self, tenant: str, old: Task, new: Task, event: HistoryEvent,
-                    member_check: tuple[str, str] | None = None) -> None:
+                    member_check: tuple[str, str | list[str]] | None = None) -> None:
         """Replace the task if it is still exactly as read (version, status, assignee), writing
         the history event with it. `member_check` (user, group) also asserts a membership."""
         values: dict[str, Any] = {":v": old.version, ":st": old.status}
@@ -285,12 +285,40 @@ class Store:
         ]
         if member_check:
             user, group = member_check
+            groups = [group] if isinstance(group, str) else group  # a member of any of them
             actions.append({"ConditionCheck": {
                 "Key": serialize(Keys.user(tenant, user)),
-                "ConditionExpression": "contains(#g, :g)",
+                "ConditionExpression": " OR ".join(f"contains(#g, :g{i})" for i in range(len(groups))),
                 "ExpressionAttributeNames": {"#g": "groups"},
-                "ExpressionAttributeValues": serialize({":g": group})}})
+                "ExpressionAttributeValues": serialize({f":g{i}": g for i, g in enumerate(groups)})}})
+        if old.lastEvent:  # a direct claim's event, written out now (the Put above drops it)
+            pending = HistoryEvent.model_validate({**old.lastEvent, "version": old.version})
+            actions.append({"Put": {"Item": self._event_item(tenant, pending)}})
         self.transact(actions)
+
+    def claim_direct(self, tenant: str, task_id: str, user: str, event: HistoryEvent,
+                     if_match: int | None) -> Task:
+        """Claim for a direct candidate in one round trip: one conditional UpdateItem whose
+        condition is the claim rule (open, manual, unassigned, `user` among the candidate users,
+        and at the expected version if one is given). Its history event goes into the same item
+        (`lastEvent`, numbered by the task's new version) and is written out as H#{version} by
+        the next change. ConditionFailed(0, the task as it is, or None) otherwise."""
+        values: dict[str, Any] = {":open": "open", ":manual": "manual", ":me": user, ":one": 1, ":now": event.at,
+                                  ":g2": Keys.assignee_index(tenant, user),
+                                  ":ev": event.model_dump(by_alias=True, exclude={"version"}, exclude_none=True)}
+        cond = ("#st = :open AND #ty = :manual AND attribute_not_exists(assignee) AND contains(candidateUsers, :me)"
+                " AND attribute_not_exists(lastEvent)")
+        if if_match is not None:
+            cond += " AND version = :v"
+            values[":v"] = if_match
+        out = self._call(
+            "update_item", TableName=self.table, Key=serialize(Keys.task(tenant, task_id)),
+            UpdateExpression="SET assignee = :me, version = version + :one, updatedAt = :now, gsi2pk = :g2, "
+                             "gsi2sk = gsi1sk, lastEvent = :ev",
+            ConditionExpression=cond, ExpressionAttributeNames={"#st": "status", "#ty": "type"},
+            ExpressionAttributeValues=serialize(values), ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        return task_from_item(out["Attributes"])
 
     def _event_item(self, tenant: str, event: HistoryEvent) -> dict[str, Any]:
         data = event.model_dump(by_alias=True)
@@ -467,8 +495,8 @@ def _client(endpoint: str | None, region: str) -> Any:
     from botocore.config import Config
 
     # Baton builds every request itself; botocore re-validating each one costs ~0.2 ms a call.
-    config = Config(retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=100, parameter_validation=False,
-                    connect_timeout=3, read_timeout=10)
+    config = Config(retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=100,
+                    parameter_validation=False, connect_timeout=3, read_timeout=10)
     return boto3.session.Session().client("dynamodb", endpoint_url=endpoint, region_name=region,
                                           config=config)
 
