@@ -39,8 +39,8 @@ def install_replay(client: Any, cassette: Cassette) -> None:
     answers = {op: cycle([b.encode() for b in bodies]) for op, bodies in cassette.items()}
 
     def send(request: Any, **_: Any) -> AWSResponse:
-        op = request.headers["X-Amz-Target"].decode().split(".")[-1] if isinstance(
-            request.headers["X-Amz-Target"], bytes) else request.headers["X-Amz-Target"].split(".")[-1]
+        target = request.headers["X-Amz-Target"]
+        op = (target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1]
         body = next(answers[op])
         headers = {"Content-Type": "application/x-amz-json-1.0", "Content-Length": str(len(body)),
                    "x-amzn-RequestId": "stub"}

@@ -120,11 +120,12 @@ class TaskService:
             if failed.item is None:
                 raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
             current = task_from_item(failed.item)
-        free = (current.status == "open" and current.type == "manual" and current.assignee is None
-                and (if_match is None or current.version == if_match))
-        if free and (self.caller.is_admin or me in current.candidateUsers or current.candidateGroups):
-            # Free, and the caller may claim it as admin or through a candidate group: one
-            # transaction on the state just seen, asserting membership of any candidate group.
+        if current.assignee is None and (if_match is None or current.version == if_match):
+            # The refused write's ALL_OLD image is the read. The rules run on it with the caller
+            # taken for a member of the candidate groups (finished, automatic or not a candidate
+            # at all raise here as they would after a read); the transaction asserts that
+            # membership, so the claim stays one transaction on exactly the state seen.
+            rules.check_claim(current, self.caller, current.candidateGroups)
             direct = self.caller.is_admin or me in current.candidateUsers
             try:
                 new = self._next(current, assignee=me)
