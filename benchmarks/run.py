@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.environment import FUNCTION_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results.json"
 README = ROOT / "README.md"
-# The functions' environment in Lambda (infra/api.py), minus the table's real name.
-LAMBDA_ENV = {"TABLE_NAME": "baton", "POWERTOOLS_SERVICE_NAME": "baton-bench", "POWERTOOLS_METRICS_NAMESPACE": "Baton",
-              "POWERTOOLS_LOG_LEVEL": "INFO", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+# The functions' environment in Lambda (infra/environment.py), minus the table's real name.
+LAMBDA_ENV = {"TABLE_NAME": "baton", "POWERTOOLS_SERVICE_NAME": "baton-bench", **FUNCTION_ENV,
+              "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
               "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
 CAPACITY_OPS = {"GetItem", "BatchGetItem", "Query", "Scan", "PutItem", "UpdateItem", "DeleteItem",
                 "TransactWriteItems", "TransactGetItems", "BatchWriteItem"}
@@ -204,7 +206,17 @@ def child(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
         return result
 
 
+def compile_sources() -> None:
+    """Bytecode for Baton's own modules, as the deployed layer ships it (infra/layer.py); without
+    it every fresh interpreter here would compile them (PYTHONDONTWRITEBYTECODE is set)."""
+    import compileall
+
+    for folder in (ROOT / "layers" / "baton", ROOT / "functions"):
+        compileall.compile_dir(str(folder), quiet=1)
+
+
 def measure_cold(sizes: Sizes, recorded: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    compile_sources()
     runs: dict[str, list[float]] = {f: [] for f in sizes.families}
     base: list[float] = []
     for _ in range(sizes.cold_runs):  # interleaved, so drift on a shared machine hits all alike
@@ -231,7 +243,7 @@ def measure_warm(sizes: Sizes, recorded: dict[str, dict[str, Any]]) -> dict[str,
     ours = child("warm", {"family": "itential", "event": spec["event"], "cassette": spec["cassette"],
                           "n": sizes.warm_requests})
     assert ours["statuses"] == [200], ours["statuses"]
-    bare = child("warm_baseline", {"event": spec["event"], "n": sizes.warm_requests})
+    bare = child("warm_baseline", {"event": spec["event"], "cassette": spec["cassette"], "n": sizes.warm_requests})
     p50, base = percentile(ours["us"], 50), percentile(bare["us"], 50)
     return {"warm_p50_us": round(p50, 1), "warm_p99_us": round(percentile(ours["us"], 99), 1),
             "warm_baseline_p50_us": round(base, 1), "warm_ratio": round(p50 / base, 2),
@@ -404,7 +416,10 @@ def table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(sizes: Sizes, build_layer: bool) -> dict[str, Any]:
+SECTIONS = ("cold", "warm", "race", "scale", "layer")
+
+
+def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
     from baton.local.ddblocal import DynamoDBLocal
     from baton.settings import get_settings
     from baton.store import _client, get_store
@@ -423,13 +438,19 @@ def run(sizes: Sizes, build_layer: bool) -> dict[str, Any]:
         hook(client, counter)
         calls, recorded = measure_calls(counter, client)
         results: dict[str, Any] = {}
-        results.update(measure_cold(sizes, recorded))
-        results.update(measure_warm(sizes, recorded))
+        if "cold" in only:
+            results.update(measure_cold(sizes, recorded))
+        if "warm" in only:
+            results.update(measure_warm(sizes, recorded))
         results["ddb_calls"] = calls
-        results["race"] = measure_race(sizes)
-        results["scale"] = measure_scale(sizes, counter)
-        results["layer_mb"] = measure_layer(build_layer)
-        results["goals"] = goals(results)
+        if "race" in only:
+            results["race"] = measure_race(sizes)
+        if "scale" in only:
+            results["scale"] = measure_scale(sizes, counter)
+        if "layer" in only:
+            results["layer_mb"] = measure_layer(build_layer)
+        if only == SECTIONS:
+            results["goals"] = goals(results)
         results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
         return results
     finally:
@@ -447,14 +468,24 @@ def update_readme(text: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Baton's benchmarks")
     parser.add_argument("--quick", metavar="OUT", help="tiny sizes; write the results to OUT only")
+    parser.add_argument("--only", metavar="OUT", nargs=2,
+                        help=f"SECTIONS OUT: full sizes, only these comma-separated sections of {SECTIONS} "
+                             "(DynamoDB call counts always run); write the results to OUT only")
     args = parser.parse_args()
     started = time.monotonic()
-    results = run(QUICK if args.quick else Sizes(), build_layer=not args.quick)
+    only = tuple(args.only[0].split(",")) if args.only else SECTIONS
+    if not set(only) <= set(SECTIONS):
+        parser.error(f"sections are {SECTIONS}")
+    results = run(QUICK if args.quick else Sizes(), build_layer=not args.quick, only=only)
     results["seconds"] = round(time.monotonic() - started, 1)
-    out = Path(args.quick) if args.quick else RESULTS
+    partial = args.quick or (args.only[1] if args.only else None)
+    out = Path(partial) if partial else RESULTS
     out.write_text(json.dumps(results, indent=2) + "\n")
+    if partial and only != SECTIONS:
+        print(json.dumps({k: v for k, v in results.items() if k != "ddb_calls"}, indent=2))
+        return 0
     rendered = table(results)
-    if not args.quick:
+    if not partial:
         update_readme(rendered)
     print(rendered)
     print(json.dumps(results["goals"], indent=2))

@@ -16,6 +16,7 @@ from constructs import Construct
 
 from baton.domain import PM_ROLES, WORK_ROLES
 from baton.routes import FAMILIES, ROUTES
+from infra.environment import FUNCTION_ENV
 from infra.layer import build_functions, build_layer
 
 ROLE_GROUPS = sorted(WORK_ROLES | PM_ROLES)
@@ -66,7 +67,7 @@ class FamilyFunction(Construct):
             handler=f"baton_functions.{family}.lambda_handler", code=code, layers=[layer],
             memory_size=512, timeout=Duration.seconds(10), tracing=lambda_.Tracing.ACTIVE, log_group=log_group,
             environment={"TABLE_NAME": table.table_name, "POWERTOOLS_SERVICE_NAME": f"baton-{family}",
-                         "POWERTOOLS_METRICS_NAMESPACE": "Baton", "POWERTOOLS_LOG_LEVEL": "INFO"})
+                         **FUNCTION_ENV})
         if family == "docs":
             pass  # serves documents only: no table access at all
         elif all(r.method == "GET" for r in routes):

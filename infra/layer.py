@@ -1,9 +1,12 @@
 """The Lambda layer: the `baton` package and its dependencies for Python 3.13 on arm64,
 built with pip's cross-platform wheels (no Docker). boto3 and botocore are left out: the
-Lambda runtime ships them."""
+Lambda runtime ships them. The layer ships bytecode compiled by a Python 3.13 where one is on
+the machine (a read-only /opt means the runtime would otherwise compile every module on every
+cold start); without one it ships sources only and says so."""
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -19,8 +22,20 @@ PLATFORM = ["--platform", "manylinux2014_aarch64", "--implementation", "cp", "--
             "--only-binary=:all:"]
 
 
+def python313() -> str | None:
+    """A Python 3.13 interpreter on this machine, for the layer's bytecode (None if there is none)."""
+    candidates = [os.environ.get("BATON_PYTHON313"), shutil.which("python3.13"),
+                  *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")))]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"],
+                               capture_output=True, check=False)
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
 def _fingerprint() -> str:
-    digest = hashlib.sha256("\n".join(REQUIREMENTS + PLATFORM).encode())
+    digest = hashlib.sha256("\n".join(REQUIREMENTS + PLATFORM + [str(bool(python313()))]).encode())
     for path in sorted((ROOT / "layers" / "baton").rglob("*.py")):
         if "local" not in path.relative_to(ROOT / "layers" / "baton").parts:
             digest.update(path.read_bytes())
@@ -58,6 +73,13 @@ def build_layer() -> Path:
         shutil.rmtree(cache, ignore_errors=True)
     shutil.copytree(ROOT / "layers" / "baton", site / "baton",
                     ignore=shutil.ignore_patterns("local", "__pycache__"))
+    compiler = python313()
+    if compiler:
+        # unchecked-hash: a layer never changes, so the runtime need not stat or hash sources.
+        subprocess.run([compiler, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+                        str(site)], check=True, stdout=subprocess.DEVNULL)
+    else:
+        print("layer: no Python 3.13 here, shipping sources without bytecode", file=sys.stderr)
     return _publish(staging, target)
 
 

@@ -17,7 +17,7 @@ from aws_cdk.assertions import Match, Template
 
 from baton.routes import FAMILIES, ROUTES
 from infra.app import build
-from infra.layer import build_layer, size_mb
+from infra.layer import build_layer, python313, size_mb
 
 pytestmark = pytest.mark.xdist_group("cdk")  # one worker synthesizes, the layer is built once
 
@@ -62,6 +62,7 @@ def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
         assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"]
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "Baton"
+        assert props["Environment"]["Variables"]["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
         assert len(props["Layers"]) == 1
         handlers.add(props["Handler"])
     assert handlers == {f"baton_functions.{f}.lambda_handler" for f in FAMILIES}
@@ -161,3 +162,20 @@ def test_layer_is_arm64_only_and_lean() -> None:
     assert (layer / "python" / "baton" / "service.py").exists()
     assert not (layer / "python" / "baton" / "local").exists()
     assert size_mb(layer) <= 25
+
+
+def test_layer_ships_bytecode_for_python_313() -> None:
+    """Without bytecode, a read-only /opt makes the runtime compile every module on every cold start."""
+    compiler = python313()
+    assert compiler, "this machine has a Python 3.13 (pyenv); the layer's bytecode needs one"
+    magic = bytes.fromhex(subprocess.run([compiler, "-c", "import importlib.util as u; print(u.MAGIC_NUMBER.hex())"],
+                                         capture_output=True, text=True, check=True).stdout.strip())
+    layer = build_layer()
+    for module in ("baton/service", "baton/api", "aws_lambda_powertools/event_handler/api_gateway",
+                   "pydantic/main"):
+        source = layer / "python" / f"{module}.py"
+        compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        assert compiled.exists(), compiled
+        header = compiled.read_bytes()[:8]
+        assert header[:4] == magic, f"{compiled} is not Python 3.13 bytecode"
+        assert int.from_bytes(header[4:8], "little") == 0b01, "unchecked-hash bytecode expected"

@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as R
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import ConfigDict
 
+from baton import coldstart
 from baton.auth import caller_from_claims, claims_of
 from baton.domain import Caller
 from baton.errors import (
@@ -40,7 +41,7 @@ from baton.store import Store, get_store
 
 JSON = "application/json"
 # Request bodies: unknown fields refused, and no coercion (`0` is not `false`, `"1"` is not `1`).
-INPUT = ConfigDict(extra="forbid", strict=True)
+INPUT = ConfigDict(extra="forbid", strict=True, defer_build=True)
 GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 412: 9, 413: 3, 503: 14, 500: 13}
 
 
@@ -268,6 +269,7 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
         finally:
             for var, token in zip((_event, _proxy, _context), tokens, strict=True):
                 var.reset(token)  # type: ignore[attr-defined]
+            coldstart.resume()
 
     handler.dialect = dialect  # type: ignore[attr-defined]  # read by the OpenAPI document
     return handler

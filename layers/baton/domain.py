@@ -40,7 +40,8 @@ class Caller:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # Built on first use: a function validates only the models its routes touch.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class User(_Model):

@@ -13,19 +13,17 @@ import binascii
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from baton.attrs import from_attr, to_attr
 from baton.domain import Activity, Group, HistoryEvent, Task, User
 from baton.errors import BadRequest, Unavailable
 from baton.settings import get_settings
 from baton.table import GSI_ASSIGNEE, GSI_TASKS
-
-_ser = TypeSerializer()
-_de = TypeDeserializer()
 
 THROTTLE_CODES = frozenset({
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
@@ -54,13 +52,13 @@ def _esc(part: str) -> str:
 
 
 def serialize(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(v) for k, v in data.items() if v is not None}
+    return {k: to_attr(v) for k, v in data.items() if v is not None}
 
 
 def deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    out = {k: _de.deserialize(v) for k, v in item.items()}
+    out = {k: from_attr(v) for k, v in item.items()}
     for k, v in out.items():
-        if type(v).__name__ == "Decimal":
+        if isinstance(v, Decimal):
             out[k] = int(v)
         elif isinstance(v, set):
             out[k] = sorted(v)
@@ -491,14 +489,14 @@ class Store:
 
 @lru_cache(maxsize=4)
 def _client(endpoint: str | None, region: str) -> Any:
-    import boto3
     from botocore.config import Config
+    from botocore.session import Session
 
     # Baton builds every request itself; botocore re-validating each one costs ~0.2 ms a call.
     config = Config(retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=100,
                     parameter_validation=False, connect_timeout=3, read_timeout=10)
-    return boto3.session.Session().client("dynamodb", endpoint_url=endpoint, region_name=region,
-                                          config=config)
+    # A botocore client: what boto3 would build, without importing boto3 (~180 ms of cold start).
+    return Session().create_client("dynamodb", endpoint_url=endpoint, region_name=region, config=config)
 
 
 def get_store() -> Store:
