@@ -124,8 +124,8 @@ class ApiStack(Stack):
             destination_arn=group.log_group_arn,
             format='{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
                    '"time":"$context.requestTime","method":"$context.httpMethod","path":"$context.path",'
-                   '"status":"$context.status","latency":"$context.responseLatency",'
-                   '"integrationError":"$context.integrationErrorMessage"}')
+                   '"route":"$context.routeKey","status":"$context.status","latency":"$context.responseLatency",'
+                   '"user":"$context.authorizer.claims.sub","integrationError":"$context.integrationErrorMessage"}')
 
     def _monitoring(self, table: ddb.ITableV2) -> None:
         alarms: list[cw.Alarm] = []

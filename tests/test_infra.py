@@ -102,6 +102,10 @@ def test_stage_throttling_and_access_logs(synthesized: tuple[Path, Template, Tem
         "StageName": "$default", "AutoDeploy": True,
         "DefaultRouteSettings": Match.object_like({"ThrottlingRateLimit": 200, "ThrottlingBurstLimit": 400}),
         "AccessLogSettings": Match.object_like({"DestinationArn": Match.any_value()})})
+    # Every request is logged here (functions log refusals and faults only, below DEBUG).
+    stage = next(iter(resources(api, "AWS::ApiGatewayV2::Stage").values()))
+    fields = json.loads(stage["Properties"]["AccessLogSettings"]["Format"])
+    assert {"requestId", "route", "status", "latency", "user"} <= set(fields)
 
 
 def test_cognito_by_default(synthesized: tuple[Path, Template, Template]) -> None:

@@ -49,3 +49,17 @@ def test_every_line_is_json_with_a_correlation_id_and_no_secrets(captured: io.St
         assert record["level"] and record["service"]
         assert "Bearer" not in line and "eyJ" not in line, line
         assert not EMAIL.search(line), line
+
+
+def test_at_info_only_refusals_are_logged(captured: io.StringIO) -> None:
+    """API Gateway's access log has every request; the function logs refusals and faults (and,
+    at DEBUG, every request)."""
+    seed()
+    logger.setLevel("INFO")
+    captured.seek(0)
+    captured.truncate()
+    claim("t1", "alice")
+    assert "request handled" not in captured.getvalue()
+    claim("t1", "bob")  # a 409
+    handled = [json.loads(line) for line in captured.getvalue().splitlines() if "request handled" in line]
+    assert [(h["level"], h["status"], h["user"]) for h in handled] == [("INFO", 409, "bob")]
