@@ -38,8 +38,10 @@ CAPACITY_OPS = {"GetItem", "BatchGetItem", "Query", "Scan", "PutItem", "UpdateIt
 READS = {"GetItem", "BatchGetItem", "Query", "TransactGetItems"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 WARM_ROUNDS = 5
-MUTATIONS = ("claim", "claim_group", "release", "assign", "unassign", "txn_assign", "reassign", "complete",
-             "create_task", "pm_assign", "pm_remove")
+# The issue's mutations. `claim_group` (a claim by a group candidate) is measured and reported
+# beside them: it cannot know it is not a direct candidate's claim before its first request.
+MUTATIONS = ("claim", "release", "assign", "unassign", "txn_assign", "reassign", "complete", "create_task",
+             "pm_assign", "pm_remove")
 
 
 @dataclass
@@ -350,6 +352,9 @@ def measure_scale(sizes: Sizes, counter: Counter) -> dict[str, Any]:
         f"offset_start_{sizes.deep_start}": timed(pm + "/assignee/paged",
                                                   {"start": str(sizes.deep_start), "limit": page}),
         "pm_all": timed(pm + "/assignee/all", repeat=3),
+        # what reads the whole set by design (names live in the directory): reported, not bounded
+        "filtered_page": timed(pm + "/assignee/paged", {"filter": "first u01", "limit": page}, repeat=3),
+        "available_page": timed(pm + "/available-assignee/paged", {"limit": page}, repeat=3),
     }
     # cursor paging (the native users list) to the same depth: only the last page is timed
     cursor: str | None = None
@@ -381,9 +386,12 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
         "cold_init_ratio <= 1.5": r["cold_init_ratio"] <= 1.5,
         "warm_ratio <= 1.5": r["warm_ratio"] <= 1.5,
         "every mutation 1 write request": all(calls[m]["writes"] == 1 for m in MUTATIONS),
-        "every mutation <= 2 round trips": all(calls[m]["round_trips"] <= 2 for m in MUTATIONS),
+        "every mutation <= 2 round trips": all(calls[m]["round_trips"] <= 2 for m in (*MUTATIONS, "claim_group")),
         "claim (direct candidate) 1 round trip": calls["claim"]["round_trips"] == 1,
         "no scans": all(c["scans"] == 0 for c in calls.values()),
+        "assignee page bounded (start=0: 2 round trips at any size)": r["scale"]["offset_start_0"]["round_trips"] <= 2,
+        "cursor page bounded (1 round trip at any depth)": all(
+            v["round_trips"] == 1 for k, v in r["scale"].items() if k.startswith("cursor_")),
         "race: 1 winner": r["race"]["winners"] == 1,
         "layer <= 25 MB": r["layer_mb"] is not None and r["layer_mb"] <= 25,
     }
@@ -404,7 +412,8 @@ def table(r: dict[str, Any]) -> str:
         f"{r['warm_baseline_p50_us']:.0f} µs = **{r['warm_ratio']}** (p99 {r['warm_p99_us']:.0f} µs) | ≤ 1.5 |",
     ]
     for name, c in r["ddb_calls"].items():
-        goal = "1 RT" if name == "claim" else ("1 write, ≤ 2 RT" if name in MUTATIONS else "bounded, no scan")
+        goal = ("1 RT" if name == "claim" else "1 write, ≤ 2 RT" if name in MUTATIONS
+                else "(reported: see below)" if name == "claim_group" else "no scan")
         lines.append(f"| `{name}`: round trips / writes / reads / scans / capacity | {c['round_trips']} / "
                      f"{c['writes']} / {c['reads']} / {c['scans']} / {c['consumed_capacity']} | {goal} |")
     race = r["race"]
@@ -418,7 +427,10 @@ def table(r: dict[str, Any]) -> str:
         f"| cursor page first / at the same depth (users list) | {s['cursor_first_page']['ms']} ms, "
         f"{s['cursor_first_page']['round_trips']} RT / {s[deep_cursor]['ms']} ms, "
         f"{s[deep_cursor]['round_trips']} RT | bounded |",
-        f"| `pm_all` at scale | {s['pm_all']['ms']} ms, {s['pm_all']['round_trips']} RT | |",
+        "| whole-set reads at scale: `assignee/all` / filtered page / available page | "
+        + " / ".join(f"{s[k]['ms']} ms, {s[k]['round_trips']} RT"
+                     for k in ("pm_all", "filtered_page", "available_page"))
+        + " | reported |",
         f"| layer, unzipped | {r['layer_mb']} MB | ≤ 25 MB |",
     ]
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from baton.api import INPUT, PROCESSMAKER, current_caller, lambda_entry, store
-from baton.assignees import AssigneeService, page
+from baton.assignees import AssigneeService
 from baton.settings import MAX_ID_LENGTH
 
 router = APIGatewayHttpRouter()
@@ -53,9 +53,7 @@ def _service(workspace: str, prj_uid: str, act_uid: str) -> AssigneeService:
 
 def _listing(source: str, workspace: str, prj_uid: str, act_uid: str, filter: str | None, start: int,
              limit: int) -> Any:
-    service = _service(workspace, prj_uid, act_uid)
-    items = {"assigned": service.assigned, "available": service.available, "all": service.all_users}[source]()
-    return page(items, filter, start, limit)
+    return _service(workspace, prj_uid, act_uid).listing(source, filter, start, limit)
 
 
 @router.get(BASE + "/assignee", summary="Get assignees of task", tags=TAGS)

@@ -76,6 +76,25 @@ class TestRoutes:
         r = pm("DELETE", BASE + "/assignee/carol", roles=PM)
         assert r.status == 400 and r.body == bad_request("This row does not exist!")
 
+    def test_total_is_kept_by_every_write_and_only_by_successful_ones(self) -> None:
+        def total() -> int:
+            r = pm("GET", BASE + "/assignee/paged", query={"limit": "1"})
+            assert r.status == 200
+            return int(r.body["total"])
+
+        assert total() == 2
+        assert pm("POST", BASE + "/assignee", {"aas_uid": "carol", "aas_type": "user"}, PM).status == 201
+        assert total() == 3
+        for refused in ({"aas_uid": "carol", "aas_type": "user"}, {"aas_uid": "nobody", "aas_type": "user"},
+                        {"aas_uid": "ops", "aas_type": "user"}):
+            assert pm("POST", BASE + "/assignee", refused, PM).status == 400
+        assert pm("DELETE", BASE + "/assignee/nobody", roles=PM).status == 400
+        assert total() == 3
+        r = call("PUT", "/api/v1/projects/prj/activities/act", {"name": "Renamed"}, user="root", roles=ADMIN)
+        assert r.status == 200 and total() == 3  # an update keeps the assignees and their count
+        assert pm("DELETE", BASE + "/assignee/carol", roles=PM).status == 200
+        assert total() == 2 == len(pm("GET", BASE + "/assignee").body)
+
     def test_assign_twice_is_the_pages_400(self) -> None:
         r = pm("POST", BASE + "/assignee", {"aas_uid": "alice", "aas_type": "user"}, ADMIN)
         assert r.status == 400 and r.body == bad_request("This ID: alice is already assigned to task: act")
@@ -195,7 +214,9 @@ def test_all_lists_a_user_in_two_groups_and_direct_once(moto_table: str) -> None
 
 
 def test_list_calls_stay_bounded(local_table: str) -> None:
-    """200 assignees (180 users and 20 groups of 10 others): Query + one BatchGet per 100 keys."""
+    """200 assignees (180 users and 20 groups of 10 others). An unfiltered page reads what it
+    shows: one Query (up to the page's end) and one BatchGet, wherever it starts. What needs
+    every name or member reads the set: one Query plus one BatchGet per 100 keys."""
     seed()
     groups = {f"g{j:02d}": [f"u{200 + 10 * j + k:04d}" for k in range(10)] for j in range(20)}
     _bulk(400, groups)
@@ -212,18 +233,30 @@ def test_list_calls_stay_bounded(local_table: str) -> None:
 
     store.client.meta.events.register("before-call.dynamodb", count)
     try:
-        for route, budget in (("/assignee", {"Query": 1, "BatchGetItem": 2}),
-                              ("/assignee/paged", {"Query": 1, "BatchGetItem": 2}),
-                              ("/assignee/all", {"Query": 1, "BatchGetItem": 4}),
-                              ("/available-assignee/paged", {"Query": 2})):
+        for route, query, budget in (
+                ("/assignee", {"limit": "10"}, {"Query": 1, "BatchGetItem": 1}),
+                ("/assignee/paged", {"limit": "10"}, {"Query": 1, "BatchGetItem": 1}),
+                ("/assignee/paged", {"limit": "10", "start": "185"}, {"Query": 1, "BatchGetItem": 1}),
+                ("/assignee/paged", {"limit": "10", "filter": "team"}, {"Query": 1, "BatchGetItem": 2}),
+                ("/assignee", {}, {"Query": 1, "BatchGetItem": 2}),
+                ("/assignee/all", {"limit": "10"}, {"Query": 1, "BatchGetItem": 4}),
+                ("/available-assignee/paged", {"limit": "10"}, {"Query": 2})):
             calls.clear()
-            r = pm("GET", big + route, query={"limit": "10"})
+            r = pm("GET", big + route, query=query)
             assert r.status == 200
-            assert dict(calls) == budget, (route, calls)
+            assert dict(calls) == budget, (route, query, calls)
     finally:
         store.client.meta.events.unregister("before-call.dynamodb", count)
     assert pm("GET", big + "/assignee/paged").body["total"] == 200
     assert len(pm("GET", big + "/assignee/all").body) == 380
+    # the unfiltered pages and the whole list agree, in aas_uid order
+    whole = [a["aas_uid"] for a in pm("GET", big + "/assignee").body]
+    assert whole == sorted(whole) and len(whole) == 200
+    paged = [a["aas_uid"] for start in range(0, 200, 30)
+             for a in pm("GET", big + "/assignee/paged", query={"start": str(start), "limit": "30"}).body["data"]]
+    assert paged == whole
+    assert pm("GET", big + "/assignee/paged", query={"start": "195", "limit": "10"}).body["data"][-1]["aas_uid"] \
+        == whole[-1]
 
 
 def test_concurrent_double_post(local_table: str) -> None:

@@ -1,9 +1,12 @@
 """ProcessMaker activity assignees: who may work on each step of a process.
 
-Lists are one Query on the activity's partition plus BatchGetItem for names and group
-members (100 keys a call), never a call per assignee; available assignees are the tenant's
-directory (Query) minus the assigned set. Filtering is on a case-folded search field, before
-paging. Writes are single transactions whose conditions carry the rules."""
+Every list is in `aas_uid` order, the order of the assignment rows' sort keys. A page of
+assignees without a filter reads what it shows: one Query up to the page's end (the activity
+item first, with the assignee count kept by the writes) and one BatchGetItem for the names.
+A filter matches names, which live in the directory, so a filtered list, the available
+assignees (the tenant's directory minus the assigned set) and `assignee/all` (groups expanded)
+read their whole set: one Query plus BatchGetItem per 100 keys, never a call per assignee.
+Writes are single transactions whose conditions carry the rules."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 from baton import rules
 from baton.domain import PM_ROLES, Caller
 from baton.errors import BadRequest, NotFound
-from baton.store import ConditionFailed, Store, search_text
+from baton.store import ConditionFailed, Store, assignee_order, search_text
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,8 @@ def from_entry(entry: dict[str, Any]) -> Assignee:
 
 
 def order(items: list[Assignee]) -> list[Assignee]:
-    """Users first, then groups; by name, then id: a stable order for paging."""
-    return sorted(items, key=lambda a: (a.kind != "user", a.name.casefold(), a.lastname.casefold(), a.uid))
+    """`aas_uid` order, as the assignment rows are stored: a stable order for paging."""
+    return sorted(items, key=lambda a: assignee_order(a.uid))
 
 
 @dataclass(frozen=True)
@@ -71,14 +74,27 @@ class AssigneeService:
         self.store, self.caller = store, caller
         self.tenant, self.project_id, self.activity_id = caller.tenant, project_id, activity_id
 
-    def _rows(self) -> tuple[bool, list[tuple[str, str]]]:
-        """(is subprocess, assigned (kind, uid) pairs); 404 when the activity is unknown."""
-        activity, rows = self.store.activity_with_assignees(self.tenant, self.project_id, self.activity_id)
+    def _rows(self, limit: int | None = None) -> tuple[int, list[tuple[str, str]]]:
+        """(assignee count, the first `limit` or all assigned (kind, uid) pairs in order);
+        404 when the activity is unknown; a subprocess has none."""
+        activity, count, rows = self.store.activity_with_assignees(self.tenant, self.project_id, self.activity_id,
+                                                                   limit)
         if activity is None:
             raise NotFound(f"Activity {self.activity_id} of project {self.project_id} not found")
         if activity.type == "subprocess":
-            return True, []
-        return False, [(r["aasType"], r["aasUid"]) for r in rows]
+            return 0, []
+        return count, [(r["aasType"], r["aasUid"]) for r in rows]
+
+    def listing(self, source: str, text: str | None, start: int, limit: int) -> Page:
+        """A page of `assigned`, `available` or `all` (see the module docstring for the cost)."""
+        if source == "assigned" and limit and not text:
+            total, pairs = self._rows(start + limit)
+            window = pairs[start:start + limit]
+            found = {a.uid: a for a in map(from_entry, self.store.directory_entries(self.tenant, window))} \
+                if window else {}
+            return Page(total, start, limit, "", [found[uid].public() for _, uid in window if uid in found])
+        items = {"assigned": self.assigned, "available": self.available, "all": self.all_users}[source]()
+        return page(items, text, start, limit)
 
     def assigned(self) -> list[Assignee]:
         _, pairs = self._rows()

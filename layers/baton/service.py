@@ -239,7 +239,7 @@ class TaskService:
         if (project_id is None) != (activity_id is None):
             raise BadRequest("projectId and activityId go together")
         if project_id and activity_id:
-            activity, assignees = self.store.activity_with_assignees(tenant, project_id, activity_id)
+            activity, _, assignees = self.store.activity_with_assignees(tenant, project_id, activity_id)
             if activity is None:
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
             for a in assignees:

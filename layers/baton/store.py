@@ -51,6 +51,11 @@ def _esc(part: str) -> str:
     return part.replace("%", "%25").replace("#", "%23")
 
 
+def assignee_order(uid: str) -> str:
+    """What assignee lists are sorted by: the escaped id, as the rows' sort keys are."""
+    return _esc(uid)
+
+
 def serialize(data: dict[str, Any]) -> dict[str, Any]:
     return {k: to_attr(v) for k, v in data.items() if v is not None}
 
@@ -87,8 +92,13 @@ class Keys:
         return {"pk": Keys.directory(tenant), "sk": f"GROUP#{_esc(group_id)}"}
 
     @staticmethod
-    def activity_pk(tenant: str, project_id: str, activity_id: str) -> str:
-        return f"T#{_esc(tenant)}#ACT#{_esc(project_id)}#{_esc(activity_id)}"
+    def activity(tenant: str, project_id: str, activity_id: str) -> dict[str, str]:
+        return {"pk": f"T#{_esc(tenant)}#ACT#{_esc(project_id)}#{_esc(activity_id)}", "sk": "ACT"}
+
+    @staticmethod
+    def assignee(tenant: str, project_id: str, activity_id: str, uid: str) -> dict[str, str]:
+        """An assignment row: after its activity item in the partition, in `aas_uid` order."""
+        return {"pk": Keys.activity(tenant, project_id, activity_id)["pk"], "sk": f"ACT#AAS#{assignee_order(uid)}"}
 
     @staticmethod
     def tasks_index(tenant: str) -> str:
@@ -428,50 +438,66 @@ class Store:
         self.transact(actions)
 
     def put_activity(self, tenant: str, activity: Activity) -> bool:
-        pk = Keys.activity_pk(tenant, activity.project_id, activity.id)
+        """Create or update an activity (its assignees and their count are kept); True if created."""
         out = self._call(
-            "put_item", TableName=self.table, ReturnValues="ALL_OLD",
-            Item=serialize({"pk": pk, "sk": "ACT", "projectId": activity.project_id,
-                            "activityId": activity.id, "name": activity.name, "type": activity.type}))
+            "update_item", TableName=self.table, Key=serialize(Keys.activity(tenant, activity.project_id, activity.id)),
+            UpdateExpression="SET projectId = :p, activityId = :a, #n = :n, #t = :t",
+            ExpressionAttributeNames={"#n": "name", "#t": "type"},
+            ExpressionAttributeValues=serialize({":p": activity.project_id, ":a": activity.id, ":n": activity.name,
+                                                 ":t": activity.type}),
+            ReturnValues="UPDATED_OLD")
         return not out.get("Attributes")
 
-    def activity_with_assignees(self, tenant: str, project_id: str, activity_id: str
-                                ) -> tuple[Activity | None, list[dict[str, Any]]]:
-        pk = Keys.activity_pk(tenant, project_id, activity_id)
-        items = [deserialize(i) for i in self.query_all(
-            KeyConditionExpression="pk = :pk", ExpressionAttributeValues=serialize({":pk": pk}),
-            ConsistentRead=True)]
-        head = next((i for i in items if i["sk"] == "ACT"), None)
-        if head is None:
-            return None, []
+    def activity_with_assignees(self, tenant: str, project_id: str, activity_id: str, limit: int | None = None
+                                ) -> tuple[Activity | None, int, list[dict[str, Any]]]:
+        """The activity, its assignee count, and its assignee rows in `aas_uid` order: the first
+        `limit` of them, or all. One Query: the activity item sorts first in its partition, then
+        its `ACT#AAS#` rows (a page costs what it reads up to its end, not the list's size)."""
+        key = Keys.activity(tenant, project_id, activity_id)
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :act)", "ConsistentRead": True,
+            "ExpressionAttributeValues": serialize({":pk": key["pk"], ":act": key["sk"]})}
+        want = None if limit is None else limit + 1
+        items: list[dict[str, Any]] = []
+        while True:
+            if want is not None:
+                kwargs["Limit"] = want - len(items)
+            out = self._call("query", TableName=self.table, **kwargs)
+            items.extend(deserialize(i) for i in out.get("Items", []))
+            if "LastEvaluatedKey" not in out or (want is not None and len(items) >= want):
+                break
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+        if not items or items[0]["sk"] != key["sk"]:
+            return None, 0, []
+        head = items[0]
         act = Activity.model_validate({**head, "id": head["activityId"]})
-        return act, [i for i in items if i["sk"].startswith("AAS#")]
-
+        return act, int(head.get("assigneeCount", 0)), items[1:]
 
     # ---- activity assignees ----------------------------------------------------------------
     def add_assignee(self, tenant: str, project_id: str, activity_id: str, uid: str, kind: str) -> None:
         """Assign a user or group to a task activity: one transaction that also asserts the
-        activity exists and is a task, and the user or group exists in the directory.
-        ConditionFailed index: 0 activity, 1 directory entry, 2 already assigned."""
-        pk = Keys.activity_pk(tenant, project_id, activity_id)
+        activity exists and is a task (counting the assignee there), and the user or group exists
+        in the directory. ConditionFailed index: 0 activity, 1 directory entry, 2 already assigned."""
+        act = Keys.activity(tenant, project_id, activity_id)
         entry = Keys.user(tenant, uid) if kind == "user" else Keys.group(tenant, uid)
         self.transact([
-            {"ConditionCheck": {"Key": serialize({"pk": pk, "sk": "ACT"}),
-                                "ConditionExpression": "attribute_exists(pk) AND #t = :task",
-                                "ExpressionAttributeNames": {"#t": "type"},
-                                "ExpressionAttributeValues": serialize({":task": "task"})}},
+            {"Update": {"Key": serialize(act), "UpdateExpression": "ADD assigneeCount :one",
+                        "ConditionExpression": "attribute_exists(pk) AND #t = :task",
+                        "ExpressionAttributeNames": {"#t": "type"},
+                        "ExpressionAttributeValues": serialize({":task": "task", ":one": 1})}},
             {"ConditionCheck": {"Key": serialize(entry), "ConditionExpression": "attribute_exists(pk)"}},
-            {"Put": {"Item": serialize({"pk": pk, "sk": f"AAS#{_esc(uid)}", "aasUid": uid, "aasType": kind}),
+            {"Put": {"Item": serialize({**Keys.assignee(tenant, project_id, activity_id, uid), "aasUid": uid,
+                                        "aasType": kind}),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
         ])
 
     def remove_assignee(self, tenant: str, project_id: str, activity_id: str, uid: str) -> None:
         """ConditionFailed index: 0 activity missing, 1 not assigned."""
-        pk = Keys.activity_pk(tenant, project_id, activity_id)
         self.transact([
-            {"ConditionCheck": {"Key": serialize({"pk": pk, "sk": "ACT"}),
-                                "ConditionExpression": "attribute_exists(pk)"}},
-            {"Delete": {"Key": serialize({"pk": pk, "sk": f"AAS#{_esc(uid)}"}),
+            {"Update": {"Key": serialize(Keys.activity(tenant, project_id, activity_id)),
+                        "UpdateExpression": "ADD assigneeCount :less", "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": serialize({":less": -1})}},
+            {"Delete": {"Key": serialize(Keys.assignee(tenant, project_id, activity_id, uid)),
                         "ConditionExpression": "attribute_exists(pk)"}},
         ])
 
