@@ -422,8 +422,9 @@ def table(r: dict[str, Any]) -> str:
         f"| race latency p50 / p99, throughput | {race['p50_ms']} ms / {race['p99_ms']} ms, "
         f"{race['claims_per_s']} claims/s | |",
         f"| {s['assignees']} assignees: offset page at 0 / at {deep.removeprefix('offset_start_')} "
-        f"(ms, round trips) | {s['offset_start_0']['ms']} ms, {s['offset_start_0']['round_trips']} RT / "
-        f"{s[deep]['ms']} ms, {s[deep]['round_trips']} RT | bounded at 0 |",
+        f"(ms, round trips, capacity) | {s['offset_start_0']['ms']} ms, {s['offset_start_0']['round_trips']} RT, "
+        f"{s['offset_start_0']['consumed_capacity']} / {s[deep]['ms']} ms, {s[deep]['round_trips']} RT, "
+        f"{s[deep]['consumed_capacity']} | bounded at 0 |",
         f"| cursor page first / at the same depth (users list) | {s['cursor_first_page']['ms']} ms, "
         f"{s['cursor_first_page']['round_trips']} RT / {s[deep_cursor]['ms']} ms, "
         f"{s[deep_cursor]['round_trips']} RT | bounded |",
@@ -488,10 +489,15 @@ def update_readme(text: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Baton's benchmarks")
     parser.add_argument("--quick", metavar="OUT", help="tiny sizes; write the results to OUT only")
+    parser.add_argument("--render", action="store_true",
+                        help="only rewrite the README table from benchmarks/results.json")
     parser.add_argument("--only", metavar="OUT", nargs=2,
                         help=f"SECTIONS OUT: full sizes, only these comma-separated sections of {SECTIONS} "
                              "(DynamoDB call counts always run); write the results to OUT only")
     args = parser.parse_args()
+    if args.render:
+        update_readme(table(json.loads(RESULTS.read_text())))
+        return 0
     started = time.monotonic()
     only = tuple(args.only[0].split(",")) if args.only else SECTIONS
     if not set(only) <= set(SECTIONS):
