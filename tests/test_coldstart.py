@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from baton.coldstart import reexports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,22 +78,27 @@ def test_a_lean_package_still_answers_every_name() -> None:
     assert "AppSyncResolver" in seen["all"]  # type: ignore[operator]
 
 
-def test_gc_waits_for_the_first_answer_then_freezes_what_init_built() -> None:
-    seen = fresh("""
+@pytest.mark.parametrize(("family", "method", "path", "body", "status"), [
+    ("docs", "GET", "/health", "", 200),
+    ("itential", "POST", "/operations-manager/tasks/t1/claim", "x" * 70_000, 413),  # refused before routing
+])
+def test_gc_waits_for_the_first_answer_then_freezes_what_init_built(family: str, method: str, path: str,
+                                                                     body: str, status: int) -> None:
+    seen = fresh(f"""
         import gc, json
-        import baton_functions.docs as fn
+        import baton_functions.{family} as fn
         during_init = gc.isenabled()
-        event = {"version": "2.0", "routeKey": "GET /health", "rawPath": "/health", "rawQueryString": "",
-                 "headers": {}, "isBase64Encoded": False,
-                 "requestContext": {"http": {"method": "GET", "path": "/health"}, "requestId": "r",
-                                    "stage": "$default"}}
+        event = {{"version": "2.0", "routeKey": "{method} {path}", "rawPath": "{path}", "rawQueryString": "",
+                 "headers": {{}}, "isBase64Encoded": False, "body": "{body}",
+                 "requestContext": {{"http": {{"method": "{method}", "path": "{path}"}}, "requestId": "r",
+                                    "stage": "$default"}}}}
         class Context:
             function_name = "f"; memory_limit_in_mb = 128; aws_request_id = "r"
             invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:f"
         status = fn.lambda_handler(event, Context())["statusCode"]
-        print(json.dumps({"during_init": during_init, "after": gc.isenabled(), "frozen": gc.get_freeze_count(),
-                          "status": status}))
+        print(json.dumps({{"during_init": during_init, "after": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                          "status": status}}))
     """)
-    assert seen["status"] == 200
+    assert seen["status"] == status
     assert seen["during_init"] is False and seen["after"] is True
     assert isinstance(seen["frozen"], int) and seen["frozen"] > 10_000

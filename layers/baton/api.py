@@ -247,9 +247,7 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
             app = local.app = make_resolver(dialect, *routers)
         return app
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @traced
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         refused = body_error(event)
         if refused is not None:
             status, body = dialect.render(refused)
@@ -276,7 +274,14 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
         finally:
             for var, token in zip((_event, _proxy, _context), tokens, strict=True):
                 var.reset(token)  # type: ignore[attr-defined]
-            coldstart.resume()
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @traced
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return handle(event, context)
+        finally:
+            coldstart.resume()  # after the first answer, whatever it was
 
     handler.dialect = dialect  # type: ignore[attr-defined]  # read by the OpenAPI document
     return handler
