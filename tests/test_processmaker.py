@@ -95,6 +95,13 @@ class TestRoutes:
         assert pm("DELETE", BASE + "/assignee/carol", roles=PM).status == 200
         assert total() == 2 == len(pm("GET", BASE + "/assignee").body)
 
+    @pytest.mark.parametrize("query", [{"start": str(10**12), "limit": "10"}, {"limit": str(10**12)},
+                                       {"start": str(2**31), "limit": str(2**31)}, {"start": str(10**30)}])
+    def test_huge_paging_is_an_empty_or_whole_page(self, query: dict[str, str]) -> None:
+        r = pm("GET", BASE + "/assignee/paged", query=query)
+        assert r.status == 200 and r.body["total"] == 2
+        assert r.body["data"] == ([] if "start" in query else [ALICE, OPS])
+
     def test_assign_twice_is_the_pages_400(self) -> None:
         r = pm("POST", BASE + "/assignee", {"aas_uid": "alice", "aas_type": "user"}, ADMIN)
         assert r.status == 400 and r.body == bad_request("This ID: alice is already assigned to task: act")

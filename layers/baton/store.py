@@ -31,6 +31,7 @@ THROTTLE_CODES = frozenset({
 })
 TASK_FIELDS = tuple(Task.model_fields)
 MAX_TRANSACTION_ITEMS = 100
+MAX_QUERY_LIMIT = 10_000
 
 
 class ConditionFailed(Exception):
@@ -460,8 +461,8 @@ class Store:
         want = None if limit is None else limit + 1
         items: list[dict[str, Any]] = []
         while True:
-            if want is not None:
-                kwargs["Limit"] = want - len(items)
+            if want is not None:  # DynamoDB's Limit is a 32-bit integer; a Query answers ≤ 1 MB anyway
+                kwargs["Limit"] = min(want - len(items), MAX_QUERY_LIMIT)
             out = self._call("query", TableName=self.table, **kwargs)
             items.extend(deserialize(i) for i in out.get("Items", []))
             if "LastEvaluatedKey" not in out or (want is not None and len(items) >= want):
