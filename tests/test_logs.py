@@ -44,6 +44,9 @@ def test_every_line_is_json_with_a_correlation_id_and_no_secrets(captured: io.St
     assert len(handled) >= 5
     ids = [h["correlation_id"] for h in handled]
     assert all(ids) and len(set(ids)) == len(ids)
+    for h in handled:  # the Lambda context, as Powertools' inject_lambda_context would give it
+        assert h["function_name"] == "baton-local" and h["function_request_id"] and h["function_memory_size"] == 512
+        assert isinstance(h["cold_start"], bool)
     for line in lines:
         record = json.loads(line)
         assert record["level"] and record["service"]
@@ -63,3 +66,19 @@ def test_at_info_only_refusals_are_logged(captured: io.StringIO) -> None:
     claim("t1", "bob")  # a 409
     handled = [json.loads(line) for line in captured.getvalue().splitlines() if "request handled" in line]
     assert [(h["level"], h["status"], h["user"]) for h in handled] == [("INFO", 409, "bob")]
+
+
+
+def test_a_fault_inside_a_request_carries_its_correlation_id(captured: io.StringIO,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    seed()
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("baton.service.TaskService.claim", broken)
+    reply = claim("t1", "alice")
+    assert reply.status == 500
+    faults = [json.loads(line) for line in captured.getvalue().splitlines() if "unexpected fault" in line]
+    assert len(faults) == 1 and faults[0]["level"] == "ERROR" and faults[0]["correlation_id"]
+    assert "boom" in faults[0]["exception"]

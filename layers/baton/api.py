@@ -18,7 +18,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     ResponseValidationError,
 )
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
-from aws_lambda_powertools.logging import correlation_paths
 from pydantic import ConfigDict
 
 from baton import coldstart
@@ -36,7 +35,7 @@ from baton.errors import (
     Unauthorized,
     Unavailable,
 )
-from baton.observability import logger, traced
+from baton.observability import logger, request_logging, traced
 from baton.settings import MAX_BODY_BYTES
 from baton.store import Store, get_store
 
@@ -275,7 +274,7 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
             for var, token in zip((_event, _proxy, _context), tokens, strict=True):
                 var.reset(token)  # type: ignore[attr-defined]
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @request_logging
     @traced
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
