@@ -237,13 +237,18 @@ class Store:
         out = self._call("query", **kwargs)
         return Page(out.get("Items", []), encode_cursor(out.get("LastEvaluatedKey")))
 
-    def query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
+    def query_all(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every item the Query matches, or its first `limit` (each call asks only for what is
+        still wanted, at most MAX_QUERY_LIMIT: DynamoDB's Limit is a 32-bit integer, and a Query
+        answers at most 1 MB anyway)."""
         kwargs["TableName"] = self.table
         items: list[dict[str, Any]] = []
         while True:
+            if limit is not None:
+                kwargs["Limit"] = min(limit - len(items), MAX_QUERY_LIMIT)
             out = self._call("query", **kwargs)
             items.extend(out.get("Items", []))
-            if "LastEvaluatedKey" not in out:
+            if "LastEvaluatedKey" not in out or (limit is not None and len(items) >= limit):
                 return items
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
@@ -455,19 +460,9 @@ class Store:
         `limit` of them, or all. One Query: the activity item sorts first in its partition, then
         its `ACT#AAS#` rows (a page costs what it reads up to its end, not the list's size)."""
         key = Keys.activity(tenant, project_id, activity_id)
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :act)", "ConsistentRead": True,
-            "ExpressionAttributeValues": serialize({":pk": key["pk"], ":act": key["sk"]})}
-        want = None if limit is None else limit + 1
-        items: list[dict[str, Any]] = []
-        while True:
-            if want is not None:  # DynamoDB's Limit is a 32-bit integer; a Query answers ≤ 1 MB anyway
-                kwargs["Limit"] = min(want - len(items), MAX_QUERY_LIMIT)
-            out = self._call("query", TableName=self.table, **kwargs)
-            items.extend(deserialize(i) for i in out.get("Items", []))
-            if "LastEvaluatedKey" not in out or (want is not None and len(items) >= want):
-                break
-            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+        items = [deserialize(i) for i in self.query_all(
+            None if limit is None else limit + 1, KeyConditionExpression="pk = :pk AND begins_with(sk, :act)",
+            ExpressionAttributeValues=serialize({":pk": key["pk"], ":act": key["sk"]}), ConsistentRead=True)]
         if not items or items[0]["sk"] != key["sk"]:
             return None, 0, []
         head = items[0]
