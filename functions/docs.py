@@ -1,4 +1,5 @@
-"""Public routes: the OpenAPI document of every route in the route table, Swagger UI, health."""
+"""Public routes: the OpenAPI document of every route in the route table, health, and the browser
+pages (the inbox at `/`, Swagger UI) with their assets."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from baton.api import NATIVE, UNAUTHORIZED_SCHEMA, Dialect, lambda_entry, make_resolver
+from baton import web
+from baton.api import (
+    JSON,
+    NATIVE,
+    UNAUTHORIZED_SCHEMA,
+    Dialect,
+    lambda_entry,
+    make_resolver,
+    request_header,
+)
 from baton.routes import FAMILIES, ROUTES, Route
 
 TITLE = "Baton"
@@ -102,25 +112,45 @@ def _error_response(status: int, schema: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
 
-def _swagger_router() -> Any:
-    """Swagger UI: a separate resolver serves it (Powertools attaches it to a resolver)."""
+def _pages_router() -> Any:
+    """The browser pages (route table entries with `page=True`): the inbox at `/` and Swagger UI,
+    with their assets. Served by this function so that they deploy with the stack and work
+    offline (see docs/decisions.md); a separate router keeps them out of the OpenAPI document."""
     from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
     router = APIGatewayHttpRouter()
 
+    @router.get("/", include_in_schema=False)
+    def inbox() -> Response[Any]:
+        return _asset(web.page("inbox.html"))
+
+    @router.get("/inbox/<asset>", include_in_schema=False, compress=True)
+    def inbox_asset(asset: str) -> Response[Any]:
+        if asset == "config.json":
+            return Response(200, JSON, json.dumps(web.sign_in_config()), headers={"Cache-Control": "no-store"})
+        return _asset(web.inbox_asset(asset))
+
     @router.get("/swagger", include_in_schema=False)
-    def swagger() -> Response[str]:
-        return Response(200, "text/html", SWAGGER_HTML)
+    def swagger() -> Response[Any]:
+        return _asset(web.page("swagger.html"))
+
+    @router.get("/swagger/<asset>", include_in_schema=False, compress=True)
+    def swagger_asset(asset: str) -> Response[Any]:
+        return _asset(web.swagger_asset(asset))
 
     return router
 
 
-SWAGGER_HTML = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Baton API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui",
-  persistAuthorization: true});</script></body></html>"""
+def _asset(found: web.Asset | None) -> Response[Any]:
+    """An asset with its ETag (304 when the browser has it); `no-cache` so a new deployment shows
+    at once. Unknown names are the API's 404."""
+    if found is None:
+        return Response(404, JSON, json.dumps({"message": "Not Found"}))
+    headers = {"ETag": found.etag, "Cache-Control": "no-cache", "Content-Security-Policy": web.CSP,
+               "X-Content-Type-Options": "nosniff"}
+    if found.etag in (request_header("if-none-match") or ""):
+        return Response(304, None, None, headers=headers, compress=False)
+    return Response(200, found.content_type, found.body, headers=headers)
 
-lambda_handler = lambda_entry(NATIVE, _docs_router(), _swagger_router())
+
+lambda_handler = lambda_entry(NATIVE, _docs_router(), _pages_router())

@@ -14,7 +14,8 @@ from tests.support import TENANT
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 VALUES = {"taskId": "t1", "userId": "erin", "groupId": "crew", "prjUid": "p2", "actUid": "a2",
-          "workspace": TENANT, "prj_uid": "prj", "act_uid": "act", "aas_uid": "alice"}
+          "workspace": TENANT, "prj_uid": "prj", "act_uid": "act", "aas_uid": "alice",
+          "asset": "inbox.js"}
 PM = "/api/1.0/{workspace}/project/{prj_uid}/activity/{act_uid}"
 PM_WRITER = ["PM_FACTORY"]
 SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
@@ -52,6 +53,9 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "body": {"comment": "over to bob", "newStepUserIds": ["bob"], "expandMask": {"paths": ["*"]}}},
     ("GET", "/openapi.json"): {"expect": 200},
     ("GET", "/swagger"): {"expect": 200},
+    ("GET", "/swagger/{asset}"): {"params": {"asset": "swagger-init.js"}, "expect": 200},
+    ("GET", "/"): {"expect": 200},
+    ("GET", "/inbox/{asset}"): {"expect": 200},
     ("GET", "/health"): {"expect": 200},
 }
 
@@ -63,7 +67,8 @@ def file_name(route: Route) -> Path:
 
 def sample(route: Route) -> dict[str, Any]:
     spec = SAMPLES[(route.method, route.path)]
-    path = re.sub(r"\{(\w+)\}", lambda m: VALUES.get(m.group(1), m.group(1)), route.path)
+    values: dict[str, str] = {**VALUES, **spec.get("params", {})}
+    path = re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(1)), route.path)
     claims = claims_for(spec.get("user", "alice"), TENANT, spec.get("roles", ["operations"])) if route.auth else None
     event = http_event(route.method, path, route=route, body=spec.get("body"), query=spec.get("query"),
                        claims=claims)

@@ -199,9 +199,14 @@ def store() -> Store:
     return get_store()
 
 
-def if_match() -> int | None:
+def request_header(name: str) -> str | None:
+    """A header of the request being handled (API Gateway lower-cases them; the local server too)."""
     headers = {k.lower(): v for k, v in (_event.get().get("headers") or {}).items()}
-    raw = headers.get("if-match")
+    return headers.get(name.lower())
+
+
+def if_match() -> int | None:
+    raw = request_header("if-match")
     if raw is None:
         return None
     text = raw.strip().removeprefix("W/").strip('"')

@@ -1,6 +1,7 @@
 """The route table: the single source for the CDK stack, the local server and the OpenAPI
 document. Each entry names the function (API family) that serves it; `auth=False` routes
-are the public ones (no JWT authorizer)."""
+are the public ones (no JWT authorizer); `page=True` routes serve the browser pages (the inbox
+and Swagger UI) and their assets, and are left out of the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class Route:
     roles: frozenset[str] | None = None
     # The success statuses it answers with (the OpenAPI document declares exactly these).
     ok: tuple[int, ...] = (200,)
+    # A page or asset for browsers (public, not an API operation: not in the OpenAPI document).
+    page: bool = False
 
     @property
     def powertools_path(self) -> str:
@@ -64,10 +67,13 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey", roles=WORK_ROLES),
     # ConductorOne: reassign
     Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone", roles=WORK_ROLES),
-    # Documentation and health: no authorizer
+    # Documentation, health and the browser pages: no authorizer
     Route("GET", "/openapi.json", "docs", auth=False),
-    Route("GET", "/swagger", "docs", auth=False),
     Route("GET", "/health", "docs", auth=False),
+    Route("GET", "/swagger", "docs", auth=False, page=True),
+    Route("GET", "/swagger/{asset}", "docs", auth=False, page=True),
+    Route("GET", "/", "docs", auth=False, page=True),
+    Route("GET", "/inbox/{asset}", "docs", auth=False, page=True),
 )
 
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(r.family for r in ROUTES))

@@ -84,6 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         with running(args.host, args.port, key, serialize) as server:
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
+            print(f"  Inbox:       {url}/   (as a demo user: {url}/?user=alice)")
             print(f"  Swagger UI:  {url}/swagger   OpenAPI: {url}/openapi.json")
             print(f"  Storage:     {note}")
             print(f"  Demo data:   tenant '{demo.TENANT}' {'loaded' if loaded else 'already present'}")

@@ -1,9 +1,13 @@
-"""Demo data for tenant `workflow`, loaded once through the domain services."""
+"""Demo data for tenant `workflow`, loaded once through the domain services.
+
+Two kinds of group: the directory's groups (`ops`, `eng`: who a task is offered to) and the
+roles (`cognito:groups` in a token: what a caller may do). README.md spells both out."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from baton.assignees import AssigneeService
 from baton.domain import Activity, Caller, Group, User
 from baton.service import DirectoryService, TaskService
 from baton.store import Keys, Store
@@ -21,6 +25,16 @@ GROUPS = [Group(id="ops", name="Operations", members=["alice", "bob"]),
 ACTIVITIES = [Activity(projectId="onboarding", id="review", name="Review request", type="task"),
               Activity(projectId="onboarding", id="provision", name="Provision account", type="task"),
               Activity(projectId="onboarding", id="notify", name="Notify requester", type="subprocess")]
+# The roles each demo user signs in with (the inbox's demo sign-in; `baton token --roles` for curl).
+ROLES: dict[str, list[str]] = {
+    "alice": ["operations"], "bob": ["operations"], "carol": ["engineering"],
+    "dave": ["engineering", "PM_FACTORY"], "admin": ["admin"],
+}
+# Who may work on each ProcessMaker activity: copied into the candidates of tasks created for it.
+ASSIGNEES: dict[tuple[str, str], list[tuple[str, str]]] = {
+    ("onboarding", "review"): [("ops", "group"), ("carol", "user")],
+    ("onboarding", "provision"): [("eng", "group")],
+}
 TASKS: list[dict[str, Any]] = [
     {"id": "task-1", "name": "Review access request #1", "candidateGroups": ["ops"]},
     {"id": "task-2", "name": "Review access request #2", "candidateGroups": ["ops"]},
@@ -28,6 +42,7 @@ TASKS: list[dict[str, Any]] = [
     {"id": "task-4", "name": "Rotate credentials", "candidateUsers": ["alice", "bob", "carol"],
      "policy": {"allowedReassignees": ["alice", "bob", "carol"], "requireReassignmentReason": True}},
     {"id": "task-5", "name": "Nightly sync", "type": "automatic"},
+    {"id": "task-6", "name": "Review contractor access", "projectId": "onboarding", "activityId": "review"},
 ]
 
 
@@ -43,6 +58,10 @@ def load(store: Store) -> bool:
         directory.put_group(group)
     for activity in ACTIVITIES:
         directory.put_activity(activity)
+    for (project, activity_id), assignees in ASSIGNEES.items():
+        activity_assignees = AssigneeService(store, admin, TENANT, project, activity_id)
+        for uid, kind in assignees:
+            activity_assignees.add(uid, kind)
     tasks = TaskService(store, admin)
     for body in TASKS:
         tasks.create(body)

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from baton.local import demo_signin
 from baton.local.events import LambdaContext, http_event
 from baton.local.tokens import InvalidToken, authorizer_claims, verify
 from baton.routes import ROUTES, match
@@ -69,6 +70,10 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return self._json(413, {"message": "Request Entity Too Large"})
         raw = self.rfile.read(length) if length else b""
+        signin = demo_signin.answer(self.command, url.path, self.headers.get("Host"), raw, self.server.key)
+        if signin is not None:  # local only: the inbox's demo sign-in
+            status, headers, body_out = signin
+            return self._send(status, body_out, headers)
         route, _ = match(self.command, url.path)
         if route is None:
             return self._json(404, {"message": "Not Found"})

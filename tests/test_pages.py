@@ -1,0 +1,122 @@
+"""The browser pages in a real headless chromium against `baton serve` on DynamoDB Local:
+the inbox (demo sign-in, claim, my tasks, release, history) and Swagger UI offline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium.webdriver import Chrome as WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from baton.routes import ROUTES
+from tests.browser import chromium, console_errors, resources, screenshot
+from tests.localserver import Server, request, token
+
+pytestmark = pytest.mark.xdist_group("pages")
+WAIT = 30  # seconds: a shared, loaded machine
+# Failed loads that are fine: no favicon, and the event feed where the server has none.
+ALLOWED_FAILURES = ("favicon.ico", "/local/events")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("baton-state")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    with chromium() as driver:
+        yield driver
+
+
+def wait(driver: WebDriver, what: str, condition: object) -> None:
+    WebDriverWait(driver, WAIT).until(lambda d: condition(d), message=what)  # type: ignore[operator]
+
+
+def task_ids(driver: WebDriver, column: str) -> list[str]:
+    return [li.get_attribute("data-id") or "" for li in driver.find_elements(By.CSS_SELECTOR, f"#{column} li.task")]
+
+
+def press(driver: WebDriver, column: str, task_id: str, action: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f'#{column} li[data-id="{task_id}"] button[data-action="{action}"]').click()
+
+
+def test_inbox_sign_in_claim_my_tasks_release(server: Server, browser: WebDriver, tmp_path: Path) -> None:
+    browser.get(server.base + "/?user=alice")
+    wait(browser, "signed in as alice", lambda d: "alice" in d.find_element(By.ID, "who").text)
+    assert "operations" in browser.find_element(By.ID, "who").text
+    wait(browser, "task-1 in alice's queue", lambda d: "task-1" in task_ids(d, "queue"))
+    assert "task-1" not in task_ids(browser, "mine")
+    screenshot(browser, "inbox-queue.png", tmp_path)
+
+    press(browser, "queue", "task-1", "claim")
+    wait(browser, "task-1 moved to my tasks", lambda d: "task-1" in task_ids(d, "mine")
+         and "task-1" not in task_ids(d, "queue"))
+    assert "Claimed" in browser.find_element(By.ID, "flash").text
+    alice = token(server.state, "alice", "operations")
+    status, task = request(server.base, "GET", "/api/v1/tasks/task-1", alice)
+    assert status == 200 and task["assignee"] == "alice"
+
+    press(browser, "mine", "task-1", "history")
+    wait(browser, "history shows the claim", lambda d: [
+        row.find_elements(By.TAG_NAME, "td")[3].text for row in d.find_elements(By.CSS_SELECTOR, "#history tr")
+    ] == ["create", "claim"])
+    screenshot(browser, "inbox-claimed.png", tmp_path)
+
+    press(browser, "mine", "task-1", "release")
+    wait(browser, "task-1 back in the queue", lambda d: "task-1" in task_ids(d, "queue")
+         and "task-1" not in task_ids(d, "mine"))
+    status, task = request(server.base, "GET", "/api/v1/tasks/task-1", alice)
+    assert status == 200 and task["assignee"] is None
+    status, events = request(server.base, "GET", "/api/v1/tasks/task-1/history", alice)
+    assert [e["action"] for e in events["items"]] == ["create", "claim", "release"]
+    assert all(e["actor"] == "alice" for e in events["items"][1:])
+    assert console_errors(browser, ALLOWED_FAILURES) == []
+    assert all(url.startswith(server.base) for url in resources(browser)), resources(browser)
+    assert browser.execute_script("return window.localStorage.length") == 0
+
+
+def test_inbox_sign_in_by_choosing_a_demo_user_then_out(server: Server, browser: WebDriver) -> None:
+    browser.get(server.base + "/")
+    wait(browser, "the demo users", lambda d: d.find_elements(By.CSS_SELECTOR, '#demo-users button[data-user="bob"]'))
+    browser.find_element(By.CSS_SELECTOR, '#demo-users button[data-user="bob"]').click()
+    wait(browser, "signed in as bob", lambda d: "bob" in d.find_element(By.ID, "who").text)
+    assert browser.current_url.endswith("/?user=bob")  # a deep link to come back with
+    wait(browser, "bob's queue", lambda d: "task-2" in task_ids(d, "queue"))
+    browser.find_element(By.ID, "sign-out").click()
+    wait(browser, "signed out", lambda d: d.find_element(By.ID, "sign-in").is_displayed())
+    assert not browser.find_element(By.ID, "app").is_displayed()
+
+
+def test_swagger_renders_every_route_offline(server: Server, browser: WebDriver, tmp_path: Path) -> None:
+    browser.get(server.base + "/swagger")
+    documented = {(r.method, r.path) for r in ROUTES if not r.page}
+
+    def shown(d: WebDriver) -> set[tuple[str, str]]:
+        blocks = d.find_elements(By.CSS_SELECTOR, ".opblock")
+        return {(b.find_element(By.CSS_SELECTOR, ".opblock-summary-method").text,
+                 b.find_element(By.CSS_SELECTOR, ".opblock-summary-path").get_attribute("data-path") or "")
+                for b in blocks}
+
+    wait(browser, "every route rendered", lambda d: shown(d) == documented)
+    screenshot(browser, "swagger.png", tmp_path)
+    urls = resources(browser)
+    assert all(url.startswith(server.base) for url in urls), urls
+    assert any(url.endswith("/swagger/swagger-ui-bundle.js") for url in urls)
+    assert console_errors(browser, ("favicon.ico",)) == []
+
+    # Authorize with a token and call a route: the token is used, and kept in no storage.
+    alice = token(server.state, "alice", "operations")
+    browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
+    wait(browser, "the authorize dialog", lambda d: d.find_elements(By.CSS_SELECTOR, ".auth-container input"))
+    browser.find_element(By.CSS_SELECTOR, ".auth-container input").send_keys(alice)
+    browser.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper button.authorize").click()
+    browser.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper button.btn-done").click()
+    stored = browser.execute_script(
+        "return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie])")
+    assert alice not in stored and "Bearer" not in stored
