@@ -3,7 +3,7 @@ authorizer (a Cognito user pool by default), throttling, access logs, alarms, da
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -27,10 +27,12 @@ class Identity(Construct):
     """The JWT issuer and audience: an existing IdP's (context `jwtIssuer`, `jwtAudience`), or
     a Cognito user pool with the role groups and a `custom:tenant` attribute."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, site_url: str) -> None:
         super().__init__(scope, construct_id)
         issuer = self.node.try_get_context("jwtIssuer")
         audience = self.node.try_get_context("jwtAudience")
+        # What the inbox needs to sign in through the hosted UI (the docs function's environment).
+        self.sign_in: dict[str, str] = {}
         if issuer and audience:
             self.issuer, self.audience = str(issuer), [str(audience)]
             return
@@ -43,7 +45,19 @@ class Identity(Construct):
             feature_plan=cognito.FeaturePlan.PLUS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             removal_policy=RemovalPolicy.RETAIN)
-        client = pool.add_client("Client", auth_flows=cognito.AuthFlow(user_srp=True), generate_secret=False)
+        # The inbox (served at the API's `/`) signs in with the authorization code flow and PKCE
+        # through the hosted UI; nothing else: no implicit flow, no placeholder callback.
+        client = pool.add_client(
+            "Client", auth_flows=cognito.AuthFlow(user_srp=True), generate_secret=False,
+            prevent_user_existence_errors=True,
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                callback_urls=[site_url], logout_urls=[site_url]))
+        prefix = self.node.try_get_context("cognitoDomainPrefix") or Fn.join(
+            "-", ["baton", Fn.select(2, Fn.split("/", Aws.STACK_ID))])  # unique: the stack's own id
+        domain = pool.add_domain("Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix))
+        self.sign_in = {"BATON_SIGNIN_URL": domain.base_url(), "BATON_SIGNIN_CLIENT_ID": client.user_pool_client_id}
         for role in ROLE_GROUPS:
             cognito.CfnUserPoolGroup(self, f"Group{role.replace('_', '')}", user_pool_id=pool.user_pool_id,
                                      group_name=role)
@@ -51,6 +65,7 @@ class Identity(Construct):
         self.audience = [client.user_pool_client_id]
         CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
+        CfnOutput(self, "SignInUrl", value=domain.base_url())
 
 
 class FamilyFunction(Construct):
@@ -58,7 +73,7 @@ class FamilyFunction(Construct):
     and table access as narrow as its routes allow."""
 
     def __init__(self, scope: Construct, construct_id: str, *, family: str, code: lambda_.Code,
-                 layer: lambda_.ILayerVersion, table: ddb.ITableV2) -> None:
+                 layer: lambda_.ILayerVersion, table: ddb.ITableV2, environment: dict[str, str]) -> None:
         super().__init__(scope, construct_id)
         routes = [r for r in ROUTES if r.family == family]
         log_group = logs.LogGroup(self, "Logs", retention=RETENTION, removal_policy=RemovalPolicy.DESTROY)
@@ -67,7 +82,7 @@ class FamilyFunction(Construct):
             handler=f"baton_functions.{family}.lambda_handler", code=code, layers=[layer],
             memory_size=512, timeout=Duration.seconds(10), tracing=lambda_.Tracing.ACTIVE, log_group=log_group,
             environment={"TABLE_NAME": table.table_name, "POWERTOOLS_SERVICE_NAME": f"baton-{family}",
-                         **FUNCTION_ENV})
+                         **FUNCTION_ENV, **environment})
         if family == "docs":
             pass  # serves documents only: no table access at all
         elif all(r.method == "GET" for r in routes):
@@ -90,16 +105,16 @@ class ApiStack(Stack):
                                      compatible_architectures=[lambda_.Architecture.ARM_64],
                                      description="baton package, Powertools, pydantic (boto3 is in the runtime)")
         code = lambda_.Code.from_asset(str(build_functions()))
-        identity = Identity(self, "Identity")
-        authorizer = authorizers.HttpJwtAuthorizer("Jwt", identity.issuer, jwt_audience=identity.audience)
-
         access_logs = logs.LogGroup(self, "AccessLogs", retention=RETENTION, removal_policy=RemovalPolicy.DESTROY)
         self.api = apigw.HttpApi(self, "HttpApi", description="Baton task assignment", create_default_stage=False)
+        identity = Identity(self, "Identity", site_url=self.api.api_endpoint + "/")
+        authorizer = authorizers.HttpJwtAuthorizer("Jwt", identity.issuer, jwt_audience=identity.audience)
         stage = apigw.HttpStage(self, "DefaultStage", http_api=self.api, stage_name="$default", auto_deploy=True,
                                 throttle=apigw.ThrottleSettings(rate_limit=200, burst_limit=400))
         self.functions: dict[str, lambda_.Function] = {}
         for family in FAMILIES:
-            fn = FamilyFunction(self, f"Fn{family.title()}", family=family, code=code, layer=layer, table=table)
+            fn = FamilyFunction(self, f"Fn{family.title()}", family=family, code=code, layer=layer, table=table,
+                                environment=identity.sign_in if family == "docs" else {})
             self.functions[family] = fn.function
             integration = integrations.HttpLambdaIntegration(f"{family}Integration", fn.function)
             for route in (r for r in ROUTES if r.family == family):
@@ -110,7 +125,8 @@ class ApiStack(Stack):
                     for public in added:
                         Validations.of(public).acknowledge(Acknowledgment(
                             id="AwsSolutions-APIG4",
-                            reason="Public by design (API.md): the OpenAPI document, Swagger UI and health check."))
+                            reason="Public by design (API.md): the OpenAPI document, Swagger UI, the health "
+                                   "check and the inbox's page and assets (it signs in itself)."))
         self._access_logs(stage, access_logs)
         self._monitoring(table)
         self._acknowledge()

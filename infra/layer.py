@@ -1,5 +1,6 @@
-"""The Lambda layer: the `baton` package and its dependencies for Python 3.13 on arm64,
-built with pip's cross-platform wheels (no Docker). boto3 and botocore are left out: the
+"""The Lambda layer: the `baton` package (with its pages, `baton/web/`), Swagger UI's two asset
+files and the dependencies for Python 3.13 on arm64, built with pip's cross-platform wheels (no
+Docker). boto3 and botocore are left out: the
 Lambda runtime ships them. The layer ships bytecode compiled by a Python 3.13 where one is on
 the machine (a read-only /opt means the runtime would otherwise compile every module on every
 cold start); without one it ships sources only and says so."""
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,11 +37,25 @@ def python313() -> str | None:
 
 
 def _fingerprint() -> str:
-    digest = hashlib.sha256("\n".join(REQUIREMENTS + PLATFORM + [str(bool(python313()))]).encode())
-    for path in sorted((ROOT / "layers" / "baton").rglob("*.py")):
-        if "local" not in path.relative_to(ROOT / "layers" / "baton").parts:
-            digest.update(path.read_bytes())
+    digest = hashlib.sha256("\n".join(REQUIREMENTS + PLATFORM + [str(bool(python313())),
+                                                                 metadata.version("swagger-ui-py")]).encode())
+    for path in sorted((ROOT / "layers" / "baton").rglob("*")):
+        parts = path.relative_to(ROOT / "layers" / "baton").parts
+        if path.is_file() and "local" not in parts and "__pycache__" not in parts:
+            digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _swagger_ui(site: Path) -> None:
+    """Swagger UI's two asset files (and its licence) from the installed swagger-ui-py, laid out as
+    the package's `static/` folder: the docs function serves them, nothing else of it is needed."""
+    from baton.web import SWAGGER_PACKAGE, swagger_ui_static
+
+    static = site / "swagger_ui" / "static"
+    static.mkdir(parents=True)
+    for name in SWAGGER_PACKAGE:
+        shutil.copy2(swagger_ui_static() / name, static / name)
+    (site / "swagger_ui" / "LICENSE").write_text(metadata.distribution("swagger-ui-py").read_text("LICENSE") or "")
 
 
 def _publish(staging: Path, target: Path) -> Path:
@@ -73,6 +89,7 @@ def build_layer() -> Path:
         shutil.rmtree(cache, ignore_errors=True)
     shutil.copytree(ROOT / "layers" / "baton", site / "baton",
                     ignore=shutil.ignore_patterns("local", "__pycache__"))
+    _swagger_ui(site)
     compiler = python313()
     if compiler:
         # unchecked-hash: a layer never changes, so the runtime need not stat or hash sources.

@@ -116,11 +116,35 @@ def test_cognito_by_default(synthesized: tuple[Path, Template, Template]) -> Non
     assert groups == {"admin", "apiwrite", "engineering", "operations", "PM_FACTORY"}
 
 
+def test_inbox_signs_in_through_the_hosted_ui_with_the_code_flow(synthesized: tuple[Path, Template, Template]) -> None:
+    _, _, api = synthesized
+    client = next(iter(resources(api, "AWS::Cognito::UserPoolClient").values()))["Properties"]
+    assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert client["GenerateSecret"] is False and client["PreventUserExistenceErrors"] == "ENABLED"
+    assert set(client["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
+    # the callback is the inbox itself: the API's own endpoint, `/`
+    http_api = next(iter(resources(api, "AWS::ApiGatewayV2::Api")))
+    callback = json.dumps(client["CallbackURLs"])
+    assert http_api in callback and '"/"' in callback and "example.com" not in callback
+    assert client["LogoutURLs"] == client["CallbackURLs"]
+    api.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
+    functions = resources(api, "AWS::Lambda::Function")
+    for name, fn in functions.items():
+        variables = fn["Properties"]["Environment"]["Variables"]
+        if name.startswith("FnDocs"):
+            assert {"BATON_SIGNIN_URL", "BATON_SIGNIN_CLIENT_ID"} <= set(variables)
+        else:
+            assert "BATON_SIGNIN_URL" not in variables
+
+
 def test_existing_idp_from_context(tmp_path: Path) -> None:
     app = App(outdir=str(tmp_path), context={"jwtIssuer": "https://idp.example.com/", "jwtAudience": "baton-api"})
     _, _, api = build(app)
     template = Template.from_stack(api)
     template.resource_count_is("AWS::Cognito::UserPool", 0)
+    template.resource_count_is("AWS::Cognito::UserPoolDomain", 0)
+    for fn in resources(template, "AWS::Lambda::Function").values():
+        assert "BATON_SIGNIN_URL" not in fn["Properties"]["Environment"]["Variables"]  # the inbox takes a token
     template.has_resource_properties("AWS::ApiGatewayV2::Authorizer", {
         "JwtConfiguration": {"Issuer": "https://idp.example.com/", "Audience": ["baton-api"]}})
 
@@ -165,6 +189,17 @@ def test_layer_is_arm64_only_and_lean() -> None:
     assert not (layer / "python" / "boto3").exists() and not (layer / "python" / "botocore").exists()
     assert (layer / "python" / "baton" / "service.py").exists()
     assert not (layer / "python" / "baton" / "local").exists()
+    # the pages and Swagger UI's two assets, without the rest of swagger-ui-py (or its imports)
+    assert {p.name for p in (layer / "python" / "baton" / "web").glob("*.*")} >= {"inbox.html", "inbox.js",
+                                                                                  "swagger.html"}
+    assert sorted(p.name for p in (layer / "python" / "swagger_ui" / "static").iterdir()) == [
+        "swagger-ui-bundle.js", "swagger-ui.css"]
+    assert not (layer / "python" / "swagger_ui" / "__init__.py").exists()
+    probe = subprocess.run([sys.executable, "-I", "-S", "-c",  # no site-packages: only the layer
+                            "import sys; sys.path.insert(0, sys.argv[1]); from baton import web; "
+                            "print(len(web.swagger_asset('swagger-ui-bundle.js').body))", str(layer / "python")],
+                           capture_output=True, text=True, check=False)
+    assert probe.returncode == 0 and int(probe.stdout) > 1_000_000, probe.stderr
     assert size_mb(layer) <= 25
 
 
