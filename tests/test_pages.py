@@ -120,3 +120,31 @@ def test_swagger_renders_every_route_offline(server: Server, browser: WebDriver,
     stored = browser.execute_script(
         "return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie])")
     assert alice not in stored and "Bearer" not in stored
+
+
+def test_inbox_reassign_then_complete(server: Server, browser: WebDriver) -> None:
+    browser.get(server.base + "/?user=alice")
+    wait(browser, "task-6 in alice's queue", lambda d: "task-6" in task_ids(d, "queue"))
+    press(browser, "queue", "task-6", "claim")
+    wait(browser, "task-6 in my tasks", lambda d: "task-6" in task_ids(d, "mine"))
+    press(browser, "mine", "task-6", "reassign")
+    wait(browser, "the reassign form", lambda d: d.find_element(By.ID, "reassign").is_displayed()
+         and d.find_elements(By.CSS_SELECTOR, '#reassign-user option[value="carol"]'))
+    browser.find_element(By.CSS_SELECTOR, '#reassign-user option[value="carol"]').click()
+    browser.find_element(By.ID, "reassign-comment").send_keys("Carol knows this contractor")
+    browser.find_element(By.CSS_SELECTOR, "#reassign button[type=submit]").click()
+    wait(browser, "task-6 gone from alice's tasks", lambda d: "task-6" not in task_ids(d, "mine")
+         and "Reassigned" in d.find_element(By.ID, "flash").text)
+
+    browser.get(server.base + "/?user=carol")
+    wait(browser, "task-6 in carol's tasks", lambda d: "task-6" in task_ids(d, "mine"))
+    press(browser, "mine", "task-6", "complete")
+    wait(browser, "task-6 done", lambda d: "task-6" not in task_ids(d, "mine")
+         and "Completed" in d.find_element(By.ID, "flash").text)
+    carol = token(server.state, "carol", "engineering")
+    status, task = request(server.base, "GET", "/api/v1/tasks/task-6", carol)
+    assert status == 200 and (task["status"], task["assignee"]) == ("completed", "carol")
+    status, events = request(server.base, "GET", "/api/v1/tasks/task-6/history", carol)
+    assert [(e["action"], e["actor"]) for e in events["items"]] == [
+        ("create", "admin"), ("claim", "alice"), ("reassign", "alice"), ("complete", "carol")]
+    assert events["items"][2]["comment"] == "Carol knows this contractor"

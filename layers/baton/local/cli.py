@@ -45,6 +45,10 @@ def _configure_environment(endpoint: str, table: str) -> None:
     _client.cache_clear()
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from baton.local.ddblocal import DynamoDBLocal, java_available
 
@@ -55,6 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.dynamodb_endpoint:
         endpoint, note = args.dynamodb_endpoint, f"DynamoDB at {args.dynamodb_endpoint}"
     elif java_available():
+        _say(f"• starting Amazon DynamoDB Local (Java), data in {state}/dynamodb")
         engine = DynamoDBLocal(state / "dynamodb").start()
         endpoint, note = engine.endpoint, f"Amazon DynamoDB Local on {engine.endpoint}, data in {state}/dynamodb"
     else:
@@ -63,6 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from baton.local.ddblocal import free_port
 
         port = free_port()
+        _say("• Java or DynamoDB Local missing: starting an in-memory moto server instead")
         engine = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         engine.start()
         endpoint, serialize = f"http://127.0.0.1:{port}", True
@@ -75,6 +81,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from baton.store import get_store
     from baton.table import ensure_table
 
+    _say(f"• table '{args.table}' and the demo tenant '{demo.TENANT}'")
     store = get_store()
     ensure_table(store.client, args.table)
     loaded = demo.load(store)
@@ -98,25 +105,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="baton", description="Baton local tools")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the local API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
-    serve.add_argument("--dynamodb-endpoint", default=None)
-    serve.add_argument("--table", default="baton")
-    serve.add_argument("--state-dir", default=None)
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="baton", description="Baton's local tools: run the API on this machine, mint tokens for it.",
+        epilog="Run `baton COMMAND --help` for a command's options. The README has a walk-through.")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser(
+        "serve", help="run the API locally, with the inbox, Swagger UI and demo data",
+        description="Run every route of the route table on one local HTTP server, as API Gateway and the "
+                    "functions would, on Amazon DynamoDB Local (or the DynamoDB you name). Loads the demo "
+                    "tenant 'workflow' once. The inbox is at /, Swagger UI at /swagger. LOG_LEVEL sets "
+                    "the functions' log level (default WARNING).")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")),
+                       help="port to listen on (default: $PORT or 3000)")
+    serve.add_argument("--dynamodb-endpoint", default=None, metavar="URL",
+                       help="use this DynamoDB instead of starting DynamoDB Local")
+    serve.add_argument("--table", default="baton", help="the table's name, created when missing (default: baton)")
+    serve.add_argument("--state-dir", default=None, metavar="DIR",
+                       help=f"where the token key and DynamoDB Local's data live (default: $BATON_STATE_DIR "
+                            f"or {DEFAULT_STATE})")
     serve.set_defaults(func=cmd_serve)
-    token = sub.add_parser("token", help="print a bearer token the local server accepts")
-    token.add_argument("--user", required=True)
-    token.add_argument("--roles", default="")
-    token.add_argument("--tenant", required=True)
-    token.add_argument("--username", default=None)
-    token.add_argument("--ttl", type=int, default=3600)
-    token.add_argument("--state-dir", default=None)
+    token = sub.add_parser(
+        "token", help="print a bearer token the local server accepts",
+        description="Print a JWT signed with the local key (the state directory's token.key), carrying the "
+                    "claims API Gateway's authorizer would pass on: sub, username, custom:tenant and the "
+                    "roles as cognito:groups. The token is the last line of the output.")
+    token.add_argument("--user", required=True, help="the user id (the token's sub), e.g. alice")
+    token.add_argument("--roles", default="", metavar="ROLE[,ROLE...]",
+                       help="comma-separated roles among admin, apiwrite, engineering, operations, PM_FACTORY "
+                            "(default: none)")
+    token.add_argument("--tenant", required=True, help="the tenant (custom:tenant); the demo one is workflow")
+    token.add_argument("--username", default=None, help="the username claim (default: the user id)")
+    token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS", help="lifetime of the token (default: 3600)")
+    token.add_argument("--state-dir", default=None, metavar="DIR",
+                       help="the state directory of the server that will verify it (default: $BATON_STATE_DIR "
+                            f"or {DEFAULT_STATE})")
     token.set_defaults(func=cmd_token)
-    args = parser.parse_args(argv)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     result: int = args.func(args)
     return result
 
