@@ -46,7 +46,8 @@ Not in the route table and never deployed; `baton serve` answers them itself.
 | method and path | what |
 | --- | --- |
 | `GET /local/demo-users` | the demo users with their roles and groups (the inbox's sign-in list) |
-| `POST /local/demo-token` `{"user": "alice"}` | `{"token", "tokenType", "expiresIn", "user", "tenant"}`: a token for a demo user, with the roles the README lists; loopback `Host` only |
+| `POST /local/demo-token` `{"user": "alice"}` | a token for a demo user, with the roles the README \
+lists: `{"token", "tokenType", "expiresIn", "user", "tenant"}`; loopback `Host` only |
 | `GET /local/events` | every task change as a CloudEvent, streamed as Server-Sent Events (`Last-Event-ID` resumes) |
 """
 
