@@ -9,14 +9,14 @@ import json
 from typing import Any
 
 import pytest
+from werkzeug.test import Client
 
 from baton import web
-from baton.local import demo, demo_signin, tokens
+from baton.local import demo, tokens
 from baton.local.events import LambdaContext, http_event
+from baton.local.server import LocalApi
 from baton.routes import ROUTES, match
 from tests.support import handlers
-
-KEY = b"k" * 32
 
 
 def get(path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -81,20 +81,30 @@ def test_sign_in_config_names_the_hosted_ui_only_when_deployed(monkeypatch: pyte
         "cognito": {"url": "https://baton-x.auth.eu-west-1.amazoncognito.com", "clientId": "abc123"}}
 
 
-def test_demo_sign_in_lists_the_demo_users_with_roles_and_groups() -> None:
-    status, headers, body = demo_signin.answer("GET", "/local/demo-users", "127.0.0.1:3000", b"", KEY)  # type: ignore[misc]
-    listed = json.loads(body)
-    assert status == 200 and listed["tenant"] == demo.TENANT
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> tuple[Client, Any]:
+    """The local server's WSGI app (no handlers needed) and its issuer's key."""
+    key = tokens.load_key(tmp_path_factory.mktemp("state"))
+    return Client(LocalApi(key, handlers={})), key
+
+
+def test_demo_sign_in_lists_the_demo_users_with_roles_and_groups(local: tuple[Client, Any]) -> None:
+    client, _ = local
+    response = client.get("/local/demo-users", base_url="http://127.0.0.1:3000")
+    listed = response.get_json()
+    assert response.status_code == 200 and listed["tenant"] == demo.TENANT
     by_id = {u["id"]: u for u in listed["users"]}
     assert by_id["alice"] == {"id": "alice", "name": "Alice Archer", "roles": ["operations"], "groups": ["ops"]}
     assert by_id["dave"]["roles"] == ["engineering", "PM_FACTORY"] and by_id["admin"]["roles"] == ["admin"]
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:3000", "localhost:3100", "[::1]:3000", "localhost"])
-def test_demo_sign_in_mints_a_token_the_server_accepts(host: str) -> None:
-    status, _, body = demo_signin.answer("POST", "/local/demo-token", host, b'{"user": "carol"}', KEY)  # type: ignore[misc]
-    assert status == 200
-    claims = tokens.verify(KEY, json.loads(body)["token"])
+def test_demo_sign_in_mints_a_token_the_server_accepts(local: tuple[Client, Any], host: str) -> None:
+    client, key = local
+    response = client.post("/local/demo-token", data=b'{"user": "carol"}', headers={"Host": host},
+                           content_type="application/json")
+    assert response.status_code == 200, response.get_data()
+    claims = tokens.verify(key, response.get_json()["token"])
     assert (claims["sub"], claims["custom:tenant"], claims["cognito:groups"]) == ("carol", "workflow", ["engineering"])
 
 
@@ -102,21 +112,22 @@ def test_demo_sign_in_mints_a_token_the_server_accepts(host: str) -> None:
     ("POST", "/local/demo-token", "127.0.0.1:3000", b'{"user": "mallory"}', 400),
     ("POST", "/local/demo-token", "127.0.0.1:3000", b'["alice"]', 400),
     ("POST", "/local/demo-token", "127.0.0.1:3000", b"{", 400),
-    ("GET", "/local/demo-token", "127.0.0.1:3000", b"", 405),
-    ("POST", "/local/demo-users", "127.0.0.1:3000", b"", 405),
+    ("POST", "/local/demo-token", "127.0.0.1:3000", b"", 400),
+    ("GET", "/local/demo-token", "127.0.0.1:3000", b"", 404),
+    ("POST", "/local/demo-users", "127.0.0.1:3000", b"", 404),
     ("POST", "/local/demo-token", "evil.example:3000", b'{"user": "admin"}', 403),
     ("GET", "/local/demo-users", "127.0.0.1.evil.example", b"", 403),
-    ("GET", "/local/demo-users", None, b"", 403),
+    ("GET", "/local/demo-users", "", b"", 403),
 ])
-def test_demo_sign_in_refusals(method: str, path: str, host: str | None, body: bytes, status: int) -> None:
-    answer = demo_signin.answer(method, path, host, body, KEY)
-    assert answer is not None and answer[0] == status and "token" not in json.loads(answer[2])
+def test_demo_sign_in_refusals(local: tuple[Client, Any], method: str, path: str, host: str, body: bytes,
+                               status: int) -> None:
+    client, _ = local
+    response = client.open(path, method=method, data=body, headers={"Host": host})
+    assert response.status_code == status and "token" not in (response.get_json() or {})
 
 
-def test_demo_sign_in_leaves_every_other_path_to_the_api() -> None:
-    for path in ("/", "/local", "/local/demo-users/x", "/api/v1/tasks", "/local/events"):
-        assert demo_signin.answer("GET", path, "127.0.0.1", b"", KEY) is None
-    assert all(not r.path.startswith("/local/") for r in ROUTES)  # local only: never deployed
+def test_demo_sign_in_is_local_only() -> None:
+    assert all(not r.path.startswith("/local/") for r in ROUTES)  # never in the route table: never deployed
 
 
 @pytest.mark.usefixtures("moto_table")

@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with running(args.host, args.port, key, serialize) as server:
+        with running(args.host, args.port, key, serialize, args.idle_timeout) as server:
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
             print(f"  Inbox:       {url}/   (as a demo user: {url}/?user=alice)")
@@ -125,12 +125,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-dir", default=None, metavar="DIR",
                        help=f"where the token key and DynamoDB Local's data live (default: $BATON_STATE_DIR "
                             f"or {DEFAULT_STATE})")
+    serve.add_argument("--idle-timeout", type=float, default=30.0, metavar="SECONDS",
+                       help="seconds a connection may stay silent, before or inside a request (then 408 or close; "
+                            "default: 30)")
     serve.set_defaults(func=cmd_serve)
     token = sub.add_parser(
         "token", help="print a bearer token the local server accepts",
-        description="Print a JWT signed with the local key (the state directory's token.key), carrying the "
-                    "claims API Gateway's authorizer would pass on: sub, username, custom:tenant and the "
-                    "roles as cognito:groups. The token is the last line of the output.")
+        description="Print an RS256 JWT signed by the local issuer (its key is the state directory's "
+                    f"{tokens.KEY_FILE}), carrying the claims API Gateway's authorizer would pass on: sub, "
+                    "username, custom:tenant and the roles (cognito:groups). The token is the last line of "
+                    "the output.")
     token.add_argument("--user", required=True, help="the user id (the token's sub), e.g. alice")
     token.add_argument("--roles", default="", metavar="ROLE[,ROLE...]",
                        help="comma-separated roles among admin, apiwrite, engineering, operations, PM_FACTORY "

@@ -1,28 +1,35 @@
 """Local only: sign in to the inbox as a demo user. Not in the route table and never deployed
-(in AWS the inbox signs in through the user pool). The local server asks `answer()` first for
-every request; it answers `/local/demo-users` and `/local/demo-token` and nothing else.
+(in AWS the inbox signs in through the user pool). The local server registers the two
+endpoints below in its `LOCAL_ROUTES`:
 
-A token minted here is what `baton token` prints for the same user, with the roles that
-`demo.ROLES` gives them. Only loopback `Host` names are served, so a web page elsewhere cannot
-mint tokens through the browser by rebinding its DNS name to 127.0.0.1."""
+- `GET /local/demo-users`: the demo users with their roles and directory groups;
+- `POST /local/demo-token` `{"user": "alice"}`: a token for that demo user, the one
+  `baton token` prints for the same user with the roles `demo.ROLES` gives them.
+
+Only loopback `Host` names are served, so a web page elsewhere cannot mint tokens through a
+browser by rebinding its DNS name to 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
 
 from baton.local import demo, tokens
+
+if TYPE_CHECKING:
+    from baton.local.server import LocalApi
 
 USERS_PATH = "/local/demo-users"
 TOKEN_PATH = "/local/demo-token"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 TTL = 3600
 
-Answer = tuple[int, dict[str, str], bytes]
 
-
-def _json(status: int, payload: dict[str, Any]) -> Answer:
-    return status, {"Content-Type": "application/json", "Cache-Control": "no-store"}, json.dumps(payload).encode()
+def _json(status: int, payload: dict[str, Any]) -> Response:
+    return Response(json.dumps(payload), status, content_type="application/json",
+                    headers={"Cache-Control": "no-store"})
 
 
 def directory() -> dict[str, Any]:
@@ -32,29 +39,41 @@ def directory() -> dict[str, Any]:
         for u in demo.USERS]}
 
 
-def _host_name(host: str) -> str:
-    if host.startswith("["):
-        return host[: host.find("]") + 1]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+def loopback(host: str | None) -> bool:
+    host = (host or "").lower()
+    name = host[: host.find("]") + 1] if host.startswith("[") else host.rsplit(":", 1)[0] if host.count(":") == 1 \
+        else host
+    return name in LOOPBACK
 
 
-def answer(method: str, path: str, host: str | None, body: bytes, key: bytes) -> Answer | None:
-    """The answer to a demo sign-in request, or None when the request is not one."""
-    if path not in (USERS_PATH, TOKEN_PATH):
-        return None
-    if _host_name((host or "").lower()) not in LOOPBACK:
+def _refused(request: Request) -> Response | None:
+    if not loopback(request.headers.get("Host")):
         return _json(403, {"message": "The demo sign-in answers on a loopback address only"})
-    if path == USERS_PATH:
-        return _json(200, directory()) if method in ("GET", "HEAD") else _json(405, {"message": "Method Not Allowed"})
-    if method != "POST":
-        return _json(405, {"message": "Method Not Allowed"})
+    return None
+
+
+def users_endpoint(api: LocalApi, request: Request) -> Response:
+    return _refused(request) or _json(200, directory())
+
+
+def mint(key: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+    """(status, answer) for a token request's body."""
     try:
-        user = json.loads(body or b"{}").get("user")
-    except (ValueError, AttributeError):
-        user = None
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        parsed = None
+    user = parsed.get("user") if isinstance(parsed, dict) else None
     known = {u.id: u for u in demo.USERS}
     if not isinstance(user, str) or user not in known:
-        return _json(400, {"message": f"Choose one of the demo users: {', '.join(known)}"})
+        return 400, {"message": f"Choose one of the demo users: {', '.join(known)}"}
     token = tokens.issue(key, user=user, tenant=demo.TENANT, roles=demo.ROLES.get(user, []),
                          username=known[user].username, ttl=TTL)
-    return _json(200, {"token": token, "tokenType": "Bearer", "expiresIn": TTL, "user": user, "tenant": demo.TENANT})
+    return 200, {"token": token, "tokenType": "Bearer", "expiresIn": TTL, "user": user, "tenant": demo.TENANT}
+
+
+def token_endpoint(api: LocalApi, request: Request) -> Response:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    status, answer = mint(api.key, request.environ.get("baton.body", b""))  # the server has read it
+    return _json(status, answer)
