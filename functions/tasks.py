@@ -84,11 +84,11 @@ def create_task(body: Annotated[CreateTask, Body()]) -> Response[TaskOut]:
 
 @router.post("/api/v1/tasks/claim-next", summary="Claim the first task of my queue (or of one group's queue)",
              tags=["Tasks"])
-def claim_next(body: Annotated[ClaimNextBody | None, Body()] = None) -> Response[TaskOut]:
+def claim_next(body: Annotated[ClaimNextBody | None, Body()] = None) -> Response[TaskOut | None]:
     task = _service().claim_next(body.groupId if body else None)
     if task is None:
         return Response(204, None, None)
-    return task_response(task)
+    return Response(200, JSON, TaskOut.model_validate(task.model_dump()), headers={"ETag": f'"{task.version}"'})
 
 
 @router.get("/api/v1/tasks", summary="List tasks: my queue and inbox in queue order, other lists newest first",

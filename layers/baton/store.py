@@ -41,6 +41,8 @@ MAX_CANDIDATES = MAX_TRANSACTION_ITEMS - 3
 STATUSES = ("open", "completed", "abandoned")
 QUEUED = "Q#"  # the sort-key region of claimable entries in a queue partition (and of the inbox)
 MERGE_THREADS = 16
+# The key scheme's version: 2 added queue order, queue entries and the sharded listing.
+SCHEMA_VERSION = 2
 
 
 class ConditionFailed(Exception):
@@ -59,6 +61,10 @@ class TransactionConflict(Exception):
 def _esc(part: str) -> str:
     """Escape key parts so that joining them with '#' is injective."""
     return part.replace("%", "%25").replace("#", "%23")
+
+
+def _unesc(part: str) -> str:
+    return part.replace("%23", "#").replace("%25", "%")
 
 
 def assignee_order(uid: str) -> str:
@@ -605,6 +611,49 @@ class Store:
             elif item["taskId"]["S"] in found:
                 tasks.append(found[item["taskId"]["S"]])
         return tasks
+
+    # ---- migration -------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Bring task items written by an older Baton (one tenant-wide listing key, no queue keys)
+        or under another `list_shards` to the current keys, with their queue entries: one
+        transaction per task, conditioned on the version it read. Runs once per schema and shard
+        count (a marker item records it); a Scan, never on a request path. Returns how many tasks
+        it rewrote."""
+        shards = get_settings().list_shards
+        marker = {"pk": "BATON#META", "sk": "SCHEMA"}
+        done = self.get(marker)
+        if done and deserialize(done).get("schema") == SCHEMA_VERSION and deserialize(done).get("shards") == shards:
+            return 0
+        changed = 0
+        kwargs: dict[str, Any] = {"TableName": self.table, "FilterExpression": "sk = :t",
+                                  "ExpressionAttributeValues": {":t": {"S": "TASK"}}}
+        while True:
+            page = self._call("scan", **kwargs)
+            for item in page.get("Items", []):
+                changed += self._migrate_task(item)
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        self._call("put_item", TableName=self.table,
+                   Item=serialize({**marker, "schema": SCHEMA_VERSION, "shards": shards}))
+        return changed
+
+    def _migrate_task(self, item: dict[str, Any]) -> int:
+        _, tenant, _, task_id = item["pk"]["S"].split("#")
+        tenant = _unesc(tenant)
+        task = task_from_item(item)
+        new = task_item(tenant, task)
+        if "lastEvent" in item:
+            new["lastEvent"] = item["lastEvent"]
+        index_keys = [k for pair in INDEX_KEYS.values() for k in pair]
+        if all(item.get(k) == new.get(k) for k in index_keys):
+            return 0
+        self.transact([
+            {"Put": {"Item": new, "ConditionExpression": "version = :v",
+                     "ExpressionAttributeValues": serialize({":v": task.version})}},
+            *entry_actions(tenant, None, task),
+        ])
+        return 1
 
     # ---- directory -------------------------------------------------------------------------
     def put_user(self, tenant: str, user: User) -> bool:
