@@ -148,3 +148,19 @@ def test_inbox_reassign_then_complete(server: Server, browser: WebDriver) -> Non
     assert [(e["action"], e["actor"]) for e in events["items"]] == [
         ("create", "admin"), ("claim", "alice"), ("reassign", "alice"), ("complete", "carol")]
     assert events["items"][2]["comment"] == "Carol knows this contractor"
+
+
+def test_inbox_claim_next_takes_the_first_of_my_queue(server: Server, browser: WebDriver, tmp_path: Path) -> None:
+    browser.get(server.base + "/?user=bob")
+    wait(browser, "bob's queue", lambda d: "task-4" in task_ids(d, "queue"))
+    queue = task_ids(browser, "queue")
+    assert queue[:2] == ["task-4", "task-2"]  # queue order: priority 90, then 80
+    assert "priority 90" in browser.find_element(By.CSS_SELECTOR, '#queue li[data-id="task-4"] .priority').text
+    assert browser.find_element(By.CSS_SELECTOR, '#queue li[data-id="task-4"] .due').text.startswith("due ")
+    browser.find_element(By.ID, "claim-next").click()
+    wait(browser, "task-4 claimed by claim next", lambda d: task_ids(d, "mine") == ["task-4"]
+         and "task-4" not in task_ids(d, "queue"))
+    assert "Claimed Rotate credentials" in browser.find_element(By.ID, "flash").text
+    screenshot(browser, "inbox-claim-next.png", tmp_path)
+    press(browser, "mine", "task-4", "release")
+    wait(browser, "task-4 back first in the queue", lambda d: task_ids(d, "queue")[:1] == ["task-4"])

@@ -84,6 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _say(f"• table '{args.table}' and the demo tenant '{demo.TENANT}'")
     store = get_store()
     ensure_table(store.client, args.table)
+    migrated = store.migrate()  # data of an older Baton under .baton/ gets the current keys
     loaded = demo.load(store)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -95,10 +96,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  Swagger UI:  {url}/swagger   OpenAPI: {url}/openapi.json")
             print(f"  Storage:     {note}")
             print(f"  Demo data:   tenant '{demo.TENANT}' {'loaded' if loaded else 'already present'}")
+            if migrated:
+                print(f"  Migrated:    {migrated} tasks to the current keys")
             print("  Get a token: .venv/bin/baton token --user alice --roles operations --tenant workflow")
             sys.stdout.flush()
             with contextlib.suppress(KeyboardInterrupt):
                 stop.wait()
+    finally:
+        if engine is not None:
+            engine.stop()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring a table's indexes and task items to the current key scheme (also done by `serve`)."""
+    from baton.local.ddblocal import DynamoDBLocal
+
+    engine: Any = None
+    if args.dynamodb_endpoint:
+        endpoint = args.dynamodb_endpoint
+    else:
+        engine = DynamoDBLocal(_state_dir(args.state_dir) / "dynamodb").start()
+        endpoint = engine.endpoint
+    try:
+        _configure_environment(endpoint, args.table)
+        from baton.store import get_store
+        from baton.table import ensure_table
+
+        store = get_store()
+        ensure_table(store.client, args.table)
+        print(f"Migrated {store.migrate()} tasks of table {args.table}")
     finally:
         if engine is not None:
             engine.stop()
@@ -129,6 +156,16 @@ def parser() -> argparse.ArgumentParser:
                        help="seconds a connection may stay silent, before or inside a request (then 408 or close; "
                             "default: 30)")
     serve.set_defaults(func=cmd_serve)
+    migrate = sub.add_parser(
+        "migrate", help="bring stored data to the current key scheme (serve does it too)",
+        description="Bring a table's indexes and task items to the current key scheme: data written by an "
+                    "older Baton gets the keys the current one reads. `baton serve` does it on start.")
+    migrate.add_argument("--dynamodb-endpoint", default=None, metavar="URL",
+                         help="migrate this DynamoDB instead of the state directory's DynamoDB Local")
+    migrate.add_argument("--table", default="baton", help="the table's name (default: baton)")
+    migrate.add_argument("--state-dir", default=None, metavar="DIR",
+                         help=f"where DynamoDB Local's data live (default: $BATON_STATE_DIR or {DEFAULT_STATE})")
+    migrate.set_defaults(func=cmd_migrate)
     token = sub.add_parser(
         "token", help="print a bearer token the local server accepts",
         description="Print an RS256 JWT signed by the local issuer (its key is the state directory's "

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from baton.assignees import AssigneeService
-from baton.domain import Activity, Caller, Group, User
+from baton.domain import Activity, Caller, Group, User, utc_timestamp
 from baton.service import DirectoryService, TaskService
 from baton.store import Keys, Store
 
@@ -37,9 +37,11 @@ ASSIGNEES: dict[tuple[str, str], list[tuple[str, str]]] = {
 }
 TASKS: list[dict[str, Any]] = [
     {"id": "task-1", "name": "Review access request #1", "candidateGroups": ["ops"]},
-    {"id": "task-2", "name": "Review access request #2", "candidateGroups": ["ops"]},
+    {"id": "task-2", "name": "Review access request #2", "candidateGroups": ["ops"], "priority": 80,
+     "dueDate": utc_timestamp("2026-12-01T17:00:00Z")},
     {"id": "task-3", "name": "Provision laptop", "candidateUsers": ["carol"], "candidateGroups": ["eng"]},
-    {"id": "task-4", "name": "Rotate credentials", "candidateUsers": ["alice", "bob", "carol"],
+    {"id": "task-4", "name": "Rotate credentials", "candidateUsers": ["alice", "bob", "carol"], "priority": 90,
+     "dueDate": utc_timestamp("2026-11-30T12:00:00Z"),
      "policy": {"allowedReassignees": ["alice", "bob", "carol"], "requireReassignmentReason": True}},
     {"id": "task-5", "name": "Nightly sync", "type": "automatic"},
     {"id": "task-6", "name": "Review contractor access", "projectId": "onboarding", "activityId": "review"},
