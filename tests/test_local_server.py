@@ -62,7 +62,9 @@ def test_public_routes_need_no_token(server: Server) -> None:
     status, doc = request(server.base, "GET", "/openapi.json")
     assert status == 200 and "/operations-manager/tasks/{taskId}/claim" in doc["paths"]
     status, html = request(server.base, "GET", "/swagger")
-    assert status == 200 and "swagger-ui" in html and "openapi.json" in html
+    assert status == 200 and "swagger-ui" in html and "swagger/swagger-ui-bundle.js" in html
+    status, script = request(server.base, "GET", "/swagger/swagger-init.js")
+    assert status == 200 and "openapi.json" in script
     assert request(server.base, "GET", "/nowhere")[0] == 404
 
 

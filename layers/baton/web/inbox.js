@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: null, // the bearer token: in memory; in AWS also in sessionStorage (this tab only)
   me: null, // the token's claims
+  cognito: null, // the hosted UI's URL and client id, when signed in through it
   users: new Map(), // user id -> user, for names and the reassign list
   lists: { mine: { items: [], cursor: null }, queue: { items: [], cursor: null } },
   selected: null, // id of the task shown in the detail panel
@@ -166,7 +167,13 @@ async function cognitoFinish(cognito, params) {
 }
 
 async function start() {
-  $("sign-out").addEventListener("click", () => signOut(""));
+  $("sign-out").addEventListener("click", () => {
+    signOut("");
+    if (state.cognito) { // end the hosted UI's session too; it sends the browser back here
+      const query = new URLSearchParams({ client_id: state.cognito.clientId, logout_uri: redirectUri() });
+      location.assign(`${state.cognito.url}/logout?${query}`);
+    }
+  });
   $("refresh").addEventListener("click", () => refresh());
   $("claim-next").addEventListener("click", claimNext);
   $("mine-more").addEventListener("click", () => loadList("mine", true));
@@ -189,6 +196,7 @@ async function start() {
     if (config.cognito) {
       $("cognito-sign-in").hidden = false;
       $("cognito-button").addEventListener("click", () => cognitoSignIn(config.cognito));
+      state.cognito = config.cognito;
       if (params.get("code")) return await begin(await cognitoFinish(config.cognito, params), true);
     }
     $("token-sign-in").hidden = false;
