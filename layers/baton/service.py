@@ -306,14 +306,16 @@ class DirectoryService:
         page = self.store.users_page(self.caller.tenant, text, limit, cursor)
         return [user_from_item(i) for i in page.items], page.cursor
 
-    def put_group(self, group: Group) -> bool:
+    def put_group(self, group: Group) -> tuple[Group, bool]:
+        """Create or replace a group; the group as stored (members de-duplicated) and whether it
+        was created."""
         rules.require_role(self.caller, WRITE_ROLES)
         group = group.model_copy(update={"members": list(dict.fromkeys(group.members))})
         for _ in range(MAX_ATTEMPTS):
             old, version = self.store.get_group(self.caller.tenant, group.id)
             try:
                 self.store.put_group(self.caller.tenant, group, old.members if old else [], version)
-                return old is None
+                return group, old is None
             except ConditionFailed as failed:
                 if failed.index > 0:
                     added = [u for u in group.members if not old or u not in old.members]

@@ -127,19 +127,25 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, partition_attr: str, partition: str) -> dict[str, Any] | None:
-    """Decode a cursor, and refuse one that points outside the partition being listed."""
+def decode_cursor(cursor: str | None, partition_attr: str, partition: str, sort_prefix: str = ""
+                  ) -> dict[str, Any] | None:
+    """Decode a cursor, and refuse one that points outside the partition being listed, lacks a
+    key of the table or index listed, or names a sort key outside the listed range."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise BadRequest("Invalid cursor") from None
+    # The table's keys, plus the index's own when an index is listed (gsiNpk / gsiNsk).
+    expected = {"pk", "sk"} if partition_attr == "pk" else {"pk", "sk", partition_attr,
+                                                            partition_attr.removesuffix("pk") + "sk"}
     ok = (
         isinstance(key, dict)
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
-        and key.get(partition_attr, {}).get("S") == partition
-        and set(key) <= {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
+        and set(key) == expected
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and v["S"] for v in key.values())
+        and key[partition_attr]["S"] == partition
+        and (partition_attr != "pk" or key["sk"]["S"].startswith(sort_prefix))
     )
     if not ok:
         raise BadRequest("Invalid cursor")
@@ -229,12 +235,19 @@ class Store:
         return found
 
     def query_page(self, limit: int, cursor: str | None, partition_attr: str, partition: str,
-                   **kwargs: Any) -> Page:
-        start = decode_cursor(cursor, partition_attr, partition)
+                   sort_prefix: str = "", **kwargs: Any) -> Page:
+        start = decode_cursor(cursor, partition_attr, partition, sort_prefix)
         kwargs.update(TableName=self.table, Limit=limit)
         if start:
             kwargs["ExclusiveStartKey"] = start
-        out = self._call("query", **kwargs)
+        try:
+            out = self._call("query", **kwargs)
+        except ClientError as err:
+            # A start key DynamoDB refuses (outside the query's range, over the key size) is the
+            # cursor's fault, not ours.
+            if start and err.response.get("Error", {}).get("Code") == "ValidationException":
+                raise BadRequest("Invalid cursor") from None
+            raise
         return Page(out.get("Items", []), encode_cursor(out.get("LastEvaluatedKey")))
 
     def query_all(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
@@ -343,7 +356,7 @@ class Store:
     def history_page(self, tenant: str, task_id: str, limit: int, cursor: str | None) -> Page:
         pk = Keys.task(tenant, task_id)["pk"]
         return self.query_page(
-            limit, cursor, "pk", pk,
+            limit, cursor, "pk", pk, "H#",
             KeyConditionExpression="pk = :pk AND begins_with(sk, :h)",
             ExpressionAttributeValues=serialize({":pk": pk, ":h": "H#"}))
 
@@ -407,7 +420,7 @@ class Store:
             values[":f"] = text.casefold()
             kwargs["FilterExpression"] = "contains(searchText, :f)"
         kwargs["ExpressionAttributeValues"] = serialize(values)
-        return self.query_page(limit, cursor, "pk", pk, **kwargs)
+        return self.query_page(limit, cursor, "pk", pk, "USER#", **kwargs)
 
     def get_users(self, tenant: str, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         items = self.batch_get(Keys.user(tenant, u) for u in user_ids)
@@ -524,4 +537,6 @@ def _client(endpoint: str | None, region: str) -> Any:
 def get_store() -> Store:
     """The store for this process's settings (client created on first use, not at import)."""
     settings = get_settings()
+    if settings.table_name is None:
+        raise RuntimeError("TABLE_NAME is not set: a deployed function must be told its table")
     return Store(_client(settings.dynamodb_endpoint, settings.region), settings.table_name)
