@@ -59,6 +59,7 @@ class Identity(Construct):
                                     removal_policy=RemovalPolicy.DESTROY),
             description="Cognito pre-token-generation trigger: adds the baton:roles claim")
         pool.add_trigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION, roles)
+        depend_on_policy_only(roles)
         for role in ROLE_GROUPS:
             cognito.CfnUserPoolGroup(self, f"Group{role.replace('_', '')}", user_pool_id=pool.user_pool_id,
                                      group_name=role)
@@ -86,11 +87,15 @@ class FamilyFunction(Construct):
         actions = sorted(set().union(*(r.dynamodb for r in routes)))
         if actions:  # exactly what its routes do (the docs function has no table access at all)
             table.grant(self.function, *(f"dynamodb:{a}" for a in actions))
-        # The role is already a dependency through GetAtt; keep only the policy one (cfn-lint W3005).
-        policy = self.function.role.node.find_child("DefaultPolicy").node.default_child  # type: ignore[union-attr]
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction) and policy is not None
-        cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(policy)])  # type: ignore[arg-type]
+        depend_on_policy_only(self.function)
+
+
+def depend_on_policy_only(function: lambda_.Function) -> None:
+    """The role is already a dependency through GetAtt; keep only the policy one (cfn-lint W3005)."""
+    policy = function.role.node.find_child("DefaultPolicy").node.default_child  # type: ignore[union-attr]
+    cfn_function = function.node.default_child
+    assert isinstance(cfn_function, lambda_.CfnFunction) and policy is not None
+    cfn_function.add_override("DependsOn", [Stack.of(function).get_logical_id(policy)])  # type: ignore[arg-type]
 
 
 class ApiStack(Stack):

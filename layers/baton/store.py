@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from baton.attrs import from_attr, to_attr
 from baton.domain import Activity, Group, HistoryEvent, Task, User
-from baton.errors import BadRequest, Unavailable
+from baton.errors import BadRequest, Conflict, Internal, Unavailable
 from baton.settings import get_settings
 from baton.table import GSI_ASSIGNEE, GSI_TASKS
 
@@ -31,6 +33,7 @@ THROTTLE_CODES = frozenset({
 })
 TASK_FIELDS = tuple(Task.model_fields)
 MAX_TRANSACTION_ITEMS = 100
+TRANSACTION_ATTEMPTS = 3
 MAX_QUERY_LIMIT = 10_000
 
 
@@ -43,8 +46,13 @@ class ConditionFailed(Exception):
         self.item = item
 
 
-class TransactionConflict(Exception):
-    """Another transaction touched the same item at the same moment: retry."""
+class TransactionConflict(Conflict):
+    """Another transaction touched the same item at the same moment, again after the store's own
+    retries. Callers that re-read may go round once more; anywhere else it is a 409."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("The item is changing too fast; try again", reason="busy")
+        self.detail = detail
 
 
 def _esc(part: str) -> str:
@@ -183,9 +191,16 @@ def _raise_client_error(err: ClientError) -> None:
         for i, r in enumerate(reasons):
             if r.get("Code") == "ConditionalCheckFailed":
                 raise ConditionFailed(i, cast(dict[str, Any] | None, r.get("Item"))) from err
-        if any(r.get("Code") in THROTTLE_CODES or r.get("Code") == "ThrottlingError" for r in reasons):
+        codes = {r.get("Code") for r in reasons}
+        if codes & THROTTLE_CODES:
             raise Unavailable("DynamoDB is busy; retry later") from err
-        raise TransactionConflict(str(reasons)) from err
+        if "TransactionConflict" in codes:
+            raise TransactionConflict(str(sorted(c for c in codes if c))) from err
+        if codes & {"ValidationError", "ItemCollectionSizeLimitExceeded"}:
+            # The change itself cannot be stored (an item or key over DynamoDB's limits): the
+            # request's fault, and retrying cannot help.
+            raise BadRequest("Invalid request: the change exceeds the storage limits", reason="invalidRequest") from err
+        raise Internal("The change was cancelled") from err
     if code == "TransactionConflictException":
         raise TransactionConflict(code) from err
     if code == "ConditionalCheckFailedException":
@@ -208,12 +223,22 @@ class Store:
             raise  # pragma: no cover - _raise_client_error always raises
 
     def transact(self, actions: Sequence[dict[str, Any]]) -> None:
+        """One TransactWriteItems. A conflict with another transaction is retried as is (its
+        conditions are evaluated afresh each time) a few times, with jittered backoff, before
+        TransactionConflict (a 409 unless the caller re-reads and decides again)."""
         for action in actions:
             body = next(iter(action.values()))
             body.setdefault("TableName", self.table)
             if "ConditionExpression" in body:
                 body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        self._call("transact_write_items", TransactItems=list(actions))
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                self._call("transact_write_items", TransactItems=list(actions))
+                return
+            except TransactionConflict:
+                if attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
 
     def get(self, key: dict[str, str], projection: str | None = None) -> dict[str, Any] | None:
         kwargs: dict[str, Any] = {"TableName": self.table, "Key": serialize(key), "ConsistentRead": True}
