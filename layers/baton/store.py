@@ -382,7 +382,7 @@ class Store:
         pk = Keys.task(tenant, task_id)["pk"]
         return self.query_page(
             limit, cursor, "pk", pk, "H#",
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :h)",
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :h)", ConsistentRead=True,
             ExpressionAttributeValues=serialize({":pk": pk, ":h": "H#"}))
 
     def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
