@@ -20,6 +20,7 @@ from typing import Any
 
 from baton.domain import Caller
 from baton.errors import Unauthorized
+from baton.settings import MAX_ID_LENGTH
 
 ROLES_CLAIM = "baton:roles"
 
@@ -55,6 +56,9 @@ def caller_from_claims(claims: dict[str, Any]) -> Caller:
     for name, value in (("sub", sub), ("custom:tenant", tenant)):
         if not isinstance(value, str) or not value:
             raise Unauthorized("Unauthorized", description=f"the token has no {name} claim")
+        if len(value) > MAX_ID_LENGTH:  # every key Baton builds from it must fit DynamoDB's key size
+            raise Unauthorized("Unauthorized",
+                               description=f"the token's {name} claim is over {MAX_ID_LENGTH} characters")
     username = claims.get("username") or claims.get("cognito:username") or sub
     return Caller(user_id=str(sub), username=str(username), tenant=str(tenant),
                   roles=parse_roles(claims.get(ROLES_CLAIM)))

@@ -435,10 +435,13 @@ async function showTask(id, focusReassign = false) {
   $("reassign").hidden = !mine;
   if (mine) {
     const select = $("reassign-user");
-    const current = select.value;
-    select.replaceChildren(...[...state.users.values()].filter((u) => u.id !== state.me.sub)
-      .map((u) => el("option", { value: u.id }, nameOf(u.id))));
-    if (current) select.value = current;
+    const others = [...state.users.values()].filter((u) => u.id !== state.me.sub);
+    const shown = [...select.options].map((o) => o.value).join("\n");
+    if (shown !== others.map((u) => u.id).join("\n")) { // rebuilt only when it changed: a refresh
+      const current = select.value; // must not reset a choice being made
+      select.replaceChildren(...others.map((u) => el("option", { value: u.id }, nameOf(u.id))));
+      if (current) select.value = current;
+    }
     if (focusReassign) select.focus();
   }
 }
