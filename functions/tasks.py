@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
-from baton.api import INPUT, JSON, NATIVE, current_caller, if_match, lambda_entry, store
+from baton import c1
+from baton.api import INPUT, JSON, NATIVE, current_caller, etag, if_match, lambda_entry, store
 from baton.domain import Task, TaskType
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
@@ -50,6 +51,13 @@ class TaskOut(Task):
     """A task as the API shows it."""
 
 
+class TaskWithView(TaskOut):
+    """The native task plus ConductorOne's `taskView` and `expanded` (its task get, same path)."""
+
+    taskView: dict[str, Any]
+    expanded: list[dict[str, Any]]
+
+
 class TaskPage(BaseModel):
     items: list[TaskOut]
     cursor: str | None = None
@@ -57,7 +65,7 @@ class TaskPage(BaseModel):
 
 def task_response(task: Task, status: int = 200, headers: dict[str, str] | None = None) -> Response[TaskOut]:
     return Response(status, JSON, TaskOut.model_validate(task.model_dump()),
-                    headers={"ETag": f'"{task.version}"', **(headers or {})})
+                    headers={**etag(task.version), **(headers or {})})
 
 
 def _service() -> TaskService:
@@ -86,8 +94,10 @@ def list_tasks(
 
 
 @router.get("/api/v1/tasks/<taskId>", summary="Get a task", tags=["Tasks"])
-def get_task(taskId: TaskId) -> Response[TaskOut]:
-    return task_response(_service().get(taskId))
+def get_task(taskId: TaskId) -> Response[TaskWithView]:
+    task = _service().get(taskId)
+    body = TaskWithView.model_validate({**task.model_dump(), "taskView": {"task": c1.task(task)}, "expanded": []})
+    return Response(200, JSON, body, headers=etag(task.version))
 
 
 @router.get("/api/v1/tasks/<taskId>/history", summary="A task's history, oldest first", tags=["Tasks"])

@@ -199,6 +199,11 @@ def store() -> Store:
     return get_store()
 
 
+def etag(version: int) -> dict[str, str]:
+    """The header every task response carries, in every dialect: the version, as If-Match takes it."""
+    return {"ETag": f'"{version}"'}
+
+
 def if_match() -> int | None:
     headers = {k.lower(): v for k, v in (_event.get().get("headers") or {}).items()}
     raw = headers.get("if-match")

@@ -88,6 +88,7 @@ class Task(_Model):
     policy: TaskPolicy = Field(default_factory=TaskPolicy)
     projectId: str | None = None
     activityId: str | None = None
+    createdBy: str | None = None  # the user who created it (ConductorOne's createdByUserId)
     version: int = 1
     createdAt: str
     updatedAt: str
