@@ -60,8 +60,8 @@ def reassign(taskId: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH,
     view: dict[str, Any] = {"task": c1.task(task)}
     if expanded:
         view["stepApproversPath"] = "$.expanded[*]"
-    return Response(200, JSON, {"taskView": view, "expanded": expanded, "ticketActionId": event.id},
-                    headers=etag(task.version))
+    answer = ReassignResponse(taskView=view, expanded=expanded, ticketActionId=event.id)
+    return Response(200, JSON, answer, headers=etag(task.version))
 
 
 lambda_handler = lambda_entry(CONDUCTORONE, router)

@@ -65,7 +65,7 @@ def test_conductorone_sdk_reassign_parses_into_its_models(server: Server) -> Non
     policy = task.policy_instance
     assert policy is not None and policy.policy_step_instance is not None
     approval = policy.policy_step_instance.approval_instance
-    assert approval is not None and approval.approval is not None
+    assert isinstance(approval, shared.ApprovalInstance) and isinstance(approval.approval, shared.Approval)
     assert approval.approval.allow_reassignment is True
     assert approval.approval.allowed_reassignees == ["bob", "carol"]
     assert approval.approval.require_reassignment_reason is True
@@ -112,9 +112,131 @@ def test_conductorone_sdk_errors_carry_the_grpc_code(server: Server, case: str, 
     if case != "no reason":
         body["comment"] = "why not"
     with pytest.raises(errors.SDKError) as raised:
-        c1_client(server, "alice").task_actions.reassign(request={
+        c1_client(server, "alice").task_actions.reassign(request={  # type: ignore[arg-type]
             "task_id": "nope" if case == "unknown task" else task_id,
             "task_actions_service_reassign_request": body})
     assert raised.value.status_code == status
     answer = json.loads(raised.value.body)
     assert answer["code"] == code and answer["message"] and answer["details"] == []
+
+
+# ---- Itential --------------------------------------------------------------------------------
+
+def demo_secret(server: Server, name: str) -> str:
+    from baton.local import credentials, tokens
+
+    return credentials.demo_secret(tokens.load_key(server.state), name)
+
+
+def test_banner_prints_the_demo_sign_ins(server: Server) -> None:
+    text = "".join(server.banner)
+    assert f"alice/{demo_secret(server, 'alice')}" in text
+    assert f"itential-demo:{demo_secret(server, 'itential-demo')}" in text
+    stored = (server.state / "credentials.json").read_text()
+    assert demo_secret(server, "alice") not in stored  # hashes only
+    assert oct((server.state / "credentials.json").stat().st_mode & 0o777) == "0o600"
+
+
+def itential(server: Server, client_id: str = "itential-demo", secret: str | None = None) -> Any:
+    import ipsdk
+
+    return ipsdk.platform_factory(host="127.0.0.1", port=server.port, use_tls=False, client_id=client_id,
+                                  client_secret=secret if secret is not None else demo_secret(server, client_id))
+
+
+def test_ipsdk_signs_in_with_client_credentials_then_claims_releases_and_assigns(server: Server) -> None:
+    task_id = new_task(server, candidateUsers=["itential-demo", "bob"])
+    platform = itential(server)
+    res = platform.post(f"/operations-manager/tasks/{task_id}/claim")
+    assert res.status_code == 200 and res.headers["ETag"] == '"2"'
+    data = res.json()["data"]
+    assert data["_id"] == task_id and data["metrics"]["user"] == "itential-demo" and data["status"] == "running"
+    res = platform.post(f"/operations-manager/tasks/{task_id}/release", json={})
+    assert res.status_code == 200 and res.json()["data"]["metrics"]["user"] == ""
+    platform.post(f"/operations-manager/tasks/{task_id}/claim")
+    res = platform.post(f"/operations-manager/tasks/{task_id}/assign", json={"userId": "bob"})  # passes it on
+    assert res.status_code == 200 and res.json()["data"]["metrics"]["user"] == "bob"
+    assert res.headers["ETag"] == '"5"'
+
+
+def test_ipsdk_errors_and_wrong_client_credentials(server: Server) -> None:
+    import ipsdk.exceptions
+
+    with pytest.raises(ipsdk.exceptions.HTTPStatusError) as raised:
+        itential(server, secret="wrong").post("/operations-manager/tasks/task-1/claim")
+    assert raised.value.response.status_code == 401
+    assert raised.value.response.json()["error"] == "invalid_client"
+    with pytest.raises(ipsdk.exceptions.HTTPStatusError) as raised:
+        itential(server).post("/operations-manager/tasks/no-such-task/claim")
+    assert raised.value.response.status_code == 404 and raised.value.response.json()["message"]
+
+
+def form_post(server: Server, path: str, fields: dict[str, str], headers: dict[str, str] | None = None
+              ) -> tuple[int, Any, dict[str, str]]:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    req = urllib.request.Request(server.base + path, data=urllib.parse.urlencode(fields).encode(), method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read()), dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read()), dict(err.headers)
+
+
+def test_login_answers_a_token_as_text_for_username_and_password(server: Server) -> None:
+    import urllib.request
+
+    body = json.dumps({"user": {"username": "bob", "password": demo_secret(server, "bob")}}).encode()
+    req = urllib.request.Request(server.base + "/login", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain")
+        tok = resp.read().decode()
+    status, task = request(server.base, "GET", "/api/v1/tasks/task-1", tok)
+    assert status == 200 and task["id"] == "task-1"
+    status, answer = request(server.base, "POST", "/login", None,
+                             {"user": {"username": "bob", "password": "nope"}})
+    assert status == 401 and answer["message"]
+
+
+# ---- ProcessMaker sign-in --------------------------------------------------------------------
+
+def pm_fields(server: Server, user: str = "admin", password: str | None = None) -> dict[str, str]:
+    return {"grant_type": "password", "client_id": "processmaker-demo",
+            "client_secret": demo_secret(server, "processmaker-demo"), "username": user,
+            "password": password if password is not None else demo_secret(server, user)}
+
+
+def test_processmaker_password_grant_form_and_json(server: Server) -> None:
+    status, body, headers = form_post(server, "/workflow/oauth2/token", pm_fields(server))
+    assert status == 200 and body["token_type"] == "bearer" and body["expires_in"] > 0
+    assert headers["Cache-Control"] == "no-store"
+    status, page = request(server.base, "GET", "/api/1.0/workflow/project/onboarding/activity/review/assignee/paged",
+                           body["access_token"])
+    assert status == 200 and "data" in page
+    status, body = request(server.base, "POST", "/workflow/oauth2/token", None, pm_fields(server, "carol"))
+    assert status == 200 and body["access_token"]
+
+
+@pytest.mark.parametrize("change", ["password", "client_secret", "client_id", "workspace", "username"])
+def test_processmaker_wrong_credentials_are_401_and_no_token_for_another_tenant(server: Server, change: str) -> None:
+    fields = pm_fields(server)
+    path = "/workflow/oauth2/token"
+    if change == "workspace":
+        path = "/other/oauth2/token"  # right credentials, another tenant's workspace
+    else:
+        fields[change] = "wrong"
+    status, body, _ = form_post(server, path, fields)
+    assert status == 401 and body["error"] in ("invalid_grant", "invalid_client") and "access_token" not in body
+
+
+def test_sign_in_requests_that_are_not_a_grant_are_400(server: Server) -> None:
+    status, body, _ = form_post(server, "/workflow/oauth2/token", {**pm_fields(server), "grant_type": "implicit"})
+    assert status == 400 and body["error"] == "unsupported_grant_type"
+    status, body, _ = form_post(server, "/oauth/token", {"grant_type": "client_credentials"})
+    assert status == 400 and body["error"] == "invalid_request"
+    status, body = request(server.base, "POST", "/login", None, {"user": "bob"})
+    assert status == 400

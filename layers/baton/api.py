@@ -191,6 +191,11 @@ def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
 _event: ContextVar[dict[str, Any]] = ContextVar("baton_event")
 
 
+def request_event() -> dict[str, Any]:
+    """The API Gateway event being handled (for the few routes that read the raw body)."""
+    return _event.get()
+
+
 def current_caller() -> Caller:
     return caller_from_claims(claims_of(_event.get()))
 
@@ -238,7 +243,8 @@ def body_error(event: dict[str, Any]) -> BatonError | None:
     return None
 
 
-def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
+                 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda handler of one family: refuse oversized bodies before parsing, then resolve.
 
     A Powertools resolver keeps the request on itself, so each thread gets its own resolver
@@ -257,8 +263,9 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
             status, body = dialect.render(refused)
             return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": json.dumps(body),
                     "isBase64Encoded": False}
-        if event.get("body"):
-            # Baton speaks JSON only: a body is parsed as JSON whatever Content-Type claims.
+        if event.get("body") and json_only:
+            # Baton speaks JSON only (but for the sign-in routes, which take OAuth's forms too):
+            # a body is parsed as JSON whatever Content-Type claims.
             event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
         app = resolver()
         tokens = (_event.set(event), _proxy.set(app._to_proxy_event(event)), _context.set(context))

@@ -64,6 +64,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey", roles=WORK_ROLES),
     # ConductorOne: reassign
     Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone", roles=WORK_ROLES),
+    # Vendor sign-in: public, they hand out the tokens the authorizer accepts
+    Route("POST", "/oauth/token", "signin", auth=False),
+    Route("POST", "/login", "signin", auth=False),
+    Route("POST", "/{workspace}/oauth2/token", "signin", auth=False),
     # Documentation and health: no authorizer
     Route("GET", "/openapi.json", "docs", auth=False),
     Route("GET", "/swagger", "docs", auth=False),

@@ -69,6 +69,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         note = ("WARNING: Java or DynamoDB Local missing: falling back to an in-memory moto server; "
                 "requests are serialized and nothing survives a restart")
     _configure_environment(endpoint, args.table)
+    from baton.local import credentials
+
+    os.environ.update(BATON_SIGNIN="local", BATON_STATE_DIR=str(state))  # sign-in routes: the local issuer
+    signins = credentials.ensure_demo(state)
 
     from baton.local import demo
     from baton.local.server import running
@@ -87,6 +91,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  Swagger UI:  {url}/swagger   OpenAPI: {url}/openapi.json")
             print(f"  Storage:     {note}")
             print(f"  Demo data:   tenant '{demo.TENANT}' {'loaded' if loaded else 'already present'}")
+            print(f"  Sign-in:     {credentials.describe(signins)}")
             print("  Get a token: .venv/bin/baton token --user alice --roles operations --tenant workflow")
             sys.stdout.flush()
             with contextlib.suppress(KeyboardInterrupt):
