@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from baton.domain import Group, User
+from baton.assignees import AssigneeService
+from baton.domain import Caller, Group, User
 from baton.store import get_store
 from tests.support import ADMIN, TENANT, call, concurrently, seed
 
@@ -40,13 +41,13 @@ def seeded(backend: str) -> None:
 class TestRoutes:
     def test_list_assignees(self) -> None:
         r = pm("GET", BASE + "/assignee")
-        assert r.status == 200 and r.body == [ALICE, OPS]
+        assert r.status == 200 and r.body == [OPS, ALICE]  # groups by title, then users by first name
 
     def test_paged_assignees(self) -> None:
         r = pm("GET", BASE + "/assignee/paged")
-        assert r.body == {"total": 2, "start": 0, "limit": 0, "filter": "", "data": [ALICE, OPS]}
+        assert r.body == {"total": 2, "start": 0, "limit": 0, "filter": "", "data": [OPS, ALICE]}
         r = pm("GET", BASE + "/assignee/paged", query={"start": "1", "limit": "1"})
-        assert r.body == {"total": 2, "start": 1, "limit": 1, "filter": "", "data": [OPS]}
+        assert r.body == {"total": 2, "start": 1, "limit": 1, "filter": "", "data": [ALICE]}
         r = pm("GET", BASE + "/assignee/paged", query={"filter": "OPER"})
         assert r.body == {"total": 1, "start": 0, "limit": 0, "filter": "OPER", "data": [OPS]}
 
@@ -57,7 +58,7 @@ class TestRoutes:
         assert r.body["total"] == 4 and [a["aas_uid"] for a in r.body["data"]] == ["carol", "dave"]
 
     def test_get_one(self) -> None:
-        assert pm("GET", BASE + "/assignee/ops").body == OPS
+        assert pm("GET", BASE + "/assignee/ops").body == {**OPS, "aas_username": ""}  # as the server answers one
         r = pm("GET", BASE + "/assignee/bob")
         assert r.status == 400 and r.body == bad_request("Record not found for id: bob")
 
@@ -100,7 +101,7 @@ class TestRoutes:
     def test_huge_paging_is_an_empty_or_whole_page(self, query: dict[str, str]) -> None:
         r = pm("GET", BASE + "/assignee/paged", query=query)
         assert r.status == 200 and r.body["total"] == 2
-        assert r.body["data"] == ([] if "start" in query else [ALICE, OPS])
+        assert r.body["data"] == ([] if "start" in query else [OPS, ALICE])
 
     def test_assign_twice_is_the_pages_400(self) -> None:
         r = pm("POST", BASE + "/assignee", {"aas_uid": "alice", "aas_type": "user"}, ADMIN)
@@ -108,11 +109,16 @@ class TestRoutes:
 
     def test_assign_unknown_or_mistyped_is_400(self) -> None:
         for body in ({"aas_uid": "ghost", "aas_type": "user"}, {"aas_uid": "bob", "aas_type": "group"},
-                     {"aas_uid": "ops", "aas_type": "user"}):
+                     {"aas_uid": "carol", "aas_type": "group"}):
             r = pm("POST", BASE + "/assignee", body, PM)
-            assert r.status == 400 and r.body == bad_request(f"Record not found for id: {body['aas_uid']}")
+            assert r.status == 400 and r.body == bad_request(
+                f"This id: {body['aas_uid']} does not correspond to a registered {body['aas_type']}")
         r = pm("POST", BASE + "/assignee", {"aas_uid": "bob", "aas_type": "robot"}, PM)
-        assert r.status == 400 and r.body["error"]["code"] == 400
+        assert r.status == 400 and r.body == bad_request(
+            "Invalid value specified for `aas_type`. Expected one of (user,group).")
+        for body in ({"aas_type": "user"}, {"aas_uid": "", "aas_type": "user"}):
+            r = pm("POST", BASE + "/assignee", body, PM)
+            assert r.status == 400 and r.body == bad_request("`aas_uid` is required.")
         r = pm("POST", BASE + "/assignee", {"aas_uid": "bob", "aas_type": "user", "x": 1}, PM)
         assert r.status == 400
 
@@ -131,23 +137,32 @@ class TestRoutes:
         r = pm("POST", SUB + "/assignee", {"aas_uid": "bob", "aas_type": "user"}, PM)
         assert r.status == 400 and "subprocess" in r.body["error"]["message"]
 
-    def test_unknown_project_activity_or_workspace_is_404(self) -> None:
-        for path in (f"/api/1.0/{TENANT}/project/nope/activity/act/assignee",
-                     f"/api/1.0/{TENANT}/project/prj/activity/nope/assignee/paged",
-                     "/api/1.0/elsewhere/project/prj/activity/act/assignee"):
-            r = pm("GET", path)
-            assert r.status == 404 and r.body["error"]["code"] == 404, path
-        r = pm("POST", f"/api/1.0/{TENANT}/project/prj/activity/nope/assignee", {"aas_uid": "bob",
-                                                                                "aas_type": "user"}, PM)
-        assert r.status == 404
-        assert pm("DELETE", f"/api/1.0/{TENANT}/project/prj/activity/nope/assignee/alice", roles=PM).status == 404
+    def test_unknown_project_or_activity_is_the_servers_400_another_workspace_404(self) -> None:
+        unknown_project = bad_request("The project with prj_uid: nope does not exist.")
+        unknown_activity = bad_request("The activity with act_uid: nope does not exist.")
+        for route in ("/assignee", "/assignee/paged", "/available-assignee", "/available-assignee/paged"):
+            r = pm("GET", f"/api/1.0/{TENANT}/project/nope/activity/act" + route)
+            assert (r.status, r.body) == (400, unknown_project), route
+            r = pm("GET", f"/api/1.0/{TENANT}/project/prj/activity/nope" + route)
+            assert (r.status, r.body) == (400, unknown_activity), route
+        quoted = bad_request("The activity with act_uid: 'nope', does not exist.")
+        nope = f"/api/1.0/{TENANT}/project/prj/activity/nope"
+        for method, route, body in (("GET", "/assignee/alice", None), ("GET", "/assignee/all", None),
+                                    ("POST", "/assignee", {"aas_uid": "bob", "aas_type": "user"}),
+                                    ("DELETE", "/assignee/alice", None)):
+            r = pm(method, nope + route, body, roles=PM)
+            assert (r.status, r.body) == (400, quoted), (method, route)
+        r = pm("GET", "/api/1.0/elsewhere/project/prj/activity/act/assignee")
+        assert r.status == 404 and r.body["error"]["code"] == 404
         assert pm("DELETE", "/api/1.0/other/project/prj/activity/act/assignee/alice", roles=PM).status == 404
 
     @pytest.mark.parametrize("query", [{"start": "-1"}, {"limit": "-5"}, {"start": "x"}, {"limit": "1.5"}])
     def test_bad_paging_is_400(self, query: dict[str, str]) -> None:
         for route in ("/assignee", "/assignee/paged", "/available-assignee/paged", "/assignee/all"):
             r = pm("GET", BASE + route, query=query)
-            assert r.status == 400 and r.body["error"]["message"].startswith("Bad Request: "), (route, r)
+            name = next(iter(query))
+            assert (r.status, r.body) == (400, bad_request(
+                f'Invalid value for "{name}". Expecting positive integer value.')), (route, r)
 
     def test_directory_changes_show_in_lists(self) -> None:
         call("PUT", "/api/v1/groups/ops", {"name": "Ops crew", "members": ["alice", "bob", "carol"]},
@@ -173,6 +188,11 @@ def test_non_ascii_filter(moto_table: str) -> None:
         assert [a["aas_uid"] for a in r.body["data"]] == ["zoe"], needle
 
 
+def assign(activity: str, uid: str, kind: str = "user") -> None:
+    admin = Caller(user_id="root", username="root", tenant=TENANT, roles=frozenset({"admin"}))
+    AssigneeService(get_store(), admin, TENANT, "prj", activity).add(uid, kind)
+
+
 def _parallel(fn: Any, items: list[Any]) -> None:
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(fn, items))
@@ -193,8 +213,7 @@ def _bulk(n_users: int, groups: dict[str, list[str]]) -> None:
 def test_paging_over_1000_assignees(local_table: str) -> None:
     seed()
     _bulk(1000, {})
-    store = get_store()
-    _parallel(lambda i: store.add_assignee(TENANT, "prj", "act", f"u{i:04d}", "user"), list(range(1000)))
+    _parallel(lambda i: assign("act", f"u{i:04d}"), list(range(1000)))
     for flt, expected in ((None, 1002), ("bulk", 500)):
         seen: list[str] = []
         start = 0
@@ -230,9 +249,9 @@ def test_list_calls_stay_bounded(local_table: str) -> None:
     call("PUT", "/api/v1/projects/prj/activities/big", {"name": "Big"}, user="root", roles=ADMIN)
     big = f"/api/1.0/{TENANT}/project/prj/activity/big"
     store = get_store()
-    _parallel(lambda i: store.add_assignee(TENANT, "prj", "big", f"u{i:04d}", "user"), list(range(180)))
+    _parallel(lambda i: assign("big", f"u{i:04d}"), list(range(180)))
     for gid in groups:
-        store.add_assignee(TENANT, "prj", "big", gid, "group")
+        assign("big", gid, "group")
     calls: Counter[str] = Counter()
 
     def count(model: Any, **_: Any) -> None:
@@ -256,9 +275,9 @@ def test_list_calls_stay_bounded(local_table: str) -> None:
         store.client.meta.events.unregister("before-call.dynamodb", count)
     assert pm("GET", big + "/assignee/paged").body["total"] == 200
     assert len(pm("GET", big + "/assignee/all").body) == 380
-    # the unfiltered pages and the whole list agree, in aas_uid order
+    # the unfiltered pages and the whole list agree: groups by title, then users by first name
     whole = [a["aas_uid"] for a in pm("GET", big + "/assignee").body]
-    assert whole == sorted(whole) and len(whole) == 200
+    assert whole == sorted(groups) + [f"u{i:04d}" for i in range(180)]
     paged = [a["aas_uid"] for start in range(0, 200, 30)
              for a in pm("GET", big + "/assignee/paged", query={"start": str(start), "limit": "30"}).body["data"]]
     assert paged == whole
