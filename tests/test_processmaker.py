@@ -296,3 +296,153 @@ def test_concurrent_double_post(local_table: str) -> None:
         assert sorted(results) == [201, 400], results
         listed = [a["aas_uid"] for a in pm("GET", BASE + "/assignee").body]
         assert listed.count(uid) == 1
+
+
+# ---- the server's behaviour, row by row (../shared/spec/processmaker-source-behaviour.md) ---------
+
+def put_user(uid: str, first: str, active: bool = True, last: str = "Test") -> None:
+    r = call("PUT", f"/api/v1/users/{uid}", {"username": uid, "firstname": first, "lastname": last,
+                                              "active": active}, user="root", roles=ADMIN)
+    assert r.status in (200, 201), r
+
+
+def put_group(gid: str, name: str, members: list[str]) -> None:
+    r = call("PUT", f"/api/v1/groups/{gid}", {"name": name, "members": members}, user="root", roles=ADMIN)
+    assert r.status in (200, 201), r
+
+
+def uids(route: str = "/assignee", **query: str) -> list[str]:
+    r = pm("GET", BASE + route, query=query or None)
+    assert r.status == 200, r
+    body = r.body["data"] if isinstance(r.body, dict) else r.body
+    return [a["aas_uid"] for a in body]
+
+
+@pytest.fixture
+def directory(moto_table: str) -> None:
+    """act: groups ops (Operations: alice, bob), zz (Admins: carol), aa (Zulu: nobody); users alice
+    (Alice), carol (Carol), erin (erin), bea (Bea, inactive); available: dave, root, frank (Frank)."""
+    seed()
+    put_user("erin", "erin")
+    put_user("bea", "Bea")
+    put_user("frank", "Frank")
+    put_group("zz", "Admins", ["carol"])
+    put_group("aa", "Zulu", [])
+    for uid, kind in (("zz", "group"), ("aa", "group"), ("carol", "user"), ("erin", "user"), ("bea", "user")):
+        assign("act", uid, kind)
+    put_user("bea", "Bea", active=False)
+
+
+@pytest.mark.usefixtures("directory")
+class TestServerBehaviour:
+    def test_groups_by_title_then_users_by_first_name(self) -> None:
+        assert uids() == ["zz", "ops", "aa", "alice", "carol", "erin"]
+        assert uids("/assignee/paged", start="2", limit="2") == ["aa", "alice"]
+        assert uids("/available-assignee") == ["bob", "dave", "frank", "root"]  # no free group; bea inactive
+
+    def test_paging_echo_total_and_limit_zero(self) -> None:
+        r = pm("GET", BASE + "/assignee/paged", query={"start": "+1", "limit": "2", "filter": ""})
+        assert (r.body["total"], r.body["start"], r.body["limit"], r.body["filter"]) == (6, 1, 2, "")
+        for route in ("/assignee/paged", "/available-assignee/paged"):
+            assert pm("GET", BASE + route, query={"limit": "0"}).body == {
+                "total": 0, "start": 0, "limit": 0, "filter": "", "data": []}
+        assert pm("GET", BASE + "/assignee", query={"limit": "0"}).body == []
+        assert len(uids("/assignee")) == 6  # absent: no limit
+
+    @pytest.mark.parametrize(("query", "name"), [({"start": "01"}, "start"), ({"limit": "+-1"}, "limit"),
+                                                 ({"start": "-1", "limit": "x"}, "start"), ({"limit": " 1"}, "limit")])
+    def test_paging_values_as_the_server_checks_them(self, query: dict[str, str], name: str) -> None:
+        r = pm("GET", BASE + "/assignee/paged", query=query)
+        assert (r.status, r.body) == (400, bad_request(f'Invalid value for "{name}". Expecting positive integer value.'))
+
+    def test_filters_and_type(self) -> None:
+        assert uids(filter="ER") == ["ops", "erin"]  # Operations; erin
+        assert uids(lfilter="a") == ["zz", "alice"]  # Admins; Alice
+        assert uids(rfilter="S") == ["zz", "ops"] and uids(rfilter="in") == ["erin"]
+        assert uids(filter="zulu", lfilter="a", rfilter="n") == ["aa"]  # filter wins
+        assert uids(lfilter="a", rfilter="n") == ["zz", "alice"]  # lfilter over rfilter
+        assert uids(type="group") == ["zz", "ops", "aa"] and uids(type="user") == ["alice", "carol", "erin"]
+        assert uids(type="robot") == []
+        r = pm("GET", BASE + "/assignee/paged", query={"type": "user", "limit": "2", "start": "1"})
+        assert r.body["total"] == 3 and [a["aas_uid"] for a in r.body["data"]] == ["carol", "erin"]
+        assert uids("/available-assignee", type="group") == [] and uids("/available-assignee", lfilter="f") == ["frank"]
+
+    def test_display_names(self) -> None:
+        names = {a["aas_uid"]: (a["aas_name"], a["aas_username"], a["aas_lastname"])
+                 for a in pm("GET", BASE + "/assignee").body}
+        assert names["zz"] == ("Admins (1 User)", "Admins (1 User)", "")
+        assert names["aa"] == ("Zulu (0 Users)", "Zulu (0 Users)", "")
+        assert pm("GET", BASE + "/assignee/zz").body == {"aas_uid": "zz", "aas_name": "Admins (1 User)",
+                                                         "aas_lastname": "", "aas_username": "", "aas_type": "group"}
+
+    def test_all_is_users_only_group_members_first_each_once(self) -> None:
+        r = pm("GET", BASE + "/assignee/all")
+        assert [a["aas_uid"] for a in r.body] == ["carol", "alice", "bob", "erin"]
+        assert {a["aas_type"] for a in r.body} == {"user"}
+        assert uids("/assignee/all", start="1", limit="2") == ["alice", "bob"]
+
+    def test_available_keeps_members_of_assigned_groups_and_subprocess_offers_everyone(self) -> None:
+        assert "bob" in uids("/available-assignee")  # in ops, which is assigned: still available
+        r = pm("GET", SUB + "/available-assignee")
+        assert [a["aas_uid"] for a in r.body] == ["zz", "ops", "aa", "alice", "bob", "carol", "dave", "erin",
+                                                  "frank", "root"]
+
+    def test_inactive_users_are_never_listed_and_not_counted(self) -> None:
+        assert "bea" not in uids() and "bea" not in uids("/available-assignee")
+        assert pm("GET", BASE + "/assignee/paged", query={"limit": "10"}).body["total"] == 6
+        r = pm("GET", BASE + "/assignee/bea")
+        assert (r.status, r.body) == (400, bad_request("Record not found for id: bea"))
+        r = pm("POST", BASE + "/assignee", {"aas_uid": "bea", "aas_type": "user"}, PM)  # still assigned
+        assert r.body == bad_request("This ID: bea is already assigned to task: act")
+        put_user("bea", "Bea")  # active again: back in its place, counted
+        assert uids() == ["zz", "ops", "aa", "alice", "bea", "carol", "erin"]
+        assert pm("GET", BASE + "/assignee/paged", query={"limit": "1"}).body["total"] == 7
+        put_user("alice", "Alice", active=False)  # also leaves /all, though its group is assigned
+        assert "alice" not in uids("/assignee/all") and "alice" not in uids()
+
+    def test_already_assigned_is_checked_before_the_type(self) -> None:
+        r = pm("POST", BASE + "/assignee", {"aas_uid": "carol", "aas_type": "group"}, PM)
+        assert r.body == bad_request("This ID: carol is already assigned to task: act")
+
+    def test_renames_keep_the_order_right(self) -> None:
+        put_user("erin", "Aaron")  # first name now sorts first among users
+        put_group("aa", "Alpha", [])  # title now sorts first among groups
+        put_user("carol", "Carol", last="Renamed")  # last name only: no move
+        expected = ["zz", "aa", "ops", "erin", "alice", "carol"]
+        assert uids() == expected
+        paged = [u for start in range(0, 6, 4) for u in uids("/assignee/paged", start=str(start), limit="4")]
+        assert paged == expected
+        assert uids("/assignee/paged", limit="2") == ["zz", "aa"]
+        r = pm("GET", BASE + "/assignee/paged", query={"limit": "10"})
+        assert r.body["total"] == 6 and r.body["data"][3]["aas_name"] == "Aaron"
+        assert pm("DELETE", BASE + "/assignee/erin", roles=PM).status == 200  # found in its new place
+        assert uids() == ["zz", "aa", "ops", "alice", "carol"]
+
+
+def test_first_page_is_two_round_trips_at_any_size_and_renames_reorder_it(local_table: str) -> None:
+    """600 assignees: the page at start=0 is one Query and one BatchGet; after renames that move
+    entries to the front, the first page shows them, still in two round trips."""
+    seed()
+    _bulk(600, {})
+    _parallel(lambda i: assign("act", f"u{i:04d}"), list(range(600)))
+    store = get_store()
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    def first_page() -> list[str]:
+        calls.clear()
+        store.client.meta.events.register("before-call.dynamodb", count)
+        try:
+            r = pm("GET", BASE + "/assignee/paged", query={"start": "0", "limit": "5"})
+        finally:
+            store.client.meta.events.unregister("before-call.dynamodb", count)
+        assert r.status == 200 and r.body["total"] == 602
+        assert sum(calls.values()) <= 2, calls
+        return [a["aas_uid"] for a in r.body["data"]]
+
+    assert first_page() == ["ops", "alice", "u0000", "u0001", "u0002"]
+    store.put_user(TENANT, User(id="u0599", username="user0599", firstname="Aardvark"))
+    store.put_group(TENANT, Group(id="ops", name="Zeta", members=["alice", "bob"]), ["alice", "bob"], 1)
+    assert first_page() == ["ops", "u0599", "alice", "u0000", "u0001"]
