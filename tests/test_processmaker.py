@@ -353,7 +353,8 @@ class TestServerBehaviour:
                                                  ({"start": "-1", "limit": "x"}, "start"), ({"limit": " 1"}, "limit")])
     def test_paging_values_as_the_server_checks_them(self, query: dict[str, str], name: str) -> None:
         r = pm("GET", BASE + "/assignee/paged", query=query)
-        assert (r.status, r.body) == (400, bad_request(f'Invalid value for "{name}". Expecting positive integer value.'))
+        message = f'Invalid value for "{name}". Expecting positive integer value.'
+        assert (r.status, r.body) == (400, bad_request(message))
 
     def test_filters_and_type(self) -> None:
         assert uids(filter="ER") == ["ops", "erin"]  # Operations; erin
