@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from baton import signin
 from baton.api import JSON, Dialect, _object, lambda_entry, request_event
 from baton.errors import BadRequest, BatonError
 from baton.settings import MAX_ID_LENGTH
@@ -134,3 +135,4 @@ def processmaker_token(workspace: Annotated[str, Path(min_length=1, max_length=M
 
 
 lambda_handler = lambda_entry(SIGNIN, router, json_only=False)
+pre_token_generation = signin.pre_token_generation  # the user pool's trigger (infra/signin.py)

@@ -18,6 +18,7 @@ from baton.domain import PM_ROLES, WORK_ROLES
 from baton.routes import FAMILIES, ROUTES
 from infra.environment import FUNCTION_ENV
 from infra.layer import build_functions, build_layer
+from infra.signin import SignIn
 
 ROLE_GROUPS = sorted(WORK_ROLES | PM_ROLES)
 RETENTION = logs.RetentionDays.ONE_MONTH
@@ -31,6 +32,7 @@ class Identity(Construct):
         super().__init__(scope, construct_id)
         issuer = self.node.try_get_context("jwtIssuer")
         audience = self.node.try_get_context("jwtAudience")
+        self.signin: SignIn | None = None
         if issuer and audience:
             self.issuer, self.audience = str(issuer), [str(audience)]
             return
@@ -39,7 +41,7 @@ class Identity(Construct):
             custom_attributes={"tenant": cognito.StringAttribute(mutable=False, min_len=1, max_len=128)},
             password_policy=cognito.PasswordPolicy(min_length=12, require_digits=True, require_lowercase=True,
                                                    require_uppercase=True, require_symbols=True),
-            mfa=cognito.Mfa.REQUIRED, mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
+            mfa=cognito.Mfa.OPTIONAL, mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
             feature_plan=cognito.FeaturePlan.PLUS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             removal_policy=RemovalPolicy.RETAIN)
@@ -48,7 +50,8 @@ class Identity(Construct):
             cognito.CfnUserPoolGroup(self, f"Group{role.replace('_', '')}", user_pool_id=pool.user_pool_id,
                                      group_name=role)
         self.issuer = f"https://cognito-idp.{Stack.of(self).region}.amazonaws.com/{pool.user_pool_id}"
-        self.audience = [client.user_pool_client_id]
+        self.signin = SignIn(self, "SignIn", pool=pool)  # the vendors' sign-in flows (infra/signin.py)
+        self.audience = [client.user_pool_client_id, *self.signin.audience]
         CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
 
@@ -68,8 +71,8 @@ class FamilyFunction(Construct):
             memory_size=512, timeout=Duration.seconds(10), tracing=lambda_.Tracing.ACTIVE, log_group=log_group,
             environment={"TABLE_NAME": table.table_name, "POWERTOOLS_SERVICE_NAME": f"baton-{family}",
                          **FUNCTION_ENV})
-        if family == "docs":
-            pass  # serves documents only: no table access at all
+        if family in ("docs", "signin"):
+            pass  # serves documents or talks to Cognito only: no table access at all
         elif all(r.method == "GET" for r in routes):
             table.grant_read_data(self.function)
         else:
@@ -111,6 +114,9 @@ class ApiStack(Stack):
                         Validations.of(public).acknowledge(Acknowledgment(
                             id="AwsSolutions-APIG4",
                             reason="Public by design (API.md): the OpenAPI document, Swagger UI and health check."))
+        if identity.signin:
+            identity.signin.wire(self.functions["signin"])
+            identity.signin.trigger(code=code, layer=layer, table=table)
         self._access_logs(stage, access_logs)
         self._monitoring(table)
         self._acknowledge()
@@ -168,6 +174,10 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
      "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource narrower than '*'."),
     ("AwsSolutions-IAM5[Resource::BatonData:ExportsOutputFnGetAttTableCD117FA1ArnE2C8C204/index/*]",
      "The functions query the table's own global secondary indexes (inbox and task lists)."),
+    ("AwsSolutions-COG2",
+     "MFA is optional, not required: the vendors' password sign-ins (ProcessMaker's password grant, Itential's "
+     "/login) cannot answer an MFA challenge. The pool's full-function threat protection (Plus plan) still "
+     "challenges or blocks risky sign-ins and compromised credentials; users can enroll TOTP."),
     ("AwsSolutions-L1",
      "Baton targets Python 3.13 (its layer is built for cp313 on arm64); moving runtimes is a deliberate change."),
 ]

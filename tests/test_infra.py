@@ -54,7 +54,8 @@ def test_table(synthesized: tuple[Path, Template, Template]) -> None:
 
 def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
-    functions = resources(api, "AWS::Lambda::Function")
+    functions = {k: f for k, f in resources(api, "AWS::Lambda::Function").items()
+                 if not k.startswith("IdentitySignIn")}  # the user pool's trigger: test_signin_backed_by_cognito
     assert len(functions) == len(FAMILIES)
     handlers = set()
     for fn in functions.values():
@@ -67,7 +68,7 @@ def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
         handlers.add(props["Handler"])
     assert handlers == {f"baton_functions.{f}.lambda_handler" for f in FAMILIES}
     groups = resources(api, "AWS::Logs::LogGroup")
-    assert len(groups) == len(FAMILIES) + 1 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
+    assert len(groups) == len(FAMILIES) + 2 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
     api.resource_count_is("AWS::Lambda::LayerVersion", 1)
 
 
@@ -111,9 +112,46 @@ def test_stage_throttling_and_access_logs(synthesized: tuple[Path, Template, Tem
 def test_cognito_by_default(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
     api.resource_count_is("AWS::Cognito::UserPool", 1)
-    api.resource_count_is("AWS::Cognito::UserPoolClient", 1)
+    api.resource_count_is("AWS::Cognito::UserPoolClient", 3)  # people, client credentials, passwords
     groups = {g["Properties"]["GroupName"] for g in resources(api, "AWS::Cognito::UserPoolGroup").values()}
     assert groups == {"admin", "apiwrite", "engineering", "operations", "PM_FACTORY"}
+
+
+def test_signin_backed_by_cognito(synthesized: tuple[Path, Template, Template]) -> None:
+    """The vendors' sign-in flows in AWS: a resource server and a client-credentials app client, a
+    password app client, the pool's domain, a version-3 pre-token-generation trigger that may read
+    client registrations, and the sign-in function wired to the pool."""
+    _, _, api = synthesized
+    api.has_resource_properties("AWS::Cognito::UserPoolResourceServer", {
+        "Identifier": "baton", "Scopes": [Match.object_like({"ScopeName": "api"})]})
+    clients = [c["Properties"] for c in resources(api, "AWS::Cognito::UserPoolClient").values()]
+    machine = [c for c in clients if c.get("AllowedOAuthFlows") == ["client_credentials"]]
+    assert len(machine) == 1 and machine[0]["GenerateSecret"] is True
+    assert machine[0]["AllowedOAuthFlowsUserPoolClient"] is True and len(machine[0]["AllowedOAuthScopes"]) == 1
+    password = [c for c in clients if "ALLOW_USER_PASSWORD_AUTH" in c.get("ExplicitAuthFlows", [])]
+    assert len(password) == 1 and password[0]["GenerateSecret"] is True
+    assert password[0]["PreventUserExistenceErrors"] == "ENABLED"
+    api.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
+    pool = next(iter(resources(api, "AWS::Cognito::UserPool").values()))["Properties"]
+    config = pool["LambdaConfig"]["PreTokenGenerationConfig"]
+    assert config["LambdaVersion"] == "V3_0"
+    trigger_id = config["LambdaArn"]["Fn::GetAtt"][0]
+    trigger = resources(api, "AWS::Lambda::Function")[trigger_id]["Properties"]
+    assert trigger["Handler"] == "baton_functions.signin.pre_token_generation"
+    policies = {name: json.dumps(p["Properties"]["PolicyDocument"]) for name, p in
+                resources(api, "AWS::IAM::Policy").items()}
+    trigger_policy = next(text for name, text in policies.items() if name.startswith("IdentitySignInPreToken"))
+    assert "dynamodb:GetItem" in trigger_policy and "dynamodb:PutItem" not in trigger_policy
+    signin = next(f["Properties"] for f in resources(api, "AWS::Lambda::Function").values()
+                  if f["Properties"]["Handler"] == "baton_functions.signin.lambda_handler")
+    assert {"SIGNIN_DOMAIN", "SIGNIN_USER_POOL_ID", "SIGNIN_PASSWORD_CLIENT_ID"} <= set(
+        signin["Environment"]["Variables"])
+    signin_policy = next(text for name, text in policies.items() if name.startswith("FnSignin"))
+    assert "cognito-idp:DescribeUserPoolClient" in signin_policy and "dynamodb:" not in signin_policy
+    authorizer = next(iter(resources(api, "AWS::ApiGatewayV2::Authorizer").values()))["Properties"]
+    assert len(authorizer["JwtConfiguration"]["Audience"]) == 3  # people's, the machine's, the password client's
+    for route in ("POST /oauth/token", "POST /login", "POST /{workspace}/oauth2/token"):
+        api.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": route, "AuthorizationType": "NONE"})
 
 
 def test_existing_idp_from_context(tmp_path: Path) -> None:

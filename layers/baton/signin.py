@@ -106,6 +106,16 @@ class CognitoBackend:
         return Grant(token, int(result.get("ExpiresIn", 3600)), tenant, result.get("RefreshToken"))
 
 
+class Disabled:
+    """A deployment on another identity provider: its clients sign in there."""
+
+    def client_credentials(self, client_id: str, client_secret: str) -> Grant:
+        raise SignInFailed("This deployment signs in through its identity provider", reason="invalid_client")
+
+    def password(self, username: str, password: str, client: tuple[str, str] | None) -> Grant:
+        raise SignInFailed("This deployment signs in through its identity provider")
+
+
 @lru_cache(maxsize=8)
 def _client_secret(client: Any, pool_id: str, client_id: str) -> str | None:
     """The stack's own password app client's secret, read once per container (never in env)."""
@@ -121,6 +131,8 @@ def backend() -> Backend:
         local = importlib.import_module("baton.local.credentials")  # local tooling, not in the layer
         found: Backend = local.LocalBackend.from_environment()
         return found
+    if "SIGNIN_DOMAIN" not in os.environ:
+        return Disabled()
     from botocore.session import Session
 
     from baton.settings import get_settings
