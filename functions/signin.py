@@ -49,7 +49,7 @@ def _fields() -> dict[str, Any]:
         return {}
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting, over-long integers too
         raise BadRequest("Invalid request: malformed body") from None
     if not isinstance(data, dict):
         raise BadRequest("Invalid request: the body is not an object")

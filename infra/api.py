@@ -45,7 +45,13 @@ class Identity(Construct):
             feature_plan=cognito.FeaturePlan.PLUS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             removal_policy=RemovalPolicy.RETAIN)
-        client = pool.add_client("Client", auth_flows=cognito.AuthFlow(user_srp=True), generate_secret=False)
+        # No hosted-UI OAuth (so no implicit flow and no placeholder callback URL): clients sign
+        # in with SRP; and a wrong username answers like a wrong password.
+        client = pool.add_client("Client", auth_flows=cognito.AuthFlow(user_srp=True), generate_secret=False,
+                                 disable_o_auth=True, prevent_user_existence_errors=True)
+        # Roles travel as one JSON string claim (`baton:roles`): API Gateway flattens the
+        # `cognito:groups` array into "[a b]", where "Domain admin" would read as two groups. The
+        # pool's pre-token-generation trigger adds it (with the tenant) to every token: SignIn.trigger.
         for role in ROLE_GROUPS:
             cognito.CfnUserPoolGroup(self, f"Group{role.replace('_', '')}", user_pool_id=pool.user_pool_id,
                                      group_name=role)
@@ -71,17 +77,18 @@ class FamilyFunction(Construct):
             memory_size=512, timeout=Duration.seconds(10), tracing=lambda_.Tracing.ACTIVE, log_group=log_group,
             environment={"TABLE_NAME": table.table_name, "POWERTOOLS_SERVICE_NAME": f"baton-{family}",
                          **FUNCTION_ENV})
-        if family in ("docs", "signin"):
-            pass  # serves documents or talks to Cognito only: no table access at all
-        elif all(r.method == "GET" for r in routes):
-            table.grant_read_data(self.function)
-        else:
-            table.grant_read_write_data(self.function)
-        # The role is already a dependency through GetAtt; keep only the policy one (cfn-lint W3005).
-        policy = self.function.role.node.find_child("DefaultPolicy").node.default_child  # type: ignore[union-attr]
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction) and policy is not None
-        cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(policy)])  # type: ignore[arg-type]
+        actions = sorted(set().union(*(r.dynamodb for r in routes)))
+        if actions:  # exactly what its routes do (the docs function has no table access at all)
+            table.grant(self.function, *(f"dynamodb:{a}" for a in actions))
+        depend_on_policy_only(self.function)
+
+
+def depend_on_policy_only(function: lambda_.Function) -> None:
+    """The role is already a dependency through GetAtt; keep only the policy one (cfn-lint W3005)."""
+    policy = function.role.node.find_child("DefaultPolicy").node.default_child  # type: ignore[union-attr]
+    cfn_function = function.node.default_child
+    assert isinstance(cfn_function, lambda_.CfnFunction) and policy is not None
+    cfn_function.add_override("DependsOn", [Stack.of(function).get_logical_id(policy)])  # type: ignore[arg-type]
 
 
 class ApiStack(Stack):

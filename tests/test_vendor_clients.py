@@ -123,9 +123,9 @@ def test_conductorone_sdk_errors_carry_the_grpc_code(server: Server, case: str, 
 # ---- Itential --------------------------------------------------------------------------------
 
 def demo_secret(server: Server, name: str) -> str:
-    from baton.local import credentials, tokens
+    from baton.local import credentials
 
-    return credentials.demo_secret(tokens.load_key(server.state), name)
+    return credentials.demo_secret(credentials.seed(server.state), name)
 
 
 def test_banner_prints_the_demo_sign_ins(server: Server) -> None:
@@ -240,3 +240,19 @@ def test_sign_in_requests_that_are_not_a_grant_are_400(server: Server) -> None:
     assert status == 400 and body["error"] == "invalid_request"
     status, body = request(server.base, "POST", "/login", None, {"user": "bob"})
     assert status == 400
+
+
+def test_credentials_added_with_the_cli_sign_in_to_their_own_tenant_only(server: Server) -> None:
+    import subprocess
+
+    from tests.localserver import BATON
+
+    subprocess.run([BATON, "credentials", "user", "olga", "--secret", "pw-olga-1", "--tenant", "other",
+                    "--roles", "PM_FACTORY", "--state-dir", str(server.state)], check=True, capture_output=True)
+    fields = {**pm_fields(server), "username": "olga", "password": "pw-olga-1"}
+    status, body, _ = form_post(server, "/workflow/oauth2/token", fields)
+    assert status == 401 and "access_token" not in body  # right password, another tenant's workspace
+    status, body, _ = form_post(server, "/other/oauth2/token", fields)
+    assert status == 200
+    status, answer = request(server.base, "GET", "/api/v1/tasks/task-1", body["access_token"])
+    assert status == 404  # a token of tenant `other` sees nothing of `workflow`

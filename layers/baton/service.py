@@ -269,12 +269,24 @@ class TaskService:
         return task
 
     def history(self, task_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the history as of one version of the task: the task is read first
+        (consistent), then the events after the cursor (a consistent Query). Events a writer
+        added after that read are left for a later page, and the direct claim's pending event
+        (`lastEvent`, always of the version read) is added only where it is not already written
+        out: so a page never repeats or skips a version, however the task changes meanwhile."""
         task = self.get(task_id)
         page = self.store.history_page(self.caller.tenant, task_id, limit, cursor)
-        events = [HistoryEvent.model_validate(deserialize(i)).public() for i in page.items]
-        if page.cursor is None and task.lastEvent:  # the history ends with a direct claim not yet written out
-            if len(events) >= limit:  # no room on this page: the next one (empty of items) carries it
-                return events, encode_cursor({k: page.items[-1][k] for k in ("pk", "sk")})
+        events: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []  # the stored items behind `events`
+        for item in page.items:
+            event = HistoryEvent.model_validate(deserialize(item))
+            if event.version > task.version:  # written after the task was read: the snapshot ends here
+                return events, None
+            events.append(event.public())
+            kept.append(item)
+        if page.cursor is None and task.lastEvent and not (events and events[-1]["version"] == task.version):
+            if len(events) >= limit:  # no room on this page: the next one carries it
+                return events, encode_cursor({k: kept[-1][k] for k in ("pk", "sk")})
             events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}).public())
         return events, page.cursor
 
@@ -306,14 +318,16 @@ class DirectoryService:
         page = self.store.users_page(self.caller.tenant, text, limit, cursor)
         return [user_from_item(i) for i in page.items], page.cursor
 
-    def put_group(self, group: Group) -> bool:
+    def put_group(self, group: Group) -> tuple[Group, bool]:
+        """Create or replace a group; the group as stored (members de-duplicated) and whether it
+        was created."""
         rules.require_role(self.caller, WRITE_ROLES)
         group = group.model_copy(update={"members": list(dict.fromkeys(group.members))})
         for _ in range(MAX_ATTEMPTS):
             old, version = self.store.get_group(self.caller.tenant, group.id)
             try:
                 self.store.put_group(self.caller.tenant, group, old.members if old else [], version)
-                return old is None
+                return group, old is None
             except ConditionFailed as failed:
                 if failed.index > 0:
                     added = [u for u in group.members if not old or u not in old.members]

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
+from baton.auth import ROLES_CLAIM, roles_claim
 from baton.errors import BatonError
 
 SCOPE = "baton/api"  # the resource server's one scope, asked for by client-credentials sign-ins
@@ -149,14 +150,11 @@ def client_registration_key(client_id: str) -> dict[str, str]:
     return {"pk": "SIGNIN#CLIENT#" + client_id.replace("%", "%25").replace("#", "%23"), "sk": "CLIENT"}
 
 
-ROLES_CLAIM = "baton:roles"
-
-
 def token_claims(tenant: str, roles: list[str]) -> dict[str, str]:
     """The claims Baton reads, as strings (API Gateway hands string claims through untouched):
-    the tenant, and the roles as one JSON array (`cognito:groups` can't be set for a client, and
-    API Gateway flattens array claims)."""
-    return {"custom:tenant": tenant, ROLES_CLAIM: json.dumps(sorted(set(roles)), separators=(",", ":"))}
+    the tenant, and the roles as `baton:roles` (see baton.auth: one JSON array, since API Gateway
+    flattens array claims; `cognito:groups` can't be set for a client anyway)."""
+    return {"custom:tenant": tenant, ROLES_CLAIM: roles_claim(roles)}
 
 
 def pre_token_generation(event: dict[str, Any], context: Any, lookup: Any = None) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with running(args.host, args.port, key, serialize) as server:
+        with running(args.host, args.port, key, serialize, args.idle_timeout) as server:
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
             print(f"  Swagger UI:  {url}/swagger   OpenAPI: {url}/openapi.json")
@@ -102,6 +102,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_credentials(args: argparse.Namespace) -> int:
+    from baton.local import credentials
+
+    state = _state_dir(args.state_dir)
+    store = credentials.Store.load(state)
+    roles = [r for r in args.roles.split(",") if r]
+    if args.kind == "user":
+        store.add_user(args.name, args.secret, args.tenant, roles, args.user_id)
+    else:
+        store.add_client(args.name, args.secret, args.tenant, roles)
+    store.save()
+    print(f"# {args.kind} {args.name} of tenant {args.tenant}, roles {roles}: kept in {store.path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="baton", description="Baton local tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--dynamodb-endpoint", default=None)
     serve.add_argument("--table", default="baton")
     serve.add_argument("--state-dir", default=None)
+    serve.add_argument("--idle-timeout", type=float, default=30.0,
+                       help="seconds a connection may stay silent, before or inside a request (then 408 or close)")
     serve.set_defaults(func=cmd_serve)
     token = sub.add_parser("token", help="print a bearer token the local server accepts")
     token.add_argument("--user", required=True)
@@ -120,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--ttl", type=int, default=3600)
     token.add_argument("--state-dir", default=None)
     token.set_defaults(func=cmd_token)
+    creds = sub.add_parser("credentials", help="add a sign-in user (password) or client (secret) for baton serve")
+    creds.add_argument("kind", choices=["user", "client"])
+    creds.add_argument("name", help="the username or client id")
+    creds.add_argument("--secret", required=True, help="the password or client secret")
+    creds.add_argument("--tenant", required=True)
+    creds.add_argument("--roles", default="")
+    creds.add_argument("--user-id", default=None, help="a user's id in the directory (default: its username)")
+    creds.add_argument("--state-dir", default=None)
+    creds.set_defaults(func=cmd_credentials)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

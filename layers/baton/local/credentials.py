@@ -2,9 +2,9 @@
 (`credentials.json`, mode 0600, scrypt hashes only), tokens from the local issuer (tokens.py).
 
 `baton serve` creates the demo credentials on first start: every demo user signs in with a
-password, and the clients `itential-demo` and `processmaker-demo` with a secret. Both are derived from the state dir's
-signing key (so they can be printed on every start without being stored in clear); other
-credentials can be added with `baton credentials`. A credential belongs to one tenant, and its
+password, and the clients `itential-demo` and `processmaker-demo` with a secret. Both are derived
+from a random seed in the state dir (so they can be printed on every start without being stored in
+clear); `baton credentials user|client` adds others. A credential belongs to one tenant, and its
 token is always of that tenant."""
 
 from __future__ import annotations
@@ -45,8 +45,21 @@ def _matches(secret: str, stored: str) -> bool:
         return False
 
 
+SEED_FILE = "signin-demo.seed"
+
+
+def seed(state_dir: Path) -> bytes:
+    """The state dir's random seed of the demo secrets (created on first use, mode 0600)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / SEED_FILE
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text().strip())
+
+
 def demo_secret(key: bytes, name: str) -> str:
-    """A demo password or client secret, derived from the signing key."""
+    """A demo password or client secret, derived from the state dir's seed."""
     return hmac.new(key, f"baton-demo:{name}".encode(), hashlib.sha256).hexdigest()[:20]
 
 
@@ -84,7 +97,7 @@ class Store:
 
 def ensure_demo(state_dir: Path) -> dict[str, str]:
     """Create the demo credentials unless the file exists; return what to print (name → secret)."""
-    key = tokens.load_key(state_dir)
+    key = seed(state_dir)
     with _lock:
         store = Store.load(state_dir)
         if not store.path.exists():
