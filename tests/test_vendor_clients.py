@@ -256,3 +256,16 @@ def test_credentials_added_with_the_cli_sign_in_to_their_own_tenant_only(server:
     assert status == 200
     status, answer = request(server.base, "GET", "/api/v1/tasks/task-1", body["access_token"])
     assert status == 404  # a token of tenant `other` sees nothing of `workflow`
+
+
+def test_ipsdk_password_mode_signs_in_but_relies_on_a_session_cookie(server: Server) -> None:
+    """ipsdk's username/password mode posts to /login and then expects Itential's session cookie;
+    Baton's authorizer reads the Authorization header only (docs/clients.md)."""
+    import ipsdk
+    import ipsdk.exceptions
+
+    platform = ipsdk.platform_factory(host="127.0.0.1", port=server.port, use_tls=False, user="bob",
+                                      password=demo_secret(server, "bob"))
+    with pytest.raises(ipsdk.exceptions.HTTPStatusError) as raised:
+        platform.get("/api/v1/tasks/task-1")
+    assert raised.value.response.status_code == 401  # /login itself answered 200 (no error raised there)
