@@ -35,7 +35,7 @@ def _render(err: BatonError) -> tuple[int, dict[str, Any]]:
 
 STRING = {"type": "string"}
 SIGNIN = Dialect("signin", _render, _object(("error", "error_description", "message"), error=STRING,
-                                            error_description=STRING, message=STRING))
+                                            error_description=STRING, message=STRING), errors=(SignInFailed,))
 
 
 def _fields() -> dict[str, Any]:
@@ -109,7 +109,8 @@ def oauth_token() -> Response[dict[str, Any]]:
 
 
 @router.post("/login", summary="Itential: sign in with username and password (the token as text)",
-             tags=["Sign-in"], security=[])
+             tags=["Sign-in"], security=[], responses={200: {"description": "The token", "content": {
+                 "text/plain": {"schema": {"type": "string"}}}}})
 def login() -> Response[str]:
     fields = _fields()
     user = fields.get("user", fields)

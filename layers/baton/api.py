@@ -55,10 +55,11 @@ class Dialect:
     name: str
     render: Callable[[BatonError], tuple[int, dict[str, Any]]]
     schema: dict[str, Any]  # JSON schema of the error body, for the OpenAPI document
+    errors: tuple[type[BatonError], ...] = ()  # its own errors besides the shared ones
 
     def statuses(self) -> set[int]:
         """Every status this dialect can answer with for a domain error."""
-        return {self.render(cls("sample"))[0] for cls in ERROR_CLASSES}
+        return {self.render(cls("sample"))[0] for cls in (*ERROR_CLASSES, *self.errors)}
 
 
 def _native(err: BatonError) -> tuple[int, dict[str, Any]]:
