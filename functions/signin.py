@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from baton import signin
+from baton import coldstart, signin
 from baton.api import JSON, Dialect, _object, lambda_entry, request_event
 from baton.errors import BadRequest, BatonError
 from baton.settings import MAX_ID_LENGTH
@@ -136,4 +136,11 @@ def processmaker_token(workspace: Annotated[str, Path(min_length=1, max_length=M
 
 
 lambda_handler = lambda_entry(SIGNIN, router, json_only=False)
-pre_token_generation = signin.pre_token_generation  # the user pool's trigger (infra/signin.py)
+
+
+def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The user pool's trigger (infra/signin.py)."""
+    try:
+        return signin.pre_token_generation(event, context)
+    finally:
+        coldstart.resume()  # as after any function's first answer (see baton/coldstart.py)

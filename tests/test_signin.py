@@ -119,3 +119,16 @@ def test_client_credentials_through_the_pools_token_endpoint(token_endpoint: tup
     with pytest.raises(SignInFailed) as failed:
         backend.client_credentials("m2m", "wrong")
     assert failed.value.reason == "invalid_client"
+
+
+def test_the_trigger_entry_point_resumes_garbage_collection() -> None:
+    import gc
+
+    from baton import coldstart
+    from baton_functions.signin import pre_token_generation as entry
+
+    coldstart.pause()
+    event = {"triggerSource": "TokenGeneration_RefreshTokens", "request": {
+        "userAttributes": {"custom:tenant": "acme"}, "groupConfiguration": {"groupsToOverride": []}}}
+    assert entry(event, None)["response"]["claimsAndScopeOverrideDetails"]["idTokenGeneration"]
+    assert gc.isenabled()
