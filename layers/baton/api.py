@@ -59,7 +59,8 @@ class Dialect:
 
     def statuses(self) -> set[int]:
         """Every status this dialect can answer with for a domain error."""
-        return {self.render(cls("sample"))[0] for cls in (*ERROR_CLASSES, *self.errors)}
+        classes: tuple[type[BatonError], ...] = (*ERROR_CLASSES, *self.errors)
+        return {self.render(cls("sample"))[0] for cls in classes}
 
 
 def _native(err: BatonError) -> tuple[int, dict[str, Any]]:
