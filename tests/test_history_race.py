@@ -44,8 +44,11 @@ def test_history_never_repeats_or_skips_while_the_task_changes(local_table: str)
             failures.append(err)
 
     def reader(limit: int) -> None:
-        while not done.is_set():
-            reads.append(read_all("busy", limit))
+        try:
+            while not done.is_set():
+                reads.append(read_all("busy", limit))
+        except Exception as err:  # noqa: BLE001 - reported below
+            failures.append(err)
 
     writers = [threading.Thread(target=writer, args=(u,)) for u in ("alice", "bob")]
     readers = [threading.Thread(target=reader, args=(limit,)) for limit in (100, 100, 4)]
@@ -57,7 +60,7 @@ def test_history_never_repeats_or_skips_while_the_task_changes(local_table: str)
     for t in readers:
         t.join(120)
     assert not failures, failures
-    assert len(reads) > 20
+    assert len(reads) > 5
     for versions in reads:
         assert versions == list(range(1, len(versions) + 1)), versions
     final = read_all("busy", 100)

@@ -273,22 +273,39 @@ class TaskService:
         (consistent), then the events after the cursor (a consistent Query). Events a writer
         added after that read are left for a later page, and the direct claim's pending event
         (`lastEvent`, always of the version read) is added only where it is not already written
-        out: so a page never repeats or skips a version, however the task changes meanwhile."""
-        task = self.get(task_id)
-        page = self.store.history_page(self.caller.tenant, task_id, limit, cursor)
-        events: list[dict[str, Any]] = []
-        kept: list[dict[str, Any]] = []  # the stored items behind `events`
-        for item in page.items:
-            event = HistoryEvent.model_validate(deserialize(item))
-            if event.version > task.version:  # written after the task was read: the snapshot ends here
-                return events, None
-            events.append(event.public())
-            kept.append(item)
-        if page.cursor is None and task.lastEvent and not (events and events[-1]["version"] == task.version):
-            if len(events) >= limit:  # no room on this page: the next one carries it
-                return events, encode_cursor({k: kept[-1][k] for k in ("pk", "sk")})
-            events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}).public())
-        return events, page.cursor
+        out. A Query may see part of a transaction that is still landing (DynamoDB gives Query
+        read-committed isolation, not serializable): a page with a gap, or a last page that ends
+        before the version read, is read again; if it stays so, it ends before the gap with a
+        cursor to continue from. So a page never repeats or skips a version."""
+        before = self.store.history_cursor_version(cursor)  # the version the cursor follows (0: none)
+        for attempt in range(MAX_ATTEMPTS):
+            task = self.get(task_id)
+            page = self.store.history_page(self.caller.tenant, task_id, limit, cursor)
+            events: list[HistoryEvent] = []
+            kept: list[dict[str, Any]] = []  # the stored items behind `events`
+            next_cursor = page.cursor
+            for item in page.items:
+                event = HistoryEvent.model_validate(deserialize(item))
+                if event.version > task.version:  # written after the task was read: the snapshot ends
+                    next_cursor = None
+                    break
+                if event.version != (events[-1].version if events else before) + 1:  # a transaction landing
+                    next_cursor = encode_cursor({k: kept[-1][k] for k in ("pk", "sk")}) if kept else cursor
+                    break
+                events.append(event)
+                kept.append(item)
+            last = events[-1].version if events else before
+            if next_cursor is None and task.lastEvent and last == task.version - 1:
+                if len(events) >= limit:  # no room on this page: the next one carries it
+                    return [e.public() for e in events], encode_cursor({k: kept[-1][k] for k in ("pk", "sk")})
+                events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}))
+                last = task.version
+            whole = (next_cursor is not None and next_cursor == page.cursor) or last == task.version
+            if whole or attempt == MAX_ATTEMPTS - 1:
+                if not whole:  # still landing: stop before the gap, continue from there
+                    next_cursor = encode_cursor({k: kept[-1][k] for k in ("pk", "sk")}) if kept else cursor
+                return [e.public() for e in events], next_cursor
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
              cursor: str | None) -> tuple[list[Task], str | None]:

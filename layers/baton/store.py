@@ -415,6 +415,17 @@ class Store:
             KeyConditionExpression="pk = :pk AND begins_with(sk, :h)", ConsistentRead=True,
             ExpressionAttributeValues=serialize({":pk": pk, ":h": "H#"}))
 
+    @staticmethod
+    def history_cursor_version(cursor: str | None) -> int:
+        """The version of the history event a (valid) history cursor follows; 0 without one."""
+        if not cursor:
+            return 0
+        try:
+            sk = json.loads(base64.urlsafe_b64decode(cursor.encode()))["sk"]["S"]
+            return int(sk.removeprefix("H#"), 10) if sk.startswith("H#") and sk[2:].isascii() else 0
+        except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
+            return 0  # history_page refuses it
+
     def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
                    status: str | None, limit: int, cursor: str | None) -> Page:
         """Newest first. By assignee: the sparse assignee index; otherwise the tenant's task index,

@@ -200,7 +200,11 @@ def read_body(request: Request) -> bytes:
 
 
 class QuietHandler(WSGIRequestHandler):
-    """werkzeug's request handler without its access log (the functions log for themselves)."""
+    """werkzeug's request handler without its access log (the functions log for themselves) and
+    without announcing its versions in `Server`."""
+
+    server_version = "baton-local"  # type: ignore[assignment]
+    sys_version = ""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return

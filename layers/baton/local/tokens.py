@@ -12,6 +12,7 @@ canonical-encoding check (a token is accepted in exactly one spelling).
 
 from __future__ import annotations
 
+import binascii
 import json
 import re
 import time
@@ -91,6 +92,8 @@ def verify(keys: RSAKey | dict[str, Any], token: str, now: float | None = None) 
         decoded = jwt.decode(token, key_set, algorithms=[ALGORITHM])
     except BadSignatureError:
         raise InvalidToken("the token's signature is invalid") from None
+    except binascii.Error:  # joserfc's strict base64url: padding, stray bits
+        raise InvalidToken("the token is not canonical base64url") from None
     except ValueError:  # joserfc's answer to a kid the JWKS does not hold
         raise InvalidToken("the token's kid is not in the issuer's JWKS") from None
     except (JoseError, TypeError) as err:
