@@ -90,11 +90,16 @@ def _declare_responses(document: dict[str, Any]) -> dict[str, Any]:
 
 def _responses(route: Route, generated: dict[Any, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     success = generated.get(200) or generated.get("200") or {}
-    content = success.get("content", {}).get("application/json", {})
+    media = success.get("content", {})  # JSON, or what a route declared itself (`/login`: text)
+    content = media.get("application/json", {})
     responses: dict[str, Any] = {}
     for status in route.ok:
         responses[str(status)] = {"description": HTTPStatus(status).phrase}
-        if status != HTTPStatus.NO_CONTENT and content.get("schema", {}).get("type") != "null":
+        if status == HTTPStatus.NO_CONTENT:
+            continue
+        if "application/json" not in media and media:
+            responses[str(status)]["content"] = media
+        elif content.get("schema", {}).get("type") != "null":
             responses[str(status)]["content"] = {"application/json": content}
     if route.auth:
         responses["401"] = _error_response(401, "Unauthorized")

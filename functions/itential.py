@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
-from baton.api import INPUT, ITENTIAL, current_caller, if_match, lambda_entry, store
+from baton.api import INPUT, ITENTIAL, JSON, current_caller, etag, if_match, lambda_entry, store
 from baton.domain import Task
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
@@ -28,9 +29,36 @@ class AssignBody(BaseModel):
     userId: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
 
 
-def result(message: str, task: Task) -> dict[str, Any]:
-    data = task.model_dump()
-    return {"message": message, "data": {"_id": task.id, **data}}
+ITENTIAL_STATUS = {"open": "running", "completed": "complete", "abandoned": "canceled"}
+
+
+def document(task: Task) -> dict[str, Any]:
+    """The task as an Itential task document (the fields of the claim and release pages), with
+    Baton's own fields alongside. Where both name a field, Itential's meaning wins: `status` is
+    Itential's (`running` while open, `complete`, `canceled`); Baton's is on the native routes."""
+    finished = task.status != "open"
+    metrics: dict[str, Any] = {"start_time": task.createdAt, "server_id": "baton", "retrying": False,
+                               "user": task.assignee or "", "owner": task.createdBy or ""}
+    if finished:
+        metrics.update(end_time=task.updatedAt, finish_state="success" if task.status == "completed" else "canceled")
+    return {
+        **task.model_dump(),
+        "_id": task.id, "name": task.name, "location": "Application", "app": "Baton", "view": "",
+        "status": ITENTIAL_STATUS[task.status], "type": task.type, "variables": {}, "last_updated": task.updatedAt,
+        "encodingVersion": 1, "incomingRefs": [], "groups": list(task.candidateGroups),
+        "job": {"_id": task.projectId or "", "task": task.activityId or "", "name": task.name,
+                "description": task.description, "ancestors": []},
+        "metrics": metrics,
+    }
+
+
+class ItentialResult(BaseModel):
+    message: str
+    data: dict[str, Any]
+
+
+def result(message: str, task: Task) -> Response[ItentialResult]:
+    return Response(200, JSON, ItentialResult(message=message, data=document(task)), headers=etag(task.version))
 
 
 def _service() -> TaskService:
@@ -38,18 +66,18 @@ def _service() -> TaskService:
 
 
 @router.post("/operations-manager/tasks/<taskId>/claim", summary="Claim a task", tags=["Itential"])
-def claim(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> dict[str, Any]:
+def claim(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[ItentialResult]:
     return result("Successfully claimed the task", _service().claim(taskId, if_match()))
 
 
 @router.post("/operations-manager/tasks/<taskId>/release", summary="Release a currently assigned task",
              tags=["Itential"])
-def release(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> dict[str, Any]:
+def release(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[ItentialResult]:
     return result("Successfully released the task", _service().release(taskId, if_match()))
 
 
 @router.post("/operations-manager/tasks/<taskId>/assign", summary="Assign a task to a user", tags=["Itential"])
-def assign(taskId: TaskId, body: Annotated[AssignBody, Body()]) -> dict[str, Any]:
+def assign(taskId: TaskId, body: Annotated[AssignBody, Body()]) -> Response[ItentialResult]:
     task = _service().assign(taskId, body.userId, if_match())
     return result("Successfully assigned the task", task)
 

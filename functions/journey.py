@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
-from baton.api import INPUT, JOURNEY, current_caller, if_match, lambda_entry, store
+from baton.api import INPUT, JOURNEY, current_caller, etag, if_match, lambda_entry, store
 from baton.errors import BadRequest
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
@@ -50,16 +50,16 @@ def _service() -> TaskService:
 
 @router.post("/workspaces/secure/api/v1/txn/unassign", summary="Unassign txn: back to the group queue", tags=TAGS)
 def unassign(body: Annotated[UnassignRequest | None, Body()] = None) -> Response[None]:
-    _service().unassign(submit_key(body.params if body else None), if_match())
-    return Response(200, None, None)
+    task = _service().unassign(submit_key(body.params if body else None), if_match())
+    return Response(200, None, None, headers=etag(task.version))
 
 
 @router.post("/workspaces/secure/api/v1/txn/assign", summary="Assign txn: take a group task", tags=TAGS)
 def assign(body: Annotated[AssignRequest | None, Body()] = None) -> Response[None]:
     params = body.params if body else None
     key = submit_key(params)
-    _service().txn_assign(key, params.userKey if params else None, if_match())
-    return Response(200, None, None)
+    task = _service().txn_assign(key, params.userKey if params else None, if_match())
+    return Response(200, None, None, headers=etag(task.version))
 
 
 lambda_handler = lambda_entry(JOURNEY, router)

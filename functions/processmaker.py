@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -10,15 +10,17 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from baton.api import INPUT, PROCESSMAKER, current_caller, lambda_entry, store
-from baton.assignees import AssigneeService
+from baton.assignees import AssigneeService, Page, paging_value
+from baton.assignees import Query as AssigneeQuery
 from baton.settings import MAX_ID_LENGTH
 
 router = APIGatewayHttpRouter()
 BASE = "/api/1.0/<workspace>/project/<prj_uid>/activity/<act_uid>"
 Id = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+Text = Annotated[str | None, Query(max_length=256)]
 Filter = Annotated[str | None, Query(max_length=256, description="Case-insensitive search in names")]
-Start = Annotated[int, Query(ge=0, description="0-based offset")]
-Limit = Annotated[int, Query(ge=0, description="Page size; 0 or absent: no limit")]
+Paging = Annotated[str | None, Query(max_length=64, description="A non-negative integer")]
+Kind = Annotated[str | None, Query(max_length=64, description="`user` or `group`: only that kind")]
 TAGS = ["ProcessMaker"]
 
 
@@ -40,8 +42,8 @@ class AssigneePage(BaseModel):
 
 class AssignBody(BaseModel):
     model_config = INPUT
-    aas_uid: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
-    aas_type: Literal["user", "group"]
+    aas_uid: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    aas_type: str | None = Field(default=None, max_length=64)
     aas_name: str | None = Field(default=None, max_length=256, description="Ignored")
     aas_lastname: str | None = Field(default=None, max_length=256, description="Ignored")
     aas_username: str | None = Field(default=None, max_length=256, description="Ignored")
@@ -51,28 +53,35 @@ def _service(workspace: str, prj_uid: str, act_uid: str) -> AssigneeService:
     return AssigneeService(store(), current_caller(), workspace, prj_uid, act_uid)
 
 
-def _listing(source: str, workspace: str, prj_uid: str, act_uid: str, filter: str | None, start: int,
-             limit: int) -> Any:
-    return _service(workspace, prj_uid, act_uid).listing(source, filter, start, limit)
+def _listing(source: str, workspace: str, prj_uid: str, act_uid: str, filter: str | None, start: str | None,
+             limit: str | None, lfilter: str | None = None, rfilter: str | None = None,
+             type: str | None = None) -> Page:
+    # the server checks start before limit, and both before anything else
+    q = AssigneeQuery(filter=filter, lfilter=lfilter, rfilter=rfilter, type=type,
+                      start=paging_value("start", start) or 0, limit=paging_value("limit", limit))
+    return _service(workspace, prj_uid, act_uid).listing(source, q)
 
 
 @router.get(BASE + "/assignee", summary="Get assignees of task", tags=TAGS)
-def assignees(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
-              limit: Limit = 0) -> list[AssigneeOut]:
-    return _listing("assigned", workspace, prj_uid, act_uid, filter, start, limit).data  # type: ignore[no-any-return]
+def assignees(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
+              limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
+              ) -> list[AssigneeOut]:
+    return _listing("assigned", workspace, prj_uid, act_uid, filter, start, limit, lfilter, rfilter,
+                    type).data  # type: ignore[return-value]
 
 
 @router.get(BASE + "/assignee/paged", summary="Get page of assignees to task", tags=TAGS)
-def assignees_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
-                    limit: Limit = 0) -> AssigneePage:
-    return AssigneePage.model_validate(_listing("assigned", workspace, prj_uid, act_uid, filter, start, limit)
-                                       .public())
+def assignees_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
+                    limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
+                    ) -> AssigneePage:
+    return AssigneePage.model_validate(_listing("assigned", workspace, prj_uid, act_uid, filter, start, limit,
+                                                lfilter, rfilter, type).public())
 
 
 @router.get(BASE + "/assignee/all", summary="Get all users assigned to task", tags=TAGS)
-def all_users(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
-              limit: Limit = 0) -> list[AssigneeOut]:
-    return _listing("all", workspace, prj_uid, act_uid, filter, start, limit).data  # type: ignore[no-any-return]
+def all_users(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
+              limit: Paging = None) -> list[AssigneeOut]:
+    return _listing("all", workspace, prj_uid, act_uid, filter, start, limit).data  # type: ignore[return-value]
 
 
 @router.get(BASE + "/assignee/<aas_uid>", summary="Get assignee to task", tags=TAGS)
@@ -81,16 +90,19 @@ def one(workspace: Id, prj_uid: Id, act_uid: Id, aas_uid: Id) -> AssigneeOut:
 
 
 @router.get(BASE + "/available-assignee", summary="Get available assignees for task", tags=TAGS)
-def available(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
-              limit: Limit = 0) -> list[AssigneeOut]:
-    return _listing("available", workspace, prj_uid, act_uid, filter, start, limit).data  # type: ignore[no-any-return]
+def available(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
+              limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
+              ) -> list[AssigneeOut]:
+    return _listing("available", workspace, prj_uid, act_uid, filter, start, limit, lfilter, rfilter,
+                    type).data  # type: ignore[return-value]
 
 
 @router.get(BASE + "/available-assignee/paged", summary="Get page of available assignees for task", tags=TAGS)
-def available_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Start = 0,
-                    limit: Limit = 0) -> AssigneePage:
-    return AssigneePage.model_validate(_listing("available", workspace, prj_uid, act_uid, filter, start, limit)
-                                       .public())
+def available_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
+                    limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
+                    ) -> AssigneePage:
+    return AssigneePage.model_validate(_listing("available", workspace, prj_uid, act_uid, filter, start, limit,
+                                                lfilter, rfilter, type).public())
 
 
 @router.post(BASE + "/assignee", summary="Assign to task (PM_FACTORY)", tags=TAGS)

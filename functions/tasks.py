@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AfterValidator, BaseModel, Field
 
-from baton.api import INPUT, JSON, NATIVE, current_caller, if_match, lambda_entry, store
+from baton import c1
+from baton.api import INPUT, JSON, NATIVE, current_caller, etag, if_match, lambda_entry, store
 from baton.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType, utc_timestamp
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
@@ -61,6 +62,13 @@ class TaskOut(Task):
     """A task as the API shows it."""
 
 
+class TaskWithView(TaskOut):
+    """The native task plus ConductorOne's `taskView` and `expanded` (its task get, same path)."""
+
+    taskView: dict[str, Any]
+    expanded: list[dict[str, Any]]
+
+
 class TaskPage(BaseModel):
     items: list[TaskOut]
     cursor: str | None = None
@@ -68,7 +76,7 @@ class TaskPage(BaseModel):
 
 def task_response(task: Task, status: int = 200, headers: dict[str, str] | None = None) -> Response[TaskOut]:
     return Response(status, JSON, TaskOut.model_validate(task.model_dump()),
-                    headers={"ETag": f'"{task.version}"', **(headers or {})})
+                    headers={**etag(task.version), **(headers or {})})
 
 
 def _service() -> TaskService:
@@ -90,7 +98,7 @@ def claim_next(body: Annotated[ClaimNextBody | None, Body()] = None) -> Response
     task = _service().claim_next(body.groupId if body else None)
     if task is None:
         return Response(204, None, None)
-    return Response(200, JSON, TaskOut.model_validate(task.model_dump()), headers={"ETag": f'"{task.version}"'})
+    return Response(200, JSON, TaskOut.model_validate(task.model_dump()), headers=etag(task.version))
 
 
 @router.get("/api/v1/tasks", summary="List tasks: my queue and inbox in queue order, other lists newest first",
@@ -108,8 +116,10 @@ def list_tasks(
 
 
 @router.get("/api/v1/tasks/<taskId>", summary="Get a task", tags=["Tasks"])
-def get_task(taskId: TaskId) -> Response[TaskOut]:
-    return task_response(_service().get(taskId))
+def get_task(taskId: TaskId) -> Response[TaskWithView]:
+    task = _service().get(taskId)
+    body = TaskWithView.model_validate({**task.model_dump(), "taskView": {"task": c1.task(task)}, "expanded": []})
+    return Response(200, JSON, body, headers=etag(task.version))
 
 
 @router.get("/api/v1/tasks/<taskId>/history", summary="A task's history, oldest first", tags=["Tasks"])

@@ -18,6 +18,7 @@ from baton.domain import PM_ROLES, WORK_ROLES
 from baton.routes import FAMILIES, ROUTES
 from infra.environment import FUNCTION_ENV
 from infra.layer import build_functions, build_layer
+from infra.signin import SignIn
 
 ROLE_GROUPS = sorted(WORK_ROLES | PM_ROLES)
 RETENTION = logs.RetentionDays.ONE_MONTH
@@ -34,6 +35,7 @@ class Identity(Construct):
         audience = self.node.try_get_context("jwtAudience")
         # What the inbox needs to sign in through the hosted UI (the docs function's environment).
         self.sign_in: dict[str, str] = {}
+        self.signin: SignIn | None = None
         if issuer and audience:
             self.issuer, self.audience = str(issuer), [str(audience)]
             return
@@ -42,7 +44,7 @@ class Identity(Construct):
             custom_attributes={"tenant": cognito.StringAttribute(mutable=False, min_len=1, max_len=128)},
             password_policy=cognito.PasswordPolicy(min_length=12, require_digits=True, require_lowercase=True,
                                                    require_uppercase=True, require_symbols=True),
-            mfa=cognito.Mfa.REQUIRED, mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
+            mfa=cognito.Mfa.OPTIONAL, mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
             feature_plan=cognito.FeaturePlan.PLUS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             removal_policy=RemovalPolicy.RETAIN)
@@ -60,22 +62,14 @@ class Identity(Construct):
         domain = pool.add_domain("Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix))
         self.sign_in = {"BATON_SIGNIN_URL": domain.base_url(), "BATON_SIGNIN_CLIENT_ID": client.user_pool_client_id}
         # Roles travel as one JSON string claim (`baton:roles`): API Gateway flattens the
-        # `cognito:groups` array into "[a b]", where "Domain admin" would read as two groups.
-        roles = lambda_.Function(
-            self, "RolesClaim", runtime=lambda_.Runtime.PYTHON_3_13, architecture=lambda_.Architecture.ARM_64,
-            handler="baton.auth.pre_token_generation", code=code, layers=[layer], memory_size=256,
-            timeout=Duration.seconds(5), tracing=lambda_.Tracing.ACTIVE,
-            environment={"POWERTOOLS_SERVICE_NAME": "baton-roles-claim", **FUNCTION_ENV},
-            log_group=logs.LogGroup(self, "RolesClaimLogs", retention=RETENTION,
-                                    removal_policy=RemovalPolicy.DESTROY),
-            description="Cognito pre-token-generation trigger: adds the baton:roles claim")
-        pool.add_trigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION, roles)
-        depend_on_policy_only(roles)
+        # `cognito:groups` array into "[a b]", where "Domain admin" would read as two groups. The
+        # pool's pre-token-generation trigger adds it (with the tenant) to every token: SignIn.trigger.
         for role in ROLE_GROUPS:
             cognito.CfnUserPoolGroup(self, f"Group{role.replace('_', '')}", user_pool_id=pool.user_pool_id,
                                      group_name=role)
         self.issuer = f"https://cognito-idp.{Stack.of(self).region}.amazonaws.com/{pool.user_pool_id}"
-        self.audience = [client.user_pool_client_id]
+        self.signin = SignIn(self, "SignIn", pool=pool, domain=domain)  # the vendors' sign-in flows (infra/signin.py)
+        self.audience = [client.user_pool_client_id, *self.signin.audience]
         CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
         CfnOutput(self, "SignInUrl", value=domain.base_url())
@@ -140,7 +134,11 @@ class ApiStack(Stack):
                         Validations.of(public).acknowledge(Acknowledgment(
                             id="AwsSolutions-APIG4",
                             reason="Public by design (API.md): the OpenAPI document, Swagger UI, the health "
-                                   "check and the inbox's page and assets (it signs in itself)."))
+                                   "check, the inbox's page and assets (it signs in itself) and the vendor "
+                                   "sign-in routes (they hand out tokens)."))
+        if identity.signin:
+            identity.signin.wire(self.functions["signin"])
+            identity.signin.trigger(code=code, layer=layer, table=table)
         self._access_logs(stage, access_logs)
         self._monitoring(table)
         self._acknowledge()
@@ -198,6 +196,10 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
      "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource narrower than '*'."),
     ("AwsSolutions-IAM5[Resource::BatonData:ExportsOutputFnGetAttTableCD117FA1ArnE2C8C204/index/*]",
      "The functions query the table's own global secondary indexes (inbox and task lists)."),
+    ("AwsSolutions-COG2",
+     "MFA is optional, not required: the vendors' password sign-ins (ProcessMaker's password grant, Itential's "
+     "/login) cannot answer an MFA challenge. The pool's full-function threat protection (Plus plan) still "
+     "challenges or blocks risky sign-ins and compromised credentials; users can enroll TOTP."),
     ("AwsSolutions-L1",
      "Baton targets Python 3.13 (its layer is built for cp313 on arm64); moving runtimes is a deliberate change."),
 ]

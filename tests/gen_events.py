@@ -52,6 +52,10 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tasks/{taskId}/action/reassign"): {
         "user": "root", "roles": ["admin"], "expect": 200,
         "body": {"comment": "over to bob", "newStepUserIds": ["bob"], "expandMask": {"paths": ["*"]}}},
+    # sign-in samples stop at validation (the real flows are tested over HTTP: test_vendor_clients)
+    ("POST", "/oauth/token"): {"body": {"grant_type": "client_credentials", "client_id": "itential"}, "expect": 400},
+    ("POST", "/login"): {"body": {"user": {"username": "alice"}}, "expect": 400},
+    ("POST", "/{workspace}/oauth2/token"): {"body": {"grant_type": "authorization_code"}, "expect": 400},
     ("GET", "/openapi.json"): {"expect": 200},
     ("GET", "/swagger"): {"expect": 200},
     ("GET", "/swagger/{asset}"): {"params": {"asset": "swagger-init.js"}, "expect": 200},

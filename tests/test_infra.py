@@ -55,7 +55,7 @@ def test_table(synthesized: tuple[Path, Template, Template]) -> None:
 def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
     functions = resources(api, "AWS::Lambda::Function")
-    assert len(functions) == len(FAMILIES) + 1  # and the Cognito trigger adding `baton:roles`
+    assert len(functions) == len(FAMILIES) + 1  # and the user pool's trigger (test_signin_backed_by_cognito)
     handlers = set()
     for fn in functions.values():
         props = fn["Properties"]
@@ -65,7 +65,8 @@ def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
         assert props["Environment"]["Variables"]["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
         assert len(props["Layers"]) == 1
         handlers.add(props["Handler"])
-    assert handlers == {f"baton_functions.{f}.lambda_handler" for f in FAMILIES} | {"baton.auth.pre_token_generation"}
+    assert handlers == {f"baton_functions.{f}.lambda_handler" for f in FAMILIES} | {
+        "baton_functions.signin.pre_token_generation"}
     groups = resources(api, "AWS::Logs::LogGroup")
     assert len(groups) == len(FAMILIES) + 2 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
     api.resource_count_is("AWS::Lambda::LayerVersion", 1)
@@ -119,7 +120,7 @@ def test_stage_throttling_and_access_logs(synthesized: tuple[Path, Template, Tem
 def test_cognito_by_default(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
     api.resource_count_is("AWS::Cognito::UserPool", 1)
-    api.resource_count_is("AWS::Cognito::UserPoolClient", 1)
+    api.resource_count_is("AWS::Cognito::UserPoolClient", 3)  # people, client credentials, passwords
     groups = {g["Properties"]["GroupName"] for g in resources(api, "AWS::Cognito::UserPoolGroup").values()}
     assert groups == {"admin", "apiwrite", "engineering", "operations", "PM_FACTORY"}
     client = next(iter(resources(api, "AWS::Cognito::UserPoolClient").values()))["Properties"]
@@ -127,11 +128,50 @@ def test_cognito_by_default(synthesized: tuple[Path, Template, Template]) -> Non
     # no implicit flow, no placeholder callback: only the inbox's code flow back to the API's `/`
     assert client["AllowedOAuthFlows"] == ["code"]
     assert "example.com" not in json.dumps(client)
-    # Roles reach the functions as the `baton:roles` claim the pre-token-generation trigger adds.
+    # Roles reach the functions as the `baton:roles` claim the pre-token-generation trigger adds
+    # (one trigger for people and clients: test_signin_backed_by_cognito).
     pool = next(iter(resources(api, "AWS::Cognito::UserPool").values()))["Properties"]
-    trigger = pool["LambdaConfig"]["PreTokenGeneration"]["Fn::GetAtt"][0]
+    assert set(pool["LambdaConfig"]) == {"PreTokenGenerationConfig"}
+    trigger = pool["LambdaConfig"]["PreTokenGenerationConfig"]["LambdaArn"]["Fn::GetAtt"][0]
     handler = resources(api, "AWS::Lambda::Function")[trigger]["Properties"]["Handler"]
-    assert handler == "baton.auth.pre_token_generation"
+    assert handler == "baton_functions.signin.pre_token_generation"
+
+
+def test_signin_backed_by_cognito(synthesized: tuple[Path, Template, Template]) -> None:
+    """The vendors' sign-in flows in AWS: a resource server and a client-credentials app client, a
+    password app client, the pool's domain, a version-3 pre-token-generation trigger that may read
+    client registrations, and the sign-in function wired to the pool."""
+    _, _, api = synthesized
+    api.has_resource_properties("AWS::Cognito::UserPoolResourceServer", {
+        "Identifier": "baton", "Scopes": [Match.object_like({"ScopeName": "api"})]})
+    clients = [c["Properties"] for c in resources(api, "AWS::Cognito::UserPoolClient").values()]
+    machine = [c for c in clients if c.get("AllowedOAuthFlows") == ["client_credentials"]]
+    assert len(machine) == 1 and machine[0]["GenerateSecret"] is True
+    assert machine[0]["AllowedOAuthFlowsUserPoolClient"] is True and len(machine[0]["AllowedOAuthScopes"]) == 1
+    password = [c for c in clients if "ALLOW_USER_PASSWORD_AUTH" in c.get("ExplicitAuthFlows", [])]
+    assert len(password) == 1 and password[0]["GenerateSecret"] is True
+    assert password[0]["PreventUserExistenceErrors"] == "ENABLED"
+    api.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
+    pool = next(iter(resources(api, "AWS::Cognito::UserPool").values()))["Properties"]
+    config = pool["LambdaConfig"]["PreTokenGenerationConfig"]
+    assert config["LambdaVersion"] == "V3_0"
+    trigger_id = config["LambdaArn"]["Fn::GetAtt"][0]
+    trigger = resources(api, "AWS::Lambda::Function")[trigger_id]["Properties"]
+    assert trigger["Handler"] == "baton_functions.signin.pre_token_generation"
+    policies = {name: json.dumps(p["Properties"]["PolicyDocument"]) for name, p in
+                resources(api, "AWS::IAM::Policy").items()}
+    trigger_policy = next(text for name, text in policies.items() if name.startswith("IdentitySignInPreToken"))
+    assert "dynamodb:GetItem" in trigger_policy and "dynamodb:PutItem" not in trigger_policy
+    signin = next(f["Properties"] for f in resources(api, "AWS::Lambda::Function").values()
+                  if f["Properties"]["Handler"] == "baton_functions.signin.lambda_handler")
+    assert {"SIGNIN_DOMAIN", "SIGNIN_USER_POOL_ID", "SIGNIN_PASSWORD_CLIENT_ID"} <= set(
+        signin["Environment"]["Variables"])
+    signin_policy = next(text for name, text in policies.items() if name.startswith("FnSignin"))
+    assert "cognito-idp:DescribeUserPoolClient" in signin_policy and "dynamodb:" not in signin_policy
+    authorizer = next(iter(resources(api, "AWS::ApiGatewayV2::Authorizer").values()))["Properties"]
+    assert len(authorizer["JwtConfiguration"]["Audience"]) == 3  # people's, the machine's, the password client's
+    for route in ("POST /oauth/token", "POST /login", "POST /{workspace}/oauth2/token"):
+        api.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": route, "AuthorizationType": "NONE"})
 
 
 def test_inbox_signs_in_through_the_hosted_ui_with_the_code_flow(synthesized: tuple[Path, Template, Template]) -> None:

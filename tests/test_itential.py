@@ -151,3 +151,31 @@ def test_group_membership_is_checked_at_write_time() -> None:
     assert r.status == 200
     assert claim("t1", "bob").status == 403
     assert claim("t1", "alice").status == 200
+
+
+def test_answers_are_itential_task_documents_with_the_version_in_etag() -> None:
+    r = claim("t1", "alice")
+    assert r.status == 200 and r.headers["etag"] == '"2"'
+    data = r.body["data"]
+    assert (data["_id"], data["name"], data["status"], data["type"], data["groups"]) == (
+        "t1", "Group task", "running", "manual", ["ops"])
+    assert data["metrics"]["user"] == "alice" and data["last_updated"] == data["updatedAt"]
+    assert data["version"] == 2 and data["assignee"] == "alice"  # Baton's own fields alongside
+    r = release("t1", "alice")
+    assert r.headers["etag"] == '"3"' and r.body["data"]["metrics"]["user"] == ""
+    r = call("POST", "/operations-manager/tasks/t1/assign", {"userId": "bob"}, user="alice")
+    assert r.status == 200 and r.headers["etag"] == '"4"' and r.body["data"]["metrics"]["user"] == "bob"
+    assert call("POST", "/api/v1/tasks/t1/action/complete", user="bob").status == 200
+    r = call("GET", "/api/v1/tasks/t1")
+    assert r.headers["etag"] == '"5"'
+
+
+def test_the_holder_may_pass_its_own_task_on() -> None:
+    assert claim("t1", "alice").status == 200
+    r = call("POST", "/operations-manager/tasks/t1/assign", {"userId": "bob"}, user="alice")
+    assert r.status == 200 and r.body["data"]["assignee"] == "bob"
+    assert history("t1")[-1] == {**history("t1")[-1], "action": "assign", "actor": "alice", "from": "alice",
+                                 "to": "bob"}
+    # bob now holds it: alice (no longer the holder, not admin) may not take it back
+    r = call("POST", "/operations-manager/tasks/t1/assign", {"userId": "alice"}, user="alice")
+    assert r.status == 409 and r.body["holder"] == "bob"

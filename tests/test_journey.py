@@ -29,7 +29,7 @@ def _seeded(backend: str) -> None:
 def test_unassign_returns_a_group_task_to_its_queue() -> None:
     claim("t1", "alice")
     r = txn(UNASSIGN, key("t1"))
-    assert r.status == 200
+    assert r.status == 200 and r.headers["etag"] == '"3"'  # the task's new version
     assert get_task("t1").body["assignee"] is None
     last = history("t1")[-1]
     assert (last["action"], last["actor"], last["from"], last["to"]) == ("unassign", "alice", "alice", None)
@@ -91,7 +91,7 @@ def test_unknown_attributes_and_bad_types_are_400(body: Any) -> None:
 
 def test_assign_gives_the_group_task_to_the_caller() -> None:
     r = txn(ASSIGN, key("t1"))
-    assert r.status == 200 and get_task("t1").body["assignee"] == "alice"
+    assert r.status == 200 and r.headers["etag"] == '"2"' and get_task("t1").body["assignee"] == "alice"
     assert txn(ASSIGN, key("t1")).status == 200  # already the caller's: no-op
     assert len(history("t1")) == 2
     r = txn(ASSIGN, key("t1"), user="bob")

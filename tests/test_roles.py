@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from baton.auth import ROLES_CLAIM, caller_from_claims, parse_roles, pre_token_generation
+from baton.auth import ROLES_CLAIM, caller_from_claims, parse_roles
 from baton.local import tokens
 from baton.local.server import running
+from baton.signin import pre_token_generation
 from tests.localserver import request
 from tests.support import TENANT, call
 
@@ -20,16 +21,17 @@ LOOKALIKES = ["Domain admin", "[admin]", "x,admin", "not-admin,admin", "helpdesk
 
 
 def _cognito_event(groups: list[str]) -> dict[str, Any]:
-    return {"version": "1", "triggerSource": "TokenGeneration_Authentication", "userName": "eve",
-            "request": {"userAttributes": {"sub": "eve"}, "groupConfiguration": {
+    return {"version": "3", "triggerSource": "TokenGeneration_Authentication", "userName": "eve",
+            "callerContext": {"clientId": "inbox"},
+            "request": {"userAttributes": {"sub": "eve", "custom:tenant": TENANT}, "groupConfiguration": {
                 "groupsToOverride": groups, "iamRolesToOverride": [], "preferredRole": None}},
-            "response": {"claimsOverrideDetails": None}}
+            "response": {}}
 
 
 def _as_api_gateway_delivers(groups: list[str]) -> dict[str, Any]:
     """The ID token Cognito issues with the trigger's claim, flattened by the HTTP API authorizer."""
-    added = pre_token_generation(_cognito_event(groups), None)["response"]["claimsOverrideDetails"]
-    claims = {"sub": "eve", "custom:tenant": TENANT, "cognito:groups": groups, **added["claimsToAddOrOverride"]}
+    added = pre_token_generation(_cognito_event(groups), None)["response"]["claimsAndScopeOverrideDetails"]
+    claims = {"sub": "eve", "cognito:groups": groups, **added["accessTokenGeneration"]["claimsToAddOrOverride"]}
     return tokens.authorizer_claims(claims)
 
 

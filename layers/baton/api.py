@@ -55,10 +55,12 @@ class Dialect:
     name: str
     render: Callable[[BatonError], tuple[int, dict[str, Any]]]
     schema: dict[str, Any]  # JSON schema of the error body, for the OpenAPI document
+    errors: tuple[type[BatonError], ...] = ()  # its own errors besides the shared ones
 
     def statuses(self) -> set[int]:
         """Every status this dialect can answer with for a domain error."""
-        return {self.render(cls("sample"))[0] for cls in ERROR_CLASSES}
+        classes: tuple[type[BatonError], ...] = (*ERROR_CLASSES, *self.errors)
+        return {self.render(cls("sample"))[0] for cls in classes}
 
 
 def _native(err: BatonError) -> tuple[int, dict[str, Any]]:
@@ -208,12 +210,22 @@ def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
 _event: ContextVar[dict[str, Any]] = ContextVar("baton_event")
 
 
+def request_event() -> dict[str, Any]:
+    """The API Gateway event being handled (for the few routes that read the raw body)."""
+    return _event.get()
+
+
 def current_caller() -> Caller:
     return caller_from_claims(claims_of(_event.get()))
 
 
 def store() -> Store:
     return get_store()
+
+
+def etag(version: int) -> dict[str, str]:
+    """The header every task response carries, in every dialect: the version, as If-Match takes it."""
+    return {"ETag": f'"{version}"'}
 
 
 def request_header(name: str) -> str | None:
@@ -232,7 +244,7 @@ def if_match() -> int | None:
     return int(text)
 
 
-def body_error(event: dict[str, Any]) -> BatonError | None:
+def body_error(event: dict[str, Any], json_only: bool = True) -> BatonError | None:
     """Refuse, before any parsing, a body that is too large or is not UTF-8 text (JSON is text).
     A base64-encoded body that decodes to UTF-8 is handed on as plain text."""
     body = event.get("body") or ""
@@ -253,6 +265,8 @@ def body_error(event: dict[str, Any]) -> BatonError | None:
         return None
     # Parsed here first, so that no JSON can get past as a fault: Powertools lets the parser's
     # RecursionError (deep nesting) and ValueError (integers over 4,300 digits) through.
+    if not json_only:  # the sign-in routes parse their own bodies (OAuth forms or JSON)
+        return None
     try:
         parsed = json.loads(raw)
     except (ValueError, RecursionError):
@@ -264,7 +278,8 @@ def body_error(event: dict[str, Any]) -> BatonError | None:
     return None
 
 
-def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
+                 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda handler of one family: refuse oversized bodies before parsing, then resolve.
 
     A Powertools resolver keeps the request on itself, so each thread gets its own resolver
@@ -278,14 +293,16 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
         return app
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        refused = body_error(event)
+        refused = body_error(event, json_only)
         if refused is not None:
             status, body = dialect.render(refused)
             return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": json.dumps(body),
                     "isBase64Encoded": False}
-        # Baton speaks JSON only: a body is parsed as JSON whatever Content-Type claims (and a
-        # request without one is not refused for a Content-Type Powertools does not parse).
-        event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
+        if json_only:
+            # Baton speaks JSON only: a body is parsed as JSON whatever Content-Type claims (and a
+            # request without one is not refused for a Content-Type Powertools does not parse).
+            # The sign-in routes read OAuth's forms too, so they keep the Content-Type they got.
+            event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
         app = resolver()
         tokens = (_event.set(event), _proxy.set(app._to_proxy_event(event)), _context.set(context))
         try:

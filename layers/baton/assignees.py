@@ -1,22 +1,30 @@
-"""ProcessMaker activity assignees: who may work on each step of a process.
+"""ProcessMaker activity assignees: who may work on each step of a process, listed and changed as
+ProcessMaker's server does (../shared/spec/processmaker-source-behaviour.md).
 
-Every list is in `aas_uid` order, the order of the assignment rows' sort keys. A page of
-assignees without a filter reads what it shows: one Query up to the page's end (the activity
-item first, with the assignee count kept by the writes) and one BatchGetItem for the names.
-A filter matches names, which live in the directory, so a filtered list, the available
-assignees (the tenant's directory minus the assigned set) and `assignee/all` (groups expanded)
-read their whole set: one Query plus BatchGetItem per 100 keys, never a call per assignee.
-Writes are single transactions whose conditions carry the rules."""
+Lists are groups by title, then users by first name (ties by id); inactive users are never
+listed. The assignment rows are stored in exactly that order (their sort key is the entry's place,
+`store.entry_order`, kept right by every rename), so an unfiltered page reads what it shows: one
+Query up to the page's end (the activity item first, with the counts kept by the writes) and one
+BatchGetItem for the names. A name filter, `assignee/all` (groups expanded) and the available
+assignees (the directory minus the assigned) read their whole set: one Query plus BatchGetItem per
+100 keys, never a call per assignee. Writes are single transactions whose conditions carry the
+rules; a write that raced is tried again on what is there now."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from baton import rules
 from baton.domain import PM_ROLES, Caller
-from baton.errors import BadRequest, NotFound
-from baton.store import ConditionFailed, Store, assignee_order, search_text
+from baton.errors import BadRequest, Conflict, NotFound
+from baton.store import ConditionFailed, Keys, Store, TransactionConflict, entry_order, entry_rank
+
+MAX_ATTEMPTS = 8
+INTEGER = re.compile(r"^[+-]?(0|[1-9][0-9]*)$")
+KINDS = ("user", "group")
 
 
 @dataclass(frozen=True)
@@ -26,24 +34,64 @@ class Assignee:
     name: str
     lastname: str
     username: str
-    search: str
+    fields: tuple[str, ...]  # what a filter matches, case-folded
 
     def public(self) -> dict[str, str]:
         return {"aas_uid": self.uid, "aas_name": self.name, "aas_lastname": self.lastname,
                 "aas_username": self.username, "aas_type": self.kind}
 
 
+def display_name(entry: dict[str, Any]) -> str:
+    n = len(entry.get("members", []))
+    return f"{entry['name']} ({n} {'User' if n == 1 else 'Users'})"
+
+
 def from_entry(entry: dict[str, Any]) -> Assignee:
-    if entry["sk"].startswith("USER#"):
-        return Assignee(entry["userId"], "user", entry.get("firstname", ""), entry.get("lastname", ""),
-                        entry.get("username", ""), entry.get("searchText", ""))
-    display = f"{entry['name']} ({len(entry.get('members', []))} Users)"
-    return Assignee(entry["groupId"], "group", display, "", display, search_text(entry["name"]))
+    if "groupId" in entry:
+        title = display_name(entry)
+        return Assignee(entry["groupId"], "group", title, "", title, (str(entry["name"]).casefold(),))
+    first, last, user = (str(entry.get(k, "")) for k in ("firstname", "lastname", "username"))
+    return Assignee(entry["userId"], "user", first, last, user, (user.casefold(), first.casefold(), last.casefold()))
 
 
-def order(items: list[Assignee]) -> list[Assignee]:
-    """`aas_uid` order, as the assignment rows are stored: a stable order for paging."""
-    return sorted(items, key=lambda a: assignee_order(a.uid))
+def listed(entry: dict[str, Any]) -> bool:
+    """Inactive users never appear in assignee or available lists."""
+    return entry_rank(entry) != "X"
+
+
+@dataclass(frozen=True)
+class Query:
+    """A list request: `filter` > `lfilter` > `rfilter` (substring, prefix, suffix of a name),
+    `type` (`user` or `group`; anything else lists nothing), `start`, `limit` (None: no limit)."""
+
+    filter: str | None = None
+    lfilter: str | None = None
+    rfilter: str | None = None
+    type: str | None = None
+    start: int = 0
+    limit: int | None = None
+
+    @property
+    def matcher(self) -> Callable[[str], bool] | None:
+        if self.filter:
+            needle = self.filter.casefold()
+            return lambda field: needle in field
+        if self.lfilter:
+            prefix = self.lfilter.casefold()
+            return lambda field: field.startswith(prefix)
+        if self.rfilter:
+            suffix = self.rfilter.casefold()
+            return lambda field: field.endswith(suffix)
+        return None
+
+
+def paging_value(name: str, raw: str | None) -> int | None:
+    """`start`/`limit` as ProcessMaker's server checks them: an integer literal, not negative."""
+    if raw is None:
+        return None
+    if not INTEGER.match(raw) or int(raw) < 0:
+        raise BadRequest(f'Invalid value for "{name}". Expecting positive integer value.')
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -59,12 +107,14 @@ class Page:
                 "data": self.data}
 
 
-def page(items: list[Assignee], text: str | None, start: int, limit: int) -> Page:
-    """Filter (case-insensitive, any script), then slice; limit 0 means no limit."""
-    needle = (text or "").casefold()
-    kept = [a for a in order(items) if needle in a.search] if needle else order(items)
-    window = kept[start:start + limit] if limit else kept[start:]
-    return Page(len(kept), start, limit, text or "", [a.public() for a in window])
+def page(items: list[Assignee], q: Query) -> Page:
+    """Filter and slice a list already in order."""
+    match = q.matcher
+    kept = [a for a in items if (q.type is None or a.kind == q.type) and (match is None or any(
+        match(f) for f in a.fields))]
+    end = None if q.limit is None else q.start + q.limit
+    window = [] if q.limit == 0 else kept[q.start:end]
+    return Page(0 if q.limit == 0 else len(kept), q.start, q.limit or 0, q.filter or "", [a.public() for a in window])
 
 
 class AssigneeService:
@@ -74,81 +124,145 @@ class AssigneeService:
         self.store, self.caller = store, caller
         self.tenant, self.project_id, self.activity_id = caller.tenant, project_id, activity_id
 
-    def _rows(self, limit: int | None = None) -> tuple[int, list[tuple[str, str]]]:
-        """(assignee count, the first `limit` or all assigned (kind, uid) pairs in order);
-        404 when the activity is unknown; a subprocess has none."""
+    # ---- errors as the server words them ------------------------------------------------------
+    def _unknown_for_lists(self) -> BadRequest:
+        if not self.store.project_exists(self.tenant, self.project_id):
+            return BadRequest(f"The project with prj_uid: {self.project_id} does not exist.")
+        return BadRequest(f"The activity with act_uid: {self.activity_id} does not exist.")
+
+    def _unknown(self) -> BadRequest:
+        return BadRequest(f"The activity with act_uid: '{self.activity_id}', does not exist.")
+
+    # ---- reads -------------------------------------------------------------------------------
+    def _rows(self, for_lists: bool, limit: int | None = None, kind: str | None = None
+              ) -> tuple[int, list[tuple[str, str]]]:
+        """(count, the first `limit` or all listed (kind, uid) pairs in order); a subprocess has none."""
         activity, count, rows = self.store.activity_with_assignees(self.tenant, self.project_id, self.activity_id,
-                                                                   limit)
+                                                                   limit, kind)
         if activity is None:
-            raise NotFound(f"Activity {self.activity_id} of project {self.project_id} not found")
+            raise self._unknown_for_lists() if for_lists else self._unknown()
         if activity.type == "subprocess":
             return 0, []
         return count, [(r["aasType"], r["aasUid"]) for r in rows]
 
-    def listing(self, source: str, text: str | None, start: int, limit: int) -> Page:
+    def _entries(self, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The directory entries of these pairs, in the pairs' order (gone ones dropped)."""
+        if not pairs:
+            return []
+        found = {("group" if "groupId" in e else "user", e.get("groupId") or e["userId"]): e
+                 for e in self.store.directory_entries(self.tenant, pairs)}
+        return [found[p] for p in pairs if p in found]
+
+    def listing(self, source: str, q: Query) -> Page:
         """A page of `assigned`, `available` or `all` (see the module docstring for the cost)."""
-        if source == "assigned" and limit and not text:
-            total, pairs = self._rows(start + limit)
-            window = pairs[start:start + limit]
-            found = {a.uid: a for a in map(from_entry, self.store.directory_entries(self.tenant, window))} \
-                if window else {}
-            return Page(total, start, limit, "", [found[uid].public() for _, uid in window if uid in found])
+        if source == "assigned" and q.matcher is None and q.type in (None, *KINDS) and q.limit:
+            total, pairs = self._rows(True, q.start + q.limit, q.type)
+            window = pairs[q.start:q.start + q.limit]
+            entries = [from_entry(e) for e in self._entries(window)]
+            return Page(total, q.start, q.limit, q.filter or "", [a.public() for a in entries])
+        if q.limit == 0 or q.type not in (None, *KINDS):
+            if source == "all":
+                self._rows(False, 0)
+            elif source == "assigned":
+                self._rows(True, 0)
+            else:
+                self._activity(for_lists=True)
+            return page([], q)
         items = {"assigned": self.assigned, "available": self.available, "all": self.all_users}[source]()
-        return page(items, text, start, limit)
+        return page(items, q)
 
     def assigned(self) -> list[Assignee]:
-        _, pairs = self._rows()
-        if not pairs:
-            return []
-        # entries that left the directory are not listed (no dangling assignees)
-        return [from_entry(e) for e in self.store.directory_entries(self.tenant, pairs)]
+        _, pairs = self._rows(True)
+        return [from_entry(e) for e in self._entries(pairs) if listed(e)]
+
+    def _activity(self, for_lists: bool) -> Any:
+        activity, _, _ = self.store.activity_with_assignees(self.tenant, self.project_id, self.activity_id, 0)
+        if activity is None:
+            raise self._unknown_for_lists() if for_lists else self._unknown()
+        return activity
 
     def available(self) -> list[Assignee]:
-        _, pairs = self._rows()
-        taken = {uid for _, uid in pairs}
-        entries = self.store.directory_entries(self.tenant)
-        return [a for a in map(from_entry, entries) if (a.uid not in taken)]
+        """Groups not assigned, by title, then active users not directly assigned, by first name
+        (members of an assigned group stay available). A subprocess offers everyone."""
+        activity = self._activity(for_lists=True)
+        act_pk = Keys.activity(self.tenant, self.project_id, self.activity_id)["pk"]
+        free = [e for e in self.store.directory_entries(self.tenant)
+                if listed(e) and (activity.type == "subprocess" or act_pk not in e.get("assignedTo", []))]
+        return [from_entry(e) for e in sorted(free, key=entry_order)]
 
     def one(self, uid: str) -> Assignee:
-        _, pairs = self._rows()
-        row = [(kind, u) for kind, u in pairs if u == uid]
-        entries = self.store.directory_entries(self.tenant, row) if row else []
-        if not entries:
-            raise BadRequest(f"Record not found for id: {uid}")
-        return from_entry(entries[0])
+        act, user, group = self.store.activity_and_entries(self.tenant, self.project_id, self.activity_id, uid)
+        if act is None:
+            raise self._unknown()
+        act_pk = act["pk"]
+        for entry in (group, user):
+            if entry is not None and act_pk in entry.get("assignedTo", []) and listed(entry):
+                found = from_entry(entry)
+                # the server's single-assignee answer leaves a group's username empty
+                return Assignee(found.uid, found.kind, found.name, found.lastname,
+                                "" if found.kind == "group" else found.username, found.fields)
+        raise BadRequest(f"Record not found for id: {uid}")
 
     def all_users(self) -> list[Assignee]:
-        """Every user assigned directly or through a group, once each."""
-        _, pairs = self._rows()
-        if not pairs:
-            return []
-        direct = self.store.directory_entries(self.tenant, pairs)
-        users = {e["userId"]: e for e in direct if "userId" in e}
-        members = {m for e in direct if "groupId" in e for m in e.get("members", [])} - set(users)
-        if members:
-            for e in self.store.directory_entries(self.tenant, [("user", m) for m in members]):
-                users[e["userId"]] = e
-        return [from_entry(e) for e in users.values()]
+        """Users only: the members of the assigned groups (groups by title, members by first name),
+        then the directly assigned users, each once (its first place kept); inactive ones left out."""
+        _, pairs = self._rows(False)
+        entries = self._entries(pairs)
+        direct = [e for e in entries if "userId" in e]
+        groups = [e for e in entries if "groupId" in e]
+        members = list(dict.fromkeys(m for g in groups for m in g.get("members", [])))
+        users = {e["userId"]: e for e in self._entries([("user", m) for m in members])}
+        ordered: list[dict[str, Any]] = []
+        for g in groups:
+            ordered += sorted((users[m] for m in g.get("members", []) if m in users), key=entry_order)
+        ordered += direct
+        seen: set[str] = set()
+        out = []
+        for e in ordered:
+            if e["userId"] not in seen and listed(e):
+                seen.add(e["userId"])
+                out.append(from_entry(e))
+        return out
 
-    def add(self, uid: str, kind: str) -> None:
+    # ---- writes ------------------------------------------------------------------------------
+    def _change(self, uid: str, attempt: Callable[[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None],
+                                                  None]) -> None:
+        """Read the activity and the directory entries of `uid`, decide, write; again if it raced."""
+        for _ in range(MAX_ATTEMPTS):
+            act, user, group = self.store.activity_and_entries(self.tenant, self.project_id, self.activity_id, uid)
+            if act is None:
+                raise self._unknown()
+            try:
+                attempt(act, user, group)
+                return
+            except (ConditionFailed, TransactionConflict):
+                continue  # something changed in between: decide again on what is there now
+        raise Conflict(f"The assignees of {self.activity_id} are changing too fast; try again")
+
+    def add(self, uid: str | None, kind: str | None) -> None:
         rules.require_role(self.caller, PM_ROLES)
-        try:
-            self.store.add_assignee(self.tenant, self.project_id, self.activity_id, uid, kind)
-        except ConditionFailed as failed:
-            if failed.index == 0:
-                if failed.item is None:
-                    raise NotFound(f"Activity {self.activity_id} of project {self.project_id} not found") from None
-                raise BadRequest(f"Users and groups cannot be assigned to the subprocess: {self.activity_id}") \
-                    from None
-            if failed.index == 1:
-                raise BadRequest(f"Record not found for id: {uid}") from None
-            raise BadRequest(f"This ID: {uid} is already assigned to task: {self.activity_id}") from None
+        if not uid:
+            raise BadRequest("`aas_uid` is required.")
+        if kind not in KINDS:
+            raise BadRequest("Invalid value specified for `aas_type`. Expected one of (user,group).")
+
+        def attempt(act: dict[str, Any], user: dict[str, Any] | None, group: dict[str, Any] | None) -> None:
+            if any(e is not None and act["pk"] in e.get("assignedTo", []) for e in (user, group)):
+                raise BadRequest(f"This ID: {uid} is already assigned to task: {self.activity_id}")
+            entry = user if kind == "user" else group
+            if entry is None:
+                raise BadRequest(f"This id: {uid} does not correspond to a registered {kind}")
+            if act.get("type") == "subprocess":
+                raise BadRequest(f"Users and groups cannot be assigned to the subprocess: {self.activity_id}")
+            self.store.add_assignee(self.tenant, self.project_id, self.activity_id, entry)
+        self._change(uid, attempt)
 
     def remove(self, uid: str) -> None:
         rules.require_role(self.caller, PM_ROLES)
-        try:
-            self.store.remove_assignee(self.tenant, self.project_id, self.activity_id, uid)
-        except ConditionFailed as failed:
-            if failed.index == 0:
-                raise NotFound(f"Activity {self.activity_id} of project {self.project_id} not found") from None
-            raise BadRequest("This row does not exist!") from None
+
+        def attempt(act: dict[str, Any], user: dict[str, Any] | None, group: dict[str, Any] | None) -> None:
+            entry = next((e for e in (user, group) if e is not None and act["pk"] in e.get("assignedTo", [])), None)
+            if entry is None:
+                raise BadRequest("This row does not exist!")
+            self.store.remove_assignee(self.tenant, self.project_id, self.activity_id, entry)
+        self._change(uid, attempt)

@@ -8,7 +8,7 @@ one string (`cognito:groups` `["Domain admin"]` arrives as `"[Domain admin]"`, t
 as `["Domain", "admin"]`), so the group list cannot be recovered from it. A string claim is
 passed through untouched, and JSON keeps every name whole, so a role counts only when one
 group is exactly its name. The Cognito user pool's pre-token-generation trigger
-(`pre_token_generation` below, wired by the CDK stack) adds the claim to every ID token; the
+(`baton.signin.pre_token_generation`, wired by the CDK stack) adds the claim to every ID token; the
 local issuer adds the same claim; an external identity provider must too.
 """
 
@@ -62,11 +62,3 @@ def caller_from_claims(claims: dict[str, Any]) -> Caller:
     username = claims.get("username") or claims.get("cognito:username") or sub
     return Caller(user_id=str(sub), username=str(username), tenant=str(tenant),
                   roles=parse_roles(claims.get(ROLES_CLAIM)))
-
-
-def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Cognito's pre-token-generation trigger: put the user's groups in `baton:roles`."""
-    groups = ((event.get("request") or {}).get("groupConfiguration") or {}).get("groupsToOverride") or []
-    response = event.setdefault("response", {})
-    response["claimsOverrideDetails"] = {"claimsToAddOrOverride": {ROLES_CLAIM: roles_claim(groups)}}
-    return event

@@ -96,6 +96,7 @@ class Task(_Model):
     priority: int = DEFAULT_PRIORITY
     dueDate: str | None = None
     followUpDate: str | None = None
+    createdBy: str | None = None  # the user who created it (ConductorOne's createdByUserId)
     version: int = 1
     createdAt: str
     updatedAt: str

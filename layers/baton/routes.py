@@ -20,7 +20,8 @@ def _actions(*names: str) -> frozenset[str]:
 # A task action: read the task and users (BatchGetItem), one transaction (Put task + history,
 # ConditionCheck a membership), or the direct claim's single UpdateItem.
 TASK_ACTION = _actions("BatchGetItem", "PutItem", "ConditionCheckItem", "UpdateItem")
-ASSIGNEE_READ = _actions("Query", "BatchGetItem")
+# (GetItem: whether an unknown activity's project exists, and the activity of a users-only page)
+ASSIGNEE_READ = _actions("Query", "BatchGetItem", "GetItem")
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     # Native directory
     Route("PUT", "/api/v1/users/{userId}", "directory", roles=WRITE_ROLES, ok=(201, 200),
-          dynamodb=_actions("UpdateItem")),
+          dynamodb=_actions("UpdateItem", "PutItem", "DeleteItem")),  # a rename moves assignment rows
     Route("GET", "/api/v1/users", "directory", dynamodb=_actions("Query")),
     Route("PUT", "/api/v1/groups/{groupId}", "directory", roles=WRITE_ROLES, ok=(201, 200),
-          dynamodb=_actions("GetItem", "PutItem", "UpdateItem")),
+          dynamodb=_actions("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("UpdateItem")),
     # ProcessMaker: activity assignees (static paths before the {aas_uid} one)
@@ -84,15 +85,19 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", PM + "/available-assignee", "processmaker", dynamodb=ASSIGNEE_READ),
     Route("GET", PM + "/available-assignee/paged", "processmaker", dynamodb=ASSIGNEE_READ),
     Route("POST", PM + "/assignee", "processmaker", roles=PM_ROLES, ok=(201,),
-          dynamodb=_actions("UpdateItem", "ConditionCheckItem", "PutItem")),
+          dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem", "PutItem")),
     Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker", roles=PM_ROLES,
-          dynamodb=_actions("UpdateItem", "DeleteItem")),
+          dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem", "DeleteItem")),
     # Journey Manager: transactions
     Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     # ConductorOne: reassign
     Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone", roles=WORK_ROLES,
           dynamodb=TASK_ACTION),
+    # Vendor sign-in: public, they hand out the tokens the authorizer accepts (no table access)
+    Route("POST", "/oauth/token", "signin", auth=False),
+    Route("POST", "/login", "signin", auth=False),
+    Route("POST", "/{workspace}/oauth2/token", "signin", auth=False),
     # Documentation, health and the browser pages: no authorizer
     Route("GET", "/openapi.json", "docs", auth=False),
     Route("GET", "/health", "docs", auth=False),

@@ -72,7 +72,8 @@ def check_assign(task: Task, caller: Caller, target: str, target_groups: Iterabl
         return False
     if not is_candidate(task, target, target_groups):
         raise BadRequest(f"User {target} may not work on task {task.id}", reason="accessDenied")
-    if task.assignee is not None and not caller.is_admin:
+    if task.assignee is not None and task.assignee != caller.user_id and not caller.is_admin:
+        # the holder may pass its own task on; someone else's only admin
         raise Conflict(f"Task {task.id} is already assigned to {task.assignee}",
                        reason="txnAlreadyAssigned", holder=task.assignee)
     return True

@@ -302,7 +302,7 @@ class TaskService:
         task = Task.model_validate({
             **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users,
             "candidateGroups": candidate_groups, "status": "open", "assignee": None, "version": 1,
-            "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash})
+            "createdBy": self.caller.user_id, "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash})
         event = HistoryEvent(id=new_id(), taskId=task.id, version=1, at=stamp, actor=self.caller.user_id,
                              action="create", to="open")
         try:

@@ -75,9 +75,34 @@ def _unesc(part: str) -> str:
     return part.replace("%23", "#").replace("%25", "%")
 
 
-def assignee_order(uid: str) -> str:
-    """What assignee lists are sorted by: the escaped id, as the rows' sort keys are."""
-    return _esc(uid)
+# Activity assignee rows sort as ProcessMaker's server lists them: groups by title, then users by
+# first name (ties by id); inactive users after the end of the list (kept, not listed or counted).
+AAS = "ACT#AAS#"
+RANK_GROUP, RANK_USER, RANK_INACTIVE = "G", "U", "X"
+COUNTERS = {RANK_GROUP: "groupCount", RANK_USER: "userCount"}
+SORT_NAME_CHARS = 64
+
+
+def _sort_name(name: str) -> str:
+    """Case-folded, without the characters below U+0002 (the terminator sorts below all that is
+    left) or lone surrogates, at most 64 characters (the key stays far below 1 KB)."""
+    kept = (c for c in name.casefold() if ord(c) >= 2 and not 0xD800 <= ord(c) <= 0xDFFF)
+    return "".join(kept)[:SORT_NAME_CHARS]
+
+
+def entry_rank(entry: dict[str, Any]) -> str:
+    if "groupId" in entry:
+        return RANK_GROUP
+    return RANK_USER if entry.get("active", True) else RANK_INACTIVE
+
+
+def entry_order(entry: dict[str, Any]) -> str:
+    """A directory entry's place in assignee lists: the sort key of its assignment rows (compared
+    as strings in Python and as UTF-8 bytes by DynamoDB, which agree)."""
+    group = "groupId" in entry
+    name = entry.get("name", "") if group else entry.get("firstname", "")
+    uid = entry["groupId"] if group else entry["userId"]
+    return f"{entry_rank(entry)}#{_sort_name(str(name))}\x01{_esc(str(uid))}"
 
 
 def serialize(data: dict[str, Any]) -> dict[str, Any]:
@@ -120,9 +145,14 @@ class Keys:
         return {"pk": f"T#{_esc(tenant)}#ACT#{_esc(project_id)}#{_esc(activity_id)}", "sk": "ACT"}
 
     @staticmethod
-    def assignee(tenant: str, project_id: str, activity_id: str, uid: str) -> dict[str, str]:
-        """An assignment row: after its activity item in the partition, in `aas_uid` order."""
-        return {"pk": Keys.activity(tenant, project_id, activity_id)["pk"], "sk": f"ACT#AAS#{assignee_order(uid)}"}
+    def assignee(activity_pk: str, order: str) -> dict[str, str]:
+        """An assignment row: after its activity item in the partition, in list order (`entry_order`)."""
+        return {"pk": activity_pk, "sk": AAS + order}
+
+    @staticmethod
+    def project(tenant: str, project_id: str) -> dict[str, str]:
+        """A project's marker, written with its activities (so an unknown project can be told apart)."""
+        return {"pk": f"T#{_esc(tenant)}#PRJ#{_esc(project_id)}", "sk": "PRJ"}
 
     @staticmethod
     def tasks_index(tenant: str, status: str, shard: int) -> str:
@@ -706,19 +736,60 @@ class Store:
 
     # ---- directory -------------------------------------------------------------------------
     def put_user(self, tenant: str, user: User) -> bool:
-        """Create or replace a user's profile, keeping its group memberships. True if created."""
+        """Create or replace a user's profile, keeping its group memberships. True if created.
+        One UpdateItem, unless the user is assigned to activities and its first name or `active`
+        changes: then its assignment rows move to their new place in the same transaction."""
         data = user.model_dump()
         data.pop("id")
         data["userId"] = user.id
         data["searchText"] = search_text(user.firstname, user.lastname, user.username)
         names = {f"#{k}": k for k in data}
-        sets = ", ".join(f"#{k} = :{k}" for k in data)
-        out = self._call(
-            "update_item", TableName=self.table, Key=serialize(Keys.user(tenant, user.id)),
-            UpdateExpression=f"SET {sets}", ExpressionAttributeNames=names,
-            ExpressionAttributeValues=serialize({f":{k}": v for k, v in data.items()}),
-            ReturnValues="UPDATED_OLD")
-        return not out.get("Attributes")
+        values = {f":{k}": v for k, v in data.items()}
+        update = {"Key": serialize(Keys.user(tenant, user.id)), "UpdateExpression": "SET " + ", ".join(
+            f"#{k} = :{k}" for k in data), "ExpressionAttributeNames": names}
+        for _ in range(8):
+            try:
+                out = self._call(
+                    "update_item", TableName=self.table, **update, ExpressionAttributeValues=serialize(values),
+                    ConditionExpression="attribute_not_exists(assignedTo) OR (#firstname = :firstname AND "
+                                        "#active = :active)",
+                    ReturnValues="UPDATED_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                return not out.get("Attributes")
+            except ConditionFailed as failed:
+                old = deserialize(failed.item or {})
+            try:
+                self._move_rows(old, {**old, **data}, {"Update": {
+                    **update, "ConditionExpression": "aasVersion = :aasVersion",
+                    "ExpressionAttributeValues": serialize({**values, ":aasVersion": old.get("aasVersion", 0)})}})
+                return False
+            except (ConditionFailed, TransactionConflict):
+                continue  # assigned or renamed meanwhile: look again
+        raise Conflict(f"User {user.id} is changing too fast; try again")
+
+    def _move_rows(self, old: dict[str, Any], new: dict[str, Any], head: dict[str, Any],
+                   others: Sequence[dict[str, Any]] = ()) -> None:
+        """Write `head` (the entry's own change) and move the entry's assignment rows from its old
+        place in the lists to its new one, adjusting the activities' counts when it starts or stops
+        counting (an inactive user), all in one transaction."""
+        before, after = entry_order(old), entry_order(new)
+        delta = (entry_rank(new) in COUNTERS) - (entry_rank(old) in COUNTERS)
+        counter = COUNTERS.get(entry_rank(new)) or COUNTERS.get(entry_rank(old))
+        kind = "group" if "groupId" in new else "user"
+        uid = new["groupId"] if kind == "group" else new["userId"]
+        actions: list[dict[str, Any]] = [head, *others]
+        for activity_pk in old.get("assignedTo", []):
+            if before != after:
+                actions.append({"Delete": {"Key": serialize(Keys.assignee(activity_pk, before))}})
+                actions.append({"Put": {"Item": serialize({**Keys.assignee(activity_pk, after), "aasUid": uid,
+                                                           "aasType": kind})}})
+            if delta and counter:
+                actions.append({"Update": {"Key": serialize({"pk": activity_pk, "sk": "ACT"}),
+                                           "UpdateExpression": "ADD #c :d", "ExpressionAttributeNames": {"#c": counter},
+                                           "ExpressionAttributeValues": serialize({":d": delta})}})
+        if len(actions) > MAX_TRANSACTION_ITEMS:
+            raise BadRequest(f"This change moves the {kind}'s place in {len(old.get('assignedTo', []))} activities' "
+                             f"assignee lists: at most {MAX_TRANSACTION_ITEMS} writes fit one transaction")
+        self.transact(actions)
 
     def users_page(self, tenant: str, text: str | None, limit: int, cursor: str | None) -> Page:
         pk = Keys.directory(tenant)
@@ -742,81 +813,150 @@ class Store:
         return Group.model_validate({**data, "id": data["groupId"]}), int(data.get("version", 0))
 
     def put_group(self, tenant: str, group: Group, old_members: list[str], old_version: int) -> None:
-        """Replace a group and move the memberships on the user items, in one transaction."""
+        """Replace a group and move the memberships on the user items, in one transaction (a new
+        title also moves the group's assignment rows to their new place in the lists)."""
         added = [u for u in group.members if u not in old_members]
         removed = [u for u in old_members if u not in group.members]
         if len(added) + len(removed) + 1 > MAX_TRANSACTION_ITEMS:
             raise BadRequest(f"At most {MAX_TRANSACTION_ITEMS - 1} membership changes per request")
-        item = serialize({
-            **Keys.group(tenant, group.id), "groupId": group.id, "name": group.name,
-            "members": group.members, "version": old_version + 1, "searchText": search_text(group.name)})
+        fields = {"groupId": group.id, "name": group.name, "members": group.members, "version": old_version + 1,
+                  "searchText": search_text(group.name)}
+        values = {f":{k}": v for k, v in fields.items()}
         cond = "attribute_not_exists(pk)" if old_version == 0 else "version = :v"
-        put: dict[str, Any] = {"Item": item, "ConditionExpression": cond}
         if old_version:
-            put["ExpressionAttributeValues"] = serialize({":v": old_version})
-        actions: list[dict[str, Any]] = [{"Put": put}]
+            values[":v"] = old_version
+        update: dict[str, Any] = {
+            "Key": serialize(Keys.group(tenant, group.id)),
+            "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+            "ExpressionAttributeNames": {f"#{k}": k for k in fields}}
+        members: list[dict[str, Any]] = []
         for users, op in ((added, "ADD"), (removed, "DELETE")):
             for u in users:
-                actions.append({"Update": {
+                members.append({"Update": {
                     "Key": serialize(Keys.user(tenant, u)), "UpdateExpression": f"{op} #g :g",
                     "ConditionExpression": "attribute_exists(pk)",
                     "ExpressionAttributeNames": {"#g": "groups"},
                     "ExpressionAttributeValues": {":g": {"SS": [group.id]}}}})
-        self.transact(actions)
+        try:
+            self.transact([{"Update": {**update, "ConditionExpression": f"{cond} AND (attribute_not_exists(assignedTo)"
+                                                                        " OR #name = :name)",
+                                       "ExpressionAttributeValues": serialize(values)}}, *members])
+        except ConditionFailed as failed:
+            old = deserialize(failed.item) if failed.index == 0 and failed.item else None
+            if old is None or old.get("version", 0) != old_version or not old.get("assignedTo"):
+                raise
+            # a new title for an assigned group: its rows move, pinned on its assignments
+            values[":aasVersion"] = old.get("aasVersion", 0)
+            self._move_rows(old, {**old, **fields}, {"Update": {
+                **update, "ConditionExpression": f"{cond} AND aasVersion = :aasVersion",
+                "ExpressionAttributeValues": serialize(values)}}, members)
 
     def put_activity(self, tenant: str, activity: Activity) -> bool:
-        """Create or update an activity (its assignees and their count are kept); True if created."""
-        out = self._call(
-            "update_item", TableName=self.table, Key=serialize(Keys.activity(tenant, activity.project_id, activity.id)),
-            UpdateExpression="SET projectId = :p, activityId = :a, #n = :n, #t = :t",
-            ExpressionAttributeNames={"#n": "name", "#t": "type"},
-            ExpressionAttributeValues=serialize({":p": activity.project_id, ":a": activity.id, ":n": activity.name,
-                                                 ":t": activity.type}),
-            ReturnValues="UPDATED_OLD")
-        return not out.get("Attributes")
+        """Create or update an activity (its assignees and their count are kept); True if created.
+        A creation also records its project (one transaction), so an unknown project can be named."""
+        key = Keys.activity(tenant, activity.project_id, activity.id)
+        update = {"Key": serialize(key), "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t",
+                  "ExpressionAttributeNames": {"#n": "name", "#t": "type"},
+                  "ExpressionAttributeValues": serialize({":p": activity.project_id, ":a": activity.id,
+                                                          ":n": activity.name, ":t": activity.type})}
+        try:
+            self.transact([
+                {"Update": {**update, "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Update": {"Key": serialize(Keys.project(tenant, activity.project_id)),
+                            "UpdateExpression": "SET projectId = :p",
+                            "ExpressionAttributeValues": serialize({":p": activity.project_id})}}])
+            return True
+        except ConditionFailed:
+            self._call("update_item", TableName=self.table, **update)
+            return False
 
-    def activity_with_assignees(self, tenant: str, project_id: str, activity_id: str, limit: int | None = None
-                                ) -> tuple[Activity | None, int, list[dict[str, Any]]]:
-        """The activity, its assignee count, and its assignee rows in `aas_uid` order: the first
-        `limit` of them, or all. One Query: the activity item sorts first in its partition, then
-        its `ACT#AAS#` rows (a page costs what it reads up to its end, not the list's size)."""
+    def project_exists(self, tenant: str, project_id: str) -> bool:
+        return self.get(Keys.project(tenant, project_id), projection="pk") is not None
+
+    def activity_with_assignees(self, tenant: str, project_id: str, activity_id: str, limit: int | None = None,
+                                kind: str | None = None) -> tuple[Activity | None, int, list[dict[str, Any]]]:
+        """The activity, its assignee count, and its assignment rows in list order (groups by
+        title, then users by first name; inactive users are not listed): the first `limit` of
+        them, or all; only the groups or only the users with `kind`. The activity item sorts first
+        in its partition, right before the group rows, so this is one Query (a page costs what it
+        reads up to its end, not the list's size); the users alone take a GetItem more."""
         key = Keys.activity(tenant, project_id, activity_id)
+        low, high = (AAS + "U", AAS + "V") if kind == "user" else ("ACT", AAS + ("H" if kind == "group" else "V"))
         items = [deserialize(i) for i in self.query_all(
-            None if limit is None else limit + 1, KeyConditionExpression="pk = :pk AND begins_with(sk, :act)",
-            ExpressionAttributeValues=serialize({":pk": key["pk"], ":act": key["sk"]}), ConsistentRead=True)]
+            None if limit is None else limit + 1, KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=serialize({":pk": key["pk"], ":lo": low, ":hi": high}), ConsistentRead=True)]
+        if kind == "user":
+            head = self.get(key)
+            items = ([deserialize(head)] if head else []) + items
         if not items or items[0]["sk"] != key["sk"]:
             return None, 0, []
-        head = items[0]
-        act = Activity.model_validate({**head, "id": head["activityId"]})
-        return act, int(head.get("assigneeCount", 0)), items[1:]
+        head_item = items[0]
+        act = Activity.model_validate({**head_item, "id": head_item["activityId"]})
+        counts = {k: int(head_item.get(c, 0)) for k, c in (("group", "groupCount"), ("user", "userCount"))}
+        return act, counts[kind] if kind else sum(counts.values()), items[1:]
 
     # ---- activity assignees ----------------------------------------------------------------
-    def add_assignee(self, tenant: str, project_id: str, activity_id: str, uid: str, kind: str) -> None:
-        """Assign a user or group to a task activity: one transaction that also asserts the
-        activity exists and is a task (counting the assignee there), and the user or group exists
-        in the directory. ConditionFailed index: 0 activity, 1 directory entry, 2 already assigned."""
-        act = Keys.activity(tenant, project_id, activity_id)
-        entry = Keys.user(tenant, uid) if kind == "user" else Keys.group(tenant, uid)
-        self.transact([
-            {"Update": {"Key": serialize(act), "UpdateExpression": "ADD assigneeCount :one",
-                        "ConditionExpression": "attribute_exists(pk) AND #t = :task",
-                        "ExpressionAttributeNames": {"#t": "type"},
-                        "ExpressionAttributeValues": serialize({":task": "task", ":one": 1})}},
-            {"ConditionCheck": {"Key": serialize(entry), "ConditionExpression": "attribute_exists(pk)"}},
-            {"Put": {"Item": serialize({**Keys.assignee(tenant, project_id, activity_id, uid), "aasUid": uid,
-                                        "aasType": kind}),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-        ])
+    def activity_and_entries(self, tenant: str, project_id: str, activity_id: str, uid: str
+                             ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
+        """One consistent BatchGetItem: the activity, and the user and the group with this id."""
+        act, user, group = Keys.activity(tenant, project_id, activity_id), Keys.user(tenant, uid), \
+            Keys.group(tenant, uid)
+        found = {(i["pk"], i["sk"]): i for i in map(deserialize, self.batch_get([act, user, group]))}
+        return tuple(found.get((k["pk"], k["sk"])) for k in (act, user, group))  # type: ignore[return-value]
 
-    def remove_assignee(self, tenant: str, project_id: str, activity_id: str, uid: str) -> None:
-        """ConditionFailed index: 0 activity missing, 1 not assigned."""
-        self.transact([
-            {"Update": {"Key": serialize(Keys.activity(tenant, project_id, activity_id)),
-                        "UpdateExpression": "ADD assigneeCount :less", "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeValues": serialize({":less": -1})}},
-            {"Delete": {"Key": serialize(Keys.assignee(tenant, project_id, activity_id, uid)),
-                        "ConditionExpression": "attribute_exists(pk)"}},
-        ])
+    def _assignment_actions(self, tenant: str, project_id: str, activity_id: str, entry: dict[str, Any],
+                            adding: bool) -> list[dict[str, Any]]:
+        """Assign (or unassign) a directory entry: the activity (exists, a task; counted), the
+        entry (its `assignedTo` set, pinned on the name and state its row's place came from) and the
+        row itself. ConditionFailed index: 0 activity, 1 entry, 2 the other kind's entry (same id
+        already assigned as a user or group; adding only), last the row."""
+        act = Keys.activity(tenant, project_id, activity_id)
+        group = "groupId" in entry
+        uid = entry["groupId"] if group else entry["userId"]
+        counter = COUNTERS.get(entry_rank(entry))
+        act_action: dict[str, Any] = {"Key": serialize(act)}
+        if adding:
+            act_action.update(ConditionExpression="attribute_exists(pk) AND #t = :task",
+                              ExpressionAttributeNames={"#t": "type"},
+                              ExpressionAttributeValues=serialize({":task": "task"}))
+        else:
+            act_action["ConditionExpression"] = "attribute_exists(pk)"
+        if counter:
+            act_action["UpdateExpression"] = "ADD #c :d"
+            act_action.setdefault("ExpressionAttributeNames", {})["#c"] = counter
+            act_action.setdefault("ExpressionAttributeValues", {})[":d"] = {"N": "1" if adding else "-1"}
+        pin = "#n = :n" if group else "#n = :n AND #ac = :ac"
+        names = {"#n": "name" if group else "firstname", "#to": "assignedTo"}
+        values: dict[str, Any] = {":n": entry.get("name" if group else "firstname", ""), ":one": 1}
+        if not group:
+            names["#ac"] = "active"
+            values[":ac"] = entry.get("active", True)
+        entry_values = {**serialize(values), ":act": {"S": act["pk"]}, ":set": {"SS": [act["pk"]]}}
+        row = Keys.assignee(act["pk"], entry_order(entry))
+        actions: list[dict[str, Any]] = [
+            {"Update" if counter else "ConditionCheck": act_action},
+            {"Update": {"Key": serialize(Keys.group(tenant, uid) if group else Keys.user(tenant, uid)),
+                        "UpdateExpression": "ADD #to :set, aasVersion :one" if adding
+                        else "DELETE #to :set ADD aasVersion :one",
+                        "ConditionExpression": f"{pin} AND {'NOT ' if adding else ''}contains(#to, :act)",
+                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": entry_values}}]
+        if adding:
+            other = Keys.user(tenant, uid) if group else Keys.group(tenant, uid)
+            actions.append({"ConditionCheck": {
+                "Key": serialize(other), "ConditionExpression": "attribute_not_exists(pk) OR NOT contains(#to, :act)",
+                "ExpressionAttributeNames": {"#to": "assignedTo"},
+                "ExpressionAttributeValues": {":act": {"S": act["pk"]}}}})
+            actions.append({"Put": {"Item": serialize({**row, "aasUid": uid, "aasType": "group" if group else "user"}),
+                                    "ConditionExpression": "attribute_not_exists(pk)"}})
+        else:
+            actions.append({"Delete": {"Key": serialize(row), "ConditionExpression": "attribute_exists(pk)"}})
+        return actions
+
+    def add_assignee(self, tenant: str, project_id: str, activity_id: str, entry: dict[str, Any]) -> None:
+        self.transact(self._assignment_actions(tenant, project_id, activity_id, entry, adding=True))
+
+    def remove_assignee(self, tenant: str, project_id: str, activity_id: str, entry: dict[str, Any]) -> None:
+        self.transact(self._assignment_actions(tenant, project_id, activity_id, entry, adding=False))
 
     def directory_entries(self, tenant: str, keys: Iterable[tuple[str, str]] | None = None
                           ) -> list[dict[str, Any]]:

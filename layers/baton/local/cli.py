@@ -75,6 +75,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         note = ("WARNING: Java or DynamoDB Local missing: falling back to an in-memory moto server; "
                 "requests are serialized and nothing survives a restart")
     _configure_environment(endpoint, args.table)
+    from baton.local import credentials
+
+    os.environ.update(BATON_SIGNIN="local", BATON_STATE_DIR=str(state))  # sign-in routes: the local issuer
+    signins = credentials.ensure_demo(state)
 
     from baton.local import demo
     from baton.local.server import running
@@ -98,6 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  Demo data:   tenant '{demo.TENANT}' {'loaded' if loaded else 'already present'}")
             if migrated:
                 print(f"  Migrated:    {migrated} tasks to the current keys")
+            print(f"  Sign-in:     {credentials.describe(signins)}")
             print("  Get a token: .venv/bin/baton token --user alice --roles operations --tenant workflow")
             sys.stdout.flush()
             with contextlib.suppress(KeyboardInterrupt):
@@ -129,6 +134,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     finally:
         if engine is not None:
             engine.stop()
+    return 0
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    from baton.local import credentials
+
+    state = _state_dir(args.state_dir)
+    store = credentials.Store.load(state)
+    roles = [r for r in args.roles.split(",") if r]
+    if args.kind == "user":
+        store.add_user(args.name, args.secret, args.tenant, roles, args.user_id)
+    else:
+        store.add_client(args.name, args.secret, args.tenant, roles)
+    store.save()
+    print(f"# {args.kind} {args.name} of tenant {args.tenant}, roles {roles}: kept in {store.path}")
     return 0
 
 
@@ -183,6 +203,20 @@ def parser() -> argparse.ArgumentParser:
                        help="the state directory of the server that will verify it (default: $BATON_STATE_DIR "
                             f"or {DEFAULT_STATE})")
     token.set_defaults(func=cmd_token)
+    creds = sub.add_parser(
+        "credentials", help="add a sign-in user (password) or client (secret) for baton serve",
+        description="Add a username/password or a client id/secret to the local issuer's credentials, for the "
+                    "vendor sign-in routes (POST /oauth/token, /login, /{workspace}/oauth2/token).")
+    creds.add_argument("kind", choices=["user", "client"],
+                       help="a user (password grant) or a client (client credentials)")
+    creds.add_argument("name", help="the username or client id")
+    creds.add_argument("--secret", required=True, help="the password or client secret")
+    creds.add_argument("--tenant", required=True, help="the tenant its tokens are for")
+    creds.add_argument("--roles", default="", help="comma-separated roles its tokens carry (default: none)")
+    creds.add_argument("--user-id", default=None, help="a user's id in the directory (default: its username)")
+    creds.add_argument("--state-dir", default=None, metavar="DIR",
+                       help=f"the state directory of the server (default: $BATON_STATE_DIR or {DEFAULT_STATE})")
+    creds.set_defaults(func=cmd_credentials)
     return top
 
 

@@ -1,0 +1,54 @@
+"""A Baton task as ConductorOne's API shows it (`c1.api.task.v1.Task` inside a `TaskView`).
+
+ConductorOne's official SDK parses every answer into its typed models, so the fields it knows
+carry their ConductorOne types: `type` is a `TaskType` object, `state` a `TaskState` name,
+`policy` a `PolicyInstance` whose current step is an approval carrying the reassignment policy.
+Baton's own fields that do not clash (`name`, `status`, `assignee`, `candidateUsers`,
+`candidateGroups`, `version`, ...) stay alongside; the two that do (`type`, `policy`) keep their
+Baton values under `data`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baton.domain import Task
+
+USER_TYPE = "type.googleapis.com/c1.api.user.v1.User"
+STEP_ID = "approval"  # a Baton task has one step: whoever holds or is offered it approves
+
+
+def step_approvers(task: Task) -> list[str]:
+    """Who the current step waits on: the holder, or the users the task is offered to."""
+    return [task.assignee] if task.assignee else list(task.candidateUsers)
+
+
+def task(t: Task) -> dict[str, Any]:
+    native = t.model_dump()
+    is_open = t.status == "open"
+    approvers = step_approvers(t)
+    policy = t.policy
+    return {
+        **{k: v for k, v in native.items() if k not in ("type", "policy")},
+        "displayName": t.name,
+        "state": "TASK_STATE_OPEN" if is_open else "TASK_STATE_CLOSED",
+        "type": {},  # none of ConductorOne's kinds (grant, revoke, certify, ...): a plain work item
+        "stepApproverIds": approvers,
+        "createdByUserId": t.createdBy or "",
+        "policy": {"current": {
+            "id": STEP_ID,
+            "approval": {"approval": {
+                "allowReassignment": policy.allowReassignment,
+                "allowedReassignees": list(policy.allowedReassignees),
+                "requireReassignmentReason": policy.requireReassignmentReason,
+                "users": {"userIds": approvers},
+            }},
+        }},
+        "data": {"type": native["type"], "policy": native["policy"]},
+    }
+
+
+def user(entry: dict[str, Any]) -> dict[str, Any]:
+    """A directory user as a ConductorOne `User` object (an `expanded` entry)."""
+    name = " ".join(p for p in (entry.get("firstname"), entry.get("lastname")) if p) or entry.get("username", "")
+    return {"@type": USER_TYPE, "id": entry["userId"], "displayName": name, "username": entry.get("username", ""),
+            "email": entry.get("email", ""), "status": "ENABLED" if entry.get("active", True) else "DISABLED"}
