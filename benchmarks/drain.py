@@ -43,6 +43,7 @@ class Drain:
     def setup(self, threads: int = 8) -> None:
         admin: tuple[str, ...] = ("admin",)
         names = self.users()
+        self.groups = min(self.groups, self.workers)  # every group has a member
         group_ids = [f"{self.prefix}-g{g}" for g in range(self.groups)]
         with ThreadPoolExecutor(threads) as pool:
             statuses = set(pool.map(lambda u: self.call("PUT", f"/api/v1/users/{u}", {"username": u}, "root",
