@@ -613,7 +613,7 @@ def local_table() -> Iterator[tuple[Any, Counter, str]]:
         get_settings.cache_clear()
         _client.cache_clear()
         client = get_store().client
-        ensure_table(client, get_settings().table_name)
+        ensure_table(client, get_store().table)
         counter = Counter()
         hook(client, counter)
         yield client, counter, engine.endpoint

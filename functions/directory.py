@@ -67,8 +67,8 @@ def list_users(
 
 @router.put("/api/v1/groups/<groupId>", summary="Create or replace a group and its members", tags=["Directory"])
 def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Group]:
-    group = Group(id=groupId, **body.model_dump())
-    return saved(_service().put_group(group), group)
+    stored, created = _service().put_group(Group(id=groupId, **body.model_dump()))
+    return saved(created, stored)
 
 
 @router.put("/api/v1/projects/<prjUid>/activities/<actUid>", summary="Create or replace an activity",

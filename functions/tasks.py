@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -79,7 +80,8 @@ def create_task(body: Annotated[CreateTask, Body()]) -> Response[TaskOut]:
     task, created = _service().create(body.model_dump(exclude_none=True))
     if not created:
         return task_response(task)
-    return task_response(task, 201, {"Location": f"/api/v1/tasks/{task.id}"})
+    # Percent-encoded: an id may hold '/', '?', CR/LF or any Unicode, none of which may reach a header raw.
+    return task_response(task, 201, {"Location": f"/api/v1/tasks/{quote(task.id, safe='')}"})
 
 
 @router.post("/api/v1/tasks/claim-next", summary="Claim the first task of my queue (or of one group's queue)",

@@ -27,7 +27,8 @@ class Identity(Construct):
     """The JWT issuer and audience: an existing IdP's (context `jwtIssuer`, `jwtAudience`), or
     a Cognito user pool with the role groups and a `custom:tenant` attribute."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, code: lambda_.Code,
+                 layer: lambda_.ILayerVersion) -> None:
         super().__init__(scope, construct_id)
         issuer = self.node.try_get_context("jwtIssuer")
         audience = self.node.try_get_context("jwtAudience")
@@ -43,7 +44,22 @@ class Identity(Construct):
             feature_plan=cognito.FeaturePlan.PLUS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             removal_policy=RemovalPolicy.RETAIN)
-        client = pool.add_client("Client", auth_flows=cognito.AuthFlow(user_srp=True), generate_secret=False)
+        # No hosted-UI OAuth (so no implicit flow and no placeholder callback URL): clients sign
+        # in with SRP; and a wrong username answers like a wrong password.
+        client = pool.add_client("Client", auth_flows=cognito.AuthFlow(user_srp=True), generate_secret=False,
+                                 disable_o_auth=True, prevent_user_existence_errors=True)
+        # Roles travel as one JSON string claim (`baton:roles`): API Gateway flattens the
+        # `cognito:groups` array into "[a b]", where "Domain admin" would read as two groups.
+        roles = lambda_.Function(
+            self, "RolesClaim", runtime=lambda_.Runtime.PYTHON_3_13, architecture=lambda_.Architecture.ARM_64,
+            handler="baton.auth.pre_token_generation", code=code, layers=[layer], memory_size=256,
+            timeout=Duration.seconds(5), tracing=lambda_.Tracing.ACTIVE,
+            environment={"POWERTOOLS_SERVICE_NAME": "baton-roles-claim", **FUNCTION_ENV},
+            log_group=logs.LogGroup(self, "RolesClaimLogs", retention=RETENTION,
+                                    removal_policy=RemovalPolicy.DESTROY),
+            description="Cognito pre-token-generation trigger: adds the baton:roles claim")
+        pool.add_trigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION, roles)
+        depend_on_policy_only(roles)
         for role in ROLE_GROUPS:
             cognito.CfnUserPoolGroup(self, f"Group{role.replace('_', '')}", user_pool_id=pool.user_pool_id,
                                      group_name=role)
@@ -68,17 +84,18 @@ class FamilyFunction(Construct):
             memory_size=512, timeout=Duration.seconds(10), tracing=lambda_.Tracing.ACTIVE, log_group=log_group,
             environment={"TABLE_NAME": table.table_name, "POWERTOOLS_SERVICE_NAME": f"baton-{family}",
                          **FUNCTION_ENV})
-        if family == "docs":
-            pass  # serves documents only: no table access at all
-        elif all(r.method == "GET" for r in routes):
-            table.grant_read_data(self.function)
-        else:
-            table.grant_read_write_data(self.function)
-        # The role is already a dependency through GetAtt; keep only the policy one (cfn-lint W3005).
-        policy = self.function.role.node.find_child("DefaultPolicy").node.default_child  # type: ignore[union-attr]
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction) and policy is not None
-        cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(policy)])  # type: ignore[arg-type]
+        actions = sorted(set().union(*(r.dynamodb for r in routes)))
+        if actions:  # exactly what its routes do (the docs function has no table access at all)
+            table.grant(self.function, *(f"dynamodb:{a}" for a in actions))
+        depend_on_policy_only(self.function)
+
+
+def depend_on_policy_only(function: lambda_.Function) -> None:
+    """The role is already a dependency through GetAtt; keep only the policy one (cfn-lint W3005)."""
+    policy = function.role.node.find_child("DefaultPolicy").node.default_child  # type: ignore[union-attr]
+    cfn_function = function.node.default_child
+    assert isinstance(cfn_function, lambda_.CfnFunction) and policy is not None
+    cfn_function.add_override("DependsOn", [Stack.of(function).get_logical_id(policy)])  # type: ignore[arg-type]
 
 
 class ApiStack(Stack):
@@ -90,7 +107,7 @@ class ApiStack(Stack):
                                      compatible_architectures=[lambda_.Architecture.ARM_64],
                                      description="baton package, Powertools, pydantic (boto3 is in the runtime)")
         code = lambda_.Code.from_asset(str(build_functions()))
-        identity = Identity(self, "Identity")
+        identity = Identity(self, "Identity", code=code, layer=layer)
         authorizer = authorizers.HttpJwtAuthorizer("Jwt", identity.issuer, jwt_audience=identity.audience)
 
         access_logs = logs.LogGroup(self, "AccessLogs", retention=RETENTION, removal_policy=RemovalPolicy.DESTROY)

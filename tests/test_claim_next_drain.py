@@ -19,14 +19,14 @@ pytestmark = pytest.mark.xdist_group("drain")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, bytes]]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Any]]:
     state: Path = tmp_path_factory.mktemp("drain-state")
     srv = Server(state).start()
     yield srv, tokens.load_key(state)
     srv.stop()
 
 
-def test_64_workers_drain_2000_tasks_each_exactly_once(server: tuple[Server, bytes]) -> None:
+def test_64_workers_drain_2000_tasks_each_exactly_once(server: tuple[Server, Any]) -> None:
     srv, key = server
     cache: dict[tuple[str, tuple[str, ...]], str] = {}
 

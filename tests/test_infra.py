@@ -55,7 +55,7 @@ def test_table(synthesized: tuple[Path, Template, Template]) -> None:
 def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
     functions = resources(api, "AWS::Lambda::Function")
-    assert len(functions) == len(FAMILIES)
+    assert len(functions) == len(FAMILIES) + 1  # and the Cognito trigger adding `baton:roles`
     handlers = set()
     for fn in functions.values():
         props = fn["Properties"]
@@ -65,21 +65,29 @@ def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
         assert props["Environment"]["Variables"]["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
         assert len(props["Layers"]) == 1
         handlers.add(props["Handler"])
-    assert handlers == {f"baton_functions.{f}.lambda_handler" for f in FAMILIES}
+    assert handlers == {f"baton_functions.{f}.lambda_handler" for f in FAMILIES} | {"baton.auth.pre_token_generation"}
     groups = resources(api, "AWS::Logs::LogGroup")
-    assert len(groups) == len(FAMILIES) + 1 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
+    assert len(groups) == len(FAMILIES) + 2 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
     api.resource_count_is("AWS::Lambda::LayerVersion", 1)
 
 
 def test_least_privilege(synthesized: tuple[Path, Template, Template]) -> None:
+    """Each function's policy holds exactly the DynamoDB actions its routes declare (the route
+    table's `dynamodb`; tests/test_least_privilege.py checks those cover what each route does)."""
     _, _, api = synthesized
     policies = resources(api, "AWS::IAM::Policy")
-    actions_by_policy = {name: json.dumps(p["Properties"]["PolicyDocument"]) for name, p in policies.items()}
-    docs = [text for name, text in actions_by_policy.items() if name.startswith("FnDocs")]
-    assert docs and all("dynamodb:" not in text for text in docs)
-    writers = [text for name, text in actions_by_policy.items() if name.startswith("FnItential")]
-    assert writers and "dynamodb:PutItem" in writers[0]
-    assert all('"dynamodb:*"' not in text for text in actions_by_policy.values())
+    for family in FAMILIES:
+        wanted = {f"dynamodb:{a}" for r in ROUTES if r.family == family for a in r.dynamodb}
+        docs = [p["Properties"]["PolicyDocument"] for name, p in policies.items()
+                if name.startswith(f"Fn{family.title()}")]
+        granted = set()
+        for doc in docs:
+            for statement in doc["Statement"]:
+                acts = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                granted |= {a for a in acts if a.startswith("dynamodb:")}
+        assert granted == wanted, family
+        assert not granted & {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:GetRecords", "dynamodb:*"}
+    assert {"dynamodb:Scan", "dynamodb:BatchWriteItem"}.isdisjoint(json.dumps(policies).split('"'))
 
 
 def test_one_route_per_table_entry_with_the_authorizer(synthesized: tuple[Path, Template, Template]) -> None:
@@ -114,6 +122,15 @@ def test_cognito_by_default(synthesized: tuple[Path, Template, Template]) -> Non
     api.resource_count_is("AWS::Cognito::UserPoolClient", 1)
     groups = {g["Properties"]["GroupName"] for g in resources(api, "AWS::Cognito::UserPoolGroup").values()}
     assert groups == {"admin", "apiwrite", "engineering", "operations", "PM_FACTORY"}
+    client = next(iter(resources(api, "AWS::Cognito::UserPoolClient").values()))["Properties"]
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    assert "implicit" not in client.get("AllowedOAuthFlows", []) and not client.get("CallbackURLs")
+    assert "example.com" not in json.dumps(client)
+    # Roles reach the functions as the `baton:roles` claim the pre-token-generation trigger adds.
+    pool = next(iter(resources(api, "AWS::Cognito::UserPool").values()))["Properties"]
+    trigger = pool["LambdaConfig"]["PreTokenGeneration"]["Fn::GetAtt"][0]
+    handler = resources(api, "AWS::Lambda::Function")[trigger]["Properties"]["Handler"]
+    assert handler == "baton.auth.pre_token_generation"
 
 
 def test_existing_idp_from_context(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
     ResponseValidationError,
@@ -40,6 +42,7 @@ from baton.settings import MAX_BODY_BYTES
 from baton.store import Store, get_store
 
 JSON = "application/json"
+VERSION = re.compile(r"[0-9]{1,18}")
 # Request bodies: unknown fields refused, and no coercion (`0` is not `false`, `"1"` is not `1`).
 INPUT = ConfigDict(extra="forbid", strict=True, defer_build=True)
 GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 412: 9, 413: 3, 503: 14, 500: 13}
@@ -114,7 +117,9 @@ CONDUCTORONE = Dialect("conductorone", _conductorone,
 
 def error_response(dialect: Dialect, err: BatonError) -> Response:
     if isinstance(err, Unauthorized):  # API Gateway's own answer, whatever the dialect
-        return Response(401, JSON, json.dumps({"message": "Unauthorized"}))
+        why = str(err.details.get("description") or "the token was refused").replace('"', "'")
+        return Response(401, JSON, json.dumps({"message": "Unauthorized"}), headers={
+            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{why}"'})
     status, body = dialect.render(err)
     headers = {"Retry-After": str(err.retry_after)} if isinstance(err, Unavailable) else None
     return Response(status, JSON, json.dumps(body), headers=headers)
@@ -149,6 +154,14 @@ class Resolver(APIGatewayHttpResolver):
     def current_event(self, value: Any) -> None:
         _proxy.set(value)
 
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}$") -> re.Pattern[str]:
+        """A path parameter is anything but '/': API Gateway hands it over percent-decoded, so
+        quotes, backslashes, backticks and control characters arrive as themselves (Powertools'
+        own pattern leaves them unrouted, and an unrouted request would fall to the fault
+        handler). The route table's patterns (`Route.pattern`) say the same."""
+        return re.compile(base_regex.replace("$", r"\Z").format(re.sub(r"(<\w+>)", r"(?P\1[^/]+)", rule)))
+
     @property  # type: ignore[override]
     def lambda_context(self) -> Any:
         return _context.get(None)
@@ -170,6 +183,10 @@ def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
         return error_response(dialect, BadRequest(validation_message(exc), reason="invalidRequest"))
+
+    @app.exception_handler(NotFoundError)
+    def _unrouted(exc: NotFoundError) -> Response:
+        return error_response(dialect, NotFound("Not Found", reason="notFound"))
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
@@ -205,7 +222,7 @@ def if_match() -> int | None:
     if raw is None:
         return None
     text = raw.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 18:
+    if not VERSION.fullmatch(text):  # ASCII digits only (`str.isdigit` takes '²' and '٣' too)
         raise BadRequest("If-Match must be a task version", reason="invalidRequest")
     return int(text)
 
@@ -227,8 +244,17 @@ def body_error(event: dict[str, Any]) -> BatonError | None:
             event["body"], event["isBase64Encoded"] = raw.decode(), False
         except UnicodeDecodeError:
             return BadRequest("Invalid request: the body is not UTF-8 JSON", reason="invalidRequest")
-    if raw.lstrip().startswith(b"["):
-        # Every Baton body is an object; Powertools would quietly validate an array's first item.
+    if not raw.strip():
+        return None
+    # Parsed here first, so that no JSON can get past as a fault: Powertools lets the parser's
+    # RecursionError (deep nesting) and ValueError (integers over 4,300 digits) through.
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError):
+        return BadRequest("Invalid request: malformed JSON body", reason="invalidRequest")
+    if not isinstance(parsed, dict):
+        # Every Baton body is an object (or nothing): `null` is not "no body", and Powertools
+        # would validate an array by its first item.
         return BadRequest("Invalid request: body: Input should be an object", reason="invalidRequest")
     return None
 
@@ -252,9 +278,9 @@ def lambda_entry(dialect: Dialect, *routers: Router) -> Callable[[dict[str, Any]
             status, body = dialect.render(refused)
             return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": json.dumps(body),
                     "isBase64Encoded": False}
-        if event.get("body"):
-            # Baton speaks JSON only: a body is parsed as JSON whatever Content-Type claims.
-            event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
+        # Baton speaks JSON only: a body is parsed as JSON whatever Content-Type claims (and a
+        # request without one is not refused for a Content-Type Powertools does not parse).
+        event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
         app = resolver()
         tokens = (_event.set(event), _proxy.set(app._to_proxy_event(event)), _context.set(context))
         try:

@@ -50,8 +50,13 @@ logging.getLogger(logger.name).addFilter(RequestFields())
 def request_logging(handler: LambdaHandler) -> LambdaHandler:
     """The handler, with the request it handles bound for the log lines it writes."""
     cold = [True]
+    service = [logger.service]
 
     def entry(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        wanted = get_settings().service  # `baton-<family>` in Lambda (POWERTOOLS_SERVICE_NAME)
+        if wanted != service[0]:
+            logger.append_keys(service=wanted)
+            service[0] = wanted
         token = _request.set((event, context, cold[0]))
         cold[0] = False
         try:

@@ -12,6 +12,16 @@ from baton.domain import PM_ROLES, WORK_ROLES, WRITE_ROLES
 PM = "/api/1.0/{workspace}/project/{prj_uid}/activity/{act_uid}"
 
 
+def _actions(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+# A task action: read the task and users (BatchGetItem), one transaction (Put task + history,
+# ConditionCheck a membership, Put/Delete its queue entries), or the direct claim's single UpdateItem.
+TASK_ACTION = _actions("BatchGetItem", "PutItem", "ConditionCheckItem", "UpdateItem", "DeleteItem")
+ASSIGNEE_READ = _actions("Query", "BatchGetItem")
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -23,6 +33,11 @@ class Route:
     roles: frozenset[str] | None = None
     # The success statuses it answers with (the OpenAPI document declares exactly these).
     ok: tuple[int, ...] = (200,)
+    # The DynamoDB actions (IAM names) its function performs for it: the CDK stack grants each
+    # function exactly the union over its routes (a transaction needs the actions of its parts:
+    # PutItem, UpdateItem, DeleteItem, ConditionCheckItem). tests/test_least_privilege.py checks
+    # that the sample request of each route stays within it.
+    dynamodb: frozenset[str] = frozenset()
 
     @property
     def powertools_path(self) -> str:
@@ -35,36 +50,46 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     # Itential: claim, release, assign
-    Route("POST", "/operations-manager/tasks/{taskId}/claim", "itential", roles=WORK_ROLES),
-    Route("POST", "/operations-manager/tasks/{taskId}/release", "itential", roles=WORK_ROLES),
-    Route("POST", "/operations-manager/tasks/{taskId}/assign", "itential", roles=WORK_ROLES),
+    Route("POST", "/operations-manager/tasks/{taskId}/claim", "itential", roles=WORK_ROLES,
+          dynamodb=TASK_ACTION),
+    Route("POST", "/operations-manager/tasks/{taskId}/release", "itential", roles=WORK_ROLES,
+          dynamodb=TASK_ACTION),
+    Route("POST", "/operations-manager/tasks/{taskId}/assign", "itential", roles=WORK_ROLES,
+          dynamodb=TASK_ACTION),
     # Native tasks
-    Route("POST", "/api/v1/tasks", "tasks", roles=WRITE_ROLES, ok=(201, 200)),
-    Route("GET", "/api/v1/tasks", "tasks"),
-    Route("POST", "/api/v1/tasks/claim-next", "tasks", roles=WORK_ROLES, ok=(200, 204)),
-    Route("GET", "/api/v1/tasks/{taskId}", "tasks"),
-    Route("GET", "/api/v1/tasks/{taskId}/history", "tasks"),
-    Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", roles=WORK_ROLES),
-    Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", roles=WORK_ROLES),
+    Route("POST", "/api/v1/tasks", "tasks", roles=WRITE_ROLES, ok=(201, 200), dynamodb=_actions("Query", "PutItem")),
+    Route("GET", "/api/v1/tasks", "tasks", dynamodb=_actions("Query", "BatchGetItem")),
+    Route("POST", "/api/v1/tasks/claim-next", "tasks", roles=WORK_ROLES, ok=(200, 204),
+          dynamodb=TASK_ACTION | _actions("Query")),
+    Route("GET", "/api/v1/tasks/{taskId}", "tasks", dynamodb=_actions("GetItem")),
+    Route("GET", "/api/v1/tasks/{taskId}/history", "tasks", dynamodb=_actions("GetItem", "Query")),
+    Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     # Native directory
-    Route("PUT", "/api/v1/users/{userId}", "directory", roles=WRITE_ROLES, ok=(201, 200)),
-    Route("GET", "/api/v1/users", "directory"),
-    Route("PUT", "/api/v1/groups/{groupId}", "directory", roles=WRITE_ROLES, ok=(201, 200)),
-    Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", roles=WRITE_ROLES, ok=(201, 200)),
+    Route("PUT", "/api/v1/users/{userId}", "directory", roles=WRITE_ROLES, ok=(201, 200),
+          dynamodb=_actions("UpdateItem")),
+    Route("GET", "/api/v1/users", "directory", dynamodb=_actions("Query")),
+    Route("PUT", "/api/v1/groups/{groupId}", "directory", roles=WRITE_ROLES, ok=(201, 200),
+          dynamodb=_actions("GetItem", "PutItem", "UpdateItem")),
+    Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", roles=WRITE_ROLES, ok=(201, 200),
+          dynamodb=_actions("UpdateItem")),
     # ProcessMaker: activity assignees (static paths before the {aas_uid} one)
-    Route("GET", PM + "/assignee", "processmaker"),
-    Route("GET", PM + "/assignee/paged", "processmaker"),
-    Route("GET", PM + "/assignee/all", "processmaker"),
-    Route("GET", PM + "/assignee/{aas_uid}", "processmaker"),
-    Route("GET", PM + "/available-assignee", "processmaker"),
-    Route("GET", PM + "/available-assignee/paged", "processmaker"),
-    Route("POST", PM + "/assignee", "processmaker", roles=PM_ROLES, ok=(201,)),
-    Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker", roles=PM_ROLES),
+    Route("GET", PM + "/assignee", "processmaker", dynamodb=ASSIGNEE_READ),
+    Route("GET", PM + "/assignee/paged", "processmaker", dynamodb=ASSIGNEE_READ),
+    Route("GET", PM + "/assignee/all", "processmaker", dynamodb=ASSIGNEE_READ),
+    Route("GET", PM + "/assignee/{aas_uid}", "processmaker", dynamodb=ASSIGNEE_READ),
+    Route("GET", PM + "/available-assignee", "processmaker", dynamodb=ASSIGNEE_READ),
+    Route("GET", PM + "/available-assignee/paged", "processmaker", dynamodb=ASSIGNEE_READ),
+    Route("POST", PM + "/assignee", "processmaker", roles=PM_ROLES, ok=(201,),
+          dynamodb=_actions("UpdateItem", "ConditionCheckItem", "PutItem")),
+    Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker", roles=PM_ROLES,
+          dynamodb=_actions("UpdateItem", "DeleteItem")),
     # Journey Manager: transactions
-    Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey", roles=WORK_ROLES),
-    Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey", roles=WORK_ROLES),
+    Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey", roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     # ConductorOne: reassign
-    Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone", roles=WORK_ROLES),
+    Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone", roles=WORK_ROLES,
+          dynamodb=TASK_ACTION),
     # Documentation and health: no authorizer
     Route("GET", "/openapi.json", "docs", auth=False),
     Route("GET", "/swagger", "docs", auth=False),

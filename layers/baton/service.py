@@ -323,14 +323,43 @@ class TaskService:
         return task
 
     def history(self, task_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        task = self.get(task_id)
-        page = self.store.history_page(self.caller.tenant, task_id, limit, cursor)
-        events = [HistoryEvent.model_validate(deserialize(i)).public() for i in page.items]
-        if page.cursor is None and task.lastEvent:  # the history ends with a direct claim not yet written out
-            if len(events) >= limit:  # no room on this page: the next one (empty of items) carries it
-                return events, encode_cursor({k: page.items[-1][k] for k in ("pk", "sk")})
-            events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}).public())
-        return events, page.cursor
+        """A page of the history as of one version of the task: the task is read first
+        (consistent), then the events after the cursor (a consistent Query). Events a writer
+        added after that read are left for a later page, and the direct claim's pending event
+        (`lastEvent`, always of the version read) is added only where it is not already written
+        out. A Query may see part of a transaction that is still landing (DynamoDB gives Query
+        read-committed isolation, not serializable): a page with a gap, or a last page that ends
+        before the version read, is read again; if it stays so, it ends before the gap with a
+        cursor to continue from. So a page never repeats or skips a version."""
+        before = self.store.history_cursor_version(cursor)  # the version the cursor follows (0: none)
+        for attempt in range(MAX_ATTEMPTS):
+            task = self.get(task_id)
+            page = self.store.history_page(self.caller.tenant, task_id, limit, cursor)
+            events: list[HistoryEvent] = []
+            kept: list[dict[str, Any]] = []  # the stored items behind `events`
+            next_cursor = page.cursor
+            for item in page.items:
+                event = HistoryEvent.model_validate(deserialize(item))
+                if event.version > task.version:  # written after the task was read: the snapshot ends
+                    next_cursor = None
+                    break
+                if event.version != (events[-1].version if events else before) + 1:  # a transaction landing
+                    next_cursor = encode_cursor({k: kept[-1][k] for k in ("pk", "sk")}) if kept else cursor
+                    break
+                events.append(event)
+                kept.append(item)
+            last = events[-1].version if events else before
+            if next_cursor is None and task.lastEvent and last == task.version - 1:
+                if len(events) >= limit:  # no room on this page: the next one carries it
+                    return [e.public() for e in events], encode_cursor({k: kept[-1][k] for k in ("pk", "sk")})
+                events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}))
+                last = task.version
+            whole = (next_cursor is not None and next_cursor == page.cursor) or last == task.version
+            if whole or attempt == MAX_ATTEMPTS - 1:
+                if not whole:  # still landing: stop before the gap, continue from there
+                    next_cursor = encode_cursor({k: kept[-1][k] for k in ("pk", "sk")}) if kept else cursor
+                return [e.public() for e in events], next_cursor
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
              cursor: str | None) -> tuple[list[Task], str | None]:
@@ -363,14 +392,16 @@ class DirectoryService:
         page = self.store.users_page(self.caller.tenant, text, limit, cursor)
         return [user_from_item(i) for i in page.items], page.cursor
 
-    def put_group(self, group: Group) -> bool:
+    def put_group(self, group: Group) -> tuple[Group, bool]:
+        """Create or replace a group; the group as stored (members de-duplicated) and whether it
+        was created."""
         rules.require_role(self.caller, WRITE_ROLES)
         group = group.model_copy(update={"members": list(dict.fromkeys(group.members))})
         for _ in range(MAX_ATTEMPTS):
             old, version = self.store.get_group(self.caller.tenant, group.id)
             try:
                 self.store.put_group(self.caller.tenant, group, old.members if old else [], version)
-                return old is None
+                return group, old is None
             except ConditionFailed as failed:
                 if failed.index > 0:
                     added = [u for u in group.members if not old or u not in old.members]

@@ -12,7 +12,8 @@ MAX_ID_LENGTH = 128
 
 
 class Settings(BaseModel):
-    table_name: str = Field(default="baton")
+    # None in Lambda when TABLE_NAME is missing: the store then refuses to guess (see get_store).
+    table_name: str | None = Field(default="baton")
     dynamodb_endpoint: str | None = None
     region: str = "us-east-1"
     service: str = "baton"
@@ -25,7 +26,8 @@ class Settings(BaseModel):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings(
-        table_name=os.environ.get("TABLE_NAME", "baton"),
+        # Outside Lambda (local tools, tests) the table defaults to "baton"; in Lambda it must be set.
+        table_name=os.environ.get("TABLE_NAME") or (None if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "baton"),
         dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT") or None,
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", "baton"),

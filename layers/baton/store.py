@@ -12,6 +12,8 @@ import base64
 import binascii
 import hashlib
 import json
+import random
+import time
 import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from baton.attrs import from_attr, to_attr
 from baton.domain import MAX_PRIORITY, Activity, Group, HistoryEvent, Task, User
-from baton.errors import BadRequest, Unavailable
+from baton.errors import BadRequest, Conflict, Internal, Unavailable
 from baton.settings import get_settings
 from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS
 
@@ -34,6 +36,7 @@ THROTTLE_CODES = frozenset({
 })
 TASK_FIELDS = tuple(Task.model_fields)
 MAX_TRANSACTION_ITEMS = 100
+TRANSACTION_ATTEMPTS = 3
 MAX_QUERY_LIMIT = 10_000
 # A task's queue entries (one per candidate user and group) change in the same transaction as
 # the task, next to the task, its history event, a membership check and a pending event.
@@ -54,8 +57,13 @@ class ConditionFailed(Exception):
         self.item = item
 
 
-class TransactionConflict(Exception):
-    """Another transaction touched the same item at the same moment: retry."""
+class TransactionConflict(Conflict):
+    """Another transaction touched the same item at the same moment, again after the store's own
+    retries. Callers that re-read may go round once more; anywhere else it is a 409."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("The item is changing too fast; try again", reason="busy")
+        self.detail = detail
 
 
 def _esc(part: str) -> str:
@@ -159,19 +167,25 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, partition_attr: str, partition: str) -> dict[str, Any] | None:
-    """Decode a cursor, and refuse one that points outside the partition being listed."""
+def decode_cursor(cursor: str | None, partition_attr: str, partition: str, sort_prefix: str = ""
+                  ) -> dict[str, Any] | None:
+    """Decode a cursor, and refuse one that points outside the partition being listed, lacks a
+    key of the table or index listed, or names a sort key outside the listed range."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise BadRequest("Invalid cursor") from None
+    # The table's keys, plus the index's own when an index is listed (gsiNpk / gsiNsk).
+    expected = {"pk", "sk"} if partition_attr == "pk" else {"pk", "sk", partition_attr,
+                                                            partition_attr.removesuffix("pk") + "sk"}
     ok = (
         isinstance(key, dict)
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
-        and key.get(partition_attr, {}).get("S") == partition
-        and set(key) <= {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
+        and set(key) == expected
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and v["S"] for v in key.values())
+        and key[partition_attr]["S"] == partition
+        and (partition_attr != "pk" or key["sk"]["S"].startswith(sort_prefix))
     )
     if not ok:
         raise BadRequest("Invalid cursor")
@@ -265,9 +279,16 @@ def _raise_client_error(err: ClientError) -> None:
         for i, r in enumerate(reasons):
             if r.get("Code") == "ConditionalCheckFailed":
                 raise ConditionFailed(i, cast(dict[str, Any] | None, r.get("Item"))) from err
-        if any(r.get("Code") in THROTTLE_CODES or r.get("Code") == "ThrottlingError" for r in reasons):
+        codes = {r.get("Code") for r in reasons}
+        if codes & THROTTLE_CODES:
             raise Unavailable("DynamoDB is busy; retry later") from err
-        raise TransactionConflict(str(reasons)) from err
+        if "TransactionConflict" in codes:
+            raise TransactionConflict(str(sorted(c for c in codes if c))) from err
+        if codes & {"ValidationError", "ItemCollectionSizeLimitExceeded"}:
+            # The change itself cannot be stored (an item or key over DynamoDB's limits): the
+            # request's fault, and retrying cannot help.
+            raise BadRequest("Invalid request: the change exceeds the storage limits", reason="invalidRequest") from err
+        raise Internal("The change was cancelled") from err
     if code == "TransactionConflictException":
         raise TransactionConflict(code) from err
     if code == "ConditionalCheckFailedException":
@@ -323,7 +344,7 @@ def decode_position(cursor: str | None, fingerprint: str, region: str | None) ->
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadRequest("Invalid cursor") from None
     ok = (isinstance(data, dict) and set(data) == {"a", "h"} and data["h"] == fingerprint
-          and isinstance(data["a"], str) and 0 < len(data["a"]) <= 1024
+          and isinstance(data["a"], str) and 0 < len(data["a"].encode()) <= 1024
           and (region is None or data["a"].startswith(region)))
     if not ok:
         raise BadRequest("Invalid cursor")
@@ -345,12 +366,22 @@ class Store:
             raise  # pragma: no cover - _raise_client_error always raises
 
     def transact(self, actions: Sequence[dict[str, Any]]) -> None:
+        """One TransactWriteItems. A conflict with another transaction is retried as is (its
+        conditions are evaluated afresh each time) a few times, with jittered backoff, before
+        TransactionConflict (a 409 unless the caller re-reads and decides again)."""
         for action in actions:
             body = next(iter(action.values()))
             body.setdefault("TableName", self.table)
             if "ConditionExpression" in body:
                 body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        self._call("transact_write_items", TransactItems=list(actions))
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                self._call("transact_write_items", TransactItems=list(actions))
+                return
+            except TransactionConflict:
+                if attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
 
     def get(self, key: dict[str, str], projection: str | None = None) -> dict[str, Any] | None:
         kwargs: dict[str, Any] = {"TableName": self.table, "Key": serialize(key), "ConsistentRead": True}
@@ -372,12 +403,19 @@ class Store:
         return found
 
     def query_page(self, limit: int, cursor: str | None, partition_attr: str, partition: str,
-                   **kwargs: Any) -> Page:
-        start = decode_cursor(cursor, partition_attr, partition)
+                   sort_prefix: str = "", **kwargs: Any) -> Page:
+        start = decode_cursor(cursor, partition_attr, partition, sort_prefix)
         kwargs.update(TableName=self.table, Limit=limit)
         if start:
             kwargs["ExclusiveStartKey"] = start
-        out = self._call("query", **kwargs)
+        try:
+            out = self._call("query", **kwargs)
+        except ClientError as err:
+            # A start key DynamoDB refuses (outside the query's range, over the key size) is the
+            # cursor's fault, not ours.
+            if start and err.response.get("Error", {}).get("Code") == "ValidationException":
+                raise BadRequest("Invalid cursor") from None
+            raise
         return Page(out.get("Items", []), encode_cursor(out.get("LastEvaluatedKey")))
 
     def query_all(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
@@ -494,9 +532,20 @@ class Store:
     def history_page(self, tenant: str, task_id: str, limit: int, cursor: str | None) -> Page:
         pk = Keys.task(tenant, task_id)["pk"]
         return self.query_page(
-            limit, cursor, "pk", pk,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :h)",
+            limit, cursor, "pk", pk, "H#",
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :h)", ConsistentRead=True,
             ExpressionAttributeValues=serialize({":pk": pk, ":h": "H#"}))
+
+    @staticmethod
+    def history_cursor_version(cursor: str | None) -> int:
+        """The version of the history event a (valid) history cursor follows; 0 without one."""
+        if not cursor:
+            return 0
+        try:
+            sk = json.loads(base64.urlsafe_b64decode(cursor.encode()))["sk"]["S"]
+            return int(sk.removeprefix("H#"), 10) if sk.startswith("H#") and sk[2:].isascii() else 0
+        except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
+            return 0  # history_page refuses it
 
     def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
                    status: str | None, limit: int, cursor: str | None) -> tuple[list[Task], str | None]:
@@ -679,7 +728,7 @@ class Store:
             values[":f"] = text.casefold()
             kwargs["FilterExpression"] = "contains(searchText, :f)"
         kwargs["ExpressionAttributeValues"] = serialize(values)
-        return self.query_page(limit, cursor, "pk", pk, **kwargs)
+        return self.query_page(limit, cursor, "pk", pk, "USER#", **kwargs)
 
     def get_users(self, tenant: str, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         items = self.batch_get(Keys.user(tenant, u) for u in user_ids)
@@ -796,4 +845,6 @@ def _client(endpoint: str | None, region: str) -> Any:
 def get_store() -> Store:
     """The store for this process's settings (client created on first use, not at import)."""
     settings = get_settings()
+    if settings.table_name is None:
+        raise RuntimeError("TABLE_NAME is not set: a deployed function must be told its table")
     return Store(_client(settings.dynamodb_endpoint, settings.region), settings.table_name)

@@ -82,7 +82,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with running(args.host, args.port, key, serialize) as server:
+        with running(args.host, args.port, key, serialize, args.idle_timeout) as server:
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
             print(f"  Swagger UI:  {url}/swagger   OpenAPI: {url}/openapi.json")
@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--dynamodb-endpoint", default=None)
     serve.add_argument("--table", default="baton")
     serve.add_argument("--state-dir", default=None)
+    serve.add_argument("--idle-timeout", type=float, default=30.0,
+                       help="seconds a connection may stay silent, before or inside a request (then 408 or close)")
     serve.set_defaults(func=cmd_serve)
     migrate = sub.add_parser("migrate", help="bring stored data to the current key scheme (serve does it too)")
     migrate.add_argument("--dynamodb-endpoint", default=None)

@@ -1,0 +1,63 @@
+"""Issue 12, item 8: a group PUT answers the stored members, each function logs under its own
+service name, and a deployed function without TABLE_NAME refuses to guess."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from baton.observability import logger
+from baton.settings import get_settings
+from baton.store import get_store
+from tests.support import ADMIN, call, seed
+
+
+def test_put_group_answers_the_stored_deduplicated_members(moto_table: str) -> None:
+    seed()
+    r = call("PUT", "/api/v1/groups/crew", {"name": "Crew", "members": ["alice", "bob", "alice", "bob"]},
+             user="root", roles=ADMIN)
+    assert r.status == 201 and r.body["members"] == ["alice", "bob"], r
+    r = call("PUT", "/api/v1/groups/crew", {"name": "Crew", "members": ["carol", "carol"]}, user="root", roles=ADMIN)
+    assert r.status == 200 and r.body["members"] == ["carol"], r
+
+
+def test_functions_log_their_own_service_name(moto_table: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logger.registered_formatter)
+    inner = logging.getLogger(logger.name)
+    inner.addHandler(handler)
+    old = inner.level
+    logger.setLevel("INFO")
+    try:
+        for service in ("baton-itential", "baton-tasks"):
+            monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", service)
+            get_settings.cache_clear()
+            call("GET", "/api/v1/tasks/nope")  # a 404: logged at INFO
+            lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+            assert lines and lines[-1]["service"] == service, lines[-1:]
+    finally:
+        logger.setLevel(old)
+        inner.removeHandler(handler)
+        monkeypatch.delenv("POWERTOOLS_SERVICE_NAME")
+        get_settings.cache_clear()
+        call("GET", "/api/v1/tasks/nope")  # back to the default name for whoever logs next
+
+
+def test_table_name_is_required_in_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TABLE_NAME", raising=False)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "baton-tasks")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="TABLE_NAME"):
+            get_store()
+        r = call("GET", "/api/v1/tasks/t1")  # a configuration fault: 500, never a guessed table
+        assert r.status == 500
+    finally:
+        get_settings.cache_clear()
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
+    assert get_settings().table_name == "baton"  # outside Lambda the local default stays
+    get_settings.cache_clear()
