@@ -4,7 +4,8 @@
     python -m benchmarks.run --quick OUT  # tiny sizes (the harness test in `make test`), results to OUT
 
 Sections (keys of results.json): cold_init_ms / baseline_init_ms / cold_init_ratio, warm_p50_us /
-warm_p99_us / warm_baseline_p50_us / warm_ratio, ddb_calls, race, scale, layer_mb, goals.
+warm_p99_us / warm_baseline_p50_us / warm_ratio, ddb_calls, race, scale, queue_scale, queue_groups,
+claim_next, hot_key_share, layer_mb, goals.
 """
 
 from __future__ import annotations
@@ -56,12 +57,19 @@ class Sizes:
     members: int = 100
     deep_start: int = 4900
     page: int = 50
+    history: tuple[int, ...] = (0, 10_000, 100_000)
+    user_groups: tuple[int, ...] = (1, 10, 100)
+    drain_workers: int = 64
+    drain_tasks: int = 2000
+    hot_tasks: int = 1000
+    hot_changes: int = 10_000
     families: tuple[str, ...] = ("itential", "tasks", "directory", "processmaker", "journey", "conductorone",
                                  "docs")
 
 
 QUICK = Sizes(cold_runs=1, warm_requests=30, claimers=8, race_rounds=1, users=60, groups=3, members=10,
-              deep_start=50, page=5, families=("itential",))
+              deep_start=50, page=5, history=(0, 50), user_groups=(1, 3), drain_workers=4, drain_tasks=20,
+              hot_tasks=20, hot_changes=60, families=("itential",))
 
 
 # ---- counting DynamoDB calls ----------------------------------------------------------------
@@ -372,6 +380,136 @@ def measure_scale(sizes: Sizes, counter: Counter) -> dict[str, Any]:
     return result
 
 
+# ---- queues -------------------------------------------------------------------------------------
+def _first_queue_page(counter: Counter, tenant: str, user: str) -> dict[str, Any]:
+    from tests.support import call
+
+    times, snap, items = [], {}, 0
+    for _ in range(3):
+        counter.reset()
+        t = time.perf_counter()
+        r = call("GET", "/api/v1/tasks", query={"candidate": "me", "status": "open", "limit": "20"}, user=user,
+                 tenant=tenant)
+        times.append((time.perf_counter() - t) * 1000)
+        assert r.status == 200, r
+        snap, items = counter.snapshot(), len(r.body["items"])
+    return {"ms": round(statistics.median(times), 1), "round_trips": snap["round_trips"],
+            "capacity": snap["consumed_capacity"], "items": items}
+
+
+def measure_queue_scale(sizes: Sizes, counter: Counter, client: Any) -> dict[str, Any]:
+    """The first queue page of a user whose group has 5 open tasks, as the tenant's finished
+    history grows (written straight to the table in the store's own item shape)."""
+    from baton.domain import Task
+    from baton.store import get_store, task_item
+    from tests.support import seed
+
+    tenant = f"qs-{uuid.uuid4().hex[:6]}"
+    seed(tenant)
+    from tests.support import call
+
+    for i in range(4):
+        assert call("POST", "/api/v1/tasks", {"id": f"open-{i}", "name": "Open", "candidateGroups": ["ops"]},
+                    user="root", roles=("admin",), tenant=tenant).status == 201
+    store = get_store()
+    written = 0
+    out: dict[str, Any] = {}
+
+    def put(chunk: list[int]) -> None:
+        items = [{"PutRequest": {"Item": task_item(tenant, Task(
+            id=f"old-{i:07d}", name="Done", status="completed", assignee="alice", candidateGroups=["ops"],
+            createdAt=f"2025-01-01T00:00:{i // 1_000_000:02d}.{i % 1_000_000:06d}Z", updatedAt="2025-01-02T00:00:00Z",
+            version=3))}} for i in chunk]
+        request = {store.table: items}
+        while request:
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+    for target in sizes.history:
+        chunks = [list(range(n, min(n + 25, target))) for n in range(written, target, 25)]
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(put, chunks))
+        written = target
+        out[str(target)] = _first_queue_page(counter, tenant, "bob")
+    first, last = out[str(sizes.history[0])], out[str(sizes.history[-1])]
+    out["capacity_ratio"] = round(last["capacity"] / first["capacity"], 2) if first["capacity"] else None
+    return out
+
+
+def measure_queue_groups(sizes: Sizes, counter: Counter) -> dict[str, Any]:
+    """The first queue page of a user in 1, 10, 100 groups (one open task in every tenth group)."""
+    from baton.store import Keys, get_store, serialize
+    from tests.support import call, seed
+
+    tenant = f"qg-{uuid.uuid4().hex[:6]}"
+    seed(tenant)
+    store = get_store()
+    out: dict[str, Any] = {}
+    for n in sizes.user_groups:
+        user = f"member-of-{n}"
+        groups = [f"grp-{i:04d}" for i in range(n)]
+        assert call("PUT", f"/api/v1/users/{user}", {"username": user}, user="root", roles=("admin",),
+                    tenant=tenant).status == 201
+        store.client.update_item(TableName=store.table, Key=serialize(Keys.user(tenant, user)),
+                                 UpdateExpression="ADD #g :g", ExpressionAttributeNames={"#g": "groups"},
+                                 ExpressionAttributeValues={":g": {"SS": groups}})
+        for i in range(0, n, 10):
+            call("POST", "/api/v1/tasks", {"id": f"{user}-{i}", "name": "T", "candidateGroups": [groups[i]]},
+                 user="root", roles=("admin",), tenant=tenant)
+        out[str(n)] = _first_queue_page(counter, tenant, user)
+    return out
+
+
+def measure_claim_next(sizes: Sizes, counter: Counter) -> dict[str, Any]:
+    """`drain_workers` workers (threads through the handlers, DynamoDB Local) drain `drain_tasks`
+    tasks with claim-next; DynamoDB calls and refused writes counted."""
+    from baton.service import CLAIM_BATCH
+    from benchmarks.drain import Drain
+    from tests.support import call
+
+    tenant = f"cn-{uuid.uuid4().hex[:6]}"
+
+    def over(method: str, path: str, body: Any, user: str, roles: tuple[str, ...]) -> tuple[int, Any]:
+        r = call(method, path, body, user=user, roles=roles, tenant=tenant)
+        return r.status, r.body
+
+    drain = Drain(over, workers=sizes.drain_workers, tasks=sizes.drain_tasks)
+    drain.setup()
+    refused = {"n": 0}
+
+    def count_refusal(http_response: Any, **_: Any) -> None:
+        if http_response is not None and http_response.status_code == 400:
+            refused["n"] += 1
+
+    from baton.store import get_store
+
+    client = get_store().client
+    client.meta.events.register("after-call.dynamodb", lambda **kw: count_refusal(kw.get("http_response")))
+    counter.reset()
+    drain.run()
+    calls = counter.snapshot()
+    claimed = max(1, sum(len(v) for v in drain.claims.values()))
+    problems = drain.problems(window=CLAIM_BATCH)
+    return {**drain.summary(), "round_trips_per_claim": round(calls["round_trips"] / claimed, 2),
+            "writes_per_claim": round(calls["writes"] / claimed, 2),
+            "conflicts_per_claim": round(refused["n"] / claimed, 2), "problems": problems}
+
+
+def measure_hot_keys(sizes: Sizes, endpoint: str) -> dict[str, Any]:
+    import boto3
+
+    from baton.store import get_store
+    from benchmarks.hotkeys import busy_tenant, enable_stream, shares, stream_records, write_counts
+
+    store = get_store()
+    arns: list[str] = []
+    changes = busy_tenant(store, f"hk-{uuid.uuid4().hex[:6]}", tasks=sizes.hot_tasks, changes=sizes.hot_changes,
+                          ready=lambda: arns.append(enable_stream(store)))
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name="us-east-1")
+    result = shares(write_counts(stream_records(streams, arns[0])))
+    return {"changes": changes, "tasks": sizes.hot_tasks, "max_share": max(v["max_share"] for v in result.values()),
+            "by_table_and_index": result}
+
+
 # ---- layer --------------------------------------------------------------------------------------
 def measure_layer(build: bool) -> float | None:
     from infra import layer
@@ -388,12 +526,17 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
         "warm_ratio <= 1.5": r["warm_ratio"] <= 1.5,
         "every mutation 1 write request": all(calls[m]["writes"] == 1 for m in MUTATIONS),
         "every mutation <= 2 round trips": all(calls[m]["round_trips"] <= 2 for m in (*MUTATIONS, "claim_group")),
-        "claim (direct candidate) 1 round trip": calls["claim"]["round_trips"] == 1,
+        "claim (the only candidate) 1 round trip": calls["claim"]["round_trips"] == 1,
         "no scans": all(c["scans"] == 0 for c in calls.values()),
         "assignee page bounded (start=0: 2 round trips at any size)": r["scale"]["offset_start_0"]["round_trips"] <= 2,
         "cursor page bounded (1 round trip at any depth)": all(
             v["round_trips"] == 1 for k, v in r["scale"].items() if k.startswith("cursor_")),
         "race: 1 winner": r["race"]["winners"] == 1,
+        "queue page at the largest history within 1.2x the empty one (capacity)":
+            (r["queue_scale"]["capacity_ratio"] or 0) <= 1.2,
+        "claim-next: no task given twice, none left": r["claim_next"]["given_twice"] == 0
+            and r["claim_next"]["claimed"] == r["claim_next"]["tasks"] and not r["claim_next"]["problems"],
+        "hot key share <= 5%": r["hot_key_share"]["max_share"] <= 0.05,
         "layer <= 25 MB": r["layer_mb"] is not None and r["layer_mb"] <= 25,
     }
 
@@ -433,16 +576,31 @@ def table(r: dict[str, Any]) -> str:
         + " / ".join(f"{s[k]['ms']} ms, {s[k]['round_trips']} RT"
                      for k in ("pm_all", "filtered_page", "available_page"))
         + " | reported |",
+    ]
+    qs, qg, cn, hk = r["queue_scale"], r["queue_groups"], r["claim_next"], r["hot_key_share"]
+    sizes = [k for k in qs if k.isdigit()]
+    lines += [
+        "| `queue_scale`: first queue page (limit 20) at " + " / ".join(f"{int(k):,}" for k in sizes)
+        + " finished tasks (capacity, RT, items) | "
+        + " / ".join(f"{qs[k]['capacity']}, {qs[k]['round_trips']} RT, {qs[k]['items']}" for k in sizes)
+        + f" (ratio **{qs['capacity_ratio']}**) | ≤ 1.2 |",
+        "| `queue_groups`: first queue page for a user in " + " / ".join(qg) + " groups (ms, calls, capacity) | "
+        + " / ".join(f"{v['ms']} ms, {v['round_trips']}, {v['capacity']}" for v in qg.values()) + " | reported |",
+        f"| `claim_next`: {cn['workers']} workers × {cn['tasks']} tasks: claims/s, p50 / p99, round trips, "
+        f"conflicts per claim, given twice | {cn['claims_per_s']}/s, {cn['p50_ms']} / {cn['p99_ms']} ms, "
+        f"{cn['round_trips_per_claim']}, {cn['conflicts_per_claim']}, **{cn['given_twice']}** | 0 given twice |",
+        f"| `hot_key_share`: largest share of one partition key ({hk['changes']:,} changes on {hk['tasks']:,} "
+        f"tasks, table and each index) | **{hk['max_share'] * 100:.1f}%** | ≤ 5% |",
         f"| layer, unzipped | {r['layer_mb']} MB | ≤ 25 MB |",
     ]
     return "\n".join(lines)
 
 
-SECTIONS = ("cold", "warm", "race", "scale", "layer")
+SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys", "layer")
 
 
 @contextmanager
-def local_table() -> Iterator[tuple[Any, Counter]]:
+def local_table() -> Iterator[tuple[Any, Counter, str]]:
     """A fresh table on an in-memory DynamoDB Local, the store pointed at it, its calls counted."""
     from baton.local.ddblocal import DynamoDBLocal
     from baton.settings import get_settings
@@ -458,7 +616,7 @@ def local_table() -> Iterator[tuple[Any, Counter]]:
         ensure_table(client, get_store().table)
         counter = Counter()
         hook(client, counter)
-        yield client, counter
+        yield client, counter, engine.endpoint
     finally:
         engine.stop()
 
@@ -466,7 +624,7 @@ def local_table() -> Iterator[tuple[Any, Counter]]:
 def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
     os.environ.update({k: v for k, v in LAMBDA_ENV.items() if k.startswith("AWS_")})
     os.environ.update({"TABLE_NAME": f"bench-{uuid.uuid4().hex[:8]}", "POWERTOOLS_LOG_LEVEL": "CRITICAL"})
-    with local_table() as (client, counter):
+    with local_table() as (client, counter, _):
         calls, recorded = measure_calls(counter, client)
     # DynamoDB Local (a JVM still compiling and collecting after the recording) is stopped
     # while fresh interpreters are timed: on 2 cores it would be noise in every ratio.
@@ -479,8 +637,17 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS) -> di
     if "race" in only:
         results["race"] = measure_race(sizes)
     if "scale" in only:
-        with local_table() as (_, counter):
+        with local_table() as (_, counter, _):
             results["scale"] = measure_scale(sizes, counter)
+    if {"queues", "claim_next", "hot_keys"} & set(only):
+        with local_table() as (client, counter, endpoint):  # one engine for the three (each starts fresh tenants)
+            if "queues" in only:
+                results["queue_scale"] = measure_queue_scale(sizes, counter, client)
+                results["queue_groups"] = measure_queue_groups(sizes, counter)
+            if "claim_next" in only:
+                results["claim_next"] = measure_claim_next(sizes, counter)
+            if "hot_keys" in only:
+                results["hot_key_share"] = measure_hot_keys(sizes, endpoint)
     if "layer" in only:
         results["layer_mb"] = measure_layer(build_layer)
     if only == SECTIONS:

@@ -25,7 +25,7 @@ def token(state: Path, user: str, roles: str, tenant: str = "workflow", ttl: int
     return out.strip().splitlines()[-1]
 
 
-def request(base: str, method: str, path: str, tok: str | None = None, body: Any = None
+def request(base: str, method: str, path: str, tok: str | None = None, body: Any = None, timeout: float = 30
             ) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(base + path, data=data, method=method)
@@ -34,7 +34,7 @@ def request(base: str, method: str, path: str, tok: str | None = None, body: Any
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw = resp.read()
             status = resp.status
     except urllib.error.HTTPError as err:

@@ -18,8 +18,8 @@ def _actions(*names: str) -> frozenset[str]:
 
 
 # A task action: read the task and users (BatchGetItem), one transaction (Put task + history,
-# ConditionCheck a membership), or the direct claim's single UpdateItem.
-TASK_ACTION = _actions("BatchGetItem", "PutItem", "ConditionCheckItem", "UpdateItem")
+# ConditionCheck a membership, Put/Delete its queue entries), or the direct claim's single UpdateItem.
+TASK_ACTION = _actions("BatchGetItem", "PutItem", "ConditionCheckItem", "UpdateItem", "DeleteItem")
 # (GetItem: whether an unknown activity's project exists, and the activity of a users-only page)
 ASSIGNEE_READ = _actions("Query", "BatchGetItem", "GetItem")
 

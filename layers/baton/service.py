@@ -34,9 +34,10 @@ from baton.store import (
 
 MAX_ATTEMPTS = 8
 # claim-next reads the queue CLAIM_BATCH tasks at a time and picks at random among the first
-# CLAIM_SPREAD of them, so that concurrent workers reading the same head rarely collide.
-CLAIM_BATCH = 16
-CLAIM_SPREAD = 8
+# CLAIM_SPREAD of them; each collision (the pick was taken meanwhile) doubles the spread, up to
+# the whole batch: alone a worker takes the queue nearly in order, in a crowd it spreads out.
+CLAIM_BATCH = 32
+CLAIM_SPREAD = 4
 
 
 def now() -> str:
@@ -185,17 +186,18 @@ class TaskService:
             candidate = (me, groups)
         tried: set[str] = set()
         cursor: str | None = None
+        spread = CLAIM_SPREAD
         for _ in range(MAX_ATTEMPTS * 4):
             tasks, cursor = self.store.queue_head(self.caller.tenant, candidate, CLAIM_BATCH, cursor,
                                                   own_queue=group_id is None)
             fresh = [t for t in tasks if t.id not in tried]
             while fresh:
-                task = fresh.pop(_pick(min(CLAIM_SPREAD, len(fresh))))
+                task = fresh.pop(_pick(min(spread, len(fresh))))
                 tried.add(task.id)
                 try:
                     return self._claim(task.id, None, seen=(task, {me: groups}))
                 except (Conflict, Forbidden, BadRequest, NotFound):
-                    continue  # taken, finished or no longer ours since it was read: the next one
+                    spread = min(CLAIM_BATCH, spread * 2)  # taken or changed since read: spread out
             if cursor is None:
                 return None
         raise Conflict("The queue is changing too fast; try again", reason="busy")

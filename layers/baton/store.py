@@ -374,7 +374,7 @@ def decode_position(cursor: str | None, fingerprint: str, region: str | None) ->
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadRequest("Invalid cursor") from None
     ok = (isinstance(data, dict) and set(data) == {"a", "h"} and data["h"] == fingerprint
-          and isinstance(data["a"], str) and 0 < len(data["a"]) <= 1024
+          and isinstance(data["a"], str) and 0 < len(data["a"].encode()) <= 1024
           and (region is None or data["a"].startswith(region)))
     if not ok:
         raise BadRequest("Invalid cursor")
