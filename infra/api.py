@@ -89,6 +89,7 @@ class ApiStack(Stack):
                                      compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
                                      compatible_architectures=[lambda_.Architecture.ARM_64],
                                      description="baton package, Powertools, pydantic (boto3 is in the runtime)")
+        self.layer = layer
         code = lambda_.Code.from_asset(str(build_functions()))
         identity = Identity(self, "Identity")
         authorizer = authorizers.HttpJwtAuthorizer("Jwt", identity.issuer, jwt_audience=identity.audience)

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from baton.attrs import from_attr, to_attr
 from baton.domain import Activity, Group, HistoryEvent, Task, User
 from baton.errors import BadRequest, Unavailable
+from baton.events import DEFERRED
 from baton.settings import get_settings
 from baton.table import GSI_ASSIGNEE, GSI_TASKS
 
@@ -307,7 +308,8 @@ class Store:
                 "ExpressionAttributeValues": serialize({f":g{i}": g for i, g in enumerate(groups)})}})
         if old.lastEvent:  # a direct claim's event, written out now (the Put above drops it)
             pending = HistoryEvent.model_validate({**old.lastEvent, "version": old.version})
-            actions.append({"Put": {"Item": self._event_item(tenant, pending)}})
+            # `deferred`: its event was published when the claim was made (baton.events).
+            actions.append({"Put": {"Item": {**self._event_item(tenant, pending), DEFERRED: {"BOOL": True}}}})
         self.transact(actions)
 
     def claim_direct(self, tenant: str, task_id: str, user: str, event: HistoryEvent,

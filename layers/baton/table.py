@@ -12,6 +12,10 @@ GSI_ASSIGNEE = "gsi2"
 
 KEYS = {PK: "S", SK: "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S"}
 INDEXES = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk")}
+# The stream every task event is derived from (docs/events.md): new and old images, so a task
+# item that gained a `lastEvent` can be told from one that already had it.
+STREAM_VIEW = "NEW_AND_OLD_IMAGES"
+STREAM = {"StreamEnabled": True, "StreamViewType": STREAM_VIEW}
 
 
 def create_table_kwargs(table_name: str) -> dict[str, Any]:
@@ -29,12 +33,18 @@ def create_table_kwargs(table_name: str) -> dict[str, Any]:
             }
             for name, (h, r) in INDEXES.items()
         ],
+        "StreamSpecification": STREAM,
     }
 
 
 def ensure_table(client: Any, table_name: str) -> None:
-    """Create the table if it does not exist (local server and tests only)."""
+    """Create the table if it does not exist, and turn its stream on if it is off (a table made
+    before events existed) (local server and tests only)."""
     existing = client.list_tables().get("TableNames", [])
     if table_name not in existing:
         client.create_table(**create_table_kwargs(table_name))
         client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.2})
+        return
+    spec = client.describe_table(TableName=table_name)["Table"].get("StreamSpecification") or {}
+    if not spec.get("StreamEnabled"):
+        client.update_table(TableName=table_name, StreamSpecification=STREAM)

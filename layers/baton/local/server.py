@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from baton.local.eventfeed import PATH as EVENTS_PATH
+from baton.local.eventfeed import SSE_HEADERS, EventFeed
 from baton.local.events import LambdaContext, http_event
 from baton.local.tokens import InvalidToken, authorizer_claims, verify
 from baton.routes import ROUTES, match
@@ -36,6 +38,7 @@ class BatonServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], key: bytes, serialize: bool) -> None:
         super().__init__(address, RequestHandler)
         self.key = key
+        self.feed: EventFeed | None = None  # set by `baton serve` (GET /local/events)
         self.handlers = load_handlers()
         self.lock: contextlib.AbstractContextManager[Any] = threading.Lock() if serialize \
             else contextlib.nullcontext()
@@ -69,6 +72,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return self._json(413, {"message": "Request Entity Too Large"})
         raw = self.rfile.read(length) if length else b""
+        if url.path == EVENTS_PATH and self.command == "GET" and self.server.feed is not None:
+            return self._events(self.server.feed)
         route, _ = match(self.command, url.path)
         if route is None:
             return self._json(404, {"message": "Not Found"})
@@ -99,6 +104,25 @@ class RequestHandler(BaseHTTPRequestHandler):
         hdrs = {k: ",".join(v) for k, v in (result.get("multiValueHeaders") or {}).items()}
         hdrs.update(result.get("headers") or {})
         self._send(int(result.get("statusCode", 200)), data, hdrs)
+
+    def _events(self, feed: EventFeed) -> None:
+        """Server-Sent Events of the caller's tenant (baton.local.eventfeed), until the client goes."""
+        try:
+            scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+            tenant = str(verify(self.server.key, token.strip())["custom:tenant"]) if scheme.lower() == "bearer" else ""
+        except (InvalidToken, KeyError):
+            tenant = ""
+        if not tenant:
+            return self._json(401, {"message": "Unauthorized"})
+        self.close_connection = True  # the body ends when the connection does
+        self.send_response(200)
+        for k, v in {**SSE_HEADERS, "Connection": "close"}.items():
+            self.send_header(k, v)
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            for chunk in feed.stream(tenant, self.headers.get("Last-Event-ID")):
+                self.wfile.write(chunk)
+                self.wfile.flush()
 
     def __getattr__(self, name: str) -> Any:
         # Every method (GET or QUERY alike) reaches the route table; like API Gateway, an unrouted
