@@ -114,7 +114,9 @@ CONDUCTORONE = Dialect("conductorone", _conductorone,
 
 def error_response(dialect: Dialect, err: BatonError) -> Response:
     if isinstance(err, Unauthorized):  # API Gateway's own answer, whatever the dialect
-        return Response(401, JSON, json.dumps({"message": "Unauthorized"}))
+        why = str(err.details.get("description") or "the token was refused").replace('"', "'")
+        return Response(401, JSON, json.dumps({"message": "Unauthorized"}), headers={
+            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{why}"'})
     status, body = dialect.render(err)
     headers = {"Retry-After": str(err.retry_after)} if isinstance(err, Unavailable) else None
     return Response(status, JSON, json.dumps(body), headers=headers)

@@ -84,9 +84,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     feed = None
     try:
-        with running(args.host, args.port, key, serialize) as server:
-            server.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table,
-                                           server.lock if serialize else None)
+        with running(args.host, args.port, key, serialize, args.idle_timeout) as server:
+            app: Any = server.app  # the LocalApi
+            app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock)
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
             print(f"  Swagger UI:  {url}/swagger   OpenAPI: {url}/openapi.json")
@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--dynamodb-endpoint", default=None)
     serve.add_argument("--table", default="baton")
     serve.add_argument("--state-dir", default=None)
+    serve.add_argument("--idle-timeout", type=float, default=30.0,
+                       help="seconds a connection may stay silent, before or inside a request (then 408 or close)")
     serve.set_defaults(func=cmd_serve)
     token = sub.add_parser("token", help="print a bearer token the local server accepts")
     token.add_argument("--user", required=True)

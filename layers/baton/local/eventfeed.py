@@ -193,6 +193,27 @@ class EventFeed:
                 yield b": keep-alive\n\n"
 
 
+def events_endpoint(api: Any, request: Any) -> Any:
+    """`GET /local/events` for the local server (its LocalApi and werkzeug Request): the caller's
+    tenant's events as Server-Sent Events, streamed until the client goes away."""
+    from werkzeug.wrappers import Response
+
+    from baton.local import tokens
+    from baton.local.server import json_response, unauthorized
+
+    feed: EventFeed | None = api.feed
+    if feed is None:
+        return json_response(503, {"message": "The event feed is not running"})
+    try:
+        tenant = api.authorize(request).get("custom:tenant")
+    except tokens.InvalidToken as err:
+        return unauthorized(str(err) or None)
+    if not tenant:
+        return unauthorized("no tenant")
+    body = feed.stream(str(tenant), request.headers.get("Last-Event-ID"))
+    return Response(body, 200, headers=SSE_HEADERS, direct_passthrough=True)
+
+
 def open_feed(endpoint: str | None, region: str, table: str,
               lock: contextlib.AbstractContextManager[Any] | None = None) -> EventFeed:
     """A started feed on the table at `endpoint` (DynamoDB and its Streams API on one endpoint)."""

@@ -13,7 +13,10 @@ from baton.routes import Route
 
 def http_event(method: str, path: str, *, route: Route | None = None, body: Any = None,
                query: dict[str, str] | None = None, headers: dict[str, str] | None = None,
-               claims: dict[str, Any] | None = None, path_params: dict[str, str] | None = None) -> dict[str, Any]:
+               claims: dict[str, Any] | None = None, path_params: dict[str, str] | None = None,
+               raw_query: str | None = None) -> dict[str, Any]:
+    """`path` as API Gateway delivers it (percent-decoded, as are the path parameters); `query`
+    with repeated names already joined by commas; `raw_query` the query string as sent."""
     if body is not None and not isinstance(body, str | bytes):
         body = json.dumps(body)
     if isinstance(body, bytes):
@@ -36,7 +39,8 @@ def http_event(method: str, path: str, *, route: Route | None = None, body: Any 
         path_params = found.groupdict() if found else {}
     event: dict[str, Any] = {
         "version": "2.0", "routeKey": request_context["routeKey"], "rawPath": path,
-        "rawQueryString": urlencode(query or {}), "headers": hdrs, "requestContext": request_context,
+        "rawQueryString": urlencode(query or {}) if raw_query is None else raw_query, "headers": hdrs,
+        "requestContext": request_context,
         "isBase64Encoded": False,
     }
     if query:
@@ -50,11 +54,13 @@ def http_event(method: str, path: str, *, route: Route | None = None, body: Any 
 
 def claims_for(user: str, tenant: str, roles: list[str] | tuple[str, ...], username: str | None = None
                ) -> dict[str, Any]:
-    """Claims as the HTTP API JWT authorizer passes them (arrays flattened to "[a b]")."""
+    """Claims of a token for these groups (with `baton:roles`, as the Cognito trigger and the
+    local issuer write it) as the HTTP API JWT authorizer passes them (arrays flattened)."""
+    from baton.auth import ROLES_CLAIM, roles_claim
     from baton.local.tokens import authorizer_claims
 
     return authorizer_claims({"sub": user, "username": username or user, "custom:tenant": tenant,
-                              "cognito:groups": list(roles)})
+                              "cognito:groups": list(roles), ROLES_CLAIM: roles_claim(roles)})
 
 
 class LambdaContext:

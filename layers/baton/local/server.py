@@ -1,8 +1,18 @@
 """The local server: HTTP on 127.0.0.1 → API Gateway HTTP API v2 events → the real handlers.
 
-It verifies bearer tokens as the JWT authorizer would, puts the claims where API Gateway
-puts them, and serves requests concurrently (one thread each). With the moto fallback
-every request is serialized by a lock, because moto is not thread-safe."""
+HTTP itself is werkzeug's (its threaded WSGI server and Request/Response; see
+docs/decisions.md for why werkzeug). What is Baton's here is what API Gateway does in front
+of the functions: it reads the body (400 for a bad `Content-Length`, 408 when a body stops
+short, 413 over 10 MB; chunked bodies are de-chunked), verifies bearer tokens as the JWT
+authorizer does (401 with `WWW-Authenticate` saying why, the reason logged at INFO), builds
+the v2 event (path parameters percent-decoded, repeated query parameters joined with
+commas, headers lower-cased) and answers with the function's result. Idle connections
+close after `idle_timeout` seconds. With the moto fallback every request is serialized by a
+lock, because moto is not thread-safe.
+
+Local-only endpoints (not in the route table, never deployed) are registered in ONE place,
+`LOCAL_ROUTES` below: a werkzeug `Rule` whose endpoint takes the `LocalApi` and the
+`Request` and returns a `Response` (a generator body streams, chunk by chunk)."""
 
 from __future__ import annotations
 
@@ -10,20 +20,30 @@ import base64
 import contextlib
 import importlib
 import json
+import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from baton.local.eventfeed import PATH as EVENTS_PATH
-from baton.local.eventfeed import SSE_HEADERS, EventFeed
+from joserfc.jwk import RSAKey
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from baton.local import tokens
+from baton.local.eventfeed import EventFeed, events_endpoint
 from baton.local.events import LambdaContext, http_event
-from baton.local.tokens import InvalidToken, authorizer_claims, verify
 from baton.routes import ROUTES, match
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+IDLE_TIMEOUT = 30.0  # seconds a connection may stay silent (before or inside a request)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+LocalEndpoint = Callable[["LocalApi", Request], Response]
+log = logging.getLogger("baton.local.server")  # a child of the functions' logger: same JSON lines
+_DIGITS = re.compile(r"[0-9]{1,15}")
 
 
 def load_handlers() -> dict[str, Handler]:
@@ -31,110 +51,177 @@ def load_handlers() -> dict[str, Handler]:
     return {f: importlib.import_module(f"baton_functions.{f}").lambda_handler for f in families}
 
 
-class BatonServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(payload), status, headers=headers, content_type="application/json")
 
-    def __init__(self, address: tuple[str, int], key: bytes, serialize: bool) -> None:
-        super().__init__(address, RequestHandler)
+
+def unauthorized(reason: str | None) -> Response:
+    """API Gateway's 401: the body never says why; `WWW-Authenticate` does (RFC 6750)."""
+    challenge = "Bearer" if reason is None else \
+        f'Bearer error="invalid_token", error_description="{reason.replace(chr(34), chr(39))}"'
+    return json_response(401, {"message": "Unauthorized"}, {"WWW-Authenticate": challenge})
+
+
+# ---- local-only endpoints: add them here ------------------------------------------------------
+
+def jwks_document(api: LocalApi, request: Request) -> Response:
+    """The local issuer's public keys, where Cognito publishes a pool's."""
+    return json_response(200, tokens.jwks(api.key))
+
+
+LOCAL_ROUTES = Map([
+    Rule("/.well-known/jwks.json", methods=["GET"], endpoint=jwks_document),
+    Rule("/local/events", methods=["GET"], endpoint=events_endpoint),  # task events as SSE (docs/events.md)
+], strict_slashes=False, merge_slashes=False)
+
+
+class RequestRefused(Exception):
+    """Refused before any function runs (framing, size): the status and API Gateway's message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class LocalApi:
+    """The WSGI application: API Gateway in front of the real handlers."""
+
+    def __init__(self, key: RSAKey, serialize: bool = False, handlers: dict[str, Handler] | None = None) -> None:
         self.key = key
-        self.feed: EventFeed | None = None  # set by `baton serve` (GET /local/events)
-        self.handlers = load_handlers()
+        self.handlers = handlers if handlers is not None else load_handlers()
         self.lock: contextlib.AbstractContextManager[Any] = threading.Lock() if serialize \
             else contextlib.nullcontext()
+        self.feed: EventFeed | None = None  # set by `baton serve`
 
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        response = self.respond(Request(environ))
+        return response(environ, start_response)
 
-class RequestHandler(BaseHTTPRequestHandler):
-    server: BatonServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return  # the functions log structured JSON themselves
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        hdrs = {"Content-Type": "application/json", **(headers or {})}
-        for k, v in hdrs.items():
-            if k.lower() not in ("content-length", "connection"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
-        self._send(status, json.dumps(payload).encode())
-
-    def _dispatch(self) -> None:
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_REQUEST_BYTES:
-            self.close_connection = True
-            return self._json(413, {"message": "Request Entity Too Large"})
-        raw = self.rfile.read(length) if length else b""
-        if url.path == EVENTS_PATH and self.command == "GET" and self.server.feed is not None:
-            return self._events(self.server.feed)
-        route, _ = match(self.command, url.path)
+    def respond(self, request: Request) -> Response:
+        try:
+            raw = read_body(request)
+        except RequestRefused as refused:
+            # The rest of the body was not read: this connection can carry nothing more.
+            return json_response(refused.status, {"message": refused.message}, {"Connection": "close"})
+        route, _ = match(request.method, request.path)
         if route is None:
-            return self._json(404, {"message": "Not Found"})
+            return self.local(request)
         claims = None
         if route.auth:
-            auth = self.headers.get("Authorization") or ""
-            scheme, _, token = auth.partition(" ")
             try:
-                if scheme.lower() != "bearer" or not token:
-                    raise InvalidToken("missing")
-                claims = authorizer_claims(verify(self.server.key, token.strip()))
-            except InvalidToken:
-                return self._json(401, {"message": "Unauthorized"})
+                claims = self.authorize(request)
+            except tokens.InvalidToken as err:
+                reason = str(err) or None
+                log.info("token refused", extra={"reason": reason or "no bearer token", "path": request.path,
+                                                 "method": request.method})
+                return unauthorized(reason)
+        return self.invoke(route, request, raw, claims)
+
+    def authorize(self, request: Request) -> dict[str, Any]:
+        """The claims of the request's bearer token, as the authorizer forwards them; InvalidToken
+        otherwise (an empty message: there was no token at all). Local endpoints may use it too."""
+        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise tokens.InvalidToken("")
+        return tokens.authorizer_claims(tokens.verify(self.key, token.strip()))
+
+    def local(self, request: Request) -> Response:
+        adapter = LOCAL_ROUTES.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except HTTPException:  # like API Gateway: an unrouted method or path is a 404
+            return json_response(404, {"message": "Not Found"})
+        result: Response = endpoint(self, request, **args)
+        return result
+
+    def invoke(self, route: Any, request: Request, raw: bytes, claims: dict[str, Any] | None) -> Response:
         try:
             body: str | None = raw.decode("utf-8") if raw else None
             b64 = False
         except UnicodeDecodeError:
             body, b64 = base64.b64encode(raw).decode(), True
-        headers = {k.lower(): v for k, v in self.headers.items() if k.lower() != "authorization"}
-        event = http_event(self.command, url.path, route=route, body=body,
-                           query=dict(parse_qsl(url.query, keep_blank_values=True)) or None,
-                           headers=headers, claims=claims)
+        query: dict[str, str] = {}
+        raw_query = request.environ.get("QUERY_STRING", "")
+        for name, value in parse_qsl(raw_query, keep_blank_values=True):
+            query[name] = f"{query[name]},{value}" if name in query else value  # as API Gateway joins them
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            if name.lower() != "authorization":
+                low = name.lower()
+                headers[low] = f"{headers[low]},{value}" if low in headers else value
+        event = http_event(request.method, request.path, route=route, body=body, query=query or None,
+                           raw_query=raw_query, headers=headers, claims=claims)
         event["isBase64Encoded"] = b64
-        with self.server.lock:
-            result = self.server.handlers[route.family](event, LambdaContext())
+        with self.lock:
+            result = self.handlers[route.family](event, LambdaContext())
         out = result.get("body") or ""
         data = base64.b64decode(out) if result.get("isBase64Encoded") else out.encode()
-        hdrs = {k: ",".join(v) for k, v in (result.get("multiValueHeaders") or {}).items()}
-        hdrs.update(result.get("headers") or {})
-        self._send(int(result.get("statusCode", 200)), data, hdrs)
+        response = Response(data, int(result.get("statusCode", 200)), content_type="application/json")
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            response.headers[name] = ",".join(values)
+        for name, value in (result.get("headers") or {}).items():
+            response.headers[name] = value
+        for cookie in result.get("cookies") or ():
+            response.headers.add("Set-Cookie", cookie)
+        return response
 
-    def _events(self, feed: EventFeed) -> None:
-        """Server-Sent Events of the caller's tenant (baton.local.eventfeed), until the client goes."""
-        try:
-            scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-            tenant = str(verify(self.server.key, token.strip())["custom:tenant"]) if scheme.lower() == "bearer" else ""
-        except (InvalidToken, KeyError):
-            tenant = ""
-        if not tenant:
-            return self._json(401, {"message": "Unauthorized"})
-        self.close_connection = True  # the body ends when the connection does
-        self.send_response(200)
-        for k, v in {**SSE_HEADERS, "Connection": "close"}.items():
-            self.send_header(k, v)
-        self.end_headers()
-        with contextlib.suppress(OSError):
-            for chunk in feed.stream(tenant, self.headers.get("Last-Event-ID")):
-                self.wfile.write(chunk)
-                self.wfile.flush()
 
-    def __getattr__(self, name: str) -> Any:
-        # Every method (GET or QUERY alike) reaches the route table; like API Gateway, an unrouted
-        # one is a 404.
-        if name.startswith("do_"):
-            return self._dispatch
-        raise AttributeError(name)
+def read_body(request: Request) -> bytes:
+    """The request body as API Gateway reads it; RequestRefused for bad framing."""
+    environ = request.environ
+    declared = environ.get("CONTENT_LENGTH")
+    chunked = "chunked" in (environ.get("HTTP_TRANSFER_ENCODING") or "").lower()
+    if declared not in (None, ""):
+        if chunked or not _DIGITS.fullmatch(declared):
+            raise RequestRefused(400, "Bad Request")
+        length: int | None = int(declared)
+    else:
+        length = None if chunked else 0
+    if length is not None and length > MAX_REQUEST_BYTES:
+        raise RequestRefused(413, "Request Entity Too Large")
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while length is None or size < length:
+            want = 65536 if length is None else min(65536, length - size)
+            chunk = stream.read(want)
+            if not chunk:
+                if length is None:
+                    break
+                raise RequestRefused(400, "Bad Request")  # the client closed before the body ended
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_REQUEST_BYTES:
+                raise RequestRefused(413, "Request Entity Too Large")
+    except TimeoutError:
+        raise RequestRefused(408, "Request Timeout") from None
+    except OSError:  # a broken chunked encoding
+        raise RequestRefused(400, "Bad Request") from None
+    return b"".join(chunks)
+
+
+class QuietHandler(WSGIRequestHandler):
+    """werkzeug's request handler without its access log (the functions log for themselves)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return
+
+
+def make(host: str, port: int, api: LocalApi, idle_timeout: float = IDLE_TIMEOUT) -> BaseWSGIServer:
+    """A threaded werkzeug server for the app; its sockets time out after `idle_timeout`."""
+    handler = type("BatonRequestHandler", (QuietHandler,), {"timeout": idle_timeout})
+    return make_server(host, port, api, threaded=True, request_handler=handler)
 
 
 @contextlib.contextmanager
-def running(host: str, port: int, key: bytes, serialize: bool) -> Iterator[BatonServer]:
-    server = BatonServer((host, port), key, serialize)
+def running(host: str, port: int, key: RSAKey, serialize: bool, idle_timeout: float = IDLE_TIMEOUT,
+            handlers: dict[str, Handler] | None = None) -> Iterator[BaseWSGIServer]:
+    server = make(host, port, LocalApi(key, serialize, handlers), idle_timeout)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -1,83 +1,117 @@
-"""Bearer tokens for the local server: HS256 JWTs signed with a key kept under `.baton/`.
+"""Bearer tokens for the local server: RS256 JWTs, verified against a JWKS, as Cognito's are.
 
-The local server verifies them as API Gateway's JWT authorizer verifies Cognito's tokens:
-signature, issuer, audience, expiry; then it hands the claims to the function."""
+The local issuer keeps one RSA key under `.baton/` and publishes its public half as a JWKS
+(the local server serves it at `/.well-known/jwks.json`). `verify` checks a token as API
+Gateway's JWT authorizer checks Cognito's: RS256 only, a `kid` found in the JWKS, the
+signature, `iss`, `aud` (a string or a list holding the audience), `exp`, `nbf`, `iat`, and
+the claims Baton needs. Signing and verification are joserfc's; this module only adds the
+canonical-encoding check (a token is accepted in exactly one spelling).
+
+`issue(...)` is the one way tokens are minted locally (the CLI, the sign-in routes, tests).
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import secrets
+import re
 import time
 from pathlib import Path
 from typing import Any
 
+from joserfc import jwt
+from joserfc.errors import (
+    BadSignatureError,
+    ExpiredTokenError,
+    InvalidClaimError,
+    JoseError,
+    MissingClaimError,
+)
+from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwt import ClaimsOption
+
+from baton.auth import ROLES_CLAIM, roles_claim
+
 ISSUER = "https://baton.local"
 AUDIENCE = "baton"
+ALGORITHM = "RS256"
+KEY_FILE = "token-rsa.json"
+REQUIRED = ("sub", "custom:tenant")
+# A compact JWS in canonical base64url: three segments of the URL-safe alphabet, no padding.
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class InvalidToken(Exception):
-    pass
+    """A token the authorizer refuses; `str(err)` says why (for `WWW-Authenticate` and the log)."""
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def load_key(state_dir: Path) -> bytes:
+def load_key(state_dir: Path) -> RSAKey:
+    """The local issuer's private key, created on first use (kept 0600 under the state dir)."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / "token.key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
+    path = state_dir / KEY_FILE
+    if path.exists():
+        key = RSAKey.import_key(json.loads(path.read_text()))
+    else:
+        key = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": ALGORITHM}, auto_kid=True)
+        path.write_text(json.dumps(key.as_dict(private=True)))
         path.chmod(0o600)
-    return bytes.fromhex(path.read_text().strip())
+    return key
 
 
-def issue(key: bytes, *, user: str, tenant: str, roles: list[str], username: str | None = None,
+def jwks(key: RSAKey) -> dict[str, Any]:
+    """The public JWKS, as Cognito publishes at `<issuer>/.well-known/jwks.json`."""
+    return dict(KeySet([key]).as_dict(private=False))
+
+
+def issue(key: RSAKey, *, user: str, tenant: str, roles: list[str], username: str | None = None,
           ttl: int = 3600, now: float | None = None) -> str:
+    """An ID token as the Cognito user pool issues it (with the `baton:roles` claim its
+    pre-token-generation trigger adds: see `baton.auth`)."""
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
         "iss": ISSUER, "aud": AUDIENCE, "sub": user, "username": username or user, "custom:tenant": tenant,
-        "cognito:groups": roles, "iat": issued, "exp": issued + ttl, "token_use": "id",
+        "cognito:groups": list(roles), ROLES_CLAIM: roles_claim(roles), "iat": issued, "exp": issued + ttl,
+        "token_use": "id",
     }
     return sign(key, claims)
 
 
-def sign(key: bytes, claims: dict[str, Any]) -> str:
-    head = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    sig = _b64(hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest())
-    return f"{head}.{body}.{sig}"
+def sign(key: RSAKey, claims: dict[str, Any]) -> str:
+    """Sign any claims (tests craft tokens lacking a claim with it)."""
+    return jwt.encode({"alg": ALGORITHM, "kid": key.kid}, dict(claims), key, algorithms=[ALGORITHM])
 
 
-def verify(key: bytes, token: str, now: float | None = None) -> dict[str, Any]:
-    """Return the claims of a valid token; raise InvalidToken otherwise."""
+def verify(keys: RSAKey | dict[str, Any], token: str, now: float | None = None) -> dict[str, Any]:
+    """The claims of a valid token; InvalidToken (saying why) otherwise. `keys` is the issuer's
+    key or a JWKS document."""
+    key_set = KeySet.import_key_set(keys) if isinstance(keys, dict) else KeySet([keys])  # type: ignore[arg-type]
+    parts = token.split(".")
+    if len(parts) != 3 or not all(_SEGMENT.fullmatch(p) for p in parts):
+        raise InvalidToken("the token is not a compact JWS")
     try:
-        head, body, sig = token.split(".")
-        header = json.loads(_unb64(head))
-        claims = json.loads(_unb64(body))
-        given = _unb64(sig)
-    except (ValueError, TypeError):
-        raise InvalidToken("malformed") from None
-    if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
-        raise InvalidToken("algorithm")
-    expected = hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, given):
-        raise InvalidToken("signature")
-    t = now if now is not None else time.time()
-    exp = claims.get("exp")
-    if not isinstance(exp, int | float) or exp <= t:
-        raise InvalidToken("expired")
-    if claims.get("iss") != ISSUER or claims.get("aud") != AUDIENCE:
-        raise InvalidToken("issuer or audience")
-    if not claims.get("sub") or not claims.get("custom:tenant"):
-        raise InvalidToken("claims")
+        decoded = jwt.decode(token, key_set, algorithms=[ALGORITHM])
+    except BadSignatureError:
+        raise InvalidToken("the token's signature is invalid") from None
+    except ValueError:  # joserfc's answer to a kid the JWKS does not hold
+        raise InvalidToken("the token's kid is not in the issuer's JWKS") from None
+    except (JoseError, TypeError) as err:
+        raise InvalidToken(f"the token could not be decoded ({type(err).__name__})") from None
+    if decoded.header.get("alg") != ALGORITHM:
+        raise InvalidToken(f"signing method {decoded.header.get('alg')} is invalid")
+    claims = decoded.claims
+    registry = jwt.JWTClaimsRegistry(
+        now=int(now if now is not None else time.time()), leeway=0,
+        iss={"essential": True, "value": ISSUER}, aud={"essential": True, "value": AUDIENCE},
+        exp={"essential": True}, **{name: ClaimsOption(essential=True) for name in REQUIRED})
+    try:
+        registry.validate(claims)
+    except ExpiredTokenError:
+        raise InvalidToken("the token has expired") from None
+    except MissingClaimError as err:
+        raise InvalidToken(f"the token has no {err.claim} claim") from None
+    except InvalidClaimError as err:
+        raise InvalidToken(f"the token's {err.claim} claim is invalid") from None
+    except (JoseError, ValueError, TypeError) as err:  # nbf in the future, odd types
+        raise InvalidToken(f"the token is not valid ({type(err).__name__})") from None
     return claims
 
 
