@@ -45,6 +45,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/tasks/{taskId}/history", "tasks"),
     Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", roles=WORK_ROLES),
     Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", roles=WORK_ROLES),
+    Route("POST", "/api/v1/task-actions/{action}", "tasks", roles=WORK_ROLES),  # bulk (baton.bulk)
     # Native directory
     Route("PUT", "/api/v1/users/{userId}", "directory", roles=WRITE_ROLES, ok=(201, 200)),
     Route("GET", "/api/v1/users", "directory"),
