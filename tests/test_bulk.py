@@ -82,7 +82,8 @@ def test_limits_and_bad_requests_are_400_and_change_nothing() -> None:
     assert too_many.status == 400 and "100" in too_many.body["message"]
     for action, body in (("claim", {"taskIds": []}), ("claim", {"taskIds": ["t1", "t1"]}),
                          ("fly", {"taskIds": ["t1"]}), ("assign", {"taskIds": ["t1"]}),
-                         ("claim", {"taskIds": ["t1"], "userId": "bob"}), ("claim", {"taskIds": ["t1"], "comment": "x"}),
+                         ("claim", {"taskIds": ["t1"], "userId": "bob"}),
+                         ("claim", {"taskIds": ["t1"], "comment": "x"}),
                          ("claim", {"taskIds": ["t1"], "extra": 1}), ("claim", {"taskIds": "t1"}),
                          ("claim", {"taskIds": ["t1"], "atomic": "yes"})):
         r = bulk(action, body)
@@ -128,7 +129,8 @@ def test_atomic_writes_out_a_pending_direct_claim_event() -> None:
 def test_bulk_claim_of_100_costs_100_writes_and_bounded_reads() -> None:
     seed()
     for n in range(100):
-        create(f"b{n:03d}", **({"candidateGroups": ["ops"]} if n % 2 else {"candidateUsers": ["alice"]}))
+        fields: dict[str, Any] = {"candidateGroups": ["ops"]} if n % 2 else {"candidateUsers": ["alice"]}
+        create(f"b{n:03d}", **fields)
     client = get_store().client
     calls: dict[str, int] = {}
 
