@@ -84,7 +84,7 @@ def _responses(route: Route, generated: dict[Any, Any], schemas: dict[str, Any])
     responses: dict[str, Any] = {}
     for status in route.ok:
         responses[str(status)] = {"description": HTTPStatus(status).phrase}
-        if content.get("schema", {}).get("type") != "null":
+        if status != HTTPStatus.NO_CONTENT and content.get("schema", {}).get("type") != "null":
             responses[str(status)]["content"] = {"application/json": content}
     if route.auth:
         responses["401"] = _error_response(401, "Unauthorized")

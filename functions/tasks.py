@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from baton import bulk
 from baton.api import INPUT, JSON, NATIVE, current_caller, if_match, lambda_entry, store
-from baton.domain import Task, TaskType
+from baton.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType, utc_timestamp
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
 
@@ -20,6 +20,8 @@ TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
+Timestamp = Annotated[str, Field(max_length=64, description="RFC 3339 date-time with an offset; stored in UTC"),
+                      AfterValidator(utc_timestamp)]
 
 
 class PolicyIn(BaseModel):
@@ -40,6 +42,14 @@ class CreateTask(BaseModel):
     policy: PolicyIn = Field(default_factory=PolicyIn)
     projectId: Id | None = None
     activityId: Id | None = None
+    priority: int = Field(default=DEFAULT_PRIORITY, ge=0, le=MAX_PRIORITY)
+    dueDate: Timestamp | None = None
+    followUpDate: Timestamp | None = None
+
+
+class ClaimNextBody(BaseModel):
+    model_config = INPUT
+    groupId: Id | None = None
 
 
 class FinishBody(BaseModel):
@@ -73,7 +83,17 @@ def create_task(body: Annotated[CreateTask, Body()]) -> Response[TaskOut]:
     return task_response(task, 201, {"Location": f"/api/v1/tasks/{task.id}"})
 
 
-@router.get("/api/v1/tasks", summary="List tasks: inbox and group queue, newest first", tags=["Tasks"])
+@router.post("/api/v1/tasks/claim-next", summary="Claim the first task of my queue (or of one group's queue)",
+             tags=["Tasks"])
+def claim_next(body: Annotated[ClaimNextBody | None, Body()] = None) -> Response[TaskOut | None]:
+    task = _service().claim_next(body.groupId if body else None)
+    if task is None:
+        return Response(204, None, None)
+    return Response(200, JSON, TaskOut.model_validate(task.model_dump()), headers={"ETag": f'"{task.version}"'})
+
+
+@router.get("/api/v1/tasks", summary="List tasks: my queue and inbox in queue order, other lists newest first",
+            tags=["Tasks"])
 def list_tasks(
     assignee: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH)] = None,
     candidate: Annotated[Literal["me"] | None, Query()] = None,

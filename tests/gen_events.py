@@ -25,6 +25,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tasks"): {"body": {"id": "t9", "name": "Sample", "candidateGroups": ["ops"]},
                                 "roles": ["apiwrite"], "expect": 201},
     ("GET", "/api/v1/tasks"): {"query": {"candidate": "me", "status": "open", "limit": "10"}, "expect": 200},
+    ("POST", "/api/v1/tasks/claim-next"): {"body": {"groupId": "ops"}, "expect": 200},
     ("GET", "/api/v1/tasks/{taskId}"): {"expect": 200},
     ("GET", "/api/v1/tasks/{taskId}/history"): {"expect": 200},
     ("POST", "/api/v1/tasks/{taskId}/action/complete"): {"user": "root", "roles": ["admin"],

@@ -78,7 +78,7 @@ def test_complete_with_stale_if_match_is_412() -> None:
     assert get_task("t1").body["status"] == "open"
 
 
-def test_inbox_and_group_queue_newest_first_with_cursor() -> None:
+def test_inbox_newest_first_and_group_queue_in_queue_order_with_cursor() -> None:
     for i in range(5):
         call("POST", "/api/v1/tasks", {"id": f"q{i}", "name": f"Q{i}", "candidateGroups": ["ops"]}, roles=WRITER)
     claim("q1", "alice")
@@ -100,7 +100,7 @@ def test_inbox_and_group_queue_newest_first_with_cursor() -> None:
         cursor = page.body["cursor"]
         if not cursor:
             break
-    assert queue_ids == ["q4", "q3", "q2", "q0"]
+    assert queue_ids == ["q0", "q2", "q3", "q4"]  # same priority, no due date: oldest first
     other = call("GET", "/api/v1/tasks", query={"assignee": "alice"}, user="carol")
     assert {t["id"] for t in other.body["items"]} == {"q1", "t1"}
 

@@ -12,7 +12,9 @@ BatchGetItems (100 keys each), whatever mix of direct and group candidates it ho
 then makes them all in ONE TransactWriteItems: all or none. DynamoDB takes at most 100 items
 in a transaction and a task change is up to 3 of them (the task, its history event, a direct
 claim's pending event) plus one membership check per user, so atomic requests take at most
-`MAX_ATOMIC_TASKS` tasks. Any task that refuses (in planning, or its condition at write time)
+`MAX_ATOMIC_TASKS` tasks; a change that also moves queue entries (a task offered to several
+candidates leaves or enters their queues) takes more, and a request whose writes exceed 100
+items is a 400 that says how many it needs. Any task that refuses (in planning, or its condition at write time)
 makes the whole request a 409 naming the first such task."""
 
 from __future__ import annotations
@@ -161,6 +163,9 @@ def _atomic(store: Store, caller: Caller, action: str, task_ids: list[str], user
         bulk.recorded.clear()
     if not actions:
         return results
+    if len(actions) > MAX_TRANSACTION_ITEMS:
+        raise BadRequest(f"atomic: these tasks need {len(actions)} items in one transaction; DynamoDB takes "
+                         f"{MAX_TRANSACTION_ITEMS} (a task is 2 or 3, plus one per queue it enters or leaves)")
     try:
         Store.transact(bulk, actions)
     except ConditionFailed as failed:

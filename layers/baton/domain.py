@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +17,9 @@ ROLE_PM_FACTORY = "PM_FACTORY"
 WORK_ROLES = frozenset({ROLE_ADMIN, ROLE_APIWRITE, ROLE_ENGINEERING, ROLE_OPERATIONS})
 WRITE_ROLES = frozenset({ROLE_ADMIN, ROLE_APIWRITE})
 PM_ROLES = frozenset({ROLE_PM_FACTORY, ROLE_ADMIN})
+
+DEFAULT_PRIORITY = 50
+MAX_PRIORITY = 100
 
 TaskStatus = Literal["open", "completed", "abandoned"]
 TaskType = Literal["manual", "automatic"]
@@ -88,6 +92,10 @@ class Task(_Model):
     policy: TaskPolicy = Field(default_factory=TaskPolicy)
     projectId: str | None = None
     activityId: str | None = None
+    # Queue order: priority descending, then dueDate ascending (none last), createdAt, id.
+    priority: int = DEFAULT_PRIORITY
+    dueDate: str | None = None
+    followUpDate: str | None = None
     version: int = 1
     createdAt: str
     updatedAt: str
@@ -99,6 +107,21 @@ class Task(_Model):
     @property
     def is_group_task(self) -> bool:
         return bool(self.candidateGroups)
+
+
+def utc_timestamp(text: str) -> str:
+    """An RFC 3339 date-time with an offset, as the one fixed-width UTC form Baton stores
+    (`2026-01-02T03:04:05.000000Z`), so that timestamps sort as strings. ValueError otherwise."""
+    if not isinstance(text, str) or len(text) > 64 or "T" not in text.upper():
+        raise ValueError("not an RFC 3339 date-time")
+    parsed = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("an RFC 3339 date-time needs an offset (Z or +hh:mm)")
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date-time out of range") from None
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S.%f}Z"
 
 
 class HistoryEvent(_Model):

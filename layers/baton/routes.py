@@ -41,6 +41,7 @@ ROUTES: tuple[Route, ...] = (
     # Native tasks
     Route("POST", "/api/v1/tasks", "tasks", roles=WRITE_ROLES, ok=(201, 200)),
     Route("GET", "/api/v1/tasks", "tasks"),
+    Route("POST", "/api/v1/tasks/claim-next", "tasks", roles=WORK_ROLES, ok=(200, 204)),
     Route("GET", "/api/v1/tasks/{taskId}", "tasks"),
     Route("GET", "/api/v1/tasks/{taskId}/history", "tasks"),
     Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", roles=WORK_ROLES),

@@ -9,8 +9,10 @@ is retried a bounded number of times.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
+import random
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,8 +22,8 @@ from baton import rules
 from baton.domain import WRITE_ROLES, Activity, Caller, Group, HistoryEvent, Task, User
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.store import (
+    MAX_CANDIDATES,
     ConditionFailed,
-    Page,
     Store,
     TransactionConflict,
     deserialize,
@@ -31,6 +33,10 @@ from baton.store import (
 )
 
 MAX_ATTEMPTS = 8
+# claim-next reads the queue CLAIM_BATCH tasks at a time and picks at random among the first
+# CLAIM_SPREAD of them, so that concurrent workers reading the same head rarely collide.
+CLAIM_BATCH = 16
+CLAIM_SPREAD = 8
 
 
 def now() -> str:
@@ -39,6 +45,10 @@ def now() -> str:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def _pick(n: int) -> int:
+    return random.randrange(n)  # noqa: S311 - spreading load, not security
 
 
 # The result of a rule check: the new task state and the event, or None for "nothing to do".
@@ -69,13 +79,18 @@ class TaskService:
         shared = sorted(set(groups) & set(task.candidateGroups))
         return (user, shared[0]) if shared else None
 
-    def _mutate(self, task_id: str, if_match: int | None, plan: Planner, others: tuple[str, ...] = ()
-                ) -> tuple[Task, HistoryEvent | None]:
+    def _mutate(self, task_id: str, if_match: int | None, plan: Planner, others: tuple[str, ...] = (),
+                seen: tuple[Task, dict[str, list[str]]] | None = None) -> tuple[Task, HistoryEvent | None]:
         """Read, check, write; returns the task as it now is and the event written (None when
-        there was nothing to change)."""
+        there was nothing to change). `seen`: the task and memberships already read, used for
+        the first attempt instead of reading."""
         for _ in range(MAX_ATTEMPTS):
-            task, groups = self.store.read_task_and_users(self.caller.tenant, task_id,
-                                                          (self.caller.user_id, *others))
+            task: Task | None
+            if seen is not None:
+                (task, groups), seen = seen, None
+            else:
+                task, groups = self.store.read_task_and_users(self.caller.tenant, task_id,
+                                                              (self.caller.user_id, *others))
             if task is None:
                 raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
             if if_match is not None and task.version != if_match:
@@ -145,7 +160,8 @@ class TaskService:
         caller that has read the task already, such as a bulk claim (baton.bulk)."""
         return self._claim(task_id, if_match)
 
-    def _claim(self, task_id: str, if_match: int | None) -> Task:
+    def _claim(self, task_id: str, if_match: int | None, seen: tuple[Task, dict[str, list[str]]] | None = None
+               ) -> Task:
         me = self.caller.user_id
 
         def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
@@ -154,7 +170,40 @@ class TaskService:
                 return None
             return (self._next(task, assignee=me), self._event(task, "claim", None, me),
                     self._member_check(task, me, mine))
-        return self._mutate(task_id, if_match, plan)[0]
+        return self._mutate(task_id, if_match, plan, seen=seen)[0]
+
+    def claim_next(self, group_id: str | None = None) -> Task | None:
+        """Claim for the caller the first task of its queue (or of one group's queue) that it can
+        win; None when there is none. Concurrent callers read the same head of the queue, so
+        each picks at random among the first CLAIM_SPREAD tasks it read (a collision costs one
+        refused write, then the next pick); a task is claimed by the claim's own rule and
+        conditional write, so it is never given twice."""
+        rules.require_role(self.caller)
+        me = self.caller.user_id
+        groups = self._groups_of(me)
+        if group_id is not None:
+            if group_id not in groups and not self.caller.is_admin:
+                raise Forbidden(f"User {self.caller.username} is not a member of group {group_id}",
+                                reason="accessDenied")
+            candidate: tuple[str, list[str]] = (me, [group_id])
+        else:
+            candidate = (me, groups)
+        tried: set[str] = set()
+        cursor: str | None = None
+        for _ in range(MAX_ATTEMPTS * 4):
+            tasks, cursor = self.store.queue_head(self.caller.tenant, candidate, CLAIM_BATCH, cursor,
+                                                  own_queue=group_id is None)
+            fresh = [t for t in tasks if t.id not in tried]
+            while fresh:
+                task = fresh.pop(_pick(min(CLAIM_SPREAD, len(fresh))))
+                tried.add(task.id)
+                try:
+                    return self._claim(task.id, None, seen=(task, {me: groups}))
+                except (Conflict, Forbidden, BadRequest, NotFound):
+                    continue  # taken, finished or no longer ours since it was read: the next one
+            if cursor is None:
+                return None
+        raise Conflict("The queue is changing too fast; try again", reason="busy")
 
     def release(self, task_id: str, if_match: int | None = None) -> Task:
         def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
@@ -251,6 +300,9 @@ class TaskService:
                 target = candidate_users if a["aasType"] == "user" else candidate_groups
                 if a["aasUid"] not in target:
                     target.append(a["aasUid"])
+        if len(candidate_users) + len(candidate_groups) > MAX_CANDIDATES:
+            raise BadRequest(f"A task may have at most {MAX_CANDIDATES} candidates (users and groups together); "
+                             f"this one would have {len(candidate_users) + len(candidate_groups)}")
         stamp = now()
         task = Task.model_validate({
             **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users,
@@ -291,11 +343,14 @@ class TaskService:
         if candidate is not None:
             if candidate != "me":
                 raise BadRequest("candidate accepts only 'me'")
-            groups = self.store.get_users(self.caller.tenant, [me]).get(me, {}).get("groups", [])
-            cand = (me, list(groups))
-        page: Page = self.store.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
-                                           limit=limit, cursor=cursor)
-        return [task_from_item(i) for i in page.items], page.cursor
+            if assignee is not None:
+                raise BadRequest("Give assignee or candidate, not both")
+            cand = (me, self._groups_of(me))
+        return self.store.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
+                                     limit=limit, cursor=cursor)
+
+    def _groups_of(self, user: str) -> builtins.list[str]:
+        return list(self.store.get_users(self.caller.tenant, [user]).get(user, {}).get("groups", []))
 
 
 class DirectoryService:

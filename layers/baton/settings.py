@@ -17,6 +17,9 @@ class Settings(BaseModel):
     region: str = "us-east-1"
     service: str = "baton"
     xray_subsegments: bool = False
+    # How many partitions a tenant's task listing is spread over (write sharding): raise it for
+    # tenants that change more than ~1,000 tasks a second; `baton migrate` re-keys after a change.
+    list_shards: int = Field(default=32, ge=1, le=1000)
 
 
 @lru_cache(maxsize=1)
@@ -27,4 +30,5 @@ def get_settings() -> Settings:
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", "baton"),
         xray_subsegments=os.environ.get("BATON_XRAY_SUBSEGMENTS", "").lower() in ("1", "true", "on"),
+        list_shards=int(os.environ.get("BATON_LIST_SHARDS") or 32),
     )

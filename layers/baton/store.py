@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
@@ -20,11 +23,11 @@ from typing import Any, cast
 from botocore.exceptions import ClientError
 
 from baton.attrs import from_attr, to_attr
-from baton.domain import Activity, Group, HistoryEvent, Task, User
+from baton.domain import MAX_PRIORITY, Activity, Group, HistoryEvent, Task, User
 from baton.errors import BadRequest, Unavailable
 from baton.events import DEFERRED
 from baton.settings import get_settings
-from baton.table import GSI_ASSIGNEE, GSI_TASKS
+from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS
 
 THROTTLE_CODES = frozenset({
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
@@ -33,6 +36,14 @@ THROTTLE_CODES = frozenset({
 TASK_FIELDS = tuple(Task.model_fields)
 MAX_TRANSACTION_ITEMS = 100
 MAX_QUERY_LIMIT = 10_000
+# A task's queue entries (one per candidate user and group) change in the same transaction as
+# the task, next to the task, its history event, a membership check and a pending event.
+MAX_CANDIDATES = MAX_TRANSACTION_ITEMS - 3
+STATUSES = ("open", "completed", "abandoned")
+QUEUED = "Q#"  # the sort-key region of claimable entries in a queue partition (and of the inbox)
+MERGE_THREADS = 16
+# The key scheme's version: 2 added queue order, queue entries and the sharded listing.
+SCHEMA_VERSION = 2
 
 
 class ConditionFailed(Exception):
@@ -51,6 +62,10 @@ class TransactionConflict(Exception):
 def _esc(part: str) -> str:
     """Escape key parts so that joining them with '#' is injective."""
     return part.replace("%", "%25").replace("#", "%23")
+
+
+def _unesc(part: str) -> str:
+    return part.replace("%23", "#").replace("%25", "%")
 
 
 def assignee_order(uid: str) -> str:
@@ -103,12 +118,29 @@ class Keys:
         return {"pk": Keys.activity(tenant, project_id, activity_id)["pk"], "sk": f"ACT#AAS#{assignee_order(uid)}"}
 
     @staticmethod
-    def tasks_index(tenant: str) -> str:
-        return f"T#{_esc(tenant)}#TASKS"
+    def tasks_index(tenant: str, status: str, shard: int) -> str:
+        """A tenant's task listing, by status, spread over `list_shards` partitions."""
+        return f"T#{_esc(tenant)}#L#{status}#{shard}"
 
     @staticmethod
-    def assignee_index(tenant: str, user_id: str) -> str:
-        return f"T#{_esc(tenant)}#A#{_esc(user_id)}"
+    def shard(task_id: str, shards: int) -> int:
+        return zlib.crc32(task_id.encode()) % shards
+
+    @staticmethod
+    def assignee_index(tenant: str, user_id: str, status: str) -> str:
+        return f"T#{_esc(tenant)}#A#{_esc(user_id)}#{status}"
+
+    @staticmethod
+    def user_queue(tenant: str, user_id: str) -> str:
+        return f"T#{_esc(tenant)}#Q#U#{_esc(user_id)}"
+
+    @staticmethod
+    def group_queue(tenant: str, group_id: str) -> str:
+        return f"T#{_esc(tenant)}#Q#G#{_esc(group_id)}"
+
+    @staticmethod
+    def inbox(tenant: str, user_id: str) -> str:
+        return f"T#{_esc(tenant)}#I#{_esc(user_id)}"
 
 
 def search_text(*parts: str) -> str:
@@ -147,17 +179,73 @@ def decode_cursor(cursor: str | None, partition_attr: str, partition: str) -> di
     return key
 
 
+def queue_order(task: Task) -> str:
+    """The queue-order sort key: priority descending, then dueDate ascending (none last), then
+    createdAt ascending, then id. Timestamps are stored in one fixed-width UTC form, so the
+    string order is the time order; `~` sorts after every digit."""
+    return f"{QUEUED}{MAX_PRIORITY - task.priority:03d}#{task.dueDate or '~'}#{task.createdAt}#{_esc(task.id)}"
+
+
+def newest_order(task: Task) -> str:
+    """The listings' sort key (read descending: newest first)."""
+    return f"{task.createdAt}#{_esc(task.id)}"
+
+
+def queue_partitions(tenant: str, task: Task) -> list[str]:
+    """The queues a task is in: one per candidate user and group while it is open, manual and
+    free; none otherwise. The first is carried by the task item itself, the others by entry
+    items next to it (see `queue_entries`)."""
+    if task.status != "open" or task.type != "manual" or task.assignee is not None:
+        return []
+    parts = [Keys.user_queue(tenant, u) for u in task.candidateUsers]
+    parts += [Keys.group_queue(tenant, g) for g in task.candidateGroups]
+    return list(dict.fromkeys(parts))
+
+
+def queue_entries(tenant: str, task: Task) -> dict[str, dict[str, Any]]:
+    """The entry items of a task's other queues (all but the first), by sort key. They live in
+    the task's partition (`Q#U#{user}`, `Q#G#{group}`) and carry only what the queue index
+    needs; a queue page reads their tasks."""
+    pk = Keys.task(tenant, task.id)["pk"]
+    order = queue_order(task)
+    prefix = f"T#{_esc(tenant)}#"
+    out: dict[str, dict[str, Any]] = {}
+    for part in queue_partitions(tenant, task)[1:]:
+        sk = "Q#" + part.removeprefix(prefix + "Q#")
+        out[sk] = {"pk": pk, "sk": sk, "gsi3pk": part, "gsi3sk": order, "taskId": task.id}
+    return out
+
+
 def task_item(tenant: str, task: Task) -> dict[str, Any]:
     data = task.model_dump()
     data.update(Keys.task(tenant, task.id))
-    data["gsi1pk"] = Keys.tasks_index(tenant)
-    data["gsi1sk"] = f"{task.createdAt}#{_esc(task.id)}"
+    data["gsi1pk"] = Keys.tasks_index(tenant, task.status, Keys.shard(task.id, get_settings().list_shards))
+    data["gsi1sk"] = newest_order(task)
     if task.assignee is not None:
-        data["gsi2pk"] = Keys.assignee_index(tenant, task.assignee)
+        data["gsi2pk"] = Keys.assignee_index(tenant, task.assignee, task.status)
         data["gsi2sk"] = data["gsi1sk"]
+    queues = queue_partitions(tenant, task)
+    if queues:
+        data["gsi3pk"], data["gsi3sk"] = queues[0], queue_order(task)
+    elif task.assignee is not None and task.status == "open":
+        data["gsi3pk"], data["gsi3sk"] = Keys.inbox(tenant, task.assignee), queue_order(task)
     if task.requestHash:
         data["requestHash"] = task.requestHash
     return serialize(data)
+
+
+def entry_actions(tenant: str, old: Task | None, new: Task) -> list[dict[str, Any]]:
+    """The writes that move a task's queue entries from `old`'s state to `new`'s."""
+    before = queue_entries(tenant, old) if old is not None else {}
+    after = queue_entries(tenant, new)
+    actions: list[dict[str, Any]] = []
+    for sk, item in after.items():
+        if before.get(sk) != item:
+            actions.append({"Put": {"Item": serialize(item)}})
+    for sk, item in before.items():
+        if sk not in after:
+            actions.append({"Delete": {"Key": serialize({"pk": item["pk"], "sk": sk})}})
+    return actions
 
 
 def task_from_item(item: dict[str, Any]) -> Task:
@@ -186,6 +274,61 @@ def _raise_client_error(err: ClientError) -> None:
     if code == "ConditionalCheckFailedException":
         raise ConditionFailed(0, cast(dict[str, Any] | None, err.response.get("Item"))) from err
     raise err
+
+
+INDEX_KEYS = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk"), GSI_QUEUE: ("gsi3pk", "gsi3sk")}
+
+
+@dataclass
+class _Source:
+    """One partition being merged: its items read but not yet taken, and where to go on."""
+
+    partition: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+    lek: dict[str, Any] | None = None
+    started: bool = False
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(MERGE_THREADS, thread_name_prefix="baton-merge")
+
+
+def _parallel(fn: Any, sources: list[_Source], count: int) -> None:
+    if len(sources) == 1:
+        fn(sources[0], count)
+        return
+    for future in [_pool().submit(fn, src, count) for src in sources]:
+        future.result()
+
+
+def _fingerprint(*parts: str | None) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+def encode_position(sort_key: str | None, fingerprint: str) -> str | None:
+    """A merged listing's cursor: the last sort key returned, and which listing it belongs to."""
+    if sort_key is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps({"a": sort_key, "h": fingerprint}, separators=(",", ":"))
+                                    .encode()).decode()
+
+
+def decode_position(cursor: str | None, fingerprint: str, region: str | None) -> str | None:
+    """The sort key a merged listing's cursor resumes after; a cursor of another listing (or
+    tenant, or user), or one outside the listing's key region, is a 400."""
+    if not cursor:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("Invalid cursor") from None
+    ok = (isinstance(data, dict) and set(data) == {"a", "h"} and data["h"] == fingerprint
+          and isinstance(data["a"], str) and 0 < len(data["a"]) <= 1024
+          and (region is None or data["a"].startswith(region)))
+    if not ok:
+        raise BadRequest("Invalid cursor")
+    return cast(str, data["a"])
 
 
 class Store:
@@ -278,6 +421,7 @@ class Store:
         self.transact([
             {"Put": {"Item": task_item(tenant, task), "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Put": {"Item": self._event_item(tenant, event)}},
+            *entry_actions(tenant, None, task),
         ])
 
     def change_task(self, tenant: str, old: Task, new: Task, event: HistoryEvent,
@@ -310,19 +454,26 @@ class Store:
             pending = HistoryEvent.model_validate({**old.lastEvent, "version": old.version})
             # `deferred`: its event was published when the claim was made (baton.events).
             actions.append({"Put": {"Item": {**self._event_item(tenant, pending), DEFERRED: {"BOOL": True}}}})
+        actions += entry_actions(tenant, old, new)  # after the task: ConditionFailed indexes stay
+        if len(actions) > MAX_TRANSACTION_ITEMS:
+            raise BadRequest(f"Too many candidates to change at once (at most {MAX_CANDIDATES} per task)")
         self.transact(actions)
 
     def claim_direct(self, tenant: str, task_id: str, user: str, event: HistoryEvent,
                      if_match: int | None) -> Task:
-        """Claim for a direct candidate in one round trip: one conditional UpdateItem whose
-        condition is the claim rule (open, manual, unassigned, `user` among the candidate users,
+        """Claim for the only candidate of a task in one round trip: one conditional UpdateItem
+        whose condition is the claim rule (open, manual, unassigned, `user` the one candidate,
         and at the expected version if one is given). Its history event goes into the same item
         (`lastEvent`, numbered by the task's new version) and is written out as H#{version} by
         the next change. ConditionFailed(0, the task as it is, or None) otherwise."""
-        values: dict[str, Any] = {":open": "open", ":manual": "manual", ":me": user, ":one": 1, ":now": event.at,
-                                  ":g2": Keys.assignee_index(tenant, user),
+        values: dict[str, Any] = {":open": "open", ":manual": "manual", ":me": user, ":one": 1, ":zero": 0,
+                                  ":now": event.at, ":g2": Keys.assignee_index(tenant, user, "open"),
+                                  ":g3": Keys.inbox(tenant, user),
                                   ":ev": event.model_dump(by_alias=True, exclude={"version"}, exclude_none=True)}
+        # The caller is the only candidate: the task item is then its only queue entry, and
+        # moving it from that queue to the caller's inbox (gsi3pk) is part of this one write.
         cond = ("#st = :open AND #ty = :manual AND attribute_not_exists(assignee) AND contains(candidateUsers, :me)"
+                " AND size(candidateUsers) = :one AND size(candidateGroups) = :zero"
                 " AND attribute_not_exists(lastEvent)")
         if if_match is not None:
             cond += " AND version = :v"
@@ -330,7 +481,7 @@ class Store:
         out = self._call(
             "update_item", TableName=self.table, Key=serialize(Keys.task(tenant, task_id)),
             UpdateExpression="SET assignee = :me, version = version + :one, updatedAt = :now, gsi2pk = :g2, "
-                             "gsi2sk = gsi1sk, lastEvent = :ev",
+                             "gsi2sk = gsi1sk, gsi3pk = :g3, lastEvent = :ev",
             ConditionExpression=cond, ExpressionAttributeNames={"#st": "status", "#ty": "type"},
             ExpressionAttributeValues=serialize(values), ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD")
@@ -350,40 +501,161 @@ class Store:
             ExpressionAttributeValues=serialize({":pk": pk, ":h": "H#"}))
 
     def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
-                   status: str | None, limit: int, cursor: str | None) -> Page:
-        """Newest first. By assignee: the sparse assignee index; otherwise the tenant's task index,
-        filtered by status and candidacy (a page may then hold fewer than `limit` items)."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        filters: list[str] = []
-        if assignee is not None:
-            index, attr, partition = GSI_ASSIGNEE, "gsi2pk", Keys.assignee_index(tenant, assignee)
-        else:
-            index, attr, partition = GSI_TASKS, "gsi1pk", Keys.tasks_index(tenant)
-        values[":p"] = partition
-        if status:
-            names["#st"] = "status"
-            values[":st"] = status
-            filters.append("#st = :st")
+                   status: str | None, limit: int, cursor: str | None) -> tuple[list[Task], str | None]:
+        """A page of tasks, each from keys made for it (never a filtered tenant-wide list):
+        - `candidate` (user, groups): the user's queue, in queue order: the user's own queue
+          partition and one per group, merged; a task in several of them appears once;
+        - `assignee` with status open: that user's inbox, in queue order;
+        - `assignee` otherwise: the user's tasks by status, newest first (all statuses merged);
+        - neither: the tenant's tasks by status, newest first, merged over the listing shards.
+        A page holds `limit` items whenever that many exist, and has a cursor only if more do."""
+        kind: tuple[str | None, ...]
         if candidate is not None:
+            if status not in (None, "open"):
+                return [], None  # a queue holds open tasks only
             user, groups = candidate
-            values[":me"] = user
-            alts = ["contains(candidateUsers, :me)"]
-            for i, g in enumerate(groups):
-                values[f":g{i}"] = g
-                alts.append(f"contains(candidateGroups, :g{i})")
-            filters.append("attribute_not_exists(assignee)")
-            filters.append("(" + " OR ".join(alts) + ")")
-        kwargs: dict[str, Any] = {
-            "IndexName": index, "ScanIndexForward": False,
-            "KeyConditionExpression": f"{attr} = :p",
-            "ExpressionAttributeValues": serialize(values),
-        }
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if filters:
-            kwargs["FilterExpression"] = " AND ".join(filters)
-        return self.query_page(limit, cursor, attr, partition, **kwargs)
+            parts = [Keys.user_queue(tenant, user), *(Keys.group_queue(tenant, g) for g in groups)]
+            index, forward, kind = GSI_QUEUE, True, ("queue", user)
+        elif assignee is not None and status == "open":
+            parts, index, forward, kind = [Keys.inbox(tenant, assignee)], GSI_QUEUE, True, ("inbox", assignee)
+        elif assignee is not None:
+            parts = [Keys.assignee_index(tenant, assignee, s) for s in ((status,) if status else STATUSES)]
+            index, forward, kind = GSI_ASSIGNEE, False, ("assignee", assignee, status)
+        else:
+            shards = range(get_settings().list_shards)
+            parts = [Keys.tasks_index(tenant, s, k) for s in ((status,) if status else STATUSES) for k in shards]
+            index, forward, kind = GSI_TASKS, False, ("tasks", status)
+        fingerprint = _fingerprint(tenant, *kind)
+        after = decode_position(cursor, fingerprint, QUEUED if forward else None)
+        items, last = self.merged(index, parts, forward=forward, limit=limit, after=after)
+        return self.tasks_of(tenant, items), encode_position(last, fingerprint)
+
+    def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,
+                   own_queue: bool = True) -> tuple[list[Task], str | None]:
+        """The first `limit` tasks of a user's queue (or, without `own_queue`, of the given
+        groups' queues) after the queue position `after`, and the position to go on from."""
+        user, groups = candidate
+        parts = ([Keys.user_queue(tenant, user)] if own_queue else []) + [Keys.group_queue(tenant, g) for g in groups]
+        if not parts:
+            return [], None
+        items, last = self.merged(GSI_QUEUE, parts, forward=True, limit=limit, after=after)
+        return self.tasks_of(tenant, items), last
+
+    def merged(self, index: str, partitions: list[str], *, forward: bool, limit: int, after: str | None
+               ) -> tuple[list[dict[str, Any]], str | None]:
+        """The first `limit` items of several partitions of an index, in sort-key order (ascending
+        from the queue region `Q#` when `forward`, else descending), after the sort key `after`;
+        and the last sort key returned when more items follow (None otherwise). Items with the
+        same sort key (one task in several queues) count once.
+
+        Cost: one Query per partition (run in parallel), each asking for a share of the page
+        (`limit` when there are few partitions, down to 1 when there are many), then one more
+        Query for each partition whose share runs out while it may still hold the next item."""
+        pk_attr, sk_attr = INDEX_KEYS[index]
+        first = max(1, min(limit, -(-2 * limit // len(partitions))))
+        sources = [_Source(p) for p in partitions]
+
+        def fetch(src: _Source, count: int) -> None:
+            values: dict[str, Any] = {":p": src.partition}
+            cond = f"{pk_attr} = :p"
+            if after is not None:
+                cond += f" AND {sk_attr} {'>' if forward else '<'} :a"
+                values[":a"] = after
+            elif forward:
+                cond += f" AND begins_with({sk_attr}, :r)"
+                values[":r"] = QUEUED
+            kwargs: dict[str, Any] = {
+                "TableName": self.table, "IndexName": index, "KeyConditionExpression": cond,
+                "ExpressionAttributeValues": serialize(values), "ScanIndexForward": forward,
+                "Limit": min(count, MAX_QUERY_LIMIT)}
+            if src.lek:
+                kwargs["ExclusiveStartKey"] = src.lek
+            out = self._call("query", **kwargs)
+            src.items.extend(out.get("Items", []))
+            src.lek = out.get("LastEvaluatedKey")
+            src.started = True
+
+        pending = sources
+        count = first
+        out: list[dict[str, Any]] = []
+        last: str | None = None
+        while True:
+            if pending:
+                _parallel(fetch, pending, count)
+            live = [s for s in sources if s.items]
+            if not live:
+                return out, None
+            src = (min if forward else max)(live, key=lambda s: s.items[0][sk_attr]["S"])
+            key = src.items[0][sk_attr]["S"]
+            if key == last:
+                src.items.pop(0)
+            elif len(out) == limit:
+                return out, last
+            else:
+                out.append(src.items.pop(0))
+                last = key
+            # every partition must show its next item before the next pick
+            pending = [s for s in sources if not s.items and (s.lek is not None or not s.started)]
+            count = max(1, limit + 1 - len(out))
+
+    def tasks_of(self, tenant: str, items: list[dict[str, Any]]) -> list[Task]:
+        """The tasks of index items: a task item is the task; a queue entry names its task,
+        read (consistent) in one BatchGetItem for the page."""
+        wanted = [i["taskId"]["S"] for i in items if i["sk"]["S"] != "TASK"]
+        found: dict[str, Task] = {}
+        if wanted:
+            found = {t.id: t for t in (task_from_item(i) for i in self.batch_get(
+                Keys.task(tenant, t) for t in wanted))}
+        tasks: list[Task] = []
+        for item in items:
+            if item["sk"]["S"] == "TASK":
+                tasks.append(task_from_item(item))
+            elif item["taskId"]["S"] in found:
+                tasks.append(found[item["taskId"]["S"]])
+        return tasks
+
+    # ---- migration -------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Bring task items written by an older Baton (one tenant-wide listing key, no queue keys)
+        or under another `list_shards` to the current keys, with their queue entries: one
+        transaction per task, conditioned on the version it read. Runs once per schema and shard
+        count (a marker item records it); a Scan, never on a request path. Returns how many tasks
+        it rewrote."""
+        shards = get_settings().list_shards
+        marker = {"pk": "BATON#META", "sk": "SCHEMA"}
+        done = self.get(marker)
+        if done and deserialize(done).get("schema") == SCHEMA_VERSION and deserialize(done).get("shards") == shards:
+            return 0
+        changed = 0
+        kwargs: dict[str, Any] = {"TableName": self.table, "FilterExpression": "sk = :t",
+                                  "ExpressionAttributeValues": {":t": {"S": "TASK"}}}
+        while True:
+            page = self._call("scan", **kwargs)
+            for item in page.get("Items", []):
+                changed += self._migrate_task(item)
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        self._call("put_item", TableName=self.table,
+                   Item=serialize({**marker, "schema": SCHEMA_VERSION, "shards": shards}))
+        return changed
+
+    def _migrate_task(self, item: dict[str, Any]) -> int:
+        _, tenant, _, task_id = item["pk"]["S"].split("#")
+        tenant = _unesc(tenant)
+        task = task_from_item(item)
+        new = task_item(tenant, task)
+        if "lastEvent" in item:
+            new["lastEvent"] = item["lastEvent"]
+        index_keys = [k for pair in INDEX_KEYS.values() for k in pair]
+        if all(item.get(k) == new.get(k) for k in index_keys):
+            return 0
+        self.transact([
+            {"Put": {"Item": new, "ConditionExpression": "version = :v",
+                     "ExpressionAttributeValues": serialize({":v": task.version})}},
+            *entry_actions(tenant, None, task),
+        ])
+        return 1
 
     # ---- directory -------------------------------------------------------------------------
     def put_user(self, tenant: str, user: User) -> bool:

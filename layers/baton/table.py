@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 PK, SK = "pk", "sk"
-# GSI1: every task of a tenant, newest first (the unfiltered list, status and candidate queues).
+# GSI1: a tenant's tasks by status, newest first, write-sharded (the listing without assignee
+# or candidate). GSI2: tasks by assignee and status, newest first (sparse: assigned tasks only).
+# GSI3: the queues, in queue order: one partition per candidate user and per candidate group
+# (open, manual, claimable tasks), and one per user for the open tasks they hold (the inbox).
 GSI_TASKS = "gsi1"
-# GSI2: tasks by assignee, newest first (the inbox); sparse: only assigned tasks carry it.
 GSI_ASSIGNEE = "gsi2"
+GSI_QUEUE = "gsi3"
 
-KEYS = {PK: "S", SK: "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S"}
-INDEXES = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk")}
+KEYS = {PK: "S", SK: "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S", "gsi3pk": "S", "gsi3sk": "S"}
+INDEXES = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk"), GSI_QUEUE: ("gsi3pk", "gsi3sk")}
 # The stream every task event is derived from (docs/events.md): new and old images, so a task
 # item that gained a `lastEvent` can be told from one that already had it.
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
@@ -25,26 +29,44 @@ def create_table_kwargs(table_name: str) -> dict[str, Any]:
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in KEYS.items()],
         "KeySchema": [{"AttributeName": PK, "KeyType": "HASH"}, {"AttributeName": SK, "KeyType": "RANGE"}],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": name,
-                "KeySchema": [{"AttributeName": h, "KeyType": "HASH"}, {"AttributeName": r, "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for name, (h, r) in INDEXES.items()
-        ],
+        "GlobalSecondaryIndexes": [_index(name) for name in INDEXES],
         "StreamSpecification": STREAM,
     }
 
 
-def ensure_table(client: Any, table_name: str) -> None:
-    """Create the table if it does not exist, and turn its stream on if it is off (a table made
-    before events existed) (local server and tests only)."""
+def _index(name: str) -> dict[str, Any]:
+    h, r = INDEXES[name]
+    return {
+        "IndexName": name,
+        "KeySchema": [{"AttributeName": h, "KeyType": "HASH"}, {"AttributeName": r, "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+def ensure_table(client: Any, table_name: str) -> bool:
+    """Create the table if it does not exist, or add the indexes an older table lacks and turn
+    its stream on if it is off (a table made before events existed) (local server, `baton
+    migrate` and tests only). True when the table was created now."""
     existing = client.list_tables().get("TableNames", [])
     if table_name not in existing:
         client.create_table(**create_table_kwargs(table_name))
         client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.2})
-        return
-    spec = client.describe_table(TableName=table_name)["Table"].get("StreamSpecification") or {}
-    if not spec.get("StreamEnabled"):
+        return True
+    described = client.describe_table(TableName=table_name)["Table"]
+    have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
+    for name in INDEXES:
+        if name in have:
+            continue
+        h, r = INDEXES[name]
+        client.update_table(
+            TableName=table_name,
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": KEYS[a]} for a in (h, r)],
+            GlobalSecondaryIndexUpdates=[{"Create": _index(name)}])
+        for _ in range(600):  # DynamoDB Local builds it at once; AWS would take a while
+            indexes = client.describe_table(TableName=table_name)["Table"].get("GlobalSecondaryIndexes", [])
+            if all(i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
+                break
+            time.sleep(0.2)
+    if not (described.get("StreamSpecification") or {}).get("StreamEnabled"):
         client.update_table(TableName=table_name, StreamSpecification=STREAM)
+    return False

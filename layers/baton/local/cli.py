@@ -77,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     store = get_store()
     ensure_table(store.client, args.table)
+    migrated = store.migrate()  # data of an older Baton under .baton/ gets the current keys
     loaded = demo.load(store)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -93,6 +94,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  Events:      {url}/local/events (Server-Sent Events, bearer token)")
             print(f"  Storage:     {note}")
             print(f"  Demo data:   tenant '{demo.TENANT}' {'loaded' if loaded else 'already present'}")
+            if migrated:
+                print(f"  Migrated:    {migrated} tasks to the current keys")
             print("  Get a token: .venv/bin/baton token --user alice --roles operations --tenant workflow")
             sys.stdout.flush()
             with contextlib.suppress(KeyboardInterrupt):
@@ -100,6 +103,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         if feed is not None:
             feed.close()
+        if engine is not None:
+            engine.stop()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring a table's indexes and task items to the current key scheme (also done by `serve`)."""
+    from baton.local.ddblocal import DynamoDBLocal
+
+    engine: Any = None
+    if args.dynamodb_endpoint:
+        endpoint = args.dynamodb_endpoint
+    else:
+        engine = DynamoDBLocal(_state_dir(args.state_dir) / "dynamodb").start()
+        endpoint = engine.endpoint
+    try:
+        _configure_environment(endpoint, args.table)
+        from baton.store import get_store
+        from baton.table import ensure_table
+
+        store = get_store()
+        ensure_table(store.client, args.table)
+        print(f"Migrated {store.migrate()} tasks of table {args.table}")
+    finally:
         if engine is not None:
             engine.stop()
     return 0
@@ -117,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--idle-timeout", type=float, default=30.0,
                        help="seconds a connection may stay silent, before or inside a request (then 408 or close)")
     serve.set_defaults(func=cmd_serve)
+    migrate = sub.add_parser("migrate", help="bring stored data to the current key scheme (serve does it too)")
+    migrate.add_argument("--dynamodb-endpoint", default=None)
+    migrate.add_argument("--table", default="baton")
+    migrate.add_argument("--state-dir", default=None)
+    migrate.set_defaults(func=cmd_migrate)
     token = sub.add_parser("token", help="print a bearer token the local server accepts")
     token.add_argument("--user", required=True)
     token.add_argument("--roles", default="")
