@@ -146,3 +146,16 @@ def test_bulk_claim_of_100_costs_100_writes_and_bounded_reads() -> None:
     writes = sum(n for op, n in calls.items() if op in ("TransactWriteItems", "UpdateItem", "PutItem"))
     assert writes == 100 and calls.get("BatchGetItem", 0) <= 2 and "Query" not in calls and "Scan" not in calls
     assert sum(calls.values()) <= 102, calls
+
+
+def test_atomic_over_one_transaction_is_400_saying_what_it_needs() -> None:
+    seed()
+    many = ["alice", "bob", "carol", "dave", "root"]
+    tasks = [f"m{n:02d}" for n in range(20)]
+    for task in tasks:  # each claim also takes the task out of four more queues: 6 items a task
+        create(task, candidateUsers=many)
+    r = bulk("claim", {"taskIds": tasks, "atomic": True})
+    assert r.status == 400 and "120 items" in r.body["message"] and "100" in r.body["message"], r
+    assert all(get_task(t).body["assignee"] is None and len(history(t)) == 1 for t in tasks)
+    r = bulk("claim", {"taskIds": tasks[:10], "atomic": True})
+    assert r.status == 200 and all(get_task(t).body["assignee"] == "alice" for t in tasks[:10])
