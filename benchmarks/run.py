@@ -203,6 +203,32 @@ def measure_calls(counter: Counter, client: Any) -> tuple[dict[str, Any], dict[s
     return calls, recorded
 
 
+BULK_TASKS = 100
+
+
+def measure_bulk(counter: Counter) -> dict[str, Any]:
+    """`bulk_claim_100`: one user claims 100 tasks in one bulk request (half of them as a direct
+    candidate, half through a group): round trips, capacity and time of that request."""
+    from tests.support import ADMIN as ADMIN_ROLES
+    from tests.support import call, seed
+
+    tenant = f"bench-bulk-{uuid.uuid4().hex[:6]}"
+    seed(tenant)
+    ids = [f"b{n:03d}" for n in range(BULK_TASKS)]
+    for n, task in enumerate(ids):
+        candidates = {"candidateGroups": ["ops"]} if n % 2 else {"candidateUsers": ["alice"]}
+        body = {"id": task, "name": "Bulk", **candidates}
+        assert call("POST", "/api/v1/tasks", body, user="root", roles=ADMIN_ROLES, tenant=tenant).status == 201
+    counter.reset()
+    started = time.perf_counter()
+    r = call("POST", "/api/v1/task-actions/claim", {"taskIds": ids}, user="alice", tenant=tenant)
+    ms = (time.perf_counter() - started) * 1000
+    assert r.status == 200 and {i["status"] for i in r.body["results"]} == {200}, r
+    result = {"tasks": BULK_TASKS, "ms": round(ms, 1), **counter.snapshot()}
+    result.pop("calls")
+    return result
+
+
 # ---- cold start and warm path (fresh interpreters) -------------------------------------------
 def child(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
@@ -531,6 +557,8 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
         "assignee page bounded (start=0: 2 round trips at any size)": r["scale"]["offset_start_0"]["round_trips"] <= 2,
         "cursor page bounded (1 round trip at any depth)": all(
             v["round_trips"] == 1 for k, v in r["scale"].items() if k.startswith("cursor_")),
+        "bulk_claim_100: <= 100 writes, <= 2 reads": r["bulk_claim_100"]["writes"] <= BULK_TASKS
+        and r["bulk_claim_100"]["reads"] <= 2,
         "race: 1 winner": r["race"]["winners"] == 1,
         "queue page at the largest history within 1.2x the empty one (capacity)":
             (r["queue_scale"]["capacity_ratio"] or 0) <= 1.2,
@@ -560,6 +588,11 @@ def table(r: dict[str, Any]) -> str:
                 else "(reported: see below)" if name == "claim_group" else "no scan")
         lines.append(f"| `{name}`: round trips / writes / reads / scans / capacity | {c['round_trips']} / "
                      f"{c['writes']} / {c['reads']} / {c['scans']} / {c['consumed_capacity']} | {goal} |")
+    if "bulk_claim_100" in r:
+        b = r["bulk_claim_100"]
+        lines.append(f"| `bulk_claim_100`: round trips / writes / reads / capacity, ms | {b['round_trips']} / "
+                     f"{b['writes']} / {b['reads']} / {b['consumed_capacity']}, {b['ms']} ms | ≤ 100 writes, "
+                     "≤ 2 reads |")
     race = r["race"]
     lines += [
         f"| race: {race['claimers']} HTTP claimers × {race['rounds']} rounds, winners | {race['winners']} | 1 |",
@@ -626,6 +659,7 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS) -> di
     os.environ.update({"TABLE_NAME": f"bench-{uuid.uuid4().hex[:8]}", "POWERTOOLS_LOG_LEVEL": "CRITICAL"})
     with local_table() as (client, counter, _):
         calls, recorded = measure_calls(counter, client)
+        bulk_claim = measure_bulk(counter)
     # DynamoDB Local (a JVM still compiling and collecting after the recording) is stopped
     # while fresh interpreters are timed: on 2 cores it would be noise in every ratio.
     results: dict[str, Any] = {}
@@ -634,6 +668,7 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS) -> di
     if "warm" in only:
         results.update(measure_warm(sizes, recorded))
     results["ddb_calls"] = calls
+    results["bulk_claim_100"] = bulk_claim
     if "race" in only:
         results["race"] = measure_race(sizes)
     if "scale" in only:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AfterValidator, BaseModel, Field
 
-from baton import c1
+from baton import bulk, c1
 from baton.api import INPUT, JSON, NATIVE, current_caller, etag, if_match, lambda_entry, store
 from baton.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType, utc_timestamp
 from baton.service import TaskService
@@ -141,3 +141,29 @@ def abandon(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -
 
 
 lambda_handler = lambda_entry(NATIVE, router)
+
+
+class BulkBody(BaseModel):
+    model_config = INPUT
+    taskIds: list[Id] = Field(min_length=1, max_length=bulk.MAX_TASKS)
+    userId: Id | None = None
+    comment: str | None = Field(default=None, max_length=2048)
+    atomic: bool = False
+
+
+@router.post("/api/v1/task-actions/<action>", summary="One action on up to 100 tasks", tags=["Tasks"])
+def bulk_action(action: Annotated[Literal[bulk.ACTIONS], Path()],  # type: ignore[valid-type]
+                body: Annotated[BulkBody, Body()]) -> dict[str, Any]:
+    """Each task gets its own conditional write and the status its single action would answer;
+    `atomic: true` applies all or none in one transaction (at most 32 tasks; 409 naming the
+    first task that refused)."""
+    results = bulk.run(store(), current_caller(), action, body.taskIds, body.userId, body.comment, body.atomic)
+    items: list[dict[str, Any]] = []
+    for r in results:
+        item: dict[str, Any] = {"taskId": r.task_id, "status": r.status}
+        if r.task is not None:
+            item["task"] = TaskOut.model_validate(r.task.model_dump()).model_dump()
+        if r.error is not None:
+            item["error"] = NATIVE.render(r.error)[1]
+        items.append(item)
+    return {"results": items}

@@ -112,6 +112,7 @@ class ApiStack(Stack):
                                      compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
                                      compatible_architectures=[lambda_.Architecture.ARM_64],
                                      description="baton package, Powertools, pydantic (boto3 is in the runtime)")
+        self.layer = layer
         code = lambda_.Code.from_asset(str(build_functions()))
         access_logs = logs.LogGroup(self, "AccessLogs", retention=RETENTION, removal_policy=RemovalPolicy.DESTROY)
         self.api = apigw.HttpApi(self, "HttpApi", description="Baton task assignment", create_default_stage=False)

@@ -7,7 +7,7 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as ddb
 from constructs import Construct
 
-from baton.table import INDEXES, KEYS, PK, SK
+from baton.table import INDEXES, KEYS, PK, SK, STREAM_VIEW
 
 
 def _attr(name: str) -> ddb.Attribute:
@@ -26,6 +26,7 @@ class DataStack(Stack):
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
             encryption=ddb.TableEncryptionV2.aws_managed_key(),
+            dynamo_stream=ddb.StreamViewType(STREAM_VIEW),  # the source of the task events (infra/events.py)
             global_secondary_indexes=[
                 ddb.GlobalSecondaryIndexPropsV2(index_name=name, partition_key=_attr(h), sort_key=_attr(r),
                                                 projection_type=ddb.ProjectionType.ALL)

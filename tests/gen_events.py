@@ -15,7 +15,7 @@ from tests.support import TENANT
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 VALUES = {"taskId": "t1", "userId": "erin", "groupId": "crew", "prjUid": "p2", "actUid": "a2",
           "workspace": TENANT, "prj_uid": "prj", "act_uid": "act", "aas_uid": "alice",
-          "asset": "inbox.js"}
+          "asset": "inbox.js", "action": "claim"}
 PM = "/api/1.0/{workspace}/project/{prj_uid}/activity/{act_uid}"
 PM_WRITER = ["PM_FACTORY"]
 SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
@@ -31,6 +31,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tasks/{taskId}/action/complete"): {"user": "root", "roles": ["admin"],
                                                          "body": {"comment": "done"}, "expect": 200},
     ("POST", "/api/v1/tasks/{taskId}/action/abandon"): {"user": "root", "roles": ["admin"], "expect": 200},
+    ("POST", "/api/v1/task-actions/{action}"): {"user": "alice", "body": {"taskIds": ["t1", "t2"]}, "expect": 200},
     ("PUT", "/api/v1/users/{userId}"): {"body": {"username": "erin", "firstname": "Erin"},
                                         "roles": ["admin"], "expect": 201},
     ("GET", "/api/v1/users"): {"query": {"filter": "ali"}, "expect": 200},

@@ -15,8 +15,8 @@ from benchmarks.run import MUTATIONS, OPS
 pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("bench")]
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"cold_init_ms", "baseline_init_ms", "cold_init_ratio", "warm_p50_us", "warm_p99_us", "warm_baseline_p50_us",
-        "warm_ratio", "ddb_calls", "race", "scale", "queue_scale", "queue_groups", "claim_next", "hot_key_share",
-        "layer_mb"}
+        "warm_ratio", "ddb_calls", "bulk_claim_100", "race", "scale", "queue_scale", "queue_groups", "claim_next",
+        "hot_key_share", "layer_mb"}
 
 
 def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
@@ -34,6 +34,8 @@ def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
         assert results["ddb_calls"][name]["writes"] >= 1, name
     assert all(c["scans"] == 0 for c in results["ddb_calls"].values())
     assert results["race"]["winners"] == 1
+    bulk = results["bulk_claim_100"]
+    assert bulk["tasks"] == 100 and bulk["writes"] == 100 and bulk["reads"] <= 2 and bulk["ms"] > 0
     assert results["scale"]["offset_start_0"]["round_trips"] >= 1
     assert results["queue_scale"]["0"]["items"] == results["queue_scale"]["50"]["items"] == 5
     assert set(results["queue_groups"]) == {"1", "3"}

@@ -15,19 +15,31 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 
+from baton.events import PIPE_FILTERS
 from baton.routes import FAMILIES, ROUTES
-from infra.app import build
+from infra.app import build, build_all
 from infra.layer import build_layer, python313, size_mb
 
 pytestmark = pytest.mark.xdist_group("cdk")  # one worker synthesizes, the layer is built once
 
 
 @pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Template, Template]:
+def synthesized_all(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Template, Template, Template]:
     out = tmp_path_factory.mktemp("cdk.out")
-    app, data, api = build(App(outdir=str(out)))
+    app, data, api, events = build_all(App(outdir=str(out)))
     app.synth()
-    return out, Template.from_stack(data), Template.from_stack(api)
+    return out, Template.from_stack(data), Template.from_stack(api), Template.from_stack(events)
+
+
+@pytest.fixture(scope="module")
+def synthesized(synthesized_all: tuple[Path, Template, Template, Template]) -> tuple[Path, Template, Template]:
+    out, data, api, _ = synthesized_all
+    return out, data, api
+
+
+@pytest.fixture(scope="module")
+def events_stack(synthesized_all: tuple[Path, Template, Template, Template]) -> Template:
+    return synthesized_all[3]
 
 
 def resources(template: Template, kind: str) -> dict[str, Any]:
@@ -46,6 +58,7 @@ def test_table(synthesized: tuple[Path, Template, Template]) -> None:
             "GlobalSecondaryIndexes": Match.array_with([Match.object_like({"IndexName": "gsi1"}),
                                                         Match.object_like({"IndexName": "gsi2"})]),
             "SSESpecification": Match.object_like({"SSEEnabled": True}),
+            "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
             "Replicas": [Match.object_like({
                 "DeletionProtectionEnabled": True,
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})],
@@ -229,7 +242,7 @@ def test_cdk_nag_reports_nothing_unacknowledged(synthesized: tuple[Path, Templat
 def test_cfn_lint_is_clean(synthesized: tuple[Path, Template, Template]) -> None:
     out, _, _ = synthesized
     templates = sorted(str(p) for p in out.glob("*.template.json"))
-    assert len(templates) == 2
+    assert len(templates) == 3
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or "cfn-lint"
     result = subprocess.run([cfn_lint, *templates], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
@@ -276,3 +289,42 @@ def test_layer_ships_bytecode_for_python_313() -> None:
         header = compiled.read_bytes()[:8]
         assert header[:4] == magic, f"{compiled} is not Python 3.13 bytecode"
         assert int.from_bytes(header[4:8], "little") == 0b01, "unchecked-hash bytecode expected"
+
+
+def test_events_pipe_from_the_table_stream_to_the_bus(synthesized_all: tuple[Path, Template, Template, Template],
+                                                       events_stack: Template) -> None:
+    _, data, _, _ = synthesized_all
+    events_stack.resource_count_is("AWS::Pipes::Pipe", 1)
+    pipe = next(iter(resources(events_stack, "AWS::Pipes::Pipe").values()))["Properties"]
+    assert "StreamArn" in json.dumps(pipe["Source"])  # the data stack's table stream
+    source = pipe["SourceParameters"]["DynamoDBStreamParameters"]
+    assert source["StartingPosition"] == "TRIM_HORIZON" and source["MaximumRetryAttempts"] >= 1
+    assert source["ParallelizationFactor"] == 1  # one batch per shard at a time: stream order kept
+    dlq = source["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert resources(events_stack, "AWS::SQS::Queue")[dlq]["Properties"]["SqsManagedSseEnabled"] is True
+    filters = [json.loads(f["Pattern"]) for f in pipe["SourceParameters"]["FilterCriteria"]["Filters"]]
+    assert filters == PIPE_FILTERS  # task history changes only (tests/test_events.py checks them on real records)
+    bus = pipe["Target"]["Fn::GetAtt"][0]
+    assert resources(events_stack, "AWS::Events::EventBus")[bus]
+    assert pipe["TargetParameters"]["EventBridgeEventBusParameters"] == {"Source": "baton",
+                                                                       "DetailType": "Baton task change"}
+    enrich = pipe["Enrichment"]["Fn::GetAtt"][0]
+    function = resources(events_stack, "AWS::Lambda::Function")[enrich]["Properties"]
+    assert function["Handler"] == "baton_functions.task_events.lambda_handler"
+    assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]
+    # The pipe's role reads the stream, invokes the enrichment, puts on the bus, sends to the DLQ: nothing more.
+    role_policy = json.dumps(next(p for name, p in resources(events_stack, "AWS::IAM::Policy").items()
+                                  if name.startswith("TaskEventsPipeRole"))["Properties"]["PolicyDocument"])
+    for action in ("dynamodb:GetRecords", "lambda:InvokeFunction", "events:PutEvents", "sqs:SendMessage"):
+        assert action in role_policy
+    assert "dynamodb:GetItem" not in role_policy and '"*"' not in role_policy
+
+
+def test_events_archive_and_example_rule(events_stack: Template) -> None:
+    events_stack.has_resource_properties("AWS::Events::Archive", {
+        "RetentionDays": 365, "EventPattern": {"source": ["baton"]}})
+    events_stack.has_resource_properties("AWS::Events::Rule", {
+        "EventPattern": {"source": ["baton"],
+                         "detail": {"type": ["baton.task.claim", "baton.task.assign", "baton.task.reassign"]}},
+        "Targets": [Match.object_like({"Arn": Match.any_value()})]})
+    events_stack.has_resource_properties("AWS::CloudWatch::Alarm", {"MetricName": "ApproximateNumberOfMessagesVisible"})

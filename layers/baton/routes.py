@@ -69,6 +69,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/tasks/{taskId}/history", "tasks", dynamodb=_actions("GetItem", "Query")),
     Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/task-actions/{action}", "tasks", roles=WORK_ROLES,  # bulk (baton.bulk)
+          dynamodb=TASK_ACTION),
     # Native directory
     Route("PUT", "/api/v1/users/{userId}", "directory", roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("UpdateItem", "PutItem", "DeleteItem")),  # a rename moves assignment rows

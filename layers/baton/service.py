@@ -156,6 +156,11 @@ class TaskService:
                 pass
         return self._claim(task_id, if_match)  # held, finished or raced: read and decide
 
+    def claim_after_read(self, task_id: str, if_match: int | None = None) -> Task:
+        """A claim on the read-and-decide path only (no blind one-write attempt first): for a
+        caller that has read the task already, such as a bulk claim (baton.bulk)."""
+        return self._claim(task_id, if_match)
+
     def _claim(self, task_id: str, if_match: int | None, seen: tuple[Task, dict[str, list[str]]] | None = None
                ) -> Task:
         me = self.caller.user_id

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from baton.attrs import from_attr, to_attr
 from baton.domain import MAX_PRIORITY, Activity, Group, HistoryEvent, Task, User
 from baton.errors import BadRequest, Conflict, Internal, Unavailable
+from baton.events import DEFERRED
 from baton.settings import get_settings
 from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS
 
@@ -519,7 +520,8 @@ class Store:
                 "ExpressionAttributeValues": serialize({f":g{i}": g for i, g in enumerate(groups)})}})
         if old.lastEvent:  # a direct claim's event, written out now (the Put above drops it)
             pending = HistoryEvent.model_validate({**old.lastEvent, "version": old.version})
-            actions.append({"Put": {"Item": self._event_item(tenant, pending)}})
+            # `deferred`: its event was published when the claim was made (baton.events).
+            actions.append({"Put": {"Item": {**self._event_item(tenant, pending), DEFERRED: {"BOOL": True}}}})
         actions += entry_actions(tenant, old, new)  # after the task: ConditionFailed indexes stay
         if len(actions) > MAX_TRANSACTION_ITEMS:
             raise BadRequest(f"Too many candidates to change at once (at most {MAX_CANDIDATES} per task)")

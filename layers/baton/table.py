@@ -16,6 +16,10 @@ GSI_QUEUE = "gsi3"
 
 KEYS = {PK: "S", SK: "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S", "gsi3pk": "S", "gsi3sk": "S"}
 INDEXES = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk"), GSI_QUEUE: ("gsi3pk", "gsi3sk")}
+# The stream every task event is derived from (docs/events.md): new and old images, so a task
+# item that gained a `lastEvent` can be told from one that already had it.
+STREAM_VIEW = "NEW_AND_OLD_IMAGES"
+STREAM = {"StreamEnabled": True, "StreamViewType": STREAM_VIEW}
 
 
 def create_table_kwargs(table_name: str) -> dict[str, Any]:
@@ -26,6 +30,7 @@ def create_table_kwargs(table_name: str) -> dict[str, Any]:
         "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in KEYS.items()],
         "KeySchema": [{"AttributeName": PK, "KeyType": "HASH"}, {"AttributeName": SK, "KeyType": "RANGE"}],
         "GlobalSecondaryIndexes": [_index(name) for name in INDEXES],
+        "StreamSpecification": STREAM,
     }
 
 
@@ -39,8 +44,9 @@ def _index(name: str) -> dict[str, Any]:
 
 
 def ensure_table(client: Any, table_name: str) -> bool:
-    """Create the table if it does not exist, or add the indexes an older table lacks (local
-    server, `baton migrate` and tests only). True when the table was created now."""
+    """Create the table if it does not exist, or add the indexes an older table lacks and turn
+    its stream on if it is off (a table made before events existed) (local server, `baton
+    migrate` and tests only). True when the table was created now."""
     existing = client.list_tables().get("TableNames", [])
     if table_name not in existing:
         client.create_table(**create_table_kwargs(table_name))
@@ -61,4 +67,6 @@ def ensure_table(client: Any, table_name: str) -> bool:
             if all(i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
                 break
             time.sleep(0.2)
+    if not (described.get("StreamSpecification") or {}).get("StreamEnabled"):
+        client.update_table(TableName=table_name, StreamSpecification=STREAM)
     return False

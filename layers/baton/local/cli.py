@@ -92,12 +92,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     loaded = demo.load(store)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from baton.local.eventfeed import open_feed
+
+    feed = None
     try:
         with running(args.host, args.port, key, serialize, args.idle_timeout) as server:
+            app: Any = server.app  # the LocalApi
+            app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock)
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
             print(f"  Inbox:       {url}/   (as a demo user: {url}/?user=alice)")
             print(f"  Swagger UI:  {url}/swagger   OpenAPI: {url}/openapi.json")
+            print(f"  Events:      {url}/local/events (Server-Sent Events, bearer token)")
             print(f"  Storage:     {note}")
             print(f"  Demo data:   tenant '{demo.TENANT}' {'loaded' if loaded else 'already present'}")
             if migrated:
@@ -108,6 +114,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             with contextlib.suppress(KeyboardInterrupt):
                 stop.wait()
     finally:
+        if feed is not None:
+            feed.close()
         if engine is not None:
             engine.stop()
     return 0

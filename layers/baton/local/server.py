@@ -34,6 +34,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from baton.local import demo_signin, tokens
+from baton.local.eventfeed import EventFeed, events_endpoint
 from baton.local.events import LambdaContext, http_event
 from baton.routes import ROUTES, match
 
@@ -73,6 +74,7 @@ LOCAL_ROUTES = Map([
     # the inbox's demo sign-in (baton/local/demo_signin.py)
     Rule(demo_signin.USERS_PATH, methods=["GET"], endpoint=demo_signin.users_endpoint),
     Rule(demo_signin.TOKEN_PATH, methods=["POST"], endpoint=demo_signin.token_endpoint),
+    Rule("/local/events", methods=["GET"], endpoint=events_endpoint),  # task events as SSE (docs/events.md)
 ], strict_slashes=False, merge_slashes=False)
 
 
@@ -93,6 +95,7 @@ class LocalApi:
         self.handlers = handlers if handlers is not None else load_handlers()
         self.lock: contextlib.AbstractContextManager[Any] = threading.Lock() if serialize \
             else contextlib.nullcontext()
+        self.feed: EventFeed | None = None  # set by `baton serve`
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         response = self.respond(Request(environ))

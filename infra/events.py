@@ -1,0 +1,118 @@
+"""Task events in AWS: the table's stream → an EventBridge Pipe (filtered to history events,
+enriched into CloudEvents by `baton_functions.task_events`, failures to a dead-letter queue) →
+the Baton event bus, with an archive and an example rule (docs/events.md)."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_pipes as pipes
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from baton.events import PIPE_FILTERS
+from infra.api import ACKNOWLEDGED
+from infra.environment import FUNCTION_ENV
+from infra.layer import build_functions
+
+# The EventBridge envelope of every Baton event; the CloudEvent is its `detail`.
+EVENT_SOURCE = "baton"
+DETAIL_TYPE = "Baton task change"
+ASSIGNMENT_TYPES = ["baton.task.claim", "baton.task.assign", "baton.task.reassign"]
+ARCHIVE_DAYS = 365
+
+
+def _queue(scope: Construct, name: str, **kwargs: object) -> sqs.Queue:
+    return sqs.Queue(scope, name, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                     retention_period=Duration.days(14), **kwargs)  # type: ignore[arg-type]
+
+
+class TaskEvents(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, table: ddb.ITableV2, layer: lambda_.ILayerVersion,
+                 code: lambda_.Code) -> None:
+        super().__init__(scope, construct_id)
+        stream_arn = table.table_stream_arn
+        assert stream_arn is not None, "the table needs its stream (infra/data.py)"
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{Stack.of(self).stack_name}-baton")
+        self.archive = self.bus.archive("Archive", archive_name=f"{Stack.of(self).stack_name}-baton",
+                                        description="Every Baton task event, for replay",
+                                        event_pattern=events.EventPattern(source=[EVENT_SOURCE]),
+                                        retention=Duration.days(ARCHIVE_DAYS))
+        self.dead_letters = _queue(self, "DeadLetters")
+        Validations.of(self.dead_letters).acknowledge(Acknowledgment(
+            id="AwsSolutions-SQS3", reason="It is the Pipe's dead-letter queue (cdk-nag sees only queue redrives)."))
+
+        log_group = logs.LogGroup(self, "EnrichLogs", retention=logs.RetentionDays.ONE_MONTH,
+                                  removal_policy=RemovalPolicy.DESTROY)
+        self.enrich = lambda_.Function(
+            self, "Enrich", runtime=lambda_.Runtime.PYTHON_3_13, architecture=lambda_.Architecture.ARM_64,
+            handler="baton_functions.task_events.lambda_handler", code=code, layers=[layer], memory_size=256,
+            timeout=Duration.seconds(30), tracing=lambda_.Tracing.ACTIVE, log_group=log_group,
+            environment={"POWERTOOLS_SERVICE_NAME": "baton-events", **FUNCTION_ENV})
+        enrich_policy = self.enrich.role.node.find_child("DefaultPolicy").node.default_child  # type: ignore[union-attr]
+        self.enrich.node.default_child.add_override(  # type: ignore[union-attr]
+            "DependsOn", [Stack.of(self).get_logical_id(enrich_policy)])  # type: ignore[arg-type]
+
+        role = iam.Role(self, "PipeRole", assumed_by=iam.ServicePrincipal("pipes.amazonaws.com"))
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                     "dynamodb:ListStreams"], resources=[stream_arn]))
+        role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"],
+                                               resources=[self.enrich.function_arn]))
+        self.bus.grant_put_events_to(role)
+        self.dead_letters.grant_send_messages(role)
+
+        self.pipe = pipes.CfnPipe(
+            self, "Pipe", role_arn=role.role_arn, source=stream_arn, enrichment=self.enrich.function_arn,
+            target=self.bus.event_bus_arn, description="Baton history events as CloudEvents",
+            source_parameters=pipes.CfnPipe.PipeSourceParametersProperty(
+                dynamo_db_stream_parameters=pipes.CfnPipe.PipeSourceDynamoDBStreamParametersProperty(
+                    starting_position="TRIM_HORIZON", batch_size=100,
+                    maximum_batching_window_in_seconds=1, maximum_retry_attempts=10,
+                    maximum_record_age_in_seconds=86_400, parallelization_factor=1,
+                    on_partial_batch_item_failure="AUTOMATIC_BISECT",
+                    dead_letter_config=pipes.CfnPipe.DeadLetterConfigProperty(arn=self.dead_letters.queue_arn)),
+                filter_criteria=pipes.CfnPipe.FilterCriteriaProperty(
+                    filters=[pipes.CfnPipe.FilterProperty(pattern=json.dumps(p)) for p in PIPE_FILTERS])),
+            target_parameters=pipes.CfnPipe.PipeTargetParametersProperty(
+                event_bridge_event_bus_parameters=pipes.CfnPipe.PipeTargetEventBridgeEventBusParametersProperty(
+                    source=EVENT_SOURCE, detail_type=DETAIL_TYPE)))
+        # The pipe needs its policy in place before it starts; the role is already a GetAtt dependency.
+        self.pipe.add_override("DependsOn", [Stack.of(self).get_logical_id(
+            role.node.find_child("DefaultPolicy").node.default_child)])  # type: ignore[arg-type]
+
+        # The example rule: assignments (claim, assign, reassign) into a queue a notifier can read.
+        self.assignments = _queue(self, "AssignmentsQueue",
+                                  dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5,
+                                                                        queue=_queue(self, "AssignmentsDeadLetters")))
+        self.rule = events.Rule(
+            self, "AssignmentsRule", event_bus=self.bus, description="Example: every assignment of a task",
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail={"type": ASSIGNMENT_TYPES}),
+            targets=[targets.SqsQueue(self.assignments)])
+
+        cw.Alarm(self, "DeadLettersAlarm", metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(5)), threshold=1, evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description="Task events the Pipe could not deliver (see docs/events.md)")
+
+
+class EventsStack(Stack):
+    """The events' own stack: the API stack's layer, the functions' code, the data stack's stream."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, table: ddb.ITableV2,
+                 layer: lambda_.ILayerVersion, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        code = lambda_.Code.from_asset(str(build_functions()))
+        self.events = TaskEvents(self, "TaskEvents", table=table, layer=layer, code=code)
+        for rule, reason in ACKNOWLEDGED:
+            if "BatonData" not in rule:  # the API's index grant: nothing here reads the table
+                Validations.of(self).acknowledge(Acknowledgment(id=rule, reason=reason))
