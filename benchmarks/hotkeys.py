@@ -23,6 +23,11 @@ from baton.table import INDEXES
 
 
 def enable_stream(store: Store) -> str:
+    """A fresh stream from now on: a table made with one (the events need it) gets it turned off and
+    on again, so only the writes from here are counted."""
+    spec = store.client.describe_table(TableName=store.table)["Table"].get("StreamSpecification") or {}
+    if spec.get("StreamEnabled"):
+        store.client.update_table(TableName=store.table, StreamSpecification={"StreamEnabled": False})
     out = store.client.update_table(TableName=store.table, StreamSpecification={
         "StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
     arn: str = out["TableDescription"]["LatestStreamArn"]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import Chrome as WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -36,7 +37,9 @@ def browser() -> Iterator[WebDriver]:
 
 
 def wait(driver: WebDriver, what: str, condition: object) -> None:
-    WebDriverWait(driver, WAIT).until(lambda d: condition(d), message=what)  # type: ignore[operator]
+    # The inbox re-renders its lists on every refresh or event: an element read a moment ago may be gone.
+    WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: condition(d), message=what)  # type: ignore[operator]
 
 
 def task_ids(driver: WebDriver, column: str) -> list[str]:
@@ -44,7 +47,13 @@ def task_ids(driver: WebDriver, column: str) -> list[str]:
 
 
 def press(driver: WebDriver, column: str, task_id: str, action: str) -> None:
-    driver.find_element(By.CSS_SELECTOR, f'#{column} li[data-id="{task_id}"] button[data-action="{action}"]').click()
+    selector = f'#{column} li[data-id="{task_id}"] button[data-action="{action}"]'
+
+    def click(d: WebDriver) -> bool:
+        d.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+
+    wait(driver, f"{action} on {task_id} pressed", click)
 
 
 def test_inbox_sign_in_claim_my_tasks_release(server: Server, browser: WebDriver, tmp_path: Path) -> None:
