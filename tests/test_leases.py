@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from baton import clock
+from baton.events import cloud_events
 from tests.support import ADMIN, OPS, WRITER, Reply, call, claim, concurrently, get_task, history, release, seed
+from tests.test_events import stream_records, validate
 
 
 @pytest.fixture(autouse=True)
@@ -294,3 +296,18 @@ def test_heartbeat_racing_a_takeover_has_exactly_one_outcome(expired: bool) -> N
     else:  # the lease holds: the heartbeats extend it, every claim is refused
         assert beat_ok == 4 and not claim_ok
         assert task["assignee"] == "holder" and actions == ["create", "claim"] + ["heartbeat"] * 4
+
+
+@pytest.mark.usefixtures("crowd")
+def test_lease_changes_are_published_once_each_and_match_the_schema() -> None:
+    leased("ev")
+    assert native("heartbeat", "ev", "holder", {"leaseSeconds": 30}).status == 200
+    clock.advance(31)
+    assert native("claim", "ev", "c1").status == 200
+    events = [e for e in cloud_events(stream_records()) if e["subject"] == "ev"]
+    assert [e["id"] for e in events] == [h["id"] for h in history("ev")]
+    assert [e["type"].removeprefix("baton.task.") for e in events] == [
+        "create", "claim", "heartbeat", "lease-expired", "claim"]
+    assert events[3]["data"]["actor"] == "system" and events[3]["data"]["from"] == "holder"
+    for e in events:
+        validate(e)

@@ -90,8 +90,9 @@ class TaskService:
         if holder_action and task.assignee == self.caller.user_id:
             raise Conflict(f"The lease of {task.assignee} on task {task.id} expired at {task.leaseExpiresAt}",
                            reason="leaseExpired")
-        event = HistoryEvent(id=new_id(), taskId=task.id, version=task.version + 1, at=stamp, actor="system",
-                             action="lease-expired", **{"from": task.assignee}, to=None)
+        event = HistoryEvent.model_validate({"id": new_id(), "taskId": task.id, "version": task.version + 1,
+                                             "at": stamp, "actor": "system", "action": "lease-expired",
+                                             "from": task.assignee, "to": None})
         free = task.model_copy(update={"assignee": None, "leaseExpiresAt": None, "version": task.version + 1,
                                        "updatedAt": stamp})
         return free, event
