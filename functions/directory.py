@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from baton.api import INPUT, JSON, NATIVE, current_caller, lambda_entry, store
-from baton.domain import Activity, Group, User
+from baton.domain import MAX_LEASE_SECONDS, Activity, Group, User
 from baton.service import DirectoryService
 from baton.settings import MAX_ID_LENGTH
 
@@ -39,6 +39,7 @@ class ActivityIn(BaseModel):
     model_config = INPUT
     name: Annotated[str, Field(min_length=1, max_length=256)]
     type: Literal["task", "subprocess"] = "task"
+    leaseSeconds: Annotated[int | None, Field(ge=1, le=MAX_LEASE_SECONDS)] = None
 
 
 def _service() -> DirectoryService:

@@ -1,4 +1,4 @@
-"""Native task routes: create, read, list, history, complete, abandon."""
+"""Native task routes: create, read, list, history, claim, release, heartbeat, complete, abandon."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from baton import bulk, c1
 from baton.api import INPUT, JSON, NATIVE, current_caller, etag, if_match, lambda_entry, store
-from baton.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType, utc_timestamp
+from baton.domain import DEFAULT_PRIORITY, MAX_LEASE_SECONDS, MAX_PRIORITY, Task, TaskType, utc_timestamp
 from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
 
@@ -21,6 +21,7 @@ TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
+LeaseSeconds = Annotated[int, Field(ge=1, le=MAX_LEASE_SECONDS, description="A claim's lease, in seconds")]
 Timestamp = Annotated[str, Field(max_length=64, description="RFC 3339 date-time with an offset; stored in UTC"),
                       AfterValidator(utc_timestamp)]
 
@@ -46,11 +47,24 @@ class CreateTask(BaseModel):
     priority: int = Field(default=DEFAULT_PRIORITY, ge=0, le=MAX_PRIORITY)
     dueDate: Timestamp | None = None
     followUpDate: Timestamp | None = None
+    leaseSeconds: LeaseSeconds | None = None
 
 
 class ClaimNextBody(BaseModel):
     model_config = INPUT
     groupId: Id | None = None
+    leaseSeconds: LeaseSeconds | None = None
+
+
+class LeaseBody(BaseModel):
+    """The native claim's and heartbeat's body: the lease, else the task's default."""
+
+    model_config = INPUT
+    leaseSeconds: LeaseSeconds | None = None
+
+
+class EmptyBody(BaseModel):
+    model_config = INPUT
 
 
 class FinishBody(BaseModel):
@@ -95,7 +109,7 @@ def create_task(body: Annotated[CreateTask, Body()]) -> Response[TaskOut]:
 @router.post("/api/v1/tasks/claim-next", summary="Claim the first task of my queue (or of one group's queue)",
              tags=["Tasks"])
 def claim_next(body: Annotated[ClaimNextBody | None, Body()] = None) -> Response[TaskOut | None]:
-    task = _service().claim_next(body.groupId if body else None)
+    task = _service().claim_next(body.groupId if body else None, body.leaseSeconds if body else None)
     if task is None:
         return Response(204, None, None)
     return Response(200, JSON, TaskOut.model_validate(task.model_dump()), headers=etag(task.version))
@@ -126,6 +140,22 @@ def get_task(taskId: TaskId) -> Response[TaskWithView]:
 def task_history(taskId: TaskId, limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
     events, next_cursor = _service().history(taskId, limit, cursor)
     return {"items": events, "cursor": next_cursor}
+
+
+@router.post("/api/v1/tasks/<taskId>/action/claim", summary="Claim a task (optionally under a lease)",
+             tags=["Tasks"])
+def claim(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) -> Response[TaskOut]:
+    return task_response(_service().claim(taskId, if_match(), body.leaseSeconds if body else None))
+
+
+@router.post("/api/v1/tasks/<taskId>/action/release", summary="Release a task I hold", tags=["Tasks"])
+def release(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[TaskOut]:
+    return task_response(_service().release(taskId, if_match()))
+
+
+@router.post("/api/v1/tasks/<taskId>/action/heartbeat", summary="Extend my lease on a task", tags=["Tasks"])
+def heartbeat(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) -> Response[TaskOut]:
+    return task_response(_service().heartbeat(taskId, body.leaseSeconds if body else None, if_match()))
 
 
 @router.post("/api/v1/tasks/<taskId>/action/complete", summary="Complete a task", tags=["Tasks"])

@@ -19,6 +19,7 @@ WRITE_ROLES = frozenset({ROLE_ADMIN, ROLE_APIWRITE})
 PM_ROLES = frozenset({ROLE_PM_FACTORY, ROLE_ADMIN})
 
 DEFAULT_PRIORITY = 50
+MAX_LEASE_SECONDS = 7 * 24 * 3600  # a claim's lease: 1 second to 7 days
 MAX_PRIORITY = 100
 
 TaskStatus = Literal["open", "completed", "abandoned"]
@@ -72,6 +73,7 @@ class Activity(_Model):
     id: str
     name: str
     type: ActivityType = "task"
+    leaseSeconds: int | None = None  # the default lease of its tasks' claims (copied at creation)
 
 
 class TaskPolicy(_Model):
@@ -96,6 +98,10 @@ class Task(_Model):
     priority: int = DEFAULT_PRIORITY
     dueDate: str | None = None
     followUpDate: str | None = None
+    # Leases: the default lease of a claim (seconds), and while a leased claim holds the task,
+    # when it ends (after it the task is claimable again; see rules.holder).
+    leaseSeconds: int | None = None
+    leaseExpiresAt: str | None = None
     createdBy: str | None = None  # the user who created it (ConductorOne's createdByUserId)
     version: int = 1
     createdAt: str
@@ -108,6 +114,10 @@ class Task(_Model):
     @property
     def is_group_task(self) -> bool:
         return bool(self.candidateGroups)
+
+    def lease_expired(self, now: str) -> bool:
+        """Held under a lease that has passed: the task is free again for anyone eligible."""
+        return self.assignee is not None and self.leaseExpiresAt is not None and self.leaseExpiresAt <= now
 
 
 def utc_timestamp(text: str) -> str:

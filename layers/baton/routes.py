@@ -67,6 +67,9 @@ ROUTES: tuple[Route, ...] = (
           dynamodb=TASK_ACTION | _actions("Query")),
     Route("GET", "/api/v1/tasks/{taskId}", "tasks", dynamodb=_actions("GetItem")),
     Route("GET", "/api/v1/tasks/{taskId}/history", "tasks", dynamodb=_actions("GetItem", "Query")),
+    Route("POST", "/api/v1/tasks/{taskId}/action/claim", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/release", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/heartbeat", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/task-actions/{action}", "tasks", roles=WORK_ROLES,  # bulk (baton.bulk)

@@ -147,3 +147,15 @@ def check_reassign(task: Task, caller: Caller, groups: Iterable[str], targets: l
         raise BadRequest(f"Not an allowed reassignee: {', '.join(refused)}", reason="invalidRequest")
     if task.policy.requireReassignmentReason and not (comment or "").strip():
         raise BadRequest("A comment is required to reassign this task", reason="invalidRequest")
+
+
+def check_heartbeat(task: Task, caller: Caller, lease_seconds: int | None) -> None:
+    """Extend a lease: the holder only (a passed lease is refused before this: service._takeover)."""
+    require_role(caller)
+    require_open(task)
+    if task.assignee is None:
+        raise Conflict(f"Task {task.id} is not assigned", reason="notAssigned")
+    if task.assignee != caller.user_id:
+        raise Forbidden(f"Task {task.id} is held by {task.assignee}", reason="accessDenied")
+    if not (lease_seconds or task.leaseSeconds):
+        raise BadRequest(f"Task {task.id} has no lease to extend: give leaseSeconds", reason="invalidRequest")

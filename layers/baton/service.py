@@ -15,10 +15,9 @@ import json
 import random
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from baton import rules
+from baton import clock, rules
 from baton.domain import WRITE_ROLES, Activity, Caller, Group, HistoryEvent, Task, User
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.store import (
@@ -41,7 +40,7 @@ CLAIM_SPREAD = 4
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return clock.stamp()
 
 
 def new_id() -> str:
@@ -71,7 +70,32 @@ class TaskService:
                             comment=comment, candidates=candidates)
 
     def _next(self, task: Task, **changes: Any) -> Task:
-        return task.model_copy(update={**changes, "version": task.version + 1, "updatedAt": now()})
+        """The task's next version. A lease ends with every change but the one that sets it."""
+        return task.model_copy(update={"leaseExpiresAt": None, **changes, "version": task.version + 1,
+                                       "updatedAt": now()})
+
+    @staticmethod
+    def _lease(task: Task, seconds: int | None) -> str | None:
+        """When a claim of `task` ends: the claim's own `leaseSeconds`, else the task's; None: no lease."""
+        seconds = seconds or task.leaseSeconds
+        return clock.after(seconds) if seconds else None
+
+    def _takeover(self, task: Task, holder_action: bool) -> tuple[Task, HistoryEvent | None]:
+        """The task as the rules see it: a task whose lease has passed is free, one version on,
+        with the `lease-expired` event (actor `system`) that the change will write before its own.
+        The old holder's own release, complete or heartbeat (`holder_action`) is then a 409."""
+        stamp = now()
+        if not task.lease_expired(stamp):
+            return task, None
+        if holder_action and task.assignee == self.caller.user_id:
+            raise Conflict(f"The lease of {task.assignee} on task {task.id} expired at {task.leaseExpiresAt}",
+                           reason="leaseExpired")
+        event = HistoryEvent.model_validate({"id": new_id(), "taskId": task.id, "version": task.version + 1,
+                                             "at": stamp, "actor": "system", "action": "lease-expired",
+                                             "from": task.assignee, "to": None})
+        free = task.model_copy(update={"assignee": None, "leaseExpiresAt": None, "version": task.version + 1,
+                                       "updatedAt": stamp})
+        return free, event
 
     def _member_check(self, task: Task, user: str, groups: list[str]) -> tuple[str, str] | None:
         """When `user` may work on the task only through a group, assert that membership too."""
@@ -81,10 +105,12 @@ class TaskService:
         return (user, shared[0]) if shared else None
 
     def _mutate(self, task_id: str, if_match: int | None, plan: Planner, others: tuple[str, ...] = (),
-                seen: tuple[Task, dict[str, list[str]]] | None = None) -> tuple[Task, HistoryEvent | None]:
+                seen: tuple[Task, dict[str, list[str]]] | None = None, holder_action: bool = False
+                ) -> tuple[Task, HistoryEvent | None]:
         """Read, check, write; returns the task as it now is and the event written (None when
         there was nothing to change). `seen`: the task and memberships already read, used for
-        the first attempt instead of reading."""
+        the first attempt instead of reading. A passed lease is taken over in the same
+        transaction (see `_takeover`)."""
         for _ in range(MAX_ATTEMPTS):
             task: Task | None
             if seen is not None:
@@ -96,12 +122,16 @@ class TaskService:
                 raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
             if if_match is not None and task.version != if_match:
                 raise PreconditionFailed(f"Task {task_id} is at version {task.version}, not {if_match}")
-            planned = plan(task, groups)
+            view, expired = self._takeover(task, holder_action)
+            planned = plan(view, groups)
             if planned is None:
                 return task, None
             new, event, member_check = planned
             try:
-                self.store.change_task(self.caller.tenant, task, new, event, member_check)
+                self.store.change_task(self.caller.tenant, task, new, event, member_check, expired,
+                                       # a holder's action asserts its lease has not passed meanwhile
+                                       event.at if holder_action and expired is None and task.leaseExpiresAt
+                                       else None)
                 return new, event
             except ConditionFailed as failed:
                 if failed.index == 2:  # the membership the change relied on is gone
@@ -116,18 +146,20 @@ class TaskService:
                             f"Task {task_id} is at version {current.version}, not {if_match}") from None
                     # Re-check the rules on the state that beat us: raises the right error,
                     # or the action is still allowed and we go round again.
-                    plan(current, groups)
+                    plan(self._takeover(current, holder_action)[0], groups)
             except TransactionConflict:
                 pass
         raise Conflict(f"Task {task_id} is changing too fast; try again", reason="busy")
 
     # ---- task actions ----------------------------------------------------------------------
-    def claim(self, task_id: str, if_match: int | None = None) -> Task:
-        """A direct candidate's claim of a free task is one conditional write (one round trip);
-        anything else (a group candidate, admin, a task already held or finished) takes the
-        general path, which reads and decides."""
+    def claim(self, task_id: str, if_match: int | None = None, lease_seconds: int | None = None) -> Task:
+        """A direct candidate's lease-free claim of a free task is one conditional write (one
+        round trip); anything else (a group candidate, admin, a task already held or finished, a
+        lease) takes the general path, which reads and decides."""
         rules.require_role(self.caller)
         me = self.caller.user_id
+        if lease_seconds is not None:
+            return self._claim(task_id, if_match, lease_seconds=lease_seconds)
         event = HistoryEvent(id=new_id(), taskId=task_id, version=0, at=now(), actor=me, action="claim",
                              to=me)
         try:
@@ -144,7 +176,7 @@ class TaskService:
             rules.check_claim(current, self.caller, current.candidateGroups)
             direct = self.caller.is_admin or me in current.candidateUsers
             try:
-                new = self._next(current, assignee=me)
+                new = self._next(current, assignee=me, leaseExpiresAt=self._lease(current, None))
                 self.store.change_task(self.caller.tenant, current, new, self._event(current, "claim", None, me),
                                        None if direct else (me, current.candidateGroups))
                 return new
@@ -161,19 +193,20 @@ class TaskService:
         caller that has read the task already, such as a bulk claim (baton.bulk)."""
         return self._claim(task_id, if_match)
 
-    def _claim(self, task_id: str, if_match: int | None, seen: tuple[Task, dict[str, list[str]]] | None = None
-               ) -> Task:
+    def _claim(self, task_id: str, if_match: int | None, seen: tuple[Task, dict[str, list[str]]] | None = None,
+               lease_seconds: int | None = None) -> Task:
         me = self.caller.user_id
 
         def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
             mine = groups.get(me, [])
             if not rules.check_claim(task, self.caller, mine):
                 return None
-            return (self._next(task, assignee=me), self._event(task, "claim", None, me),
+            return (self._next(task, assignee=me, leaseExpiresAt=self._lease(task, lease_seconds)),
+                    self._event(task, "claim", None, me),
                     self._member_check(task, me, mine))
         return self._mutate(task_id, if_match, plan, seen=seen)[0]
 
-    def claim_next(self, group_id: str | None = None) -> Task | None:
+    def claim_next(self, group_id: str | None = None, lease_seconds: int | None = None) -> Task | None:
         """Claim for the caller the first task of its queue (or of one group's queue) that it can
         win; None when there is none. Concurrent callers read the same head of the queue, so
         each picks at random among the first CLAIM_SPREAD tasks it read (a collision costs one
@@ -200,7 +233,7 @@ class TaskService:
                 task = fresh.pop(_pick(min(spread, len(fresh))))
                 tried.add(task.id)
                 try:
-                    return self._claim(task.id, None, seen=(task, {me: groups}))
+                    return self._claim(task.id, None, seen=(task, {me: groups}), lease_seconds=lease_seconds)
                 except (Conflict, Forbidden, BadRequest, NotFound):
                     spread = min(CLAIM_BATCH, spread * 2)  # taken or changed since read: spread out
             if cursor is None:
@@ -212,7 +245,16 @@ class TaskService:
             rules.check_release(task, self.caller)
             return (self._next(task, assignee=None), self._event(task, "release", task.assignee, None),
                     None)
-        return self._mutate(task_id, if_match, plan)[0]
+        return self._mutate(task_id, if_match, plan, holder_action=True)[0]
+
+    def heartbeat(self, task_id: str, lease_seconds: int | None = None, if_match: int | None = None) -> Task:
+        """The holder extends its lease: `lease_seconds` (else the task's default) from now."""
+        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
+            rules.check_heartbeat(task, self.caller, lease_seconds)
+            until = self._lease(task, lease_seconds)
+            return (self._next(task, leaseExpiresAt=until),
+                    self._event(task, "heartbeat", task.leaseExpiresAt, until), None)
+        return self._mutate(task_id, if_match, plan, holder_action=True)[0]
 
     def assign(self, task_id: str, user_id: str, if_match: int | None = None) -> Task:
         """Itential assign: give the task to a user of the tenant who may work on it."""
@@ -228,15 +270,18 @@ class TaskService:
 
         def check(task: Task, target_groups: list[str] | None) -> bool:
             return rules.check_group_assign(task, self.caller, target, target_groups)
-        return self._give(task_id, target, if_match, "assign", check)
+        return self._give(task_id, target, if_match, "assign", check, leased=True)
 
     def _give(self, task_id: str, target: str, if_match: int | None, action: str,
-              check: Callable[[Task, list[str] | None], bool]) -> Task:
+              check: Callable[[Task, list[str] | None], bool], leased: bool = False) -> Task:
+        """`leased`: a claim in all but name (Journey Manager's assign), so it takes the task's lease."""
         def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
             target_groups = groups.get(target)
             if not check(task, target_groups):
                 return None
-            return (self._next(task, assignee=target), self._event(task, action, task.assignee, target),
+            lease = self._lease(task, None) if leased else None
+            return (self._next(task, assignee=target, leaseExpiresAt=lease),
+                    self._event(task, action, task.assignee, target),
                     self._member_check(task, target, target_groups or []))
         return self._mutate(task_id, if_match, plan, (target,))[0]
 
@@ -281,7 +326,7 @@ class TaskService:
             rules.check_finish(task, self.caller)
             return (self._next(task, status=status),
                     self._event(task, action, task.status, status, comment), None)
-        return self._mutate(task_id, if_match, plan)[0]
+        return self._mutate(task_id, if_match, plan, holder_action=True)[0]
 
     # ---- create and read -------------------------------------------------------------------
     def create(self, body: dict[str, Any]) -> tuple[Task, bool]:
@@ -298,6 +343,8 @@ class TaskService:
             activity, _, assignees = self.store.activity_with_assignees(tenant, project_id, activity_id)
             if activity is None:
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
+            if activity.leaseSeconds and "leaseSeconds" not in body:
+                body = {**body, "leaseSeconds": activity.leaseSeconds}
             for a in assignees:
                 target = candidate_users if a["aasType"] == "user" else candidate_groups
                 if a["aasUid"] not in target:

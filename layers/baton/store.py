@@ -24,6 +24,7 @@ from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
+from baton import clock
 from baton.attrs import from_attr, to_attr
 from baton.domain import MAX_PRIORITY, Activity, Group, HistoryEvent, Task, User
 from baton.errors import BadRequest, Conflict, Internal, Unavailable
@@ -43,6 +44,11 @@ MAX_QUERY_LIMIT = 10_000
 # the task, next to the task, its history event, a membership check and a pending event.
 MAX_CANDIDATES = MAX_TRANSACTION_ITEMS - 3
 STATUSES = ("open", "completed", "abandoned")
+LEASE = "leaseExpiresAt"
+# Which gsi3 items a read shows: a queue shows lease-free entries and passed leases, an inbox
+# lease-free holds and running leases (one attribute compared with the time of the read).
+SHOW_IN_QUEUE = f"attribute_not_exists({LEASE}) OR {LEASE} <= :now"
+SHOW_IN_INBOX = f"attribute_not_exists({LEASE}) OR {LEASE} > :now"
 QUEUED = "Q#"  # the sort-key region of claimable entries in a queue partition (and of the inbox)
 MERGE_THREADS = 16
 # The key scheme's version: 2 added queue order, queue entries and the sharded listing.
@@ -237,9 +243,11 @@ def newest_order(task: Task) -> str:
 
 def queue_partitions(tenant: str, task: Task) -> list[str]:
     """The queues a task is in: one per candidate user and group while it is open, manual and
-    free; none otherwise. The first is carried by the task item itself, the others by entry
-    items next to it (see `queue_entries`)."""
-    if task.status != "open" or task.type != "manual" or task.assignee is not None:
+    free or held under a lease (shown by the queues once the lease has passed); none otherwise.
+    A free task's first queue is carried by the task item itself, the others by entry items next
+    to it (see `queue_entries`); a leased task's item is in its holder's inbox, so every queue
+    takes an entry item."""
+    if task.status != "open" or task.type != "manual" or (task.assignee is not None and not task.leaseExpiresAt):
         return []
     parts = [Keys.user_queue(tenant, u) for u in task.candidateUsers]
     parts += [Keys.group_queue(tenant, g) for g in task.candidateGroups]
@@ -254,9 +262,11 @@ def queue_entries(tenant: str, task: Task) -> dict[str, dict[str, Any]]:
     order = queue_order(task)
     prefix = f"T#{_esc(tenant)}#"
     out: dict[str, dict[str, Any]] = {}
-    for part in queue_partitions(tenant, task)[1:]:
+    parts = queue_partitions(tenant, task)
+    for part in parts if task.assignee is not None else parts[1:]:
         sk = "Q#" + part.removeprefix(prefix + "Q#")
-        out[sk] = {"pk": pk, "sk": sk, "gsi3pk": part, "gsi3sk": order, "taskId": task.id}
+        out[sk] = {"pk": pk, "sk": sk, "gsi3pk": part, "gsi3sk": order, "taskId": task.id,
+                   LEASE: task.leaseExpiresAt}
     return out
 
 
@@ -269,7 +279,7 @@ def task_item(tenant: str, task: Task) -> dict[str, Any]:
         data["gsi2pk"] = Keys.assignee_index(tenant, task.assignee, task.status)
         data["gsi2sk"] = data["gsi1sk"]
     queues = queue_partitions(tenant, task)
-    if queues:
+    if queues and task.assignee is None:
         data["gsi3pk"], data["gsi3sk"] = queues[0], queue_order(task)
     elif task.assignee is not None and task.status == "open":
         data["gsi3pk"], data["gsi3sk"] = Keys.inbox(tenant, task.assignee), queue_order(task)
@@ -493,9 +503,13 @@ class Store:
         ])
 
     def change_task(self, tenant: str, old: Task, new: Task, event: HistoryEvent,
-                    member_check: tuple[str, str | list[str]] | None = None) -> None:
+                    member_check: tuple[str, str | list[str]] | None = None,
+                    expired: HistoryEvent | None = None, lease_live_at: str | None = None) -> None:
         """Replace the task if it is still exactly as read (version, status, assignee), writing
-        the history event with it. `member_check` (user, group) also asserts a membership."""
+        the history event with it. `member_check` (user, group) also asserts a membership.
+        `expired`: the `lease-expired` event of a takeover (numbered before `event`); the
+        condition then also admits the old holder's lease only if it has passed; `lease_live_at`
+        (a heartbeat): only if the lease has not passed at that time."""
         values: dict[str, Any] = {":v": old.version, ":st": old.status}
         cond = "version = :v AND #st = :st AND "
         if old.assignee is None:
@@ -503,6 +517,12 @@ class Store:
         else:
             cond += "assignee = :a"
             values[":a"] = old.assignee
+        if expired is not None:
+            cond += f" AND {LEASE} <= :now"
+            values[":now"] = expired.at
+        if lease_live_at is not None:
+            cond += f" AND (attribute_not_exists({LEASE}) OR {LEASE} > :live)"
+            values[":live"] = lease_live_at
         actions: list[dict[str, Any]] = [
             {"Put": {"Item": task_item(tenant, new), "ConditionExpression": cond,
                      "ExpressionAttributeNames": {"#st": "status"},
@@ -522,6 +542,9 @@ class Store:
             pending = HistoryEvent.model_validate({**old.lastEvent, "version": old.version})
             # `deferred`: its event was published when the claim was made (baton.events).
             actions.append({"Put": {"Item": {**self._event_item(tenant, pending), DEFERRED: {"BOOL": True}}}})
+        if expired is not None:
+            actions.append({"Put": {"Item": self._event_item(tenant, expired),
+                                    "ConditionExpression": "attribute_not_exists(pk)"}})
         actions += entry_actions(tenant, old, new)  # after the task: ConditionFailed indexes stay
         if len(actions) > MAX_TRANSACTION_ITEMS:
             raise BadRequest(f"Too many candidates to change at once (at most {MAX_CANDIDATES} per task)")
@@ -542,7 +565,7 @@ class Store:
         # moving it from that queue to the caller's inbox (gsi3pk) is part of this one write.
         cond = ("#st = :open AND #ty = :manual AND attribute_not_exists(assignee) AND contains(candidateUsers, :me)"
                 " AND size(candidateUsers) = :one AND size(candidateGroups) = :zero"
-                " AND attribute_not_exists(lastEvent)")
+                " AND attribute_not_exists(lastEvent) AND attribute_not_exists(leaseSeconds)")
         if if_match is not None:
             cond += " AND version = :v"
             values[":v"] = if_match
@@ -589,14 +612,16 @@ class Store:
         - neither: the tenant's tasks by status, newest first, merged over the listing shards.
         A page holds `limit` items whenever that many exist, and has a cursor only if more do."""
         kind: tuple[str | None, ...]
+        show: str | None = None
         if candidate is not None:
             if status not in (None, "open"):
                 return [], None  # a queue holds open tasks only
             user, groups = candidate
             parts = [Keys.user_queue(tenant, user), *(Keys.group_queue(tenant, g) for g in groups)]
-            index, forward, kind = GSI_QUEUE, True, ("queue", user)
+            index, forward, kind, show = GSI_QUEUE, True, ("queue", user), SHOW_IN_QUEUE
         elif assignee is not None and status == "open":
             parts, index, forward, kind = [Keys.inbox(tenant, assignee)], GSI_QUEUE, True, ("inbox", assignee)
+            show = SHOW_IN_INBOX
         elif assignee is not None:
             parts = [Keys.assignee_index(tenant, assignee, s) for s in ((status,) if status else STATUSES)]
             index, forward, kind = GSI_ASSIGNEE, False, ("assignee", assignee, status)
@@ -606,7 +631,7 @@ class Store:
             index, forward, kind = GSI_TASKS, False, ("tasks", status)
         fingerprint = _fingerprint(tenant, *kind)
         after = decode_position(cursor, fingerprint, QUEUED if forward else None)
-        items, last = self.merged(index, parts, forward=forward, limit=limit, after=after)
+        items, last = self.merged(index, parts, forward=forward, limit=limit, after=after, show=show)
         return self.tasks_of(tenant, items), encode_position(last, fingerprint)
 
     def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,
@@ -617,15 +642,16 @@ class Store:
         parts = ([Keys.user_queue(tenant, user)] if own_queue else []) + [Keys.group_queue(tenant, g) for g in groups]
         if not parts:
             return [], None
-        items, last = self.merged(GSI_QUEUE, parts, forward=True, limit=limit, after=after)
+        items, last = self.merged(GSI_QUEUE, parts, forward=True, limit=limit, after=after, show=SHOW_IN_QUEUE)
         return self.tasks_of(tenant, items), last
 
-    def merged(self, index: str, partitions: list[str], *, forward: bool, limit: int, after: str | None
-               ) -> tuple[list[dict[str, Any]], str | None]:
+    def merged(self, index: str, partitions: list[str], *, forward: bool, limit: int, after: str | None,
+               show: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """The first `limit` items of several partitions of an index, in sort-key order (ascending
         from the queue region `Q#` when `forward`, else descending), after the sort key `after`;
         and the last sort key returned when more items follow (None otherwise). Items with the
-        same sort key (one task in several queues) count once.
+        same sort key (one task in several queues) count once. `show`: a filter on leases
+        (SHOW_IN_QUEUE, SHOW_IN_INBOX) at the time of the read.
 
         Cost: one Query per partition (run in parallel), each asking for a share of the page
         (`limit` when there are few partitions, down to 1 when there are many), then one more
@@ -645,14 +671,20 @@ class Store:
                 values[":r"] = QUEUED
             kwargs: dict[str, Any] = {
                 "TableName": self.table, "IndexName": index, "KeyConditionExpression": cond,
-                "ExpressionAttributeValues": serialize(values), "ScanIndexForward": forward,
-                "Limit": min(count, MAX_QUERY_LIMIT)}
-            if src.lek:
-                kwargs["ExclusiveStartKey"] = src.lek
-            out = self._call("query", **kwargs)
-            src.items.extend(out.get("Items", []))
-            src.lek = out.get("LastEvaluatedKey")
-            src.started = True
+                "ScanIndexForward": forward, "Limit": min(count, MAX_QUERY_LIMIT)}
+            if show is not None:
+                kwargs["FilterExpression"] = show
+                values[":now"] = clock.stamp()
+            kwargs["ExpressionAttributeValues"] = serialize(values)
+            while True:  # a filtered page may come back empty with more to read
+                if src.lek:
+                    kwargs["ExclusiveStartKey"] = src.lek
+                out = self._call("query", **kwargs)
+                src.items.extend(out.get("Items", []))
+                src.lek = out.get("LastEvaluatedKey")
+                src.started = True
+                if src.items or src.lek is None:
+                    break
 
         pending = sources
         count = first
@@ -857,10 +889,13 @@ class Store:
         """Create or update an activity (its assignees and their count are kept); True if created.
         A creation also records its project (one transaction), so an unknown project can be named."""
         key = Keys.activity(tenant, activity.project_id, activity.id)
-        update = {"Key": serialize(key), "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t",
+        lease = (", leaseSeconds = :l" if activity.leaseSeconds else " REMOVE leaseSeconds")
+        update = {"Key": serialize(key),
+                  "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t" + lease,
                   "ExpressionAttributeNames": {"#n": "name", "#t": "type"},
                   "ExpressionAttributeValues": serialize({":p": activity.project_id, ":a": activity.id,
-                                                          ":n": activity.name, ":t": activity.type})}
+                                                          ":n": activity.name, ":t": activity.type,
+                                                          ":l": activity.leaseSeconds})}
         try:
             self.transact([
                 {"Update": {**update, "ConditionExpression": "attribute_not_exists(pk)"}},
