@@ -15,6 +15,7 @@ import pytest
 from baton.events import PIPE_FILTERS, cloud_event, cloud_events, history_event_of, tenant_of, tenant_of_event
 from baton.settings import get_settings
 from baton.store import Keys, get_store
+from benchmarks.hotkeys import stream_records as read_stream
 from tests.support import ADMIN, OPS, call, claim, history, release, seed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,18 +42,7 @@ def stream_records() -> list[dict[str, Any]]:
     settings = get_settings()
     streams: Any = Session().create_client("dynamodbstreams", endpoint_url=settings.dynamodb_endpoint,
                                       region_name=settings.region)
-    arn = store.client.describe_table(TableName=store.table)["Table"]["LatestStreamArn"]
-    records: list[dict[str, Any]] = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        while it:
-            out = streams.get_records(ShardIterator=it, Limit=1000)
-            records += out["Records"]
-            if not out["Records"]:
-                break
-            it = out.get("NextShardIterator")
-    return records
+    return read_stream(streams, store.client.describe_table(TableName=store.table)["Table"]["LatestStreamArn"])
 
 
 # ---- EventBridge pattern matching, for the subset PIPE_FILTERS uses (values, prefix, exists) ----
