@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -113,3 +116,40 @@ def concurrently(actions: list[Callable[[], T]], timeout: float = 120) -> list[T
         t.join(timeout)
     assert all(o is not None for o in out), "a racer did not finish"
     return [o[0] for o in out if o is not None]
+
+
+@contextlib.contextmanager
+def before_send_hooks(client: Any) -> Iterator[Callable[[Any], Any]]:
+    """`install(hook)` puts a hook first in line at botocore's before-send for the block (fault
+    injection at the HTTP layer); every installed hook is removed after it."""
+    installed: list[Any] = []
+
+    def install(hook: Any) -> Any:
+        client.meta.events.register_first("before-send.dynamodb", hook)
+        installed.append(hook)
+        return hook
+
+    try:
+        yield install
+    finally:
+        for hook in installed:
+            client.meta.events.unregister("before-send.dynamodb", hook)
+
+
+@contextlib.contextmanager
+def captured_logs(level: str) -> Iterator[io.StringIO]:
+    """The functions' log lines, as written, at `level`, for the block."""
+    from baton.observability import logger
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logger.registered_formatter)
+    inner = logging.getLogger(logger.name)
+    inner.addHandler(handler)
+    old = inner.level
+    logger.setLevel(level)
+    try:
+        yield buffer
+    finally:
+        logger.setLevel(old)
+        inner.removeHandler(handler)

@@ -16,7 +16,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from baton.store import get_store
-from tests.support import ADMIN, OPS, call, get_task, history, seed
+from tests.support import ADMIN, OPS, before_send_hooks, call, get_task, history, seed
 
 
 class Fault:
@@ -41,18 +41,8 @@ class Fault:
 @pytest.fixture
 def inject(local_table: str) -> Iterator[Any]:
     seed()
-    client = get_store().client
-    installed: list[Fault] = []
-
-    def install(status: int, code: str) -> Fault:
-        fault = Fault(status, code)
-        client.meta.events.register_first("before-send.dynamodb", fault)
-        installed.append(fault)
-        return fault
-
-    yield install
-    for fault in installed:
-        client.meta.events.unregister("before-send.dynamodb", fault)
+    with before_send_hooks(get_store().client) as install:
+        yield lambda status, code: install(Fault(status, code))
 
 
 WRITES = [

@@ -5,30 +5,21 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 from collections.abc import Iterator
 
 import pytest
 
 from baton.observability import logger
-from tests.support import ADMIN, call, claim, seed
+from tests.support import ADMIN, call, captured_logs, claim, seed
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 
 @pytest.fixture
 def captured(moto_table: str) -> Iterator[io.StringIO]:
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(logger.registered_formatter)
-    inner = logging.getLogger(logger.name)
-    inner.addHandler(handler)
-    old = inner.level
-    logger.setLevel("DEBUG")
-    yield buffer
-    logger.setLevel(old)
-    inner.removeHandler(handler)
+    with captured_logs("DEBUG") as buffer:
+        yield buffer
 
 
 def test_every_line_is_json_with_a_correlation_id_and_no_secrets(captured: io.StringIO) -> None:

@@ -3,16 +3,13 @@ service name, and a deployed function without TABLE_NAME refuses to guess."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 
 import pytest
 
-from baton.observability import logger
 from baton.settings import get_settings
 from baton.store import get_store
-from tests.support import ADMIN, call, seed
+from tests.support import ADMIN, call, captured_logs, seed
 
 
 def test_put_group_answers_the_stored_deduplicated_members(moto_table: str) -> None:
@@ -25,23 +22,15 @@ def test_put_group_answers_the_stored_deduplicated_members(moto_table: str) -> N
 
 
 def test_functions_log_their_own_service_name(moto_table: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(logger.registered_formatter)
-    inner = logging.getLogger(logger.name)
-    inner.addHandler(handler)
-    old = inner.level
-    logger.setLevel("INFO")
     try:
-        for service in ("baton-itential", "baton-tasks"):
-            monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", service)
-            get_settings.cache_clear()
-            call("GET", "/api/v1/tasks/nope")  # a 404: logged at INFO
-            lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
-            assert lines and lines[-1]["service"] == service, lines[-1:]
+        with captured_logs("INFO") as buffer:
+            for service in ("baton-itential", "baton-tasks"):
+                monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", service)
+                get_settings.cache_clear()
+                call("GET", "/api/v1/tasks/nope")  # a 404: logged at INFO
+                lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+                assert lines and lines[-1]["service"] == service, lines[-1:]
     finally:
-        logger.setLevel(old)
-        inner.removeHandler(handler)
         monkeypatch.delenv("POWERTOOLS_SERVICE_NAME")
         get_settings.cache_clear()
         call("GET", "/api/v1/tasks/nope")  # back to the default name for whoever logs next

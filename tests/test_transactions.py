@@ -14,7 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from baton.store import TRANSACTION_ATTEMPTS, get_store
-from tests.support import ADMIN, OPS, call, get_task, history, seed
+from tests.support import ADMIN, OPS, before_send_hooks, call, get_task, history, seed
 
 
 class Cancel:
@@ -46,18 +46,8 @@ class Cancel:
 @pytest.fixture
 def cancel(local_table: str) -> Iterator[Any]:
     seed()
-    client = get_store().client
-    installed: list[Cancel] = []
-
-    def install(code: str, times: int = 1000) -> Cancel:
-        fault = Cancel(code, times)
-        client.meta.events.register_first("before-send.dynamodb", fault)
-        installed.append(fault)
-        return fault
-
-    yield install
-    for fault in installed:
-        client.meta.events.unregister("before-send.dynamodb", fault)
+    with before_send_hooks(get_store().client) as install:
+        yield lambda code, times=1000: install(Cancel(code, times))
 
 
 PM = "/api/1.0/acme/project/prj/activity/act/assignee"
