@@ -43,7 +43,17 @@ def wait(driver: WebDriver, what: str, condition: object) -> None:
 
 
 def task_ids(driver: WebDriver, column: str) -> list[str]:
-    return [li.get_attribute("data-id") or "" for li in driver.find_elements(By.CSS_SELECTOR, f"#{column} li.task")]
+    # One script call reads the whole list, so a re-render between reads can't leave a stale element.
+    ids = driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(li => li.dataset.id || '')", f"#{column} li.task")
+    return list(ids)
+
+
+def text(driver: WebDriver, selector: str) -> str:
+    """The rendered text of the first element matching `selector` ('' when none), read in one script call."""
+    found = driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : ''", selector)
+    return str(found)
 
 
 def press(driver: WebDriver, column: str, task_id: str, action: str) -> None:
@@ -58,8 +68,8 @@ def press(driver: WebDriver, column: str, task_id: str, action: str) -> None:
 
 def test_inbox_sign_in_claim_my_tasks_release(server: Server, browser: WebDriver, tmp_path: Path) -> None:
     browser.get(server.base + "/?user=alice")
-    wait(browser, "signed in as alice", lambda d: "alice" in d.find_element(By.ID, "who").text)
-    assert "operations" in browser.find_element(By.ID, "who").text
+    wait(browser, "signed in as alice", lambda d: "alice" in text(d, "#who"))
+    assert "operations" in text(browser, "#who")
     wait(browser, "task-1 in alice's queue", lambda d: "task-1" in task_ids(d, "queue"))
     assert "task-1" not in task_ids(browser, "mine")
     screenshot(browser, "inbox-queue.png", tmp_path)
@@ -67,7 +77,7 @@ def test_inbox_sign_in_claim_my_tasks_release(server: Server, browser: WebDriver
     press(browser, "queue", "task-1", "claim")
     wait(browser, "task-1 moved to my tasks", lambda d: "task-1" in task_ids(d, "mine")
          and "task-1" not in task_ids(d, "queue"))
-    assert "Claimed" in browser.find_element(By.ID, "flash").text
+    assert "Claimed" in text(browser, "#flash")
     alice = token(server.state, "alice", "operations")
     status, task = request(server.base, "GET", "/api/v1/tasks/task-1", alice)
     assert status == 200 and task["assignee"] == "alice"
@@ -95,7 +105,7 @@ def test_inbox_sign_in_by_choosing_a_demo_user_then_out(server: Server, browser:
     browser.get(server.base + "/")
     wait(browser, "the demo users", lambda d: d.find_elements(By.CSS_SELECTOR, '#demo-users button[data-user="bob"]'))
     browser.find_element(By.CSS_SELECTOR, '#demo-users button[data-user="bob"]').click()
-    wait(browser, "signed in as bob", lambda d: "bob" in d.find_element(By.ID, "who").text)
+    wait(browser, "signed in as bob", lambda d: "bob" in text(d, "#who"))
     assert browser.current_url.endswith("/?user=bob")  # a deep link to come back with
     wait(browser, "bob's queue", lambda d: "task-2" in task_ids(d, "queue"))
     browser.find_element(By.ID, "sign-out").click()
@@ -145,13 +155,13 @@ def test_inbox_reassign_then_complete(server: Server, browser: WebDriver) -> Non
     assert browser.find_element(By.ID, "reassign-user").get_attribute("value") == "carol"
     browser.find_element(By.CSS_SELECTOR, "#reassign button[type=submit]").click()
     wait(browser, "task-6 gone from alice's tasks", lambda d: "task-6" not in task_ids(d, "mine")
-         and "Reassigned" in d.find_element(By.ID, "flash").text)
+         and "Reassigned" in text(d, "#flash"))
 
     browser.get(server.base + "/?user=carol")
     wait(browser, "task-6 in carol's tasks", lambda d: "task-6" in task_ids(d, "mine"))
     press(browser, "mine", "task-6", "complete")
     wait(browser, "task-6 done", lambda d: "task-6" not in task_ids(d, "mine")
-         and "Completed" in d.find_element(By.ID, "flash").text)
+         and "Completed" in text(d, "#flash"))
     carol = token(server.state, "carol", "engineering")
     status, task = request(server.base, "GET", "/api/v1/tasks/task-6", carol)
     assert status == 200 and (task["status"], task["assignee"]) == ("completed", "carol")
@@ -166,18 +176,18 @@ def test_inbox_claim_next_takes_the_first_of_my_queue(server: Server, browser: W
     wait(browser, "bob's queue", lambda d: "task-4" in task_ids(d, "queue"))
     queue = task_ids(browser, "queue")
     assert queue[:2] == ["task-4", "task-2"]  # queue order: priority 90, then 80
-    assert "priority 90" in browser.find_element(By.CSS_SELECTOR, '#queue li[data-id="task-4"] .priority').text
-    assert browser.find_element(By.CSS_SELECTOR, '#queue li[data-id="task-4"] .due').text.startswith("due ")
+    assert "priority 90" in text(browser, '#queue li[data-id="task-4"] .priority')
+    assert text(browser, '#queue li[data-id="task-4"] .due').startswith("due ")
     browser.find_element(By.ID, "claim-next").click()
     # claim-next takes one of the head of the queue (it spreads concurrent workers: baton.service)
     head = queue[:CLAIM_SPREAD]
     wait(browser, "a task of the queue's head claimed", lambda d: len(task_ids(d, "mine")) == 1
          and task_ids(d, "mine")[0] in head and task_ids(d, "mine")[0] not in task_ids(d, "queue"))
     claimed = task_ids(browser, "mine")[0]
-    assert browser.find_element(By.ID, "flash").text.startswith("Claimed ")
+    assert text(browser, "#flash").startswith("Claimed ")
     bob = token(server.state, "bob", "operations")
     status, task = request(server.base, "GET", f"/api/v1/tasks/{claimed}", bob)
-    assert status == 200 and task["assignee"] == "bob" and task["name"] in browser.find_element(By.ID, "flash").text
+    assert status == 200 and task["assignee"] == "bob" and task["name"] in text(browser, "#flash")
     screenshot(browser, "inbox-claim-next.png", tmp_path)
     press(browser, "mine", claimed, "release")
     wait(browser, "the task back in the queue, in queue order", lambda d: task_ids(d, "queue")[:2] == queue[:2]
