@@ -635,7 +635,7 @@ SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys",
 @contextmanager
 def local_table() -> Iterator[tuple[Any, Counter, str]]:
     """A fresh table on an in-memory DynamoDB Local, the store pointed at it, its calls counted."""
-    from baton.settings import get_settings
+    from baton.platform.settings import get_settings
     from baton.store import _client, get_store
     from baton.table import ensure_table
     from baton_local.ddblocal import DynamoDBLocal

@@ -11,9 +11,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from baton import c1
-from baton.api import CONDUCTORONE, INPUT, JSON, current_caller, etag, if_match, lambda_entry, store
+from baton.platform.dialects import CONDUCTORONE
+from baton.platform.entry import lambda_entry
+from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
+from baton.platform.settings import MAX_ID_LENGTH
 from baton.service import TaskService
-from baton.settings import MAX_ID_LENGTH
+from baton.store import get_store
 
 router = APIGatewayHttpRouter()
 EXPAND_USERS = frozenset({"*", "stepApprovers", "step_approver_ids", "users", "newStepUsers"})
@@ -50,7 +53,7 @@ def reassign(taskId: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH,
              body: Annotated[ReassignRequest | None, Body()] = None) -> Response[ReassignResponse]:
     body = body or ReassignRequest()
     caller = current_caller()
-    service = TaskService(store(), caller)
+    service = TaskService(get_store(), caller)
     targets = body.newStepUserIds or []
     task, event = service.reassign(taskId, targets, body.comment, if_match())
     expanded: list[dict[str, Any]] = []

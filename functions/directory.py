@@ -9,10 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
-from baton.api import INPUT, JSON, NATIVE, current_caller, lambda_entry, store
 from baton.domain import MAX_LEASE_SECONDS, Activity, Group, User
+from baton.platform.dialects import NATIVE
+from baton.platform.entry import lambda_entry
+from baton.platform.http import INPUT, JSON, current_caller
+from baton.platform.settings import MAX_ID_LENGTH
 from baton.service import DirectoryService
-from baton.settings import MAX_ID_LENGTH
+from baton.store import get_store
 
 router = APIGatewayHttpRouter()
 PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -43,7 +46,7 @@ class ActivityIn(BaseModel):
 
 
 def _service() -> DirectoryService:
-    return DirectoryService(store(), current_caller())
+    return DirectoryService(get_store(), current_caller())
 
 
 def saved(created: bool, body: BaseModel) -> Response[Any]:

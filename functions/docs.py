@@ -12,15 +12,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from baton import web
-from baton.api import (
-    JSON,
-    NATIVE,
-    UNAUTHORIZED_SCHEMA,
-    Dialect,
-    lambda_entry,
-    make_resolver,
-    request_header,
-)
+from baton.platform.dialects import NATIVE, UNAUTHORIZED_SCHEMA, Dialect
+from baton.platform.entry import lambda_entry, make_resolver
+from baton.platform.http import JSON, request_header
 from baton.routes import FAMILIES, ROUTES, Route
 
 TITLE = "Baton"

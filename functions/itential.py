@@ -9,10 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
-from baton.api import INPUT, ITENTIAL, JSON, current_caller, etag, if_match, lambda_entry, store
 from baton.domain import Task
+from baton.platform.dialects import ITENTIAL
+from baton.platform.entry import lambda_entry
+from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
+from baton.platform.settings import MAX_ID_LENGTH
 from baton.service import TaskService
-from baton.settings import MAX_ID_LENGTH
+from baton.store import get_store
 
 router = APIGatewayHttpRouter()
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The id of the Task.")]
@@ -62,7 +65,7 @@ def result(message: str, task: Task) -> Response[ItentialResult]:
 
 
 def _service() -> TaskService:
-    return TaskService(store(), current_caller())
+    return TaskService(get_store(), current_caller())
 
 
 @router.post("/operations-manager/tasks/<taskId>/claim", summary="Claim a task", tags=["Itential"])

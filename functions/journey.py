@@ -9,10 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
-from baton.api import INPUT, JOURNEY, current_caller, etag, if_match, lambda_entry, store
 from baton.errors import BadRequest
+from baton.platform.dialects import JOURNEY
+from baton.platform.entry import lambda_entry
+from baton.platform.http import INPUT, current_caller, etag, if_match
+from baton.platform.settings import MAX_ID_LENGTH
 from baton.service import TaskService
-from baton.settings import MAX_ID_LENGTH
+from baton.store import get_store
 
 router = APIGatewayHttpRouter()
 TAGS = ["Journey Manager"]
@@ -45,7 +48,7 @@ def submit_key(params: UnassignParams | None) -> str:
 
 
 def _service() -> TaskService:
-    return TaskService(store(), current_caller())
+    return TaskService(get_store(), current_caller())
 
 
 @router.post("/workspaces/secure/api/v1/txn/unassign", summary="Unassign txn: back to the group queue", tags=TAGS)

@@ -9,10 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
-from baton.api import INPUT, PROCESSMAKER, current_caller, lambda_entry, store
 from baton.assignees import AssigneeService, Page, paging_value
 from baton.assignees import Query as AssigneeQuery
-from baton.settings import MAX_ID_LENGTH
+from baton.platform.dialects import PROCESSMAKER
+from baton.platform.entry import lambda_entry
+from baton.platform.http import INPUT, current_caller
+from baton.platform.settings import MAX_ID_LENGTH
+from baton.store import get_store
 
 router = APIGatewayHttpRouter()
 BASE = "/api/1.0/<workspace>/project/<prj_uid>/activity/<act_uid>"
@@ -50,7 +53,7 @@ class AssignBody(BaseModel):
 
 
 def _service(workspace: str, prj_uid: str, act_uid: str) -> AssigneeService:
-    return AssigneeService(store(), current_caller(), workspace, prj_uid, act_uid)
+    return AssigneeService(get_store(), current_caller(), workspace, prj_uid, act_uid)
 
 
 def _listing(source: str, workspace: str, prj_uid: str, act_uid: str, filter: str | None, start: str | None,

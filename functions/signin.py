@@ -15,10 +15,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from baton import coldstart, signin
-from baton.api import JSON, Dialect, _object, lambda_entry, request_event
+from baton import signin
 from baton.errors import BadRequest, BatonError
-from baton.settings import MAX_ID_LENGTH
+from baton.platform import coldstart
+from baton.platform.dialects import Dialect, object_schema
+from baton.platform.entry import lambda_entry
+from baton.platform.http import JSON, request_event
+from baton.platform.settings import MAX_ID_LENGTH
 from baton.signin import Grant, SignInFailed, backend
 
 router = APIGatewayHttpRouter()
@@ -34,7 +37,7 @@ def _render(err: BatonError) -> tuple[int, dict[str, Any]]:
 
 
 STRING = {"type": "string"}
-SIGNIN = Dialect("signin", _render, _object(("error", "error_description", "message"), error=STRING,
+SIGNIN = Dialect("signin", _render, object_schema(("error", "error_description", "message"), error=STRING,
                                             error_description=STRING, message=STRING), errors=(SignInFailed,))
 
 
@@ -143,4 +146,4 @@ def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         return signin.pre_token_generation(event, context)
     finally:
-        coldstart.resume()  # as after any function's first answer (see baton/coldstart.py)
+        coldstart.resume()  # as after any function's first answer (see baton/platform/coldstart.py)

@@ -11,10 +11,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AfterValidator, BaseModel, Field
 
 from baton import bulk, c1
-from baton.api import INPUT, JSON, NATIVE, current_caller, etag, if_match, lambda_entry, store
 from baton.domain import DEFAULT_PRIORITY, MAX_LEASE_SECONDS, MAX_PRIORITY, Task, TaskType, utc_timestamp
+from baton.platform.dialects import NATIVE
+from baton.platform.entry import lambda_entry
+from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
+from baton.platform.settings import MAX_ID_LENGTH
 from baton.service import TaskService
-from baton.settings import MAX_ID_LENGTH
+from baton.store import get_store
 
 router = APIGatewayHttpRouter()
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -94,7 +97,7 @@ def task_response(task: Task, status: int = 200, headers: dict[str, str] | None 
 
 
 def _service() -> TaskService:
-    return TaskService(store(), current_caller())
+    return TaskService(get_store(), current_caller())
 
 
 @router.post("/api/v1/tasks", summary="Create a task", tags=["Tasks"])
@@ -187,7 +190,7 @@ def bulk_action(action: Annotated[Literal[bulk.ACTIONS], Path()],  # type: ignor
     """Each task gets its own conditional write and the status its single action would answer;
     `atomic: true` applies all or none in one transaction (at most 32 tasks; 409 naming the
     first task that refused)."""
-    results = bulk.run(store(), current_caller(), action, body.taskIds, body.userId, body.comment, body.atomic)
+    results = bulk.run(get_store(), current_caller(), action, body.taskIds, body.userId, body.comment, body.atomic)
     items: list[dict[str, Any]] = []
     for r in results:
         item: dict[str, Any] = {"taskId": r.task_id, "status": r.status}

@@ -38,7 +38,7 @@ def _configure_environment(endpoint: str, table: str) -> None:
         "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_SERVICE_NAME": "baton",
         "POWERTOOLS_METRICS_NAMESPACE": "Baton", "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
     })
-    from baton.settings import get_settings
+    from baton.platform.settings import get_settings
     from baton.store import _client
 
     get_settings.cache_clear()

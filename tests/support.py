@@ -139,7 +139,7 @@ def before_send_hooks(client: Any) -> Iterator[Callable[[Any], Any]]:
 @contextlib.contextmanager
 def captured_logs(level: str) -> Iterator[io.StringIO]:
     """The functions' log lines, as written, at `level`, for the block."""
-    from baton.observability import logger
+    from baton.platform.observability import logger
 
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)

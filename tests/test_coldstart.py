@@ -1,4 +1,4 @@
-"""Cold-start measures (baton/coldstart.py): checked in fresh interpreters, where they apply."""
+"""Cold-start measures (baton/platform/coldstart.py): checked in fresh interpreters, where they apply."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from baton.coldstart import reexports
+from baton.platform.coldstart import reexports
 
 ROOT = Path(__file__).resolve().parents[1]
 

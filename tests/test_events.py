@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from baton.events import PIPE_FILTERS, cloud_event, cloud_events, history_event_of, tenant_of, tenant_of_event
-from baton.settings import get_settings
+from baton.platform.settings import get_settings
 from baton.store import Keys, get_store
 from benchmarks.hotkeys import stream_records as read_stream
 from tests.support import ADMIN, OPS, call, claim, history, release, seed

@@ -1,7 +1,7 @@
 """Claim leases (API.md "Queues, leases, claim-next, bulk actions, events"): a claim under a
 lease ends by itself, with no background job; the next claim takes the task over, writing
 `lease-expired` (actor `system`) before its own claim in one transaction. Time moves through
-baton.clock, never by sleeping."""
+baton.platform.clock, never by sleeping."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from baton import clock
 from baton.events import cloud_events
+from baton.platform import clock
 from tests.support import ADMIN, OPS, WRITER, Reply, call, claim, concurrently, get_task, history, release, seed
 from tests.test_events import stream_records, validate
 

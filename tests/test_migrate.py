@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from baton.domain import Task
-from baton.settings import get_settings
+from baton.platform.settings import get_settings
 from baton.store import _client, get_store, serialize, task_item
 from baton.table import GSI_QUEUE, create_table_kwargs, ensure_table
 from baton_local.ddblocal import DynamoDBLocal

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from baton.auth import ROLES_CLAIM, caller_from_claims, parse_roles
+from baton.platform.auth import ROLES_CLAIM, caller_from_claims, parse_roles
 from baton.signin import pre_token_generation
 from baton_local import tokens
 from baton_local.server import running

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from baton.settings import get_settings
+from baton.platform.settings import get_settings
 from baton.store import get_store
 from tests.support import ADMIN, call, captured_logs, seed
 

@@ -124,7 +124,7 @@ def test_client_credentials_through_the_pools_token_endpoint(token_endpoint: tup
 def test_the_trigger_entry_point_resumes_garbage_collection() -> None:
     import gc
 
-    from baton import coldstart
+    from baton.platform import coldstart
     from baton_functions.signin import pre_token_generation as entry
 
     coldstart.pause()

@@ -17,9 +17,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from baton import clock, rules
+from baton import rules
 from baton.domain import WRITE_ROLES, Activity, Caller, Group, HistoryEvent, Task, User
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
+from baton.platform import clock
 from baton.store import (
     MAX_CANDIDATES,
     ConditionFailed,

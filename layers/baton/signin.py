@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
-from baton.auth import ROLES_CLAIM, roles_claim
 from baton.errors import BatonError
+from baton.platform.auth import ROLES_CLAIM, roles_claim
 
 SCOPE = "baton/api"  # the resource server's one scope, asked for by client-credentials sign-ins
 
@@ -145,7 +145,7 @@ def _configured() -> Backend:
         return Disabled()
     from botocore.session import Session
 
-    from baton.settings import get_settings
+    from baton.platform.settings import get_settings
 
     cognito = Session().create_client("cognito-idp", region_name=get_settings().region)
     return CognitoBackend(cognito, os.environ["SIGNIN_DOMAIN"], os.environ["SIGNIN_USER_POOL_ID"],
@@ -161,7 +161,7 @@ def client_registration_key(client_id: str) -> dict[str, str]:
 
 def token_claims(tenant: str, roles: list[str]) -> dict[str, str]:
     """The claims Baton reads, as strings (API Gateway hands string claims through untouched):
-    the tenant, and the roles as `baton:roles` (see baton.auth: one JSON array, since API Gateway
+    the tenant, and the roles as `baton:roles` (see baton.platform.auth: one JSON array, since API Gateway
     flattens array claims; `cognito:groups` can't be set for a client anyway)."""
     return {"custom:tenant": tenant, ROLES_CLAIM: roles_claim(roles)}
 

@@ -24,12 +24,12 @@ from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
-from baton import clock
 from baton.attrs import from_attr, to_attr
 from baton.domain import MAX_PRIORITY, Activity, Group, HistoryEvent, Task, User
 from baton.errors import BadRequest, Conflict, Internal, Unavailable
 from baton.events import DEFERRED
-from baton.settings import get_settings
+from baton.platform import clock
+from baton.platform.settings import get_settings
 from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS
 
 THROTTLE_CODES = frozenset({
