@@ -7,18 +7,17 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from baton import c1
 from baton.platform.dialects import CONDUCTORONE
-from baton.platform.entry import lambda_entry
+from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
 from baton.platform.settings import MAX_ID_LENGTH
 from baton.service import TaskService
 from baton.store import get_store
 
-router = APIGatewayHttpRouter()
+router = FamilyRouter("conductorone")
 EXPAND_USERS = frozenset({"*", "stepApprovers", "step_approver_ids", "users", "newStepUsers"})
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 
@@ -48,7 +47,7 @@ class ReassignResponse(BaseModel):
     ticketActionId: str
 
 
-@router.post("/api/v1/tasks/<taskId>/action/reassign", summary="Reassign a task", tags=["ConductorOne"])
+@router.handles("reassign", summary="Reassign a task", tags=["ConductorOne"])
 def reassign(taskId: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The task_id.")],
              body: Annotated[ReassignRequest | None, Body()] = None) -> Response[ReassignResponse]:
     body = body or ReassignRequest()

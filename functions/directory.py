@@ -6,18 +6,17 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from baton.domain import MAX_LEASE_SECONDS, Activity, Group, User
 from baton.platform.dialects import NATIVE
-from baton.platform.entry import lambda_entry
+from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, JSON, current_caller
 from baton.platform.settings import MAX_ID_LENGTH
 from baton.service import DirectoryService
 from baton.store import get_store
 
-router = APIGatewayHttpRouter()
+router = FamilyRouter("directory")
 PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Text = Annotated[str, Field(max_length=256)]
@@ -53,13 +52,13 @@ def saved(created: bool, body: BaseModel) -> Response[Any]:
     return Response(201 if created else 200, JSON, body.model_dump(by_alias=True))
 
 
-@router.put("/api/v1/users/<userId>", summary="Create or replace a user", tags=["Directory"])
+@router.handles("put_user", summary="Create or replace a user", tags=["Directory"])
 def put_user(userId: PathId, body: Annotated[UserIn, Body()]) -> Response[User]:
     user = User(id=userId, **body.model_dump())
     return saved(_service().put_user(user), user)
 
 
-@router.get("/api/v1/users", summary="List users", tags=["Directory"])
+@router.handles("list_users", summary="List users", tags=["Directory"])
 def list_users(
     filter: Annotated[str | None, Query(max_length=256)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
@@ -69,13 +68,13 @@ def list_users(
     return {"items": [u.model_dump() for u in users], "cursor": next_cursor}
 
 
-@router.put("/api/v1/groups/<groupId>", summary="Create or replace a group and its members", tags=["Directory"])
+@router.handles("put_group", summary="Create or replace a group and its members", tags=["Directory"])
 def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Group]:
     stored, created = _service().put_group(Group(id=groupId, **body.model_dump()))
     return saved(created, stored)
 
 
-@router.put("/api/v1/projects/<prjUid>/activities/<actUid>", summary="Create or replace an activity",
+@router.handles("put_activity", summary="Create or replace an activity",
             tags=["Directory"])
 def put_activity(prjUid: PathId, actUid: PathId, body: Annotated[ActivityIn, Body()]) -> Response[Activity]:
     activity = Activity(projectId=prjUid, id=actUid, **body.model_dump())

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from baton import web
 from baton.platform.dialects import NATIVE, UNAUTHORIZED_SCHEMA, Dialect
-from baton.platform.entry import lambda_entry, make_resolver
+from baton.platform.entry import FamilyRouter, lambda_entry, make_resolver
 from baton.platform.http import JSON, request_header
 from baton.routes import FAMILIES, ROUTES, Route
 
@@ -34,15 +34,14 @@ def full_api() -> APIGatewayHttpResolver:
 
 
 def _docs_router() -> Any:
-    from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-    router = APIGatewayHttpRouter()
+    router = FamilyRouter("docs")
 
-    @router.get("/health", summary="Liveness", tags=["Docs"], security=[])
+    @router.handles("health", summary="Liveness", tags=["Docs"], security=[])
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/openapi.json", summary="This document", tags=["Docs"], security=[])
+    @router.handles("openapi", summary="This document", tags=["Docs"], security=[])
     def openapi() -> dict[str, Any]:
         return openapi_document()
 
@@ -115,25 +114,24 @@ def _pages_router() -> Any:
     """The browser pages (route table entries with `page=True`): the inbox at `/` and Swagger UI,
     with their assets. Served by this function so that they deploy with the stack and work
     offline (see docs/decisions.md); a separate router keeps them out of the OpenAPI document."""
-    from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-    router = APIGatewayHttpRouter()
+    router = FamilyRouter("docs")
 
-    @router.get("/", include_in_schema=False)
+    @router.handles("inbox", include_in_schema=False)
     def inbox() -> Response[Any]:
         return _asset(web.page("inbox.html"))
 
-    @router.get("/inbox/<asset>", include_in_schema=False, compress=True)
+    @router.handles("inbox_asset", include_in_schema=False, compress=True)
     def inbox_asset(asset: str) -> Response[Any]:
         if asset == "config.json":
             return Response(200, JSON, json.dumps(web.sign_in_config()), headers={"Cache-Control": "no-store"})
         return _asset(web.inbox_asset(asset))
 
-    @router.get("/swagger", include_in_schema=False)
+    @router.handles("swagger", include_in_schema=False)
     def swagger() -> Response[Any]:
         return _asset(web.page("swagger.html"))
 
-    @router.get("/swagger/<asset>", include_in_schema=False, compress=True)
+    @router.handles("swagger_asset", include_in_schema=False, compress=True)
     def swagger_asset(asset: str) -> Response[Any]:
         return _asset(web.swagger_asset(asset))
 

@@ -6,18 +6,17 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from baton.domain import Task
 from baton.platform.dialects import ITENTIAL
-from baton.platform.entry import lambda_entry
+from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
 from baton.platform.settings import MAX_ID_LENGTH
 from baton.service import TaskService
 from baton.store import get_store
 
-router = APIGatewayHttpRouter()
+router = FamilyRouter("itential")
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The id of the Task.")]
 
 
@@ -68,18 +67,18 @@ def _service() -> TaskService:
     return TaskService(get_store(), current_caller())
 
 
-@router.post("/operations-manager/tasks/<taskId>/claim", summary="Claim a task", tags=["Itential"])
+@router.handles("claim", summary="Claim a task", tags=["Itential"])
 def claim(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[ItentialResult]:
     return result("Successfully claimed the task", _service().claim(taskId, if_match()))
 
 
-@router.post("/operations-manager/tasks/<taskId>/release", summary="Release a currently assigned task",
+@router.handles("release", summary="Release a currently assigned task",
              tags=["Itential"])
 def release(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[ItentialResult]:
     return result("Successfully released the task", _service().release(taskId, if_match()))
 
 
-@router.post("/operations-manager/tasks/<taskId>/assign", summary="Assign a task to a user", tags=["Itential"])
+@router.handles("assign", summary="Assign a task to a user", tags=["Itential"])
 def assign(taskId: TaskId, body: Annotated[AssignBody, Body()]) -> Response[ItentialResult]:
     task = _service().assign(taskId, body.userId, if_match())
     return result("Successfully assigned the task", task)

@@ -6,18 +6,17 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from baton.errors import BadRequest
 from baton.platform.dialects import JOURNEY
-from baton.platform.entry import lambda_entry
+from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, current_caller, etag, if_match
 from baton.platform.settings import MAX_ID_LENGTH
 from baton.service import TaskService
 from baton.store import get_store
 
-router = APIGatewayHttpRouter()
+router = FamilyRouter("journey")
 TAGS = ["Journey Manager"]
 Key = Annotated[str | None, Field(default=None, max_length=MAX_ID_LENGTH)]
 
@@ -51,13 +50,13 @@ def _service() -> TaskService:
     return TaskService(get_store(), current_caller())
 
 
-@router.post("/workspaces/secure/api/v1/txn/unassign", summary="Unassign txn: back to the group queue", tags=TAGS)
+@router.handles("unassign", summary="Unassign txn: back to the group queue", tags=TAGS)
 def unassign(body: Annotated[UnassignRequest | None, Body()] = None) -> Response[None]:
     task = _service().unassign(submit_key(body.params if body else None), if_match())
     return Response(200, None, None, headers=etag(task.version))
 
 
-@router.post("/workspaces/secure/api/v1/txn/assign", summary="Assign txn: take a group task", tags=TAGS)
+@router.handles("assign", summary="Assign txn: take a group task", tags=TAGS)
 def assign(body: Annotated[AssignRequest | None, Body()] = None) -> Response[None]:
     params = body.params if body else None
     key = submit_key(params)

@@ -6,19 +6,17 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from baton.assignees import AssigneeService, Page, paging_value
 from baton.assignees import Query as AssigneeQuery
 from baton.platform.dialects import PROCESSMAKER
-from baton.platform.entry import lambda_entry
+from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, current_caller
 from baton.platform.settings import MAX_ID_LENGTH
 from baton.store import get_store
 
-router = APIGatewayHttpRouter()
-BASE = "/api/1.0/<workspace>/project/<prj_uid>/activity/<act_uid>"
+router = FamilyRouter("processmaker")
 Id = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Text = Annotated[str | None, Query(max_length=256)]
 Filter = Annotated[str | None, Query(max_length=256, description="Case-insensitive search in names")]
@@ -65,7 +63,7 @@ def _listing(source: str, workspace: str, prj_uid: str, act_uid: str, filter: st
     return _service(workspace, prj_uid, act_uid).listing(source, q)
 
 
-@router.get(BASE + "/assignee", summary="Get assignees of task", tags=TAGS)
+@router.handles("assignees", summary="Get assignees of task", tags=TAGS)
 def assignees(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
               limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
               ) -> list[AssigneeOut]:
@@ -73,7 +71,7 @@ def assignees(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, st
                     type).data  # type: ignore[return-value]
 
 
-@router.get(BASE + "/assignee/paged", summary="Get page of assignees to task", tags=TAGS)
+@router.handles("assignees_paged", summary="Get page of assignees to task", tags=TAGS)
 def assignees_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
                     limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
                     ) -> AssigneePage:
@@ -81,18 +79,18 @@ def assignees_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = No
                                                 lfilter, rfilter, type).public())
 
 
-@router.get(BASE + "/assignee/all", summary="Get all users assigned to task", tags=TAGS)
+@router.handles("all_users", summary="Get all users assigned to task", tags=TAGS)
 def all_users(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
               limit: Paging = None) -> list[AssigneeOut]:
     return _listing("all", workspace, prj_uid, act_uid, filter, start, limit).data  # type: ignore[return-value]
 
 
-@router.get(BASE + "/assignee/<aas_uid>", summary="Get assignee to task", tags=TAGS)
+@router.handles("one", summary="Get assignee to task", tags=TAGS)
 def one(workspace: Id, prj_uid: Id, act_uid: Id, aas_uid: Id) -> AssigneeOut:
     return AssigneeOut.model_validate(_service(workspace, prj_uid, act_uid).one(aas_uid).public())
 
 
-@router.get(BASE + "/available-assignee", summary="Get available assignees for task", tags=TAGS)
+@router.handles("available", summary="Get available assignees for task", tags=TAGS)
 def available(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
               limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
               ) -> list[AssigneeOut]:
@@ -100,7 +98,7 @@ def available(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, st
                     type).data  # type: ignore[return-value]
 
 
-@router.get(BASE + "/available-assignee/paged", summary="Get page of available assignees for task", tags=TAGS)
+@router.handles("available_paged", summary="Get page of available assignees for task", tags=TAGS)
 def available_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
                     limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
                     ) -> AssigneePage:
@@ -108,13 +106,13 @@ def available_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = No
                                                 lfilter, rfilter, type).public())
 
 
-@router.post(BASE + "/assignee", summary="Assign to task (PM_FACTORY)", tags=TAGS)
+@router.handles("assign", summary="Assign to task (PM_FACTORY)", tags=TAGS)
 def assign(workspace: Id, prj_uid: Id, act_uid: Id, body: Annotated[AssignBody, Body()]) -> Response[None]:
     _service(workspace, prj_uid, act_uid).add(body.aas_uid, body.aas_type)
     return Response(201, None, None)
 
 
-@router.delete(BASE + "/assignee/<aas_uid>", summary="Remove assignee from task (PM_FACTORY)", tags=TAGS)
+@router.handles("remove", summary="Remove assignee from task (PM_FACTORY)", tags=TAGS)
 def remove(workspace: Id, prj_uid: Id, act_uid: Id, aas_uid: Id) -> Response[None]:
     _service(workspace, prj_uid, act_uid).remove(aas_uid)
     return Response(200, None, None)

@@ -13,18 +13,17 @@ from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from baton import signin
 from baton.errors import BadRequest, BatonError
 from baton.platform import coldstart
 from baton.platform.dialects import Dialect, object_schema
-from baton.platform.entry import lambda_entry
+from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import JSON, request_event
 from baton.platform.settings import MAX_ID_LENGTH
 from baton.signin import Grant, SignInFailed, backend
 
-router = APIGatewayHttpRouter()
+router = FamilyRouter("signin")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 OAUTH_ERRORS = {400: "invalid_request", 413: "invalid_request", 500: "server_error", 503: "temporarily_unavailable"}
 
@@ -102,7 +101,7 @@ def _token(grant: Grant, token_type: str) -> Response[dict[str, Any]]:
     return Response(200, JSON, body, headers=NO_STORE)
 
 
-@router.post("/oauth/token", summary="Itential: sign in with client credentials", tags=["Sign-in"], security=[])
+@router.handles("oauth_token", summary="Itential: sign in with client credentials", tags=["Sign-in"], security=[])
 def oauth_token() -> Response[dict[str, Any]]:
     fields = _fields()
     _grant_type(fields, "client_credentials")
@@ -111,7 +110,7 @@ def oauth_token() -> Response[dict[str, Any]]:
     return _token(backend().client_credentials(*client), "Bearer")
 
 
-@router.post("/login", summary="Itential: sign in with username and password (the token as text)",
+@router.handles("login", summary="Itential: sign in with username and password (the token as text)",
              tags=["Sign-in"], security=[], responses={200: {"description": "The token", "content": {
                  "text/plain": {"schema": {"type": "string"}}}}})
 def login() -> Response[str]:
@@ -124,7 +123,7 @@ def login() -> Response[str]:
     return Response(200, "text/plain", grant.access_token, headers=NO_STORE)
 
 
-@router.post("/<workspace>/oauth2/token", summary="ProcessMaker: sign in with the password grant",
+@router.handles("processmaker_token", summary="ProcessMaker: sign in with the password grant",
              tags=["Sign-in"], security=[])
 def processmaker_token(workspace: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
                        ) -> Response[dict[str, Any]]:

@@ -7,19 +7,18 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AfterValidator, BaseModel, Field
 
 from baton import bulk, c1
 from baton.domain import DEFAULT_PRIORITY, MAX_LEASE_SECONDS, MAX_PRIORITY, Task, TaskType, utc_timestamp
 from baton.platform.dialects import NATIVE
-from baton.platform.entry import lambda_entry
+from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
 from baton.platform.settings import MAX_ID_LENGTH
 from baton.service import TaskService
 from baton.store import get_store
 
-router = APIGatewayHttpRouter()
+router = FamilyRouter("tasks")
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -100,7 +99,7 @@ def _service() -> TaskService:
     return TaskService(get_store(), current_caller())
 
 
-@router.post("/api/v1/tasks", summary="Create a task", tags=["Tasks"])
+@router.handles("create_task", summary="Create a task", tags=["Tasks"])
 def create_task(body: Annotated[CreateTask, Body()]) -> Response[TaskOut]:
     task, created = _service().create(body.model_dump(exclude_none=True))
     if not created:
@@ -109,7 +108,7 @@ def create_task(body: Annotated[CreateTask, Body()]) -> Response[TaskOut]:
     return task_response(task, 201, {"Location": f"/api/v1/tasks/{quote(task.id, safe='')}"})
 
 
-@router.post("/api/v1/tasks/claim-next", summary="Claim the first task of my queue (or of one group's queue)",
+@router.handles("claim_next", summary="Claim the first task of my queue (or of one group's queue)",
              tags=["Tasks"])
 def claim_next(body: Annotated[ClaimNextBody | None, Body()] = None) -> Response[TaskOut | None]:
     task = _service().claim_next(body.groupId if body else None, body.leaseSeconds if body else None)
@@ -118,7 +117,7 @@ def claim_next(body: Annotated[ClaimNextBody | None, Body()] = None) -> Response
     return Response(200, JSON, TaskOut.model_validate(task.model_dump()), headers=etag(task.version))
 
 
-@router.get("/api/v1/tasks", summary="List tasks: my queue and inbox in queue order, other lists newest first",
+@router.handles("list_tasks", summary="List tasks: my queue and inbox in queue order, other lists newest first",
             tags=["Tasks"])
 def list_tasks(
     assignee: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH)] = None,
@@ -132,42 +131,42 @@ def list_tasks(
     return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
 
 
-@router.get("/api/v1/tasks/<taskId>", summary="Get a task", tags=["Tasks"])
+@router.handles("get_task", summary="Get a task", tags=["Tasks"])
 def get_task(taskId: TaskId) -> Response[TaskWithView]:
     task = _service().get(taskId)
     body = TaskWithView.model_validate({**task.model_dump(), "taskView": {"task": c1.task(task)}, "expanded": []})
     return Response(200, JSON, body, headers=etag(task.version))
 
 
-@router.get("/api/v1/tasks/<taskId>/history", summary="A task's history, oldest first", tags=["Tasks"])
+@router.handles("task_history", summary="A task's history, oldest first", tags=["Tasks"])
 def task_history(taskId: TaskId, limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
     events, next_cursor = _service().history(taskId, limit, cursor)
     return {"items": events, "cursor": next_cursor}
 
 
-@router.post("/api/v1/tasks/<taskId>/action/claim", summary="Claim a task (optionally under a lease)",
+@router.handles("claim", summary="Claim a task (optionally under a lease)",
              tags=["Tasks"])
 def claim(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) -> Response[TaskOut]:
     return task_response(_service().claim(taskId, if_match(), body.leaseSeconds if body else None))
 
 
-@router.post("/api/v1/tasks/<taskId>/action/release", summary="Release a task I hold", tags=["Tasks"])
+@router.handles("release", summary="Release a task I hold", tags=["Tasks"])
 def release(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[TaskOut]:
     return task_response(_service().release(taskId, if_match()))
 
 
-@router.post("/api/v1/tasks/<taskId>/action/heartbeat", summary="Extend my lease on a task", tags=["Tasks"])
+@router.handles("heartbeat", summary="Extend my lease on a task", tags=["Tasks"])
 def heartbeat(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) -> Response[TaskOut]:
     return task_response(_service().heartbeat(taskId, body.leaseSeconds if body else None, if_match()))
 
 
-@router.post("/api/v1/tasks/<taskId>/action/complete", summary="Complete a task", tags=["Tasks"])
+@router.handles("complete", summary="Complete a task", tags=["Tasks"])
 def complete(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
     comment = body.comment if body else None
     return task_response(_service().finish(taskId, "completed", comment, if_match()))
 
 
-@router.post("/api/v1/tasks/<taskId>/action/abandon", summary="Abandon a task", tags=["Tasks"])
+@router.handles("abandon", summary="Abandon a task", tags=["Tasks"])
 def abandon(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
     comment = body.comment if body else None
     return task_response(_service().finish(taskId, "abandoned", comment, if_match()))
@@ -184,7 +183,7 @@ class BulkBody(BaseModel):
     atomic: bool = False
 
 
-@router.post("/api/v1/task-actions/<action>", summary="One action on up to 100 tasks", tags=["Tasks"])
+@router.handles("bulk_action", summary="One action on up to 100 tasks", tags=["Tasks"])
 def bulk_action(action: Annotated[Literal[bulk.ACTIONS], Path()],  # type: ignore[valid-type]
                 body: Annotated[BulkBody, Body()]) -> dict[str, Any]:
     """Each task gets its own conditional write and the status its single action would answer;

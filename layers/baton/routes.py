@@ -29,6 +29,7 @@ class Route:
     method: str
     path: str
     family: str
+    name: str  # the handler's name in its family's module (`FamilyRouter.handles`)
     auth: bool = True
     # The roles of API.md that may call it (None: any authenticated caller of the tenant).
     # The services enforce them; the authorization-matrix test checks both agree.
@@ -44,72 +45,76 @@ class Route:
     dynamodb: frozenset[str] = frozenset()
 
     @property
-    def powertools_path(self) -> str:
-        return re.sub(r"\{(\w+)\}", r"<\1>", self.path)
-
-    @property
     def pattern(self) -> re.Pattern[str]:
         return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$")
 
 
 ROUTES: tuple[Route, ...] = (
     # Itential: claim, release, assign
-    Route("POST", "/operations-manager/tasks/{taskId}/claim", "itential", roles=WORK_ROLES,
+    Route("POST", "/operations-manager/tasks/{taskId}/claim", "itential", name="claim", roles=WORK_ROLES,
           dynamodb=TASK_ACTION),
-    Route("POST", "/operations-manager/tasks/{taskId}/release", "itential", roles=WORK_ROLES,
+    Route("POST", "/operations-manager/tasks/{taskId}/release", "itential", name="release", roles=WORK_ROLES,
           dynamodb=TASK_ACTION),
-    Route("POST", "/operations-manager/tasks/{taskId}/assign", "itential", roles=WORK_ROLES,
+    Route("POST", "/operations-manager/tasks/{taskId}/assign", "itential", name="assign", roles=WORK_ROLES,
           dynamodb=TASK_ACTION),
     # Native tasks
-    Route("POST", "/api/v1/tasks", "tasks", roles=WRITE_ROLES, ok=(201, 200), dynamodb=_actions("Query", "PutItem")),
-    Route("GET", "/api/v1/tasks", "tasks", dynamodb=_actions("Query", "BatchGetItem")),
-    Route("POST", "/api/v1/tasks/claim-next", "tasks", roles=WORK_ROLES, ok=(200, 204),
+    Route("POST", "/api/v1/tasks", "tasks", name="create_task",
+          roles=WRITE_ROLES, ok=(201, 200), dynamodb=_actions("Query", "PutItem")),
+    Route("GET", "/api/v1/tasks", "tasks", name="list_tasks", dynamodb=_actions("Query", "BatchGetItem")),
+    Route("POST", "/api/v1/tasks/claim-next", "tasks", name="claim_next", roles=WORK_ROLES, ok=(200, 204),
           dynamodb=TASK_ACTION | _actions("Query")),
-    Route("GET", "/api/v1/tasks/{taskId}", "tasks", dynamodb=_actions("GetItem")),
-    Route("GET", "/api/v1/tasks/{taskId}/history", "tasks", dynamodb=_actions("GetItem", "Query")),
-    Route("POST", "/api/v1/tasks/{taskId}/action/claim", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
-    Route("POST", "/api/v1/tasks/{taskId}/action/release", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
-    Route("POST", "/api/v1/tasks/{taskId}/action/heartbeat", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
-    Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
-    Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
-    Route("POST", "/api/v1/task-actions/{action}", "tasks", roles=WORK_ROLES,  # bulk (baton.bulk)
+    Route("GET", "/api/v1/tasks/{taskId}", "tasks", name="get_task", dynamodb=_actions("GetItem")),
+    Route("GET", "/api/v1/tasks/{taskId}/history", "tasks", name="task_history", dynamodb=_actions("GetItem", "Query")),
+    Route("POST", "/api/v1/tasks/{taskId}/action/claim", "tasks", name="claim", roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/release", "tasks", name="release",
+          roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/heartbeat", "tasks", name="heartbeat",
+          roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", name="complete",
+          roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", name="abandon",
+          roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/task-actions/{action}", "tasks", name="bulk_action", roles=WORK_ROLES,  # bulk (baton.bulk)
           dynamodb=TASK_ACTION),
     # Native directory
-    Route("PUT", "/api/v1/users/{userId}", "directory", roles=WRITE_ROLES, ok=(201, 200),
+    Route("PUT", "/api/v1/users/{userId}", "directory", name="put_user", roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("UpdateItem", "PutItem", "DeleteItem")),  # a rename moves assignment rows
-    Route("GET", "/api/v1/users", "directory", dynamodb=_actions("Query")),
-    Route("PUT", "/api/v1/groups/{groupId}", "directory", roles=WRITE_ROLES, ok=(201, 200),
+    Route("GET", "/api/v1/users", "directory", name="list_users", dynamodb=_actions("Query")),
+    Route("PUT", "/api/v1/groups/{groupId}", "directory", name="put_group", roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
-    Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", roles=WRITE_ROLES, ok=(201, 200),
+    Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", name="put_activity",
+          roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("UpdateItem")),
     # ProcessMaker: activity assignees (static paths before the {aas_uid} one)
-    Route("GET", PM + "/assignee", "processmaker", dynamodb=ASSIGNEE_READ),
-    Route("GET", PM + "/assignee/paged", "processmaker", dynamodb=ASSIGNEE_READ),
-    Route("GET", PM + "/assignee/all", "processmaker", dynamodb=ASSIGNEE_READ),
-    Route("GET", PM + "/assignee/{aas_uid}", "processmaker", dynamodb=ASSIGNEE_READ),
-    Route("GET", PM + "/available-assignee", "processmaker", dynamodb=ASSIGNEE_READ),
-    Route("GET", PM + "/available-assignee/paged", "processmaker", dynamodb=ASSIGNEE_READ),
-    Route("POST", PM + "/assignee", "processmaker", roles=PM_ROLES, ok=(201,),
+    Route("GET", PM + "/assignee", "processmaker", name="assignees", dynamodb=ASSIGNEE_READ),
+    Route("GET", PM + "/assignee/paged", "processmaker", name="assignees_paged", dynamodb=ASSIGNEE_READ),
+    Route("GET", PM + "/assignee/all", "processmaker", name="all_users", dynamodb=ASSIGNEE_READ),
+    Route("GET", PM + "/assignee/{aas_uid}", "processmaker", name="one", dynamodb=ASSIGNEE_READ),
+    Route("GET", PM + "/available-assignee", "processmaker", name="available", dynamodb=ASSIGNEE_READ),
+    Route("GET", PM + "/available-assignee/paged", "processmaker", name="available_paged", dynamodb=ASSIGNEE_READ),
+    Route("POST", PM + "/assignee", "processmaker", name="assign", roles=PM_ROLES, ok=(201,),
           dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem", "PutItem")),
-    Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker", roles=PM_ROLES,
+    Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker", name="remove", roles=PM_ROLES,
           dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem", "DeleteItem")),
     # Journey Manager: transactions
-    Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey", roles=WORK_ROLES, dynamodb=TASK_ACTION),
-    Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey", roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey", name="unassign",
+          roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey", name="assign",
+          roles=WORK_ROLES, dynamodb=TASK_ACTION),
     # ConductorOne: reassign
-    Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone", roles=WORK_ROLES,
+    Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone", name="reassign", roles=WORK_ROLES,
           dynamodb=TASK_ACTION),
     # Vendor sign-in: public, they hand out the tokens the authorizer accepts (no table access)
-    Route("POST", "/oauth/token", "signin", auth=False),
-    Route("POST", "/login", "signin", auth=False),
-    Route("POST", "/{workspace}/oauth2/token", "signin", auth=False),
+    Route("POST", "/oauth/token", "signin", name="oauth_token", auth=False),
+    Route("POST", "/login", "signin", name="login", auth=False),
+    Route("POST", "/{workspace}/oauth2/token", "signin", name="processmaker_token", auth=False),
     # Documentation, health and the browser pages: no authorizer
-    Route("GET", "/openapi.json", "docs", auth=False),
-    Route("GET", "/health", "docs", auth=False),
-    Route("GET", "/swagger", "docs", auth=False, page=True),
-    Route("GET", "/swagger/{asset}", "docs", auth=False, page=True),
-    Route("GET", "/", "docs", auth=False, page=True),
-    Route("GET", "/inbox/{asset}", "docs", auth=False, page=True),
+    Route("GET", "/openapi.json", "docs", name="openapi", auth=False),
+    Route("GET", "/health", "docs", name="health", auth=False),
+    Route("GET", "/swagger", "docs", name="swagger", auth=False, page=True),
+    Route("GET", "/swagger/{asset}", "docs", name="swagger_asset", auth=False, page=True),
+    Route("GET", "/", "docs", name="inbox", auth=False, page=True),
+    Route("GET", "/inbox/{asset}", "docs", name="inbox_asset", auth=False, page=True),
 )
 
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(r.family for r in ROUTES))

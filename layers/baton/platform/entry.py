@@ -25,6 +25,7 @@ from baton.platform.auth import claims_of
 from baton.platform.dialects import Dialect, error_response
 from baton.platform.http import JSON, _event, body_error, validation_message
 from baton.platform.observability import logger, request_logging, traced
+from baton.routes import ROUTES
 
 _proxy: ContextVar[Any] = ContextVar("baton_proxy_event")
 _context: ContextVar[Any] = ContextVar("baton_lambda_context")
@@ -59,6 +60,21 @@ class Resolver(APIGatewayHttpResolver):
     @lambda_context.setter
     def lambda_context(self, value: Any) -> None:
         _context.set(value)
+
+
+class FamilyRouter(Router):
+    """A family's router whose routes take their method and path from the route table, by name:
+    `@router.handles("claim", summary=...)` serves the family's route named `claim`."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__()
+        self.family = family
+        self.table = {r.name: r for r in ROUTES if r.family == family}
+
+    def handles(self, name: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        route = self.table[name]  # KeyError at import: the table has no such route
+        rule = re.sub(r"\{(\w+)\}", r"<\1>", route.path)  # Powertools spells `{id}` as `<id>`
+        return self.route(rule, route.method, **options)
 
 
 def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
