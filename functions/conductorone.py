@@ -1,7 +1,13 @@
 """ConductorOne dialect: reassign a task (`GET /api/v1/tasks/{id}`, the task get, is served by the
 native tasks function, which adds the same `taskView`)."""
+# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
+
+# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform import coldstart  # isort: skip
+
+coldstart.prepare()
 
 from typing import Annotated, Any
 

@@ -1,9 +1,14 @@
 """Public routes: the OpenAPI document of every route in the route table, health, and the browser
 pages (the inbox at `/`, Swagger UI) with their assets."""
+# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
 
-import importlib
+# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform import coldstart  # isort: skip
+
+coldstart.prepare()
+
 import json
 from functools import lru_cache
 from http import HTTPStatus
@@ -23,12 +28,21 @@ DESCRIPTION = ("Task assignment: claim, release, assign, unassign and reassign, 
                "Itential, ProcessMaker, Journey Manager and ConductorOne, plus Baton's own routes.")
 
 
+def api_families() -> dict[str, Any]:
+    """The other families' modules, by the route table's family name (imported when the document
+    is first asked for, not at the docs function's cold start)."""
+    from baton_functions import conductorone, directory, itential, journey, processmaker, signin, tasks
+
+    modules = (conductorone, directory, itential, journey, processmaker, signin, tasks)
+    found = {module.__name__.rpartition(".")[2]: module for module in modules}
+    return {family: found[family] for family in FAMILIES if family != "docs"}
+
+
 def full_api() -> APIGatewayHttpResolver:
     """A resolver holding every family's router: the source of the OpenAPI document."""
     api = make_resolver(NATIVE)
-    for family in FAMILIES:
-        if family != "docs":
-            api.include_router(importlib.import_module(f"baton_functions.{family}").router)
+    for module in api_families().values():
+        api.include_router(module.router)
     api.include_router(_docs_router())
     return api
 
@@ -59,7 +73,7 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _dialect(family: str) -> Dialect:
-    dialect: Dialect = importlib.import_module(f"baton_functions.{family}").lambda_handler.dialect
+    dialect: Dialect = api_families()[family].lambda_handler.dialect
     return dialect
 
 

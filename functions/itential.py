@@ -1,6 +1,12 @@
 """Itential dialect: claim, release and assign a task."""
+# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
+
+# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform import coldstart  # isort: skip
+
+coldstart.prepare()
 
 from typing import Annotated, Any
 

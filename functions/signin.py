@@ -2,8 +2,14 @@
 ProcessMaker's `POST /{workspace}/oauth2/token` (password grant). Public routes (no authorizer):
 they hand out the tokens the authorizer then accepts. See `baton.signin` for where tokens come
 from (Cognito in AWS, the local issuer locally)."""
+# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
+
+# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform import coldstart  # isort: skip
+
+coldstart.prepare()
 
 import base64
 import binascii
@@ -16,7 +22,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from baton import signin
 from baton.errors import BadRequest, BatonError
-from baton.platform import coldstart
 from baton.platform.dialects import Dialect, object_schema
 from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import JSON, request_event

@@ -1,17 +1,22 @@
 """The EventBridge Pipe's enrichment: a batch of DynamoDB stream records in, the CloudEvents of
 the history events among them out (each becomes one event on the Baton bus). The mapping is
 `baton.events.cloud_events`, the same `baton serve` uses for GET /local/events."""
+# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
+
+# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform import coldstart  # isort: skip
+
+coldstart.prepare()
 
 from typing import Any
 
 from baton.events import cloud_events
-from baton.platform import coldstart
 
 
 def lambda_handler(event: list[dict[str, Any]], context: Any) -> list[dict[str, Any]]:
     try:
         return cloud_events(event)
     finally:
-        coldstart.resume()  # the package paused the collector for the cold start
+        coldstart.resume()  # prepare() paused the collector for the cold start

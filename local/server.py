@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import importlib
 import json
 import logging
 import re
@@ -33,7 +32,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from baton.routes import ROUTES, match
+from baton.routes import FAMILIES, match
 from baton_local import demo_signin, tokens
 from baton_local.eventfeed import EventFeed, events_endpoint
 from baton_local.events import LambdaContext, http_event
@@ -47,8 +46,12 @@ _DIGITS = re.compile(r"[0-9]{1,15}")
 
 
 def load_handlers() -> dict[str, Handler]:
-    families = dict.fromkeys(r.family for r in ROUTES)
-    return {f: importlib.import_module(f"baton_functions.{f}").lambda_handler for f in families}
+    """Each family's Lambda handler, by the route table's family name."""
+    from baton_functions import conductorone, directory, docs, itential, journey, processmaker, signin, tasks
+
+    modules = (conductorone, directory, docs, itential, journey, processmaker, signin, tasks)
+    found = {module.__name__.rpartition(".")[2]: module.lambda_handler for module in modules}
+    return {family: found[family] for family in FAMILIES}
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:

@@ -1,6 +1,7 @@
 """Cold start: what a function does before its first answer, kept to what that answer needs.
 
-Two measures, both started first thing in the functions' package (functions/__init__.py):
+Two measures, both started by `prepare()`, the first statement of each function module (before
+it imports Powertools), and ended by `resume()` after the function's first answer:
 
 - The garbage collector waits until the first request is answered. Initialising a function
   (botocore's service model, pydantic's validators, the routes) builds hundreds of thousands of
@@ -30,6 +31,13 @@ from typing import Any
 _lock = threading.Lock()
 _paused = False
 LEAN_PACKAGES = ("aws_lambda_powertools.event_handler", "aws_lambda_powertools.utilities.data_classes")
+
+
+def prepare() -> None:
+    """Start the cold-start measures: pause the collector and register the lean packages."""
+    pause()
+    for package in LEAN_PACKAGES:
+        lean_package(package)
 
 
 def pause() -> None:
