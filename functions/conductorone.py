@@ -57,10 +57,10 @@ class ReassignResponse(BaseModel):
 def reassign(taskId: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The task_id.")],
              body: Annotated[ReassignRequest | None, Body()] = None) -> Response[ReassignResponse]:
     body = body or ReassignRequest()
-    caller = current_caller()
+    caller = current_caller(router.current_event)
     service = TaskService(get_store(), caller)
     targets = body.newStepUserIds or []
-    task, event = service.reassign(taskId, targets, body.comment, if_match())
+    task, event = service.reassign(taskId, targets, body.comment, if_match(router.current_event))
     expanded: list[dict[str, Any]] = []
     if body.expand_paths() & EXPAND_USERS:
         users = service.store.get_users(caller.tenant, targets)

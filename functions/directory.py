@@ -51,7 +51,7 @@ class ActivityIn(BaseModel):
 
 
 def _service() -> DirectoryService:
-    return DirectoryService(get_store(), current_caller())
+    return DirectoryService(get_store(), current_caller(router.current_event))
 
 
 def saved(created: bool, body: BaseModel) -> Response[Any]:

@@ -12,7 +12,7 @@ coldstart.prepare()
 import json
 from functools import lru_cache
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
@@ -21,6 +21,9 @@ from baton.platform.dialects import NATIVE, UNAUTHORIZED_SCHEMA, Dialect
 from baton.platform.entry import FamilyRouter, lambda_entry, make_resolver
 from baton.platform.http import JSON, request_header
 from baton.routes import FAMILIES, ROUTES, Route
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 TITLE = "Baton"
 VERSION = "1.0.0"
@@ -133,33 +136,33 @@ def _pages_router() -> Any:
 
     @router.handles("inbox", include_in_schema=False)
     def inbox() -> Response[Any]:
-        return _asset(web.page("inbox.html"))
+        return _asset(web.page("inbox.html"), router.current_event)
 
     @router.handles("inbox_asset", include_in_schema=False, compress=True)
     def inbox_asset(asset: str) -> Response[Any]:
         if asset == "config.json":
             return Response(200, JSON, json.dumps(web.sign_in_config()), headers={"Cache-Control": "no-store"})
-        return _asset(web.inbox_asset(asset))
+        return _asset(web.inbox_asset(asset), router.current_event)
 
     @router.handles("swagger", include_in_schema=False)
     def swagger() -> Response[Any]:
-        return _asset(web.page("swagger.html"))
+        return _asset(web.page("swagger.html"), router.current_event)
 
     @router.handles("swagger_asset", include_in_schema=False, compress=True)
     def swagger_asset(asset: str) -> Response[Any]:
-        return _asset(web.swagger_asset(asset))
+        return _asset(web.swagger_asset(asset), router.current_event)
 
     return router
 
 
-def _asset(found: web.Asset | None) -> Response[Any]:
+def _asset(found: web.Asset | None, request: BaseProxyEvent) -> Response[Any]:
     """An asset with its ETag (304 when the browser has it); `no-cache` so a new deployment shows
     at once. Unknown names are the API's 404."""
     if found is None:
         return Response(404, JSON, json.dumps({"message": "Not Found"}))
     headers = {"ETag": found.etag, "Cache-Control": "no-cache", "Content-Security-Policy": web.CSP,
                "X-Content-Type-Options": "nosniff"}
-    if found.etag in (request_header("if-none-match") or ""):
+    if found.etag in (request_header(request, "if-none-match") or ""):
         return Response(304, None, None, headers=headers, compress=False)
     return Response(200, found.content_type, found.body, headers=headers)
 

@@ -70,23 +70,23 @@ def result(message: str, task: Task) -> Response[ItentialResult]:
 
 
 def _service() -> TaskService:
-    return TaskService(get_store(), current_caller())
+    return TaskService(get_store(), current_caller(router.current_event))
 
 
 @router.handles("claim", summary="Claim a task", tags=["Itential"])
 def claim(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[ItentialResult]:
-    return result("Successfully claimed the task", _service().claim(taskId, if_match()))
+    return result("Successfully claimed the task", _service().claim(taskId, if_match(router.current_event)))
 
 
 @router.handles("release", summary="Release a currently assigned task",
              tags=["Itential"])
 def release(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[ItentialResult]:
-    return result("Successfully released the task", _service().release(taskId, if_match()))
+    return result("Successfully released the task", _service().release(taskId, if_match(router.current_event)))
 
 
 @router.handles("assign", summary="Assign a task to a user", tags=["Itential"])
 def assign(taskId: TaskId, body: Annotated[AssignBody, Body()]) -> Response[ItentialResult]:
-    task = _service().assign(taskId, body.userId, if_match())
+    task = _service().assign(taskId, body.userId, if_match(router.current_event))
     return result("Successfully assigned the task", task)
 
 

@@ -53,12 +53,12 @@ def submit_key(params: UnassignParams | None) -> str:
 
 
 def _service() -> TaskService:
-    return TaskService(get_store(), current_caller())
+    return TaskService(get_store(), current_caller(router.current_event))
 
 
 @router.handles("unassign", summary="Unassign txn: back to the group queue", tags=TAGS)
 def unassign(body: Annotated[UnassignRequest | None, Body()] = None) -> Response[None]:
-    task = _service().unassign(submit_key(body.params if body else None), if_match())
+    task = _service().unassign(submit_key(body.params if body else None), if_match(router.current_event))
     return Response(200, None, None, headers=etag(task.version))
 
 
@@ -66,7 +66,7 @@ def unassign(body: Annotated[UnassignRequest | None, Body()] = None) -> Response
 def assign(body: Annotated[AssignRequest | None, Body()] = None) -> Response[None]:
     params = body.params if body else None
     key = submit_key(params)
-    task = _service().txn_assign(key, params.userKey if params else None, if_match())
+    task = _service().txn_assign(key, params.userKey if params else None, if_match(router.current_event))
     return Response(200, None, None, headers=etag(task.version))
 
 

@@ -57,7 +57,7 @@ class AssignBody(BaseModel):
 
 
 def _service(workspace: str, prj_uid: str, act_uid: str) -> AssigneeService:
-    return AssigneeService(get_store(), current_caller(), workspace, prj_uid, act_uid)
+    return AssigneeService(get_store(), current_caller(router.current_event), workspace, prj_uid, act_uid)
 
 
 def _listing(source: str, workspace: str, prj_uid: str, act_uid: str, filter: str | None, start: str | None,

@@ -24,7 +24,7 @@ from baton import signin
 from baton.errors import BadRequest, BatonError
 from baton.platform.dialects import Dialect, object_schema
 from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import JSON, request_event
+from baton.platform.http import JSON
 from baton.platform.settings import MAX_ID_LENGTH
 from baton.signin import Grant, SignInFailed, backend
 
@@ -47,7 +47,7 @@ SIGNIN = Dialect("signin", _render, object_schema(("error", "error_description",
 
 def _fields() -> dict[str, Any]:
     """The request's fields: an OAuth form or a JSON object (ProcessMaker clients send either)."""
-    event = request_event()
+    event = router.current_event.raw_event
     body = event.get("body") or ""
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     if "application/x-www-form-urlencoded" in headers.get("content-type", ""):
@@ -72,7 +72,7 @@ def _text(fields: dict[str, Any], name: str) -> str:
 
 def _basic_auth() -> tuple[str, str] | None:
     """Client credentials in an HTTP Basic header (OAuth's preferred way to send them)."""
-    headers = {k.lower(): v for k, v in (request_event().get("headers") or {}).items()}
+    headers = {k.lower(): v for k, v in (router.current_event.raw_event.get("headers") or {}).items()}
     scheme, _, value = headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return None

@@ -102,7 +102,7 @@ def task_response(task: Task, status: int = 200, headers: dict[str, str] | None 
 
 
 def _service() -> TaskService:
-    return TaskService(get_store(), current_caller())
+    return TaskService(get_store(), current_caller(router.current_event))
 
 
 @router.handles("create_task", summary="Create a task", tags=["Tasks"])
@@ -153,29 +153,30 @@ def task_history(taskId: TaskId, limit: Limit = 100, cursor: Cursor = None) -> d
 @router.handles("claim", summary="Claim a task (optionally under a lease)",
              tags=["Tasks"])
 def claim(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) -> Response[TaskOut]:
-    return task_response(_service().claim(taskId, if_match(), body.leaseSeconds if body else None))
+    return task_response(_service().claim(taskId, if_match(router.current_event), body.leaseSeconds if body else None))
 
 
 @router.handles("release", summary="Release a task I hold", tags=["Tasks"])
 def release(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[TaskOut]:
-    return task_response(_service().release(taskId, if_match()))
+    return task_response(_service().release(taskId, if_match(router.current_event)))
 
 
 @router.handles("heartbeat", summary="Extend my lease on a task", tags=["Tasks"])
 def heartbeat(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) -> Response[TaskOut]:
-    return task_response(_service().heartbeat(taskId, body.leaseSeconds if body else None, if_match()))
+    lease = body.leaseSeconds if body else None
+    return task_response(_service().heartbeat(taskId, lease, if_match(router.current_event)))
 
 
 @router.handles("complete", summary="Complete a task", tags=["Tasks"])
 def complete(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
     comment = body.comment if body else None
-    return task_response(_service().finish(taskId, "completed", comment, if_match()))
+    return task_response(_service().finish(taskId, "completed", comment, if_match(router.current_event)))
 
 
 @router.handles("abandon", summary="Abandon a task", tags=["Tasks"])
 def abandon(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
     comment = body.comment if body else None
-    return task_response(_service().finish(taskId, "abandoned", comment, if_match()))
+    return task_response(_service().finish(taskId, "abandoned", comment, if_match(router.current_event)))
 
 
 lambda_handler = lambda_entry(NATIVE, router)
@@ -195,7 +196,8 @@ def bulk_action(action: Annotated[Literal[bulk.ACTIONS], Path()],  # type: ignor
     """Each task gets its own conditional write and the status its single action would answer;
     `atomic: true` applies all or none in one transaction (at most 32 tasks; 409 naming the
     first task that refused)."""
-    results = bulk.run(get_store(), current_caller(), action, body.taskIds, body.userId, body.comment, body.atomic)
+    caller = current_caller(router.current_event)
+    results = bulk.run(get_store(), caller, action, body.taskIds, body.userId, body.comment, body.atomic)
     items: list[dict[str, Any]] = []
     for r in results:
         item: dict[str, Any] = {"taskId": r.task_id, "status": r.status}

@@ -94,10 +94,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     from baton_local.eventfeed import open_feed
+    from baton_local.workers import Workers
 
+    # Requests run concurrently in worker processes, one at a time each, as Lambda runs them (with
+    # moto, which is not thread-safe, they run one at a time in this process).
+    workers = None if serialize else Workers(args.workers)
     feed = None
     try:
-        with running(args.host, args.port, key, serialize, args.idle_timeout) as server:
+        with running(args.host, args.port, key, serialize, args.idle_timeout,
+                     handlers=workers.handlers() if workers else None) as server:
             app: Any = server.app  # the LocalApi
             app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock)
             url = f"http://{args.host}:{server.server_address[1]}"
@@ -117,6 +122,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         if feed is not None:
             feed.close()
+        if workers is not None:
+            workers.close()
         if engine is not None:
             engine.stop()
     return 0
@@ -184,6 +191,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--idle-timeout", type=float, default=30.0, metavar="SECONDS",
                        help="seconds a connection may stay silent, before or inside a request (then 408 or close; "
                             "default: 30)")
+    serve.add_argument("--workers", type=int, default=8, metavar="N",
+                       help="worker processes running the functions, one request at a time each (default: 8)")
     serve.set_defaults(func=cmd_serve)
     migrate = sub.add_parser(
         "migrate", help="bring stored data to the current key scheme (serve does it too)",

@@ -78,3 +78,13 @@ def backend(request: pytest.FixtureRequest) -> str:
     """The same test on moto and on DynamoDB Local, so a divergence shows."""
     name: str = request.getfixturevalue("moto_table" if request.param == "moto" else "local_table")
     return name
+
+
+@pytest.fixture
+def functions_in_processes(local_table: str) -> Iterator[None]:
+    """The functions in worker processes for the test (forked once the table is set), so that
+    concurrent calls are concurrent requests: a function handles one request at a time."""
+    from tests.support import in_processes
+
+    with in_processes():
+        yield

@@ -27,6 +27,23 @@ def handlers() -> dict[str, Handler]:
     return load_handlers()
 
 
+_in_workers: list[dict[str, Handler]] = []
+
+
+@contextlib.contextmanager
+def in_processes(size: int = 8) -> Iterator[None]:
+    """`call` runs the functions in worker processes for the block, so that concurrent calls are
+    concurrent requests (a function handles one request at a time, as in Lambda)."""
+    from baton_local.workers import Workers
+
+    with Workers(size) as workers:
+        _in_workers.append(workers.handlers())
+        try:
+            yield
+        finally:
+            _in_workers.pop()
+
+
 @dataclass
 class Reply:
     status: int
@@ -42,7 +59,7 @@ def call(method: str, path: str, body: Any = None, *, user: str = "alice", roles
     if claims is None and route.auth:
         claims = claims_for(user, tenant, roles)
     event = http_event(method, path, route=route, body=body, query=query, headers=headers, claims=claims)
-    result = handlers()[route.family](event, LambdaContext())
+    result = (_in_workers[-1] if _in_workers else handlers())[route.family](event, LambdaContext())
     text = result.get("body") or ""
     try:
         parsed = json.loads(text) if text and not raw else text
@@ -101,7 +118,8 @@ T = TypeVar("T")
 
 
 def concurrently(actions: list[Callable[[], T]], timeout: float = 120) -> list[T]:
-    """Run the actions in threads released together by a barrier; their results in order."""
+    """Run the actions in threads released together by a barrier; their results in order. (Calls
+    to the functions race only `in_processes`: a function handles one request at a time.)"""
     barrier = threading.Barrier(len(actions))
     out: list[tuple[T] | None] = [None] * len(actions)
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from tests.support import ADMIN, call, claim, release, seed
+
+pytestmark = pytest.mark.usefixtures("functions_in_processes")
 
 ROUNDS = 10
 

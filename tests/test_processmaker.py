@@ -12,7 +12,7 @@ import pytest
 from baton.assignees import AssigneeService
 from baton.domain import Caller, Group, User
 from baton.store import get_store
-from tests.support import ADMIN, TENANT, call, concurrently, seed
+from tests.support import ADMIN, TENANT, call, concurrently, in_processes, seed
 
 BASE = f"/api/1.0/{TENANT}/project/prj/activity/act"
 SUB = f"/api/1.0/{TENANT}/project/prj/activity/sub"
@@ -292,7 +292,8 @@ def test_concurrent_double_post(local_table: str) -> None:
         uid = f"racer{round_no}"
         call("PUT", f"/api/v1/users/{uid}", {"username": uid}, user="root", roles=ADMIN)
         post = partial(pm, "POST", BASE + "/assignee", {"aas_uid": uid, "aas_type": "user"}, PM)
-        results = [r.status for r in concurrently([post, post])]
+        with in_processes(2):
+            results = [r.status for r in concurrently([post, post])]
         assert sorted(results) == [201, 400], results
         listed = [a["aas_uid"] for a in pm("GET", BASE + "/assignee").body]
         assert listed.count(uid) == 1

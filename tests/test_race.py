@@ -14,6 +14,8 @@ import pytest
 
 from tests.support import ADMIN, Reply, call, claim, concurrently, history
 
+pytestmark = pytest.mark.usefixtures("functions_in_processes")
+
 THREADS = 32
 ROUNDS = 10
 DIRECT = [f"u{i}" for i in range(THREADS // 2)]

@@ -12,6 +12,8 @@ import pytest
 
 from tests.support import ADMIN, Reply, call, claim, concurrently, history, release
 
+pytestmark = pytest.mark.usefixtures("functions_in_processes")
+
 ROUNDS = 15
 
 

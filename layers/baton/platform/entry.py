@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -23,27 +21,13 @@ from baton.errors import BadRequest, BatonError, Internal, NotFound
 from baton.platform import coldstart
 from baton.platform.auth import claims_of
 from baton.platform.dialects import Dialect, error_response
-from baton.platform.http import JSON, _event, body_error, validation_message
+from baton.platform.http import JSON, body_error, validation_message
 from baton.platform.observability import logger, request_logging, traced
 from baton.routes import ROUTES
 
-_proxy: ContextVar[Any] = ContextVar("baton_proxy_event")
-_context: ContextVar[Any] = ContextVar("baton_lambda_context")
-
 
 class Resolver(APIGatewayHttpResolver):
-    """Powertools keeps the current request on a class attribute (`BaseRouter.current_event`),
-    shared by every resolver of the process. In Lambda that is one request at a time; the local
-    server and the race tests run many at once, so here the request lives in a context
-    variable (one per thread) instead."""
-
-    @property  # type: ignore[override]
-    def current_event(self) -> Any:
-        return _proxy.get()
-
-    @current_event.setter
-    def current_event(self, value: Any) -> None:
-        _proxy.set(value)
+    """Powertools' HTTP API resolver, with API Gateway's notion of a path parameter."""
 
     @staticmethod
     def _compile_regex(rule: str, base_regex: str = "^{}$") -> re.Pattern[str]:
@@ -52,14 +36,6 @@ class Resolver(APIGatewayHttpResolver):
         own pattern leaves them unrouted, and an unrouted request would fall to the fault
         handler). The route table's patterns (`Route.pattern`) say the same."""
         return re.compile(base_regex.replace("$", r"\Z").format(re.sub(r"(<\w+>)", r"(?P\1[^/]+)", rule)))
-
-    @property  # type: ignore[override]
-    def lambda_context(self) -> Any:
-        return _context.get(None)
-
-    @lambda_context.setter
-    def lambda_context(self, value: Any) -> None:
-        _context.set(value)
 
 
 class FamilyRouter(Router):
@@ -112,15 +88,10 @@ def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
                  ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda handler of one family: refuse oversized bodies before parsing, then resolve.
 
-    A Powertools resolver keeps the request on itself, so each thread gets its own resolver
-    (one in Lambda; one per server thread locally)."""
-    local = threading.local()
-
-    def resolver() -> APIGatewayHttpResolver:
-        app: APIGatewayHttpResolver | None = getattr(local, "app", None)
-        if app is None:
-            app = local.app = make_resolver(dialect, *routers)
-        return app
+    One request at a time, as Lambda runs a function: the resolver (built on the first request)
+    holds the request being handled, and routes read it from their router's `current_event`.
+    The local server runs requests concurrently in worker processes (baton_local.workers)."""
+    apps: list[APIGatewayHttpResolver] = []
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         refused = body_error(event, json_only)
@@ -133,24 +104,20 @@ def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
             # request without one is not refused for a Content-Type Powertools does not parse).
             # The sign-in routes read OAuth's forms too, so they keep the Content-Type they got.
             event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
-        app = resolver()
-        tokens = (_event.set(event), _proxy.set(app._to_proxy_event(event)), _context.set(context))
-        try:
-            result = app.resolve(event, context)
-            status = result.get("statusCode", 500)
-            # Every request is in API Gateway's access log (route, status, latency, request id);
-            # here refusals and faults are logged, successes only at DEBUG (a log line costs
-            # about a tenth of a warm request).
-            level = logging.INFO if status >= 400 else logging.DEBUG
-            if logger.log_level <= level:
-                claims = claims_of(event)
-                (logger.info if level == logging.INFO else logger.debug)("request handled", extra={
-                    "route": event.get("routeKey"), "status": status,
-                    "tenant": claims.get("custom:tenant"), "user": claims.get("sub")})
-            return result
-        finally:
-            for var, token in zip((_event, _proxy, _context), tokens, strict=True):
-                var.reset(token)  # type: ignore[attr-defined]
+        if not apps:
+            apps.append(make_resolver(dialect, *routers))
+        result = apps[0].resolve(event, context)
+        status = result.get("statusCode", 500)
+        # Every request is in API Gateway's access log (route, status, latency, request id);
+        # here refusals and faults are logged, successes only at DEBUG (a log line costs
+        # about a tenth of a warm request).
+        level = logging.INFO if status >= 400 else logging.DEBUG
+        if logger.log_level <= level:
+            claims = claims_of(event)
+            (logger.info if level == logging.INFO else logger.debug)("request handled", extra={
+                "route": event.get("routeKey"), "status": status,
+                "tenant": claims.get("custom:tenant"), "user": claims.get("sub")})
+        return result
 
     @request_logging
     @traced

@@ -6,8 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import ConfigDict
@@ -20,6 +19,9 @@ from baton.platform.settings import MAX_BODY_BYTES
 JSON = "application/json"
 VERSION = re.compile(r"[0-9]{1,18}")
 # Request bodies: unknown fields refused, and no coercion (`0` is not `false`, `"1"` is not `1`).
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+
 INPUT = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -33,20 +35,10 @@ def validation_message(exc: RequestValidationError) -> str:
     return "Invalid request: " + "; ".join(parts)
 
 
-# The event being handled. Routes read the caller and headers from here, never from a
-# resolver's or router's `current_event`: those are shared objects, and the local server runs
-# many requests at once (in Lambda there is one per process, so this costs nothing there).
-_event: ContextVar[dict[str, Any]] = ContextVar("baton_event")
-
-
-def request_event() -> dict[str, Any]:
-    """The API Gateway event being handled (for the few routes that read the raw body)."""
-    return _event.get()
-
-
-def current_caller() -> Caller:
-    return caller_from_claims(claims_of(_event.get()))
-
+def current_caller(request: BaseProxyEvent) -> Caller:
+    """The caller of the request being handled (a router's `current_event`), from the claims
+    API Gateway's authorizer verified."""
+    return caller_from_claims(claims_of(request.raw_event))
 
 
 def etag(version: int) -> dict[str, str]:
@@ -54,14 +46,14 @@ def etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
 
-def request_header(name: str) -> str | None:
-    """A header of the request being handled (API Gateway lower-cases them; the local server too)."""
-    headers = {k.lower(): v for k, v in (_event.get().get("headers") or {}).items()}
+def request_header(request: BaseProxyEvent, name: str) -> str | None:
+    """A header of the request (API Gateway lower-cases them; the local server too)."""
+    headers = {k.lower(): v for k, v in (request.raw_event.get("headers") or {}).items()}
     return headers.get(name.lower())
 
 
-def if_match() -> int | None:
-    raw = request_header("if-match")
+def if_match(request: BaseProxyEvent) -> int | None:
+    raw = request_header(request, "if-match")
     if raw is None:
         return None
     text = raw.strip().removeprefix("W/").strip('"')

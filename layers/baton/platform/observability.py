@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -27,14 +26,16 @@ logger = Logger(service="baton")
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 CONTEXT_FIELDS = (("function_name", "function_name"), ("function_memory_size", "memory_limit_in_mb"),
                   ("function_arn", "invoked_function_arn"), ("function_request_id", "aws_request_id"))
-_request: ContextVar[tuple[dict[str, Any], Any, bool] | None] = ContextVar("baton_log_request", default=None)
 
 
 class RequestFields(logging.Filter):
-    """Puts the current request's fields on each record written while it is handled."""
+    """Puts the fields of the request being handled (one at a time, as Lambda runs a function)
+    on each record written while it is handled."""
+
+    current: tuple[dict[str, Any], Any, bool] | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        current = _request.get()
+        current = self.current
         if current is not None:
             event, context, cold = current
             record.correlation_id = (event.get("requestContext") or {}).get("requestId")
@@ -44,7 +45,8 @@ class RequestFields(logging.Filter):
         return True
 
 
-logging.getLogger(logger.name).addFilter(RequestFields())
+REQUEST_FIELDS = RequestFields()
+logging.getLogger(logger.name).addFilter(REQUEST_FIELDS)
 
 
 def request_logging(handler: LambdaHandler) -> LambdaHandler:
@@ -57,12 +59,12 @@ def request_logging(handler: LambdaHandler) -> LambdaHandler:
         if wanted != service[0]:
             logger.append_keys(service=wanted)
             service[0] = wanted
-        token = _request.set((event, context, cold[0]))
+        outer, REQUEST_FIELDS.current = REQUEST_FIELDS.current, (event, context, cold[0])
         cold[0] = False
         try:
             return handler(event, context)
         finally:
-            _request.reset(token)
+            REQUEST_FIELDS.current = outer
 
     return entry
 

@@ -1,0 +1,71 @@
+"""The functions in worker processes, for running requests truly concurrently.
+
+A Lambda execution environment handles one request at a time (Powertools keeps the request
+being handled on its resolver), and concurrency comes from many environments. The local server
+does the same: `Workers` forks N processes from a parent that has imported the functions, and
+each request goes to one of them. The functions themselves know nothing of it."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from baton.routes import FAMILIES
+from baton_local.events import LambdaContext
+from baton_local.server import Handler, load_handlers
+
+WORKERS = 8
+_loaded: dict[str, Handler] = {}
+
+
+def _fresh_clients() -> None:
+    """In a new worker: its own DynamoDB client, never the parent's pooled connections."""
+    from baton.store import _client
+
+    _client.cache_clear()
+
+
+def _pid(_: int) -> int:
+    return os.getpid()
+
+
+def _invoke(family: str, event: dict[str, Any]) -> dict[str, Any]:
+    if not _loaded:
+        _loaded.update(load_handlers())  # already imported in the parent: only a lookup
+    return _loaded[family](event, LambdaContext())
+
+
+class Workers:
+    """`size` worker processes, forked at once from this one (which imports the functions first,
+    so that every worker starts warm); `handlers()` are the families' handlers, each call
+    served by one worker."""
+
+    def __init__(self, size: int = WORKERS) -> None:
+        from baton.platform import coldstart
+
+        load_handlers()
+        coldstart.resume()  # the parent answers no request itself: its collector runs, imports frozen
+        self.pool = ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("fork"),
+                                        initializer=_fresh_clients)
+        list(self.pool.map(_pid, range(size)))  # fork them now, before any request thread exists
+
+    def handler(self, family: str) -> Handler:
+        def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            result: dict[str, Any] = self.pool.submit(_invoke, family, event).result()
+            return result
+
+        return handle
+
+    def handlers(self) -> dict[str, Handler]:
+        return {family: self.handler(family) for family in FAMILIES}
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
