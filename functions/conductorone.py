@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 
 from baton import c1
 from baton.api import CONDUCTORONE, INPUT, JSON, current_caller, etag, if_match, lambda_entry, store
-from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
+from baton.tasks.service import TaskService
 
 router = APIGatewayHttpRouter()
 EXPAND_USERS = frozenset({"*", "stepApprovers", "step_approver_ids", "users", "newStepUsers"})
@@ -55,7 +55,7 @@ def reassign(taskId: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH,
     task, event = service.reassign(taskId, targets, body.comment, if_match())
     expanded: list[dict[str, Any]] = []
     if body.expand_paths() & EXPAND_USERS:
-        users = service.store.get_users(caller.tenant, targets)
+        users = service.users(targets)
         expanded = [c1.user(users[u]) for u in dict.fromkeys(targets) if u in users]
     view: dict[str, Any] = {"task": c1.task(task)}
     if expanded:

@@ -9,9 +9,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
+from baton.activities.domain import Activity
+from baton.activities.service import ActivityService
 from baton.api import INPUT, JSON, NATIVE, current_caller, lambda_entry, store
-from baton.domain import MAX_LEASE_SECONDS, Activity, Group, User
-from baton.service import DirectoryService
+from baton.directory.domain import Group, User
+from baton.directory.service import DirectoryService
+from baton.domain import MAX_LEASE_SECONDS
 from baton.settings import MAX_ID_LENGTH
 
 router = APIGatewayHttpRouter()
@@ -76,7 +79,7 @@ def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Gro
             tags=["Directory"])
 def put_activity(prjUid: PathId, actUid: PathId, body: Annotated[ActivityIn, Body()]) -> Response[Activity]:
     activity = Activity(projectId=prjUid, id=actUid, **body.model_dump())
-    return saved(_service().put_activity(activity), activity)
+    return saved(ActivityService(store(), current_caller()).put_activity(activity), activity)
 
 
 lambda_handler = lambda_entry(NATIVE, router)

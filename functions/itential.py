@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from baton.api import INPUT, ITENTIAL, JSON, current_caller, etag, if_match, lambda_entry, store
-from baton.domain import Task
-from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
+from baton.tasks.domain import Task
+from baton.tasks.service import TaskService
 
 router = APIGatewayHttpRouter()
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The id of the Task.")]

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from baton.api import INPUT, JOURNEY, current_caller, etag, if_match, lambda_entry, store
 from baton.errors import BadRequest
-from baton.service import TaskService
 from baton.settings import MAX_ID_LENGTH
+from baton.tasks.service import TaskService
 
 router = APIGatewayHttpRouter()
 TAGS = ["Journey Manager"]

@@ -9,9 +9,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
+from baton.activities.service import AssigneeService, Page, paging_value
+from baton.activities.service import Query as AssigneeQuery
 from baton.api import INPUT, PROCESSMAKER, current_caller, lambda_entry, store
-from baton.assignees import AssigneeService, Page, paging_value
-from baton.assignees import Query as AssigneeQuery
 from baton.settings import MAX_ID_LENGTH
 
 router = APIGatewayHttpRouter()

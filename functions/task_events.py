@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from baton import coldstart
-from baton.events import cloud_events
+from baton.tasks.stream import cloud_events
 
 
 def lambda_handler(event: list[dict[str, Any]], context: Any) -> list[dict[str, Any]]:

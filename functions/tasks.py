@@ -10,11 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AfterValidator, BaseModel, Field
 
-from baton import bulk, c1
+from baton import c1
 from baton.api import INPUT, JSON, NATIVE, current_caller, etag, if_match, lambda_entry, store
-from baton.domain import DEFAULT_PRIORITY, MAX_LEASE_SECONDS, MAX_PRIORITY, Task, TaskType, utc_timestamp
-from baton.service import TaskService
+from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.settings import MAX_ID_LENGTH
+from baton.tasks import bulk
+from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
+from baton.tasks.service import TaskService
 
 router = APIGatewayHttpRouter()
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]

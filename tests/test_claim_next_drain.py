@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from baton.local import tokens
-from baton.service import CLAIM_BATCH
+from baton.tasks.service import CLAIM_BATCH
 from benchmarks.drain import Drain
 from tests.localserver import Server, request
 

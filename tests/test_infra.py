@@ -15,8 +15,8 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 
-from baton.events import PIPE_FILTERS
 from baton.routes import FAMILIES, ROUTES
+from baton.tasks.stream import PIPE_FILTERS
 from infra.app import build, build_all
 from infra.layer import build_layer, python313, size_mb
 

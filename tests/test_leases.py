@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from baton import clock
-from baton.events import cloud_events
+from baton.tasks.stream import cloud_events
 from tests.support import ADMIN, OPS, WRITER, Reply, call, claim, concurrently, get_task, history, release, seed
 from tests.test_events import stream_records, validate
 

@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from baton.routes import ROUTES
-from baton.service import CLAIM_SPREAD
+from baton.tasks.service import CLAIM_SPREAD
 from tests.browser import chromium, console_errors, resources, screenshot
 from tests.localserver import Server, request, token
 

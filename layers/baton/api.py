@@ -38,8 +38,8 @@ from baton.errors import (
     Unavailable,
 )
 from baton.observability import logger, request_logging, traced
+from baton.platform.dynamo import Dynamo, get_dynamo
 from baton.settings import MAX_BODY_BYTES
-from baton.store import Store, get_store
 
 JSON = "application/json"
 VERSION = re.compile(r"[0-9]{1,18}")
@@ -219,8 +219,8 @@ def current_caller() -> Caller:
     return caller_from_claims(claims_of(_event.get()))
 
 
-def store() -> Store:
-    return get_store()
+def store() -> Dynamo:
+    return get_dynamo()
 
 
 def etag(version: int) -> dict[str, str]:

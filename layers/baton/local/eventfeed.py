@@ -22,7 +22,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from baton.events import cloud_events, tenant_of_event
+from baton.tasks.events import tenant_of_event
+from baton.tasks.stream import cloud_events
 
 PATH = "/local/events"
 SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",

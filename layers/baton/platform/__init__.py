@@ -1,0 +1,1 @@
+"""What knows AWS and HTTP and nothing about tasks (see docs/architecture.md)."""
