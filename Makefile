@@ -41,6 +41,7 @@ serve: install
 
 lint: install
 	$(BIN)/ruff check layers functions tests benchmarks $(wildcard infra)
+	$(BIN)/lint-imports --no-logo
 
 typecheck: install
 	$(BIN)/mypy layers/baton functions infra tests benchmarks

@@ -1,6 +1,6 @@
 """The EventBridge Pipe's enrichment: a batch of DynamoDB stream records in, the CloudEvents of
 the history events among them out (each becomes one event on the Baton bus). The mapping is
-`baton.events.cloud_events`, the same `baton serve` uses for GET /local/events."""
+`baton.tasks.stream.cloud_events`, the same `baton serve` uses for GET /local/events."""
 
 from __future__ import annotations
 

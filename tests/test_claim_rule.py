@@ -29,9 +29,10 @@ def states() -> list[Task]:
             ("open", "completed"), ("manual", "automatic"), (None, ME, "other"),
             ([], [ME], ["other"], [ME, "other"]), ([], ["g"]), (None, {"id": "e", "action": "claim"}),
             (None, 60), (1, 2)):
-        out.append(Task(id="t", name="T", status=status, type=kind, assignee=assignee, candidateUsers=users,
-                        candidateGroups=groups, lastEvent=last_event, leaseSeconds=lease, version=version,
-                        createdAt=T0, updatedAt=T0))
+        out.append(Task.model_validate({
+            "id": "t", "name": "T", "status": status, "type": kind, "assignee": assignee, "candidateUsers": users,
+            "candidateGroups": groups, "lastEvent": last_event, "leaseSeconds": lease, "version": version,
+            "createdAt": T0, "updatedAt": T0}))
     return out
 
 

@@ -72,7 +72,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/tasks/{taskId}/action/heartbeat", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/complete", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", roles=WORK_ROLES, dynamodb=TASK_ACTION),
-    Route("POST", "/api/v1/task-actions/{action}", "tasks", roles=WORK_ROLES,  # bulk (baton.bulk)
+    Route("POST", "/api/v1/task-actions/{action}", "tasks", roles=WORK_ROLES,  # bulk (baton.tasks.bulk)
           dynamodb=TASK_ACTION),
     # Native directory
     Route("PUT", "/api/v1/users/{userId}", "directory", roles=WRITE_ROLES, ok=(201, 200),

@@ -3,7 +3,7 @@ ProcessMaker's server does (../shared/spec/processmaker-source-behaviour.md).
 
 Lists are groups by title, then users by first name (ties by id); inactive users are never
 listed. The assignment rows are stored in exactly that order (their sort key is the entry's place,
-`store.entry_order`, kept right by every rename), so an unfiltered page reads what it shows: one
+`platform.keys.entry_order`, kept right by every rename), so an unfiltered page reads what it shows: one
 Query up to the page's end (the activity item first, with the counts kept by the writes) and one
 BatchGetItem for the names. A name filter, `assignee/all` (groups expanded) and the available
 assignees (the directory minus the assigned) read their whole set: one Query plus BatchGetItem per

@@ -25,14 +25,6 @@ class Group(Model):
 
 
 @dataclass(frozen=True)
-class Member:
-    """A user as the task rules see it: its id and its groups."""
-
-    id: str
-    groups: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class ClientRegistration:
     """A client-credentials app client's tenant and roles (its sign-in tokens carry them)."""
 

@@ -2,7 +2,7 @@
 
 `baton serve` reads its DynamoDB's stream (the DynamoDB Streams API on the same endpoint, as
 DynamoDB Local serves it) from the oldest record it keeps, turns records into CloudEvents with
-the same function the AWS Pipe's enrichment uses (`baton.events.cloud_events`), and keeps them
+the same function the AWS Pipe's enrichment uses (`baton.tasks.stream.cloud_events`), and keeps them
 in stream order. Nothing is remembered across restarts but the stream itself: after a crash
 the feed is rebuilt from the stream, in the same order, so `Last-Event-ID` (the id of the last
 event a client got) resumes exactly after it. A client sees its own tenant's events only.

@@ -76,30 +76,31 @@ class Page:
     cursor: str | None
 
 
-def _raise_client_error(err: ClientError) -> None:
+def _translate(err: ClientError) -> Exception:
+    """What a ClientError means to Baton; the error itself when it means nothing more."""
     code = err.response.get("Error", {}).get("Code", "")
     if code in THROTTLE_CODES:
-        raise Unavailable("DynamoDB is busy; retry later") from err
+        return Unavailable("DynamoDB is busy; retry later")
     if code == "TransactionCanceledException":
         reasons = err.response.get("CancellationReasons") or []
         for i, r in enumerate(reasons):
             if r.get("Code") == "ConditionalCheckFailed":
-                raise ConditionFailed(i, cast(dict[str, Any] | None, r.get("Item"))) from err
+                return ConditionFailed(i, cast(dict[str, Any] | None, r.get("Item")))
         codes = {r.get("Code") for r in reasons}
         if codes & THROTTLE_CODES:
-            raise Unavailable("DynamoDB is busy; retry later") from err
+            return Unavailable("DynamoDB is busy; retry later")
         if "TransactionConflict" in codes:
-            raise TransactionConflict(str(sorted(c for c in codes if c))) from err
+            return TransactionConflict(str(sorted(c for c in codes if c)))
         if codes & {"ValidationError", "ItemCollectionSizeLimitExceeded"}:
             # The change itself cannot be stored (an item or key over DynamoDB's limits): the
             # request's fault, and retrying cannot help.
-            raise BadRequest("Invalid request: the change exceeds the storage limits", reason="invalidRequest") from err
-        raise Internal("The change was cancelled") from err
+            return BadRequest("Invalid request: the change exceeds the storage limits", reason="invalidRequest")
+        return Internal("The change was cancelled")
     if code == "TransactionConflictException":
-        raise TransactionConflict(code) from err
+        return TransactionConflict(code)
     if code == "ConditionalCheckFailedException":
-        raise ConditionFailed(0, cast(dict[str, Any] | None, err.response.get("Item"))) from err
-    raise err
+        return ConditionFailed(0, cast(dict[str, Any] | None, err.response.get("Item")))
+    return err
 
 
 @dataclass
@@ -138,8 +139,10 @@ class Dynamo:
             result: dict[str, Any] = getattr(self.client, op)(**kwargs)
             return result
         except ClientError as err:
-            _raise_client_error(err)
-            raise  # pragma: no cover - _raise_client_error always raises
+            translated = _translate(err)
+            if translated is err:
+                raise
+            raise translated from err
 
     def transact(self, actions: Sequence[dict[str, Any]]) -> None:
         """One TransactWriteItems. A conflict with another transaction is retried as is (its

@@ -169,7 +169,7 @@ class TaskService:
 
     def claim_after_read(self, task_id: str, if_match: int | None = None) -> Task:
         """A claim on the read-and-decide path only (no blind one-write attempt first): for a
-        caller that has read the task already, such as a bulk claim (baton.bulk)."""
+        caller that has read the task already, such as a bulk claim (baton.tasks.bulk)."""
         return self._claim(task_id, if_match)
 
     def _claim(self, task_id: str, if_match: int | None, seen: tuple[Task, dict[str, list[str]]] | None = None,
@@ -363,33 +363,41 @@ class TaskService:
         before the version read, is read again; if it stays so, it ends before the gap with a
         cursor to continue from. So a page never repeats or skips a version."""
         before = self.tasks.history_cursor_version(cursor)  # the version the cursor follows (0: none)
-        for attempt in range(MAX_ATTEMPTS):
-            task = self.get(task_id)
-            page = self.tasks.history_page(self.caller.tenant, task_id, limit, cursor)
-            events: list[HistoryEvent] = []
-            kept: list[str] = []  # the cursor after each of `events`
-            next_cursor = page.cursor
-            for event, after in page.events:
-                if event.version > task.version:  # written after the task was read: the snapshot ends
-                    next_cursor = None
-                    break
-                if event.version != (events[-1].version if events else before) + 1:  # a transaction landing
-                    next_cursor = kept[-1] if kept else cursor
-                    break
-                events.append(event)
-                kept.append(after)
-            last = events[-1].version if events else before
-            if next_cursor is None and task.lastEvent and last == task.version - 1:
-                if len(events) >= limit:  # no room on this page: the next one carries it
-                    return [e.public() for e in events], kept[-1]
-                events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}))
-                last = task.version
-            whole = (next_cursor is not None and next_cursor == page.cursor) or last == task.version
-            if whole or attempt == MAX_ATTEMPTS - 1:
-                if not whole:  # still landing: stop before the gap, continue from there
-                    next_cursor = kept[-1] if kept else cursor
-                return [e.public() for e in events], next_cursor
-        raise AssertionError("unreachable")  # pragma: no cover
+        for _ in range(MAX_ATTEMPTS - 1):
+            events, next_cursor, whole = self._history_read(task_id, limit, cursor, before)
+            if whole:
+                return events, next_cursor
+        events, next_cursor, _ = self._history_read(task_id, limit, cursor, before)
+        return events, next_cursor
+
+    def _history_read(self, task_id: str, limit: int, cursor: str | None, before: int
+                      ) -> tuple[builtins.list[dict[str, Any]], str | None, bool]:
+        """One read of a history page: its events, its cursor, and whether it is whole (when not,
+        the cursor stops before the gap)."""
+        task = self.get(task_id)
+        page = self.tasks.history_page(self.caller.tenant, task_id, limit, cursor)
+        events: builtins.list[HistoryEvent] = []
+        kept: builtins.list[str] = []  # the cursor after each of `events`
+        next_cursor = page.cursor
+        for event, after in page.events:
+            if event.version > task.version:  # written after the task was read: the snapshot ends
+                next_cursor = None
+                break
+            if event.version != (events[-1].version if events else before) + 1:  # a transaction landing
+                next_cursor = kept[-1] if kept else cursor
+                break
+            events.append(event)
+            kept.append(after)
+        last = events[-1].version if events else before
+        if next_cursor is None and task.lastEvent and last == task.version - 1:
+            if len(events) >= limit:  # no room on this page: the next one carries it
+                return [e.public() for e in events], kept[-1], True
+            events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}))
+            last = task.version
+        whole = (next_cursor is not None and next_cursor == page.cursor) or last == task.version
+        if not whole:  # still landing: stop before the gap, continue from there
+            next_cursor = kept[-1] if kept else cursor
+        return [e.public() for e in events], next_cursor, whole
 
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
              cursor: str | None) -> tuple[list[Task], str | None]:
