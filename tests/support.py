@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from baton.local.events import LambdaContext, claims_for, http_event
-from baton.local.server import Handler, load_handlers
 from baton.routes import match
+from baton_local.events import LambdaContext, claims_for, http_event
+from baton_local.server import Handler, load_handlers
 
 TENANT = "acme"
 OPS = ("operations",)

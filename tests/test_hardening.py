@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.local import tokens
-from baton.local.events import LambdaContext, claims_for, http_event
-from baton.local.server import running
 from baton.platform.dynamo import get_dynamo
 from baton.routes import ROUTES, Route, match
+from baton_local import tokens
+from baton_local.events import LambdaContext, claims_for, http_event
+from baton_local.server import running
 from tests.support import ADMIN, TENANT, call, get_task, handlers, history, seed
 
 pytestmark = pytest.mark.usefixtures("moto_table")

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from baton.local.ddblocal import DynamoDBLocal
 from baton.platform.dynamo import _client, get_dynamo, serialize
 from baton.settings import get_settings
 from baton.table import GSI_QUEUE, create_table_kwargs, ensure_table
 from baton.tasks.domain import Task
 from baton.tasks.repository import TaskRepository, task_item
+from baton_local.ddblocal import DynamoDBLocal
 from tests.support import call, claim, history, seed
 
 T0 = "2025-06-01T00:00:00.000000Z"

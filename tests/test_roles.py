@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from baton.auth import ROLES_CLAIM, caller_from_claims, parse_roles
-from baton.local import tokens
-from baton.local.server import running
 from baton.signin import pre_token_generation
+from baton_local import tokens
+from baton_local.server import running
 from tests.localserver import request
 from tests.support import TENANT, call
 
