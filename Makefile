@@ -41,6 +41,7 @@ serve: install
 
 lint: install
 	$(BIN)/ruff check layers functions local tests benchmarks $(wildcard infra)
+	$(BIN)/lint-imports --no-logo
 
 typecheck: install
 	$(BIN)/mypy layers/baton functions local infra tests benchmarks

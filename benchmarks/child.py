@@ -31,10 +31,10 @@ def cold(spec: dict[str, Any]) -> dict[str, Any]:
 
     module = importlib.import_module(f"baton_functions.{spec['family']}")
     if spec["cassette"]:
-        from baton.store import get_store
+        from baton.platform.dynamo import get_dynamo
         from benchmarks.stub import install_replay
 
-        install_replay(get_store().client, spec["cassette"])
+        install_replay(get_dynamo().client, spec["cassette"])
     result = module.lambda_handler(event, Context())
     return {"ms": (time.perf_counter() - start) * 1000, "status": result["statusCode"]}
 
@@ -61,11 +61,11 @@ def _timed(handler: Any, event: dict[str, Any], n: int) -> dict[str, Any]:
 def warm(spec: dict[str, Any]) -> dict[str, Any]:
     import importlib
 
-    from baton.store import get_store
+    from baton.platform.dynamo import get_dynamo
     from benchmarks.stub import install_replay
 
     module = importlib.import_module(f"baton_functions.{spec['family']}")
-    install_replay(get_store().client, spec["cassette"])
+    install_replay(get_dynamo().client, spec["cassette"])
     module.lambda_handler(_fresh(spec["event"]), Context())  # the cold request is not counted
     return _timed(module.lambda_handler, spec["event"], spec["n"])
 

@@ -15,14 +15,16 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from baton.domain import Caller, Group, User
+from baton.directory.domain import Group, User
+from baton.directory.service import DirectoryService
+from baton.domain import Caller
 from baton.errors import BatonError
-from baton.service import DirectoryService, TaskService
-from baton.store import Store
+from baton.platform.dynamo import Dynamo
 from baton.table import INDEXES
+from baton.tasks.service import TaskService
 
 
-def enable_stream(store: Store) -> str:
+def enable_stream(store: Dynamo) -> str:
     """A fresh stream from now on: a table made with one (the events need it) gets it turned off and
     on again, so only the writes from here are counted."""
     spec = store.client.describe_table(TableName=store.table)["Table"].get("StreamSpecification") or {}
@@ -74,7 +76,7 @@ def shares(counts: dict[str, Counter[str]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def busy_tenant(store: Store, tenant: str, *, tasks: int = 1000, groups: int = 50, members: int = 5,
+def busy_tenant(store: Dynamo, tenant: str, *, tasks: int = 1000, groups: int = 50, members: int = 5,
                 changes: int = 10_000, threads: int = 8, seed: int = 3, ready: Any = None) -> int:
     """Create `tasks` tasks (one change each) and make changes (claims by a member of the task's
     group, releases, a few completions) until `changes` changes were written. Returns the count.

@@ -426,8 +426,9 @@ def _first_queue_page(counter: Counter, tenant: str, user: str) -> dict[str, Any
 def measure_queue_scale(sizes: Sizes, counter: Counter, client: Any) -> dict[str, Any]:
     """The first queue page of a user whose group has 5 open tasks, as the tenant's finished
     history grows (written straight to the table in the store's own item shape)."""
-    from baton.domain import Task
-    from baton.store import get_store, task_item
+    from baton.platform.dynamo import get_dynamo
+    from baton.tasks.domain import Task
+    from baton.tasks.repository import task_item
     from tests.support import seed
 
     tenant = f"qs-{uuid.uuid4().hex[:6]}"
@@ -437,7 +438,7 @@ def measure_queue_scale(sizes: Sizes, counter: Counter, client: Any) -> dict[str
     for i in range(4):
         assert call("POST", "/api/v1/tasks", {"id": f"open-{i}", "name": "Open", "candidateGroups": ["ops"]},
                     user="root", roles=("admin",), tenant=tenant).status == 201
-    store = get_store()
+    store = get_dynamo()
     written = 0
     out: dict[str, Any] = {}
 
@@ -463,12 +464,13 @@ def measure_queue_scale(sizes: Sizes, counter: Counter, client: Any) -> dict[str
 
 def measure_queue_groups(sizes: Sizes, counter: Counter) -> dict[str, Any]:
     """The first queue page of a user in 1, 10, 100 groups (one open task in every tenth group)."""
-    from baton.store import Keys, get_store, serialize
+    from baton.platform.dynamo import get_dynamo, serialize
+    from baton.platform.keys import Keys
     from tests.support import call, seed
 
     tenant = f"qg-{uuid.uuid4().hex[:6]}"
     seed(tenant)
-    store = get_store()
+    store = get_dynamo()
     out: dict[str, Any] = {}
     for n in sizes.user_groups:
         user = f"member-of-{n}"
@@ -488,7 +490,7 @@ def measure_queue_groups(sizes: Sizes, counter: Counter) -> dict[str, Any]:
 def measure_claim_next(sizes: Sizes, counter: Counter) -> dict[str, Any]:
     """`drain_workers` workers (threads through the handlers, DynamoDB Local) drain `drain_tasks`
     tasks with claim-next; DynamoDB calls and refused writes counted."""
-    from baton.service import CLAIM_BATCH
+    from baton.tasks.service import CLAIM_BATCH
     from benchmarks.drain import Drain
     from tests.support import call
 
@@ -506,9 +508,9 @@ def measure_claim_next(sizes: Sizes, counter: Counter) -> dict[str, Any]:
         if http_response is not None and http_response.status_code == 400:
             refused["n"] += 1
 
-    from baton.store import get_store
+    from baton.platform.dynamo import get_dynamo
 
-    client = get_store().client
+    client = get_dynamo().client
     client.meta.events.register("after-call.dynamodb", lambda **kw: count_refusal(kw.get("http_response")))
     counter.reset()
     drain.run()
@@ -523,10 +525,10 @@ def measure_claim_next(sizes: Sizes, counter: Counter) -> dict[str, Any]:
 def measure_hot_keys(sizes: Sizes, endpoint: str) -> dict[str, Any]:
     import boto3
 
-    from baton.store import get_store
+    from baton.platform.dynamo import get_dynamo
     from benchmarks.hotkeys import busy_tenant, enable_stream, shares, stream_records, write_counts
 
-    store = get_store()
+    store = get_dynamo()
     arns: list[str] = []
     changes = busy_tenant(store, f"hk-{uuid.uuid4().hex[:6]}", tasks=sizes.hot_tasks, changes=sizes.hot_changes,
                           ready=lambda: arns.append(enable_stream(store)))
@@ -635,8 +637,8 @@ SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys",
 @contextmanager
 def local_table() -> Iterator[tuple[Any, Counter, str]]:
     """A fresh table on an in-memory DynamoDB Local, the store pointed at it, its calls counted."""
+    from baton.platform.dynamo import _client, get_dynamo
     from baton.platform.settings import get_settings
-    from baton.store import _client, get_store
     from baton.table import ensure_table
     from baton_local.ddblocal import DynamoDBLocal
 
@@ -645,8 +647,8 @@ def local_table() -> Iterator[tuple[Any, Counter, str]]:
         os.environ.update({"DYNAMODB_ENDPOINT": engine.endpoint})
         get_settings.cache_clear()
         _client.cache_clear()
-        client = get_store().client
-        ensure_table(client, get_store().table)
+        client = get_dynamo().client
+        ensure_table(client, get_dynamo().table)
         counter = Counter()
         hook(client, counter)
         yield client, counter, engine.endpoint

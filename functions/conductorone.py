@@ -5,6 +5,8 @@ native tasks function, which adds the same `taskView`)."""
 from __future__ import annotations
 
 # First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform.dynamo import get_dynamo
+
 from baton.platform import coldstart  # isort: skip
 
 coldstart.prepare()
@@ -20,8 +22,7 @@ from baton.platform.dialects import CONDUCTORONE
 from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
 from baton.platform.settings import MAX_ID_LENGTH
-from baton.service import TaskService
-from baton.store import get_store
+from baton.tasks.service import TaskService
 
 router = FamilyRouter("conductorone")
 EXPAND_USERS = frozenset({"*", "stepApprovers", "step_approver_ids", "users", "newStepUsers"})
@@ -58,12 +59,12 @@ def reassign(taskId: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH,
              body: Annotated[ReassignRequest | None, Body()] = None) -> Response[ReassignResponse]:
     body = body or ReassignRequest()
     caller = current_caller(router.current_event)
-    service = TaskService(get_store(), caller)
+    service = TaskService(get_dynamo(), caller)
     targets = body.newStepUserIds or []
     task, event = service.reassign(taskId, targets, body.comment, if_match(router.current_event))
     expanded: list[dict[str, Any]] = []
     if body.expand_paths() & EXPAND_USERS:
-        users = service.store.get_users(caller.tenant, targets)
+        users = service.users(targets)
         expanded = [c1.user(users[u]) for u in dict.fromkeys(targets) if u in users]
     view: dict[str, Any] = {"task": c1.task(task)}
     if expanded:

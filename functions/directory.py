@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 # First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform.dynamo import get_dynamo
+
 from baton.platform import coldstart  # isort: skip
 
 coldstart.prepare()
@@ -14,13 +16,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, Field
 
-from baton.domain import MAX_LEASE_SECONDS, Activity, Group, User
+from baton.activities.domain import Activity
+from baton.activities.service import ActivityService
+from baton.directory.domain import Group, User
+from baton.directory.service import DirectoryService
+from baton.domain import MAX_LEASE_SECONDS
 from baton.platform.dialects import NATIVE
 from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, JSON, current_caller
 from baton.platform.settings import MAX_ID_LENGTH
-from baton.service import DirectoryService
-from baton.store import get_store
 
 router = FamilyRouter("directory")
 PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -51,7 +55,7 @@ class ActivityIn(BaseModel):
 
 
 def _service() -> DirectoryService:
-    return DirectoryService(get_store(), current_caller(router.current_event))
+    return DirectoryService(get_dynamo(), current_caller(router.current_event))
 
 
 def saved(created: bool, body: BaseModel) -> Response[Any]:
@@ -84,7 +88,7 @@ def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Gro
             tags=["Directory"])
 def put_activity(prjUid: PathId, actUid: PathId, body: Annotated[ActivityIn, Body()]) -> Response[Activity]:
     activity = Activity(projectId=prjUid, id=actUid, **body.model_dump())
-    return saved(_service().put_activity(activity), activity)
+    return saved(ActivityService(get_dynamo(), current_caller(router.current_event)).put_activity(activity), activity)
 
 
 lambda_handler = lambda_entry(NATIVE, router)

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 # First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform.dynamo import get_dynamo
+
 from baton.platform import coldstart  # isort: skip
 
 coldstart.prepare()
@@ -14,13 +16,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, Field
 
-from baton.domain import Task
 from baton.platform.dialects import ITENTIAL
 from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
 from baton.platform.settings import MAX_ID_LENGTH
-from baton.service import TaskService
-from baton.store import get_store
+from baton.tasks.domain import Task
+from baton.tasks.service import TaskService
 
 router = FamilyRouter("itential")
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The id of the Task.")]
@@ -70,7 +71,7 @@ def result(message: str, task: Task) -> Response[ItentialResult]:
 
 
 def _service() -> TaskService:
-    return TaskService(get_store(), current_caller(router.current_event))
+    return TaskService(get_dynamo(), current_caller(router.current_event))
 
 
 @router.handles("claim", summary="Claim a task", tags=["Itential"])

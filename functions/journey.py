@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 # First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform.dynamo import get_dynamo
+
 from baton.platform import coldstart  # isort: skip
 
 coldstart.prepare()
@@ -19,8 +21,7 @@ from baton.platform.dialects import JOURNEY
 from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, current_caller, etag, if_match
 from baton.platform.settings import MAX_ID_LENGTH
-from baton.service import TaskService
-from baton.store import get_store
+from baton.tasks.service import TaskService
 
 router = FamilyRouter("journey")
 TAGS = ["Journey Manager"]
@@ -53,7 +54,7 @@ def submit_key(params: UnassignParams | None) -> str:
 
 
 def _service() -> TaskService:
-    return TaskService(get_store(), current_caller(router.current_event))
+    return TaskService(get_dynamo(), current_caller(router.current_event))
 
 
 @router.handles("unassign", summary="Unassign txn: back to the group queue", tags=TAGS)

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 # First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform.dynamo import get_dynamo
+
 from baton.platform import coldstart  # isort: skip
 
 coldstart.prepare()
@@ -14,13 +16,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, Field
 
-from baton.assignees import AssigneeService, Page, paging_value
-from baton.assignees import Query as AssigneeQuery
+from baton.activities.service import AssigneeService, Page, paging_value
+from baton.activities.service import Query as AssigneeQuery
 from baton.platform.dialects import PROCESSMAKER
 from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, current_caller
 from baton.platform.settings import MAX_ID_LENGTH
-from baton.store import get_store
 
 router = FamilyRouter("processmaker")
 Id = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -57,7 +58,7 @@ class AssignBody(BaseModel):
 
 
 def _service(workspace: str, prj_uid: str, act_uid: str) -> AssigneeService:
-    return AssigneeService(get_store(), current_caller(router.current_event), workspace, prj_uid, act_uid)
+    return AssigneeService(get_dynamo(), current_caller(router.current_event), workspace, prj_uid, act_uid)
 
 
 def _listing(source: str, workspace: str, prj_uid: str, act_uid: str, filter: str | None, start: str | None,

@@ -1,6 +1,6 @@
 """The EventBridge Pipe's enrichment: a batch of DynamoDB stream records in, the CloudEvents of
 the history events among them out (each becomes one event on the Baton bus). The mapping is
-`baton.events.cloud_events`, the same `baton serve` uses for GET /local/events."""
+`baton.tasks.stream.cloud_events`, the same `baton serve` uses for GET /local/events."""
 # ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ coldstart.prepare()
 
 from typing import Any
 
-from baton.events import cloud_events
+from baton.tasks.stream import cloud_events
 
 
 def lambda_handler(event: list[dict[str, Any]], context: Any) -> list[dict[str, Any]]:

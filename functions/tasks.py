@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 # First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
+from baton.platform.dynamo import get_dynamo
+
 from baton.platform import coldstart  # isort: skip
 
 coldstart.prepare()
@@ -15,14 +17,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import AfterValidator, BaseModel, Field
 
-from baton import bulk, c1
-from baton.domain import DEFAULT_PRIORITY, MAX_LEASE_SECONDS, MAX_PRIORITY, Task, TaskType, utc_timestamp
+from baton import c1
+from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.platform.dialects import NATIVE
 from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
 from baton.platform.settings import MAX_ID_LENGTH
-from baton.service import TaskService
-from baton.store import get_store
+from baton.tasks import bulk
+from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
+from baton.tasks.service import TaskService
 
 router = FamilyRouter("tasks")
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -102,7 +105,7 @@ def task_response(task: Task, status: int = 200, headers: dict[str, str] | None 
 
 
 def _service() -> TaskService:
-    return TaskService(get_store(), current_caller(router.current_event))
+    return TaskService(get_dynamo(), current_caller(router.current_event))
 
 
 @router.handles("create_task", summary="Create a task", tags=["Tasks"])
@@ -197,7 +200,7 @@ def bulk_action(action: Annotated[Literal[bulk.ACTIONS], Path()],  # type: ignor
     `atomic: true` applies all or none in one transaction (at most 32 tasks; 409 naming the
     first task that refused)."""
     caller = current_caller(router.current_event)
-    results = bulk.run(get_store(), caller, action, body.taskIds, body.userId, body.comment, body.atomic)
+    results = bulk.run(get_dynamo(), caller, action, body.taskIds, body.userId, body.comment, body.atomic)
     items: list[dict[str, Any]] = []
     for r in results:
         item: dict[str, Any] = {"taskId": r.task_id, "status": r.status}

@@ -18,7 +18,7 @@ from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baton.events import PIPE_FILTERS
+from baton.tasks.stream import PIPE_FILTERS
 from infra.api import ACKNOWLEDGED
 from infra.environment import FUNCTION_ENV
 from infra.layer import build_functions

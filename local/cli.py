@@ -38,8 +38,8 @@ def _configure_environment(endpoint: str, table: str) -> None:
         "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_SERVICE_NAME": "baton",
         "POWERTOOLS_METRICS_NAMESPACE": "Baton", "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
     })
+    from baton.platform.dynamo import _client
     from baton.platform.settings import get_settings
-    from baton.store import _client
 
     get_settings.cache_clear()
     _client.cache_clear()
@@ -81,15 +81,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signin.use_backend(credentials.LocalBackend(state))  # the sign-in routes answer from the local issuer
     signins = credentials.ensure_demo(state)
 
-    from baton.store import get_store
+    from baton.platform.dynamo import get_dynamo
     from baton.table import ensure_table
+    from baton.tasks.repository import TaskRepository
     from baton_local import demo
     from baton_local.server import running
 
     _say(f"• table '{args.table}' and the demo tenant '{demo.TENANT}'")
-    store = get_store()
+    store = get_dynamo()
     ensure_table(store.client, args.table)
-    migrated = store.migrate()  # data of an older Baton under .baton/ gets the current keys
+    migrated = TaskRepository(store).migrate()  # data of an older Baton under .baton/ gets the current keys
     loaded = demo.load(store)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -141,12 +142,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         endpoint = engine.endpoint
     try:
         _configure_environment(endpoint, args.table)
-        from baton.store import get_store
+        from baton.platform.dynamo import get_dynamo
         from baton.table import ensure_table
+        from baton.tasks.repository import TaskRepository
 
-        store = get_store()
+        store = get_dynamo()
         ensure_table(store.client, args.table)
-        print(f"Migrated {store.migrate()} tasks of table {args.table}")
+        print(f"Migrated {TaskRepository(store).migrate()} tasks of table {args.table}")
     finally:
         if engine is not None:
             engine.stop()

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from baton.assignees import AssigneeService
-from baton.domain import Activity, Caller, Group, User, utc_timestamp
-from baton.service import DirectoryService, TaskService
-from baton.store import Keys, Store
+from baton.activities.domain import Activity
+from baton.activities.service import ActivityService, AssigneeService
+from baton.directory.domain import Group, User
+from baton.directory.repository import DirectoryRepository
+from baton.directory.service import DirectoryService
+from baton.domain import Caller, utc_timestamp
+from baton.platform.dynamo import Dynamo
+from baton.tasks.service import TaskService
 
 TENANT = "workflow"
 USERS = [
@@ -48,9 +52,9 @@ TASKS: list[dict[str, Any]] = [
 ]
 
 
-def load(store: Store) -> bool:
+def load(store: Dynamo) -> bool:
     """Load the demo data unless it is there already; True when loaded now."""
-    if store.get(Keys.user(TENANT, "admin")):
+    if DirectoryRepository(store).users(TENANT, ["admin"]):
         return False
     admin = Caller(user_id="admin", username="admin", tenant=TENANT, roles=frozenset({"admin"}))
     directory = DirectoryService(store, admin)
@@ -59,7 +63,7 @@ def load(store: Store) -> bool:
     for group in GROUPS:
         directory.put_group(group)
     for activity in ACTIVITIES:
-        directory.put_activity(activity)
+        ActivityService(store, admin).put_activity(activity)
     for (project, activity_id), assignees in ASSIGNEES.items():
         activity_assignees = AssigneeService(store, admin, TENANT, project, activity_id)
         for uid, kind in assignees:

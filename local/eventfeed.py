@@ -2,7 +2,7 @@
 
 `baton serve` reads its DynamoDB's stream (the DynamoDB Streams API on the same endpoint, as
 DynamoDB Local serves it) from the oldest record it keeps, turns records into CloudEvents with
-the same function the AWS Pipe's enrichment uses (`baton.events.cloud_events`), and keeps them
+the same function the AWS Pipe's enrichment uses (`baton.tasks.stream.cloud_events`), and keeps them
 in stream order. Nothing is remembered across restarts but the stream itself: after a crash
 the feed is rebuilt from the stream, in the same order, so `Last-Event-ID` (the id of the last
 event a client got) resumes exactly after it. A client sees its own tenant's events only.
@@ -22,7 +22,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from baton.events import cloud_events, tenant_of_event
+from baton.tasks.events import tenant_of_event
+from baton.tasks.stream import cloud_events
 
 PATH = "/local/events"
 SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",

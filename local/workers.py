@@ -22,7 +22,7 @@ _loaded: dict[str, Handler] = {}
 
 def _fresh_clients() -> None:
     """In a new worker: its own DynamoDB client, never the parent's pooled connections."""
-    from baton.store import _client
+    from baton.platform.dynamo import _client
 
     _client.cache_clear()
 

@@ -23,8 +23,8 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Baton")
 
+from baton.platform.dynamo import _client  # noqa: E402
 from baton.platform.settings import get_settings  # noqa: E402
-from baton.store import _client  # noqa: E402
 from baton.table import ensure_table  # noqa: E402
 from baton_local.ddblocal import DynamoDBLocal  # noqa: E402
 
@@ -53,9 +53,9 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws():
         table = f"baton-{uuid.uuid4().hex[:10]}"
         _use(monkeypatch, table, None)
-        from baton.store import get_store
+        from baton.platform.dynamo import get_dynamo
 
-        ensure_table(get_store().client, table)
+        ensure_table(get_dynamo().client, table)
         yield "moto"
     get_settings.cache_clear()
     _client.cache_clear()
@@ -65,9 +65,9 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def local_table(monkeypatch: pytest.MonkeyPatch, ddb_local: DynamoDBLocal) -> Iterator[str]:
     table = f"baton-{uuid.uuid4().hex[:10]}"
     _use(monkeypatch, table, ddb_local.endpoint)
-    from baton.store import get_store
+    from baton.platform.dynamo import get_dynamo
 
-    ensure_table(get_store().client, table)
+    ensure_table(get_dynamo().client, table)
     yield "ddblocal"
     get_settings.cache_clear()
     _client.cache_clear()

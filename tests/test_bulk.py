@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from baton.bulk import MAX_ATOMIC_TASKS
-from baton.store import get_store
+from baton.platform.dynamo import get_dynamo
+from baton.tasks.bulk import MAX_ATOMIC_TASKS
 from tests.support import ADMIN, OPS, call, claim, get_task, history, seed
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -131,7 +131,7 @@ def test_bulk_claim_of_100_costs_100_writes_and_bounded_reads() -> None:
     for n in range(100):
         fields: dict[str, Any] = {"candidateGroups": ["ops"]} if n % 2 else {"candidateUsers": ["alice"]}
         create(f"b{n:03d}", **fields)
-    client = get_store().client
+    client = get_dynamo().client
     calls: dict[str, int] = {}
 
     def count(model: Any, **_: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from baton.service import CLAIM_BATCH
+from baton.tasks.service import CLAIM_BATCH
 from baton_local import tokens
 from benchmarks.drain import Drain
 from tests.localserver import Server, request

@@ -12,9 +12,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from baton.events import PIPE_FILTERS, cloud_event, cloud_events, history_event_of, tenant_of, tenant_of_event
+from baton.platform.dynamo import get_dynamo
+from baton.platform.keys import Keys
 from baton.platform.settings import get_settings
-from baton.store import Keys, get_store
+from baton.tasks.events import cloud_event, tenant_of_event
+from baton.tasks.stream import PIPE_FILTERS, cloud_events, history_event_of, tenant_of
 from benchmarks.hotkeys import stream_records as read_stream
 from tests.support import ADMIN, OPS, call, claim, history, release, seed
 
@@ -36,7 +38,7 @@ def validate(event: dict[str, Any]) -> None:
 
 def stream_records() -> list[dict[str, Any]]:
     """Every record of the test table's stream (DynamoDB Local keeps one open shard)."""
-    store = get_store()
+    store = get_dynamo()
     from botocore.session import Session
 
     settings = get_settings()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-from baton.store import get_store
+from baton.platform.dynamo import get_dynamo
 from tests.support import ADMIN, OPS, before_send_hooks, call, get_task, history, seed
 
 
@@ -41,7 +41,7 @@ class Fault:
 @pytest.fixture
 def inject(local_table: str) -> Iterator[Any]:
     seed()
-    with before_send_hooks(get_store().client) as install:
+    with before_send_hooks(get_dynamo().client) as install:
         yield lambda status, code: install(Fault(status, code))
 
 
@@ -66,7 +66,7 @@ def test_throttling_and_5xx_are_503_with_retry_after(inject: Any, status: int, c
     assert r.headers["retry-after"] == "1"
     assert set(r.body) == keys
     assert fault.sent >= 2, "the SDK retried before giving up"
-    get_store().client.meta.events.unregister("before-send.dynamodb", fault)
+    get_dynamo().client.meta.events.unregister("before-send.dynamodb", fault)
     assert get_task("t1").body["version"] == 1 and len(history("t1")) == 1
     listed = call("GET", "/api/1.0/acme/project/prj/activity/act/assignee").body
     assert "bob" not in [a["aas_uid"] for a in listed]

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from baton.platform.dynamo import get_dynamo
 from baton.routes import ROUTES, Route, match
-from baton.store import get_store
 from baton_local import tokens
 from baton_local.events import LambdaContext, claims_for, http_event
 from baton_local.server import running
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.usefixtures("moto_table")
 
 def table_items() -> list[dict[str, Any]]:
     """Everything in the test's table (a test-only Scan: the table holds the seed data only)."""
-    store = get_store()
+    store = get_dynamo()
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": store.table}
     while True:
@@ -171,7 +171,7 @@ class WriteRecorder:
 
     def __init__(self) -> None:
         self.accepted: list[str] = []
-        get_store().client.meta.events.register("after-call.dynamodb", self.after)
+        get_dynamo().client.meta.events.register("after-call.dynamodb", self.after)
 
     def after(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         if model.name in WRITES and http_response.status_code == 200:
@@ -190,7 +190,7 @@ def test_arbitrary_input_is_never_a_5xx_and_a_refusal_writes_nothing(
     path = _fill(route, segments)
     recorder = WriteRecorder()
     status, text = send(route, path, body=body, headers=headers, query=query or None)
-    get_store().client.meta.events.unregister("after-call.dynamodb", recorder.after)
+    get_dynamo().client.meta.events.unregister("after-call.dynamodb", recorder.after)
     assert status < 500, (route.method, path, status, text)
     if status >= 400:
         assert recorder.accepted == [], (route.method, path, status)

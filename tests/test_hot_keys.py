@@ -9,7 +9,7 @@ from collections import Counter
 import boto3
 import pytest
 
-from baton.store import get_store
+from baton.platform.dynamo import get_dynamo
 from baton_local.ddblocal import DynamoDBLocal
 from benchmarks.hotkeys import busy_tenant, enable_stream, shares, stream_records, write_counts
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.xdist_group("hotkeys")
 
 
 def test_no_key_takes_more_than_5_percent_of_the_writes(local_table: str, ddb_local: DynamoDBLocal) -> None:
-    store = get_store()
+    store = get_dynamo()
     arns: list[str] = []  # the stream starts after the directory is written: only task changes count
     assert busy_tenant(store, "busy", ready=lambda: arns.append(enable_stream(store))) == 10_000
     arn = arns[0]

@@ -15,8 +15,8 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 
-from baton.events import PIPE_FILTERS
 from baton.routes import FAMILIES, ROUTES
+from baton.tasks.stream import PIPE_FILTERS
 from infra.app import build, build_all
 from infra.layer import build_layer, python313, size_mb
 
@@ -258,6 +258,8 @@ def test_layer_is_arm64_only_and_lean() -> None:
         machine = int.from_bytes(header[18:20], "little")
         assert machine == 183, f"{so} is not aarch64 (e_machine {machine})"  # 62 would be x86_64
     assert not (layer / "python" / "boto3").exists() and not (layer / "python" / "botocore").exists()
+    assert (layer / "python" / "baton" / "tasks" / "service.py").exists()
+    assert not (layer / "python" / "baton" / "local").exists()
     assert (layer / "python" / "baton" / "service.py").exists()
     assert not (layer / "python" / "baton" / "local").exists() and not (layer / "python" / "baton_local").exists()
     # the pages and Swagger UI's two assets, without the rest of swagger-ui-py (or its imports)
@@ -281,7 +283,7 @@ def test_layer_ships_bytecode_for_python_313() -> None:
     magic = bytes.fromhex(subprocess.run([compiler, "-c", "import importlib.util as u; print(u.MAGIC_NUMBER.hex())"],
                                          capture_output=True, text=True, check=True).stdout.strip())
     layer = build_layer()
-    for module in ("baton/service", "baton/platform/entry", "aws_lambda_powertools/event_handler/api_gateway",
+    for module in ("baton/tasks/service", "baton/platform/entry", "aws_lambda_powertools/event_handler/api_gateway",
                    "pydantic/main"):
         source = layer / "python" / f"{module}.py"
         compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from baton.store import Store
+from baton.platform.dynamo import Dynamo
 from tests.support import ADMIN, OPS, call, claim, get_task, history, seed
 
 UNASSIGN = "/workspaces/secure/api/v1/txn/unassign"
@@ -129,7 +129,7 @@ def test_unexpected_fault_is_500_and_writes_nothing(monkeypatch: pytest.MonkeyPa
     def broken(*_: Any, **__: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Store, "transact", broken)
+    monkeypatch.setattr(Dynamo, "transact", broken)
     r = txn(UNASSIGN, key("t1"))
     assert (r.status, r.body) == (500, {"errorKey": "internalServerError"})
     monkeypatch.undo()

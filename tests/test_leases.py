@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from baton.events import cloud_events
 from baton.platform import clock
+from baton.tasks.stream import cloud_events
 from tests.support import (
     ADMIN,
     OPS,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from baton.platform.dynamo import get_dynamo
 from baton.routes import ROUTES, Route
-from baton.store import get_store
 from baton_local.events import LambdaContext
 from tests.gen_events import file_name
 from tests.support import handlers, seed
@@ -35,7 +35,7 @@ def test_a_route_uses_only_its_declared_actions(route: Route) -> None:
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         used.update(iam_actions(model.name, params))
 
-    get_store().client.meta.events.register("before-parameter-build.dynamodb", record)
+    get_dynamo().client.meta.events.register("before-parameter-build.dynamodb", record)
     event = json.loads(file_name(route).read_text())
     handlers()[route.family](event, LambdaContext())
     assert used, "the sample request should reach the table"

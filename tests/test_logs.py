@@ -67,7 +67,7 @@ def test_a_fault_inside_a_request_carries_its_correlation_id(captured: io.String
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("baton.service.TaskService.claim", broken)
+    monkeypatch.setattr("baton.tasks.service.TaskService.claim", broken)
     reply = claim("t1", "alice")
     assert reply.status == 500
     faults = [json.loads(line) for line in captured.getvalue().splitlines() if "unexpected fault" in line]

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from baton.domain import Task
+from baton.platform.dynamo import _client, get_dynamo, serialize
 from baton.platform.settings import get_settings
-from baton.store import _client, get_store, serialize, task_item
 from baton.table import GSI_QUEUE, create_table_kwargs, ensure_table
+from baton.tasks.domain import Task
+from baton.tasks.repository import TaskRepository, task_item
 from baton_local.ddblocal import DynamoDBLocal
 from tests.support import call, claim, history, seed
 
@@ -44,13 +45,13 @@ def old_table(monkeypatch: pytest.MonkeyPatch, ddb_local: DynamoDBLocal) -> str:
     kwargs["GlobalSecondaryIndexes"] = [i for i in kwargs["GlobalSecondaryIndexes"] if i["IndexName"] != GSI_QUEUE]
     kwargs["AttributeDefinitions"] = [a for a in kwargs["AttributeDefinitions"]
                                       if not a["AttributeName"].startswith("gsi3")]
-    client = get_store().client
+    client = get_dynamo().client
     client.create_table(**kwargs)
     return table
 
 
 def test_old_data_is_migrated_and_keeps_working(old_table: str) -> None:
-    store = get_store()
+    store = get_dynamo()
     assert ensure_table(store.client, old_table) is False  # existing: the queue index is added
     indexes = {i["IndexName"] for i in store.client.describe_table(TableName=old_table)["Table"]
                ["GlobalSecondaryIndexes"]}
@@ -68,8 +69,8 @@ def test_old_data_is_migrated_and_keeps_working(old_table: str) -> None:
         store.client.put_item(TableName=old_table, Item=serialize({
             "pk": f"T#acme#TASK#{task.id}", "sk": "H#000000000001", "id": f"c-{task.id}", "taskId": task.id,
             "version": 1, "at": T0, "actor": "root", "action": "create", "to": "open"}))
-    assert store.migrate() == 3
-    assert store.migrate() == 0  # once per key scheme
+    assert TaskRepository(store).migrate() == 3
+    assert TaskRepository(store).migrate() == 0  # once per key scheme
     queue = call("GET", "/api/v1/tasks", query={"candidate": "me"}, user="bob").body["items"]
     assert [t["id"] for t in queue] == ["old-free", "old-many", "t1"]
     inbox = call("GET", "/api/v1/tasks", query={"assignee": "me", "status": "open"}, user="carol").body["items"]

@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from baton.routes import ROUTES
-from baton.service import CLAIM_SPREAD
+from baton.tasks.service import CLAIM_SPREAD
 from tests.browser import chromium, console_errors, resources, screenshot
 from tests.localserver import Server, request, token
 
@@ -179,7 +179,7 @@ def test_inbox_claim_next_takes_the_first_of_my_queue(server: Server, browser: W
     assert "priority 90" in text(browser, '#queue li[data-id="task-4"] .priority')
     assert text(browser, '#queue li[data-id="task-4"] .due').startswith("due ")
     browser.find_element(By.ID, "claim-next").click()
-    # claim-next takes one of the head of the queue (it spreads concurrent workers: baton.service)
+    # claim-next takes one of the head of the queue (it spreads concurrent workers: baton.tasks.service)
     head = queue[:CLAIM_SPREAD]
     wait(browser, "a task of the queue's head claimed", lambda d: len(task_ids(d, "mine")) == 1
          and task_ids(d, "mine")[0] in head and task_ids(d, "mine")[0] not in task_ids(d, "queue"))

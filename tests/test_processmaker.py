@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from baton.assignees import AssigneeService
-from baton.domain import Caller, Group, User
-from baton.store import get_store
+from baton.activities.service import AssigneeService
+from baton.directory.domain import Group, User
+from baton.directory.repository import DirectoryRepository
+from baton.domain import Caller
+from baton.platform.dynamo import get_dynamo
 from tests.support import ADMIN, TENANT, call, concurrently, in_processes, seed
 
 BASE = f"/api/1.0/{TENANT}/project/prj/activity/act"
@@ -190,7 +192,7 @@ def test_non_ascii_filter(moto_table: str) -> None:
 
 def assign(activity: str, uid: str, kind: str = "user") -> None:
     admin = Caller(user_id="root", username="root", tenant=TENANT, roles=frozenset({"admin"}))
-    AssigneeService(get_store(), admin, TENANT, "prj", activity).add(uid, kind)
+    AssigneeService(get_dynamo(), admin, TENANT, "prj", activity).add(uid, kind)
 
 
 def _parallel(fn: Any, items: list[Any]) -> None:
@@ -199,7 +201,7 @@ def _parallel(fn: Any, items: list[Any]) -> None:
 
 
 def _bulk(n_users: int, groups: dict[str, list[str]]) -> None:
-    store = get_store()
+    store = DirectoryRepository(get_dynamo())
     _parallel(lambda i: store.put_user(TENANT, User(id=f"u{i:04d}", username=f"user{i:04d}",
                                                     firstname=f"First{i:04d}", lastname="Bulk" if i % 2 else "Mass")),
               list(range(n_users)))
@@ -248,7 +250,7 @@ def test_list_calls_stay_bounded(local_table: str) -> None:
     _bulk(400, groups)
     call("PUT", "/api/v1/projects/prj/activities/big", {"name": "Big"}, user="root", roles=ADMIN)
     big = f"/api/1.0/{TENANT}/project/prj/activity/big"
-    store = get_store()
+    store = get_dynamo()
     _parallel(lambda i: assign("big", f"u{i:04d}"), list(range(180)))
     for gid in groups:
         assign("big", gid, "group")
@@ -427,7 +429,7 @@ def test_first_page_is_two_round_trips_at_any_size_and_renames_reorder_it(local_
     seed()
     _bulk(600, {})
     _parallel(lambda i: assign("act", f"u{i:04d}"), list(range(600)))
-    store = get_store()
+    store = get_dynamo()
     calls: Counter[str] = Counter()
 
     def count(model: Any, **_: Any) -> None:
@@ -445,6 +447,7 @@ def test_first_page_is_two_round_trips_at_any_size_and_renames_reorder_it(local_
         return [a["aas_uid"] for a in r.body["data"]]
 
     assert first_page() == ["ops", "alice", "u0000", "u0001", "u0002"]
-    store.put_user(TENANT, User(id="u0599", username="user0599", firstname="Aardvark"))
-    store.put_group(TENANT, Group(id="ops", name="Zeta", members=["alice", "bob"]), ["alice", "bob"], 1)
+    directory = DirectoryRepository(store)
+    directory.put_user(TENANT, User(id="u0599", username="user0599", firstname="Aardvark"))
+    directory.put_group(TENANT, Group(id="ops", name="Zeta", members=["alice", "bob"]), ["alice", "bob"], 1)
     assert first_page() == ["ops", "u0599", "alice", "u0000", "u0001"]

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from baton.domain import Task
-from baton.store import Keys, get_store, serialize, task_item
+from baton.platform.dynamo import get_dynamo, serialize
+from baton.platform.keys import Keys
+from baton.tasks.domain import Task
+from baton.tasks.repository import task_item
 from tests.support import ADMIN, WRITER, call, claim, get_task, history, seed
 
 T0 = "2026-01-01T00:00:00.000000Z"
@@ -44,7 +46,7 @@ def pages(query: dict[str, str], user: str = "bob", limit: int = 2) -> list[list
 @contextmanager
 def counted() -> Iterator[dict[str, Any]]:
     """Count the DynamoDB calls (and items read) the store's client makes meanwhile."""
-    client = get_store().client
+    client = get_dynamo().client
     seen: dict[str, Any] = {"calls": 0, "items": 0, "writes": 0}
 
     def after(parsed: dict[str, Any], model: Any, **_: Any) -> None:
@@ -64,7 +66,7 @@ def counted() -> Iterator[dict[str, Any]]:
 
 def put_finished(tenant: str, n: int, group: str = "ops") -> None:
     """`n` completed tasks written straight to the table (a tenant's history, quickly)."""
-    store = get_store()
+    store = get_dynamo()
     items = []
     for i in range(n):
         task = Task(id=f"old-{i:06d}", name="Old", status="completed", assignee="alice", candidateGroups=[group],
@@ -191,7 +193,7 @@ def test_queue_and_inbox_pages_cost_the_same_at_any_history_size() -> None:
 
 
 def test_a_user_in_1000_groups_gets_a_correct_queue() -> None:
-    store = get_store()
+    store = get_dynamo()
     groups = [f"grp-{i:04d}" for i in range(1000)]
     store.client.update_item(TableName=store.table, Key=serialize(Keys.user("acme", "bob")),
                              UpdateExpression="ADD #g :g", ExpressionAttributeNames={"#g": "groups"},

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from baton.platform.dynamo import get_dynamo
 from baton.platform.settings import get_settings
-from baton.store import get_store
 from tests.support import ADMIN, call, captured_logs, seed
 
 
@@ -42,7 +42,7 @@ def test_table_name_is_required_in_lambda(monkeypatch: pytest.MonkeyPatch) -> No
     get_settings.cache_clear()
     try:
         with pytest.raises(RuntimeError, match="TABLE_NAME"):
-            get_store()
+            get_dynamo()
         r = call("GET", "/api/v1/tasks/t1")  # a configuration fault: 500, never a guessed table
         assert r.status == 500
     finally:

@@ -18,8 +18,9 @@ import pytest
 from botocore.session import Session
 from botocore.stub import Stubber
 
-from baton.signin import ROLES_CLAIM, CognitoBackend, SignInFailed, client_registration_key, pre_token_generation
-from baton.store import get_store, serialize
+from baton.platform.dynamo import get_dynamo, serialize
+from baton.platform.keys import Keys
+from baton.signin import ROLES_CLAIM, CognitoBackend, SignInFailed, pre_token_generation
 
 
 def jwt(claims: dict[str, Any]) -> str:
@@ -39,9 +40,9 @@ def test_trigger_adds_tenant_and_roles_of_a_user() -> None:
 
 
 def test_trigger_adds_a_registered_clients_tenant_and_refuses_an_unregistered_one(moto_table: str) -> None:
-    store = get_store()
+    store = get_dynamo()
     store.client.put_item(TableName=store.table, Item=serialize({
-        **client_registration_key("itential-prod"), "tenant": "acme", "roles": ["operations"]}))
+        **Keys.client_registration("itential-prod"), "tenant": "acme", "roles": ["operations"]}))
 
     def event(client: str) -> dict[str, Any]:
         return {"version": "3", "triggerSource": "TokenGeneration_ClientCredentials",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-from baton.store import TRANSACTION_ATTEMPTS, get_store
+from baton.platform.dynamo import TRANSACTION_ATTEMPTS, get_dynamo
 from tests.support import ADMIN, OPS, before_send_hooks, call, get_task, history, seed
 
 
@@ -46,7 +46,7 @@ class Cancel:
 @pytest.fixture
 def cancel(local_table: str) -> Iterator[Any]:
     seed()
-    with before_send_hooks(get_store().client) as install:
+    with before_send_hooks(get_dynamo().client) as install:
         yield lambda code, times=1000: install(Cancel(code, times))
 
 

@@ -132,18 +132,18 @@ def test_demo_sign_in_is_local_only() -> None:
 
 @pytest.mark.usefixtures("moto_table")
 def test_demo_data_has_processmaker_assignees_and_a_task_from_an_activity() -> None:
-    from baton.assignees import AssigneeService
+    from baton.activities.service import AssigneeService
     from baton.domain import Caller
-    from baton.store import get_store
+    from baton.platform.dynamo import get_dynamo
 
-    store = get_store()
+    store = get_dynamo()
     assert demo.load(store) and not demo.load(store)
     admin = Caller(user_id="admin", username="admin", tenant=demo.TENANT, roles=frozenset({"admin"}))
     review = AssigneeService(store, admin, demo.TENANT, "onboarding", "review").assigned()
     assert {(a.uid, a.kind) for a in review} == {("ops", "group"), ("carol", "user")}
     provision = AssigneeService(store, admin, demo.TENANT, "onboarding", "provision").assigned()
     assert {(a.uid, a.kind) for a in provision} == {("eng", "group")}
-    from baton.service import TaskService
+    from baton.tasks.service import TaskService
 
     task = TaskService(store, admin).get("task-6")
     assert task.candidateGroups == ["ops"] and task.candidateUsers == ["carol"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from baton.domain import Task
+from baton.directory.domain import User
+from baton.tasks.domain import Task
 
 USER_TYPE = "type.googleapis.com/c1.api.user.v1.User"
 STEP_ID = "approval"  # a Baton task has one step: whoever holds or is offered it approves
@@ -47,8 +48,8 @@ def task(t: Task) -> dict[str, Any]:
     }
 
 
-def user(entry: dict[str, Any]) -> dict[str, Any]:
+def user(entry: User) -> dict[str, Any]:
     """A directory user as a ConductorOne `User` object (an `expanded` entry)."""
-    name = " ".join(p for p in (entry.get("firstname"), entry.get("lastname")) if p) or entry.get("username", "")
-    return {"@type": USER_TYPE, "id": entry["userId"], "displayName": name, "username": entry.get("username", ""),
-            "email": entry.get("email", ""), "status": "ENABLED" if entry.get("active", True) else "DISABLED"}
+    name = " ".join(p for p in (entry.firstname, entry.lastname) if p) or entry.username
+    return {"@type": USER_TYPE, "id": entry.id, "displayName": name, "username": entry.username,
+            "email": entry.email, "status": "ENABLED" if entry.active else "DISABLED"}

@@ -74,7 +74,7 @@ ROUTES: tuple[Route, ...] = (
           roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/abandon", "tasks", name="abandon",
           roles=WORK_ROLES, dynamodb=TASK_ACTION),
-    Route("POST", "/api/v1/task-actions/{action}", "tasks", name="bulk_action", roles=WORK_ROLES,  # bulk (baton.bulk)
+    Route("POST", "/api/v1/task-actions/{action}", "tasks", name="bulk_action", roles=WORK_ROLES,  # bulk
           dynamodb=TASK_ACTION),
     # Native directory
     Route("PUT", "/api/v1/users/{userId}", "directory", name="put_user", roles=WRITE_ROLES, ok=(201, 200),

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
+from baton.directory.domain import ClientRegistration
 from baton.errors import BatonError
 from baton.platform.auth import ROLES_CLAIM, roles_claim
 
@@ -154,11 +155,6 @@ def _configured() -> Backend:
 
 # ---- the user pool's pre-token-generation trigger (event version 3) ------------------------------
 
-def client_registration_key(client_id: str) -> dict[str, str]:
-    """Where a client-credentials app client's tenant and roles are registered in the table."""
-    return {"pk": "SIGNIN#CLIENT#" + client_id.replace("%", "%25").replace("#", "%23"), "sk": "CLIENT"}
-
-
 def token_claims(tenant: str, roles: list[str]) -> dict[str, str]:
     """The claims Baton reads, as strings (API Gateway hands string claims through untouched):
     the tenant, and the roles as `baton:roles` (see baton.platform.auth: one JSON array, since API Gateway
@@ -176,7 +172,7 @@ def pre_token_generation(event: dict[str, Any], context: Any, lookup: Any = None
         registration = (lookup or _registration)(client_id)
         if not registration:
             raise PermissionError(f"client {client_id} is not registered with a tenant")
-        claims = token_claims(str(registration["tenant"]), list(registration.get("roles", [])))
+        claims = token_claims(registration.tenant, list(registration.roles))
         event.setdefault("response", {})["claimsAndScopeOverrideDetails"] = {
             "accessTokenGeneration": {"claimsToAddOrOverride": claims}}
         return event
@@ -189,10 +185,8 @@ def pre_token_generation(event: dict[str, Any], context: Any, lookup: Any = None
     return event
 
 
-def _registration(client_id: str) -> dict[str, Any] | None:
-    from baton.store import deserialize, get_store, serialize
+def _registration(client_id: str) -> ClientRegistration | None:
+    from baton.directory.repository import DirectoryRepository
+    from baton.platform.dynamo import get_dynamo
 
-    store = get_store()
-    item = store.client.get_item(TableName=store.table, Key=serialize(client_registration_key(client_id)))
-    found = item.get("Item")
-    return deserialize(found) if found else None
+    return DirectoryRepository(get_dynamo()).client_registration(client_id)

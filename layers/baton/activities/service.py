@@ -3,12 +3,13 @@ ProcessMaker's server does (../shared/spec/processmaker-source-behaviour.md).
 
 Lists are groups by title, then users by first name (ties by id); inactive users are never
 listed. The assignment rows are stored in exactly that order (their sort key is the entry's place,
-`store.entry_order`, kept right by every rename), so an unfiltered page reads what it shows: one
+`platform.keys.entry_order`, kept right by every rename), so an unfiltered page reads what it shows: one
 Query up to the page's end (the activity item first, with the counts kept by the writes) and one
 BatchGetItem for the names. A name filter, `assignee/all` (groups expanded) and the available
 assignees (the directory minus the assigned) read their whole set: one Query plus BatchGetItem per
 100 keys, never a call per assignee. Writes are single transactions whose conditions carry the
-rules; a write that raced is tried again on what is there now."""
+rules; a write that raced is tried again on what is there now. Activities themselves are written
+here too (`put_activity`)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from baton import rules
-from baton.domain import PM_ROLES, Caller
+from baton.activities.domain import KINDS, Activity, AssignmentRaced, Entry
+from baton.activities.repository import ActivityRepository, in_list_order
+from baton.domain import PM_ROLES, WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, NotFound
-from baton.store import ConditionFailed, Keys, Store, TransactionConflict, entry_order, entry_rank
+from baton.platform.dynamo import Dynamo, TransactionConflict
 
 MAX_ATTEMPTS = 8
 INTEGER = re.compile(r"^[+-]?(0|[1-9][0-9]*)$")
-KINDS = ("user", "group")
 
 
 @dataclass(frozen=True)
@@ -41,22 +42,17 @@ class Assignee:
                 "aas_username": self.username, "aas_type": self.kind}
 
 
-def display_name(entry: dict[str, Any]) -> str:
-    n = len(entry.get("members", []))
-    return f"{entry['name']} ({n} {'User' if n == 1 else 'Users'})"
+def display_name(entry: Entry) -> str:
+    n = len(entry.members)
+    return f"{entry.name} ({n} {'User' if n == 1 else 'Users'})"
 
 
-def from_entry(entry: dict[str, Any]) -> Assignee:
-    if "groupId" in entry:
+def from_entry(entry: Entry) -> Assignee:
+    if entry.kind == "group":
         title = display_name(entry)
-        return Assignee(entry["groupId"], "group", title, "", title, (str(entry["name"]).casefold(),))
-    first, last, user = (str(entry.get(k, "")) for k in ("firstname", "lastname", "username"))
-    return Assignee(entry["userId"], "user", first, last, user, (user.casefold(), first.casefold(), last.casefold()))
-
-
-def listed(entry: dict[str, Any]) -> bool:
-    """Inactive users never appear in assignee or available lists."""
-    return entry_rank(entry) != "X"
+        return Assignee(entry.uid, "group", title, "", title, (entry.name.casefold(),))
+    first, last, user = entry.name, entry.lastname, entry.username
+    return Assignee(entry.uid, "user", first, last, user, (user.casefold(), first.casefold(), last.casefold()))
 
 
 @dataclass(frozen=True)
@@ -118,10 +114,10 @@ def page(items: list[Assignee], q: Query) -> Page:
 
 
 class AssigneeService:
-    def __init__(self, store: Store, caller: Caller, workspace: str, project_id: str, activity_id: str) -> None:
+    def __init__(self, db: Dynamo, caller: Caller, workspace: str, project_id: str, activity_id: str) -> None:
         if workspace != caller.tenant:
             raise NotFound(f"Workspace {workspace} not found")
-        self.store, self.caller = store, caller
+        self.store, self.caller = ActivityRepository(db), caller
         self.tenant, self.project_id, self.activity_id = caller.tenant, project_id, activity_id
 
     # ---- errors as the server words them ------------------------------------------------------
@@ -143,14 +139,13 @@ class AssigneeService:
             raise self._unknown_for_lists() if for_lists else self._unknown()
         if activity.type == "subprocess":
             return 0, []
-        return count, [(r["aasType"], r["aasUid"]) for r in rows]
+        return count, rows
 
-    def _entries(self, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    def _entries(self, pairs: list[tuple[str, str]]) -> list[Entry]:
         """The directory entries of these pairs, in the pairs' order (gone ones dropped)."""
         if not pairs:
             return []
-        found = {("group" if "groupId" in e else "user", e.get("groupId") or e["userId"]): e
-                 for e in self.store.directory_entries(self.tenant, pairs)}
+        found = {(e.kind, e.uid): e for e in self.store.entries(self.tenant, pairs)}
         return [found[p] for p in pairs if p in found]
 
     def listing(self, source: str, q: Query) -> Page:
@@ -173,9 +168,9 @@ class AssigneeService:
 
     def assigned(self) -> list[Assignee]:
         _, pairs = self._rows(True)
-        return [from_entry(e) for e in self._entries(pairs) if listed(e)]
+        return [from_entry(e) for e in self._entries(pairs) if e.listed]
 
-    def _activity(self, for_lists: bool) -> Any:
+    def _activity(self, for_lists: bool) -> Activity:
         activity, _, _ = self.store.activity_with_assignees(self.tenant, self.project_id, self.activity_id, 0)
         if activity is None:
             raise self._unknown_for_lists() if for_lists else self._unknown()
@@ -185,18 +180,15 @@ class AssigneeService:
         """Groups not assigned, by title, then active users not directly assigned, by first name
         (members of an assigned group stay available). A subprocess offers everyone."""
         activity = self._activity(for_lists=True)
-        act_pk = Keys.activity(self.tenant, self.project_id, self.activity_id)["pk"]
-        free = [e for e in self.store.directory_entries(self.tenant)
-                if listed(e) and (activity.type == "subprocess" or act_pk not in e.get("assignedTo", []))]
-        return [from_entry(e) for e in sorted(free, key=entry_order)]
+        return [from_entry(e) for e in self.store.directory(self.tenant, self.project_id, self.activity_id)
+                if e.listed and (activity.type == "subprocess" or not e.assigned)]
 
     def one(self, uid: str) -> Assignee:
         act, user, group = self.store.activity_and_entries(self.tenant, self.project_id, self.activity_id, uid)
         if act is None:
             raise self._unknown()
-        act_pk = act["pk"]
         for entry in (group, user):
-            if entry is not None and act_pk in entry.get("assignedTo", []) and listed(entry):
+            if entry is not None and entry.assigned and entry.listed:
                 found = from_entry(entry)
                 # the server's single-assignee answer leaves a group's username empty
                 return Assignee(found.uid, found.kind, found.name, found.lastname,
@@ -208,25 +200,24 @@ class AssigneeService:
         then the directly assigned users, each once (its first place kept); inactive ones left out."""
         _, pairs = self._rows(False)
         entries = self._entries(pairs)
-        direct = [e for e in entries if "userId" in e]
-        groups = [e for e in entries if "groupId" in e]
-        members = list(dict.fromkeys(m for g in groups for m in g.get("members", [])))
-        users = {e["userId"]: e for e in self._entries([("user", m) for m in members])}
-        ordered: list[dict[str, Any]] = []
+        direct = [e for e in entries if e.kind == "user"]
+        groups = [e for e in entries if e.kind == "group"]
+        members = list(dict.fromkeys(m for g in groups for m in g.members))
+        users = {e.uid: e for e in self._entries([("user", m) for m in members])}
+        ordered: list[Entry] = []
         for g in groups:
-            ordered += sorted((users[m] for m in g.get("members", []) if m in users), key=entry_order)
+            ordered += in_list_order(users[m] for m in g.members if m in users)
         ordered += direct
         seen: set[str] = set()
         out = []
         for e in ordered:
-            if e["userId"] not in seen and listed(e):
-                seen.add(e["userId"])
+            if e.uid not in seen and e.listed:
+                seen.add(e.uid)
                 out.append(from_entry(e))
         return out
 
     # ---- writes ------------------------------------------------------------------------------
-    def _change(self, uid: str, attempt: Callable[[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None],
-                                                  None]) -> None:
+    def _change(self, uid: str, attempt: Callable[[Activity, Entry | None, Entry | None], None]) -> None:
         """Read the activity and the directory entries of `uid`, decide, write; again if it raced."""
         for _ in range(MAX_ATTEMPTS):
             act, user, group = self.store.activity_and_entries(self.tenant, self.project_id, self.activity_id, uid)
@@ -235,34 +226,46 @@ class AssigneeService:
             try:
                 attempt(act, user, group)
                 return
-            except (ConditionFailed, TransactionConflict):
+            except (AssignmentRaced, TransactionConflict):
                 continue  # something changed in between: decide again on what is there now
         raise Conflict(f"The assignees of {self.activity_id} are changing too fast; try again")
 
     def add(self, uid: str | None, kind: str | None) -> None:
-        rules.require_role(self.caller, PM_ROLES)
+        require_role(self.caller, PM_ROLES)
         if not uid:
             raise BadRequest("`aas_uid` is required.")
         if kind not in KINDS:
             raise BadRequest("Invalid value specified for `aas_type`. Expected one of (user,group).")
 
-        def attempt(act: dict[str, Any], user: dict[str, Any] | None, group: dict[str, Any] | None) -> None:
-            if any(e is not None and act["pk"] in e.get("assignedTo", []) for e in (user, group)):
+        def attempt(act: Activity, user: Entry | None, group: Entry | None) -> None:
+            if any(e is not None and e.assigned for e in (user, group)):
                 raise BadRequest(f"This ID: {uid} is already assigned to task: {self.activity_id}")
             entry = user if kind == "user" else group
             if entry is None:
                 raise BadRequest(f"This id: {uid} does not correspond to a registered {kind}")
-            if act.get("type") == "subprocess":
+            if act.type == "subprocess":
                 raise BadRequest(f"Users and groups cannot be assigned to the subprocess: {self.activity_id}")
             self.store.add_assignee(self.tenant, self.project_id, self.activity_id, entry)
         self._change(uid, attempt)
 
     def remove(self, uid: str) -> None:
-        rules.require_role(self.caller, PM_ROLES)
+        require_role(self.caller, PM_ROLES)
 
-        def attempt(act: dict[str, Any], user: dict[str, Any] | None, group: dict[str, Any] | None) -> None:
-            entry = next((e for e in (user, group) if e is not None and act["pk"] in e.get("assignedTo", [])), None)
+        def attempt(act: Activity, user: Entry | None, group: Entry | None) -> None:
+            entry = next((e for e in (user, group) if e is not None and e.assigned), None)
             if entry is None:
                 raise BadRequest("This row does not exist!")
             self.store.remove_assignee(self.tenant, self.project_id, self.activity_id, entry)
         self._change(uid, attempt)
+
+
+class ActivityService:
+    """Activities themselves (the native directory routes)."""
+
+    def __init__(self, db: Dynamo, caller: Caller) -> None:
+        self.activities = ActivityRepository(db)
+        self.caller = caller
+
+    def put_activity(self, activity: Activity) -> bool:
+        require_role(self.caller, WRITE_ROLES)
+        return self.activities.put_activity(self.caller.tenant, activity)

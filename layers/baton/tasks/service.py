@@ -1,10 +1,10 @@
-"""Business logic: every task action and directory write, over the store.
+"""Task actions, over the task repository.
 
 Each task action reads the task and the caller (one consistent BatchGetItem), checks the
 rules, then writes the new state and its history event in one transaction whose condition
-asserts the state it was checked on. If the condition fails, the item as it was at that
-moment tells why (409, 412, ...); a change that merely raced (the action is still allowed)
-is retried a bounded number of times.
+asserts the state it was checked on. If the condition fails, the task as it was at that moment
+(TaskChanged) tells why (409, 412, ...); a change that merely raced (the action is still
+allowed) is retried a bounded number of times.
 """
 
 from __future__ import annotations
@@ -17,20 +17,17 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from baton import rules
-from baton.domain import WRITE_ROLES, Activity, Caller, Group, HistoryEvent, Task, User
+from baton.activities.repository import ActivityRepository
+from baton.directory.domain import User
+from baton.directory.repository import DirectoryRepository
+from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.platform import clock
-from baton.store import (
-    MAX_CANDIDATES,
-    ConditionFailed,
-    Store,
-    TransactionConflict,
-    deserialize,
-    encode_cursor,
-    task_from_item,
-    user_from_item,
-)
+from baton.platform.dynamo import Dynamo, TransactionConflict
+from baton.tasks import rules
+from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged, TaskExists
+from baton.tasks.leases import lease_until, takeover
+from baton.tasks.repository import MAX_CANDIDATES, TaskRepository
 
 MAX_ATTEMPTS = 8
 # claim-next reads the queue CLAIM_BATCH tasks at a time and picks at random among the first
@@ -59,8 +56,11 @@ Planner = Callable[[Task, dict[str, list[str]]], Plan]
 
 
 class TaskService:
-    def __init__(self, store: Store, caller: Caller) -> None:
-        self.store = store
+    def __init__(self, db: Dynamo, caller: Caller, tasks: TaskRepository | None = None) -> None:
+        """`tasks`: another view of the task repository (a bulk request's, tasks.bulk)."""
+        self.tasks = tasks or TaskRepository(db)
+        self.directory = DirectoryRepository(db)
+        self.activities = ActivityRepository(db)
         self.caller = caller
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -75,28 +75,8 @@ class TaskService:
         return task.model_copy(update={"leaseExpiresAt": None, **changes, "version": task.version + 1,
                                        "updatedAt": now()})
 
-    @staticmethod
-    def _lease(task: Task, seconds: int | None) -> str | None:
-        """When a claim of `task` ends: the claim's own `leaseSeconds`, else the task's; None: no lease."""
-        seconds = seconds or task.leaseSeconds
-        return clock.after(seconds) if seconds else None
-
     def _takeover(self, task: Task, holder_action: bool) -> tuple[Task, HistoryEvent | None]:
-        """The task as the rules see it: a task whose lease has passed is free, one version on,
-        with the `lease-expired` event (actor `system`) that the change will write before its own.
-        The old holder's own release, complete or heartbeat (`holder_action`) is then a 409."""
-        stamp = now()
-        if not task.lease_expired(stamp):
-            return task, None
-        if holder_action and task.assignee == self.caller.user_id:
-            raise Conflict(f"The lease of {task.assignee} on task {task.id} expired at {task.leaseExpiresAt}",
-                           reason="leaseExpired")
-        event = HistoryEvent.model_validate({"id": new_id(), "taskId": task.id, "version": task.version + 1,
-                                             "at": stamp, "actor": "system", "action": "lease-expired",
-                                             "from": task.assignee, "to": None})
-        free = task.model_copy(update={"assignee": None, "leaseExpiresAt": None, "version": task.version + 1,
-                                       "updatedAt": stamp})
-        return free, event
+        return takeover(task, self.caller.user_id, holder_action)
 
     def _member_check(self, task: Task, user: str, groups: list[str]) -> tuple[str, str] | None:
         """When `user` may work on the task only through a group, assert that membership too."""
@@ -117,7 +97,7 @@ class TaskService:
             if seen is not None:
                 (task, groups), seen = seen, None
             else:
-                task, groups = self.store.read_task_and_users(self.caller.tenant, task_id,
+                task, groups = self.tasks.read_task_and_users(self.caller.tenant, task_id,
                                                               (self.caller.user_id, *others))
             if task is None:
                 raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
@@ -129,26 +109,25 @@ class TaskService:
                 return task, None
             new, event, member_check = planned
             try:
-                self.store.change_task(self.caller.tenant, task, new, event, member_check, expired,
+                self.tasks.change_task(self.caller.tenant, task, new, event, member_check, expired,
                                        # a holder's action asserts its lease has not passed meanwhile
                                        event.at if holder_action and expired is None and task.leaseExpiresAt
                                        else None)
                 return new, event
-            except ConditionFailed as failed:
-                if failed.index == 2:  # the membership the change relied on is gone
-                    raise Forbidden(f"User {member_check[0] if member_check else ''} is no longer a member "
-                                    f"of the task's groups", reason="accessDenied") from None
-                if failed.index == 0 and failed.item is None:
+            except MembershipLost as lost:  # the membership the change relied on is gone
+                raise Forbidden(f"User {lost.user} is no longer a member of the task's groups",
+                                reason="accessDenied") from None
+            except TaskChanged as changed:
+                current = changed.current
+                if current is None:
                     raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
-                if failed.index == 0 and failed.item is not None:
-                    current = task_from_item(failed.item)
-                    if if_match is not None and current.version != if_match:
-                        raise PreconditionFailed(
-                            f"Task {task_id} is at version {current.version}, not {if_match}") from None
-                    # Re-check the rules on the state that beat us: raises the right error,
-                    # or the action is still allowed and we go round again.
-                    plan(self._takeover(current, holder_action)[0], groups)
-            except TransactionConflict:
+                if if_match is not None and current.version != if_match:
+                    raise PreconditionFailed(
+                        f"Task {task_id} is at version {current.version}, not {if_match}") from None
+                # Re-check the rules on the state that beat us: raises the right error,
+                # or the action is still allowed and we go round again.
+                plan(self._takeover(current, holder_action)[0], groups)
+            except (HistoryRaced, TransactionConflict):
                 pass
         raise Conflict(f"Task {task_id} is changing too fast; try again", reason="busy")
 
@@ -157,18 +136,18 @@ class TaskService:
         """A direct candidate's lease-free claim of a free task is one conditional write (one
         round trip); anything else (a group candidate, admin, a task already held or finished, a
         lease) takes the general path, which reads and decides."""
-        rules.require_role(self.caller)
+        require_role(self.caller)
         me = self.caller.user_id
         if lease_seconds is not None:
             return self._claim(task_id, if_match, lease_seconds=lease_seconds)
         event = HistoryEvent(id=new_id(), taskId=task_id, version=0, at=now(), actor=me, action="claim",
                              to=me)
         try:
-            return self.store.claim_direct(self.caller.tenant, task_id, me, event, if_match)
-        except ConditionFailed as failed:
-            if failed.item is None:
+            return self.tasks.claim_direct(self.caller.tenant, task_id, me, event, if_match)
+        except TaskChanged as changed:
+            if changed.current is None:
                 raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
-            current = task_from_item(failed.item)
+            current = changed.current
         if current.assignee is None and (if_match is None or current.version == if_match):
             # The refused write's ALL_OLD image is the read. The rules run on it with the caller
             # taken for a member of the candidate groups (finished, automatic or not a candidate
@@ -177,21 +156,20 @@ class TaskService:
             rules.check_claim(current, self.caller, current.candidateGroups)
             direct = self.caller.is_admin or me in current.candidateUsers
             try:
-                new = self._next(current, assignee=me, leaseExpiresAt=self._lease(current, None))
-                self.store.change_task(self.caller.tenant, current, new, self._event(current, "claim", None, me),
+                new = self._next(current, assignee=me, leaseExpiresAt=lease_until(current, None))
+                self.tasks.change_task(self.caller.tenant, current, new, self._event(current, "claim", None, me),
                                        None if direct else (me, current.candidateGroups))
                 return new
-            except ConditionFailed as failed:
-                if failed.index == 2:
-                    raise Forbidden(f"User {self.caller.username} may not work on task {task_id}",
-                                    reason="accessDenied") from None
-            except TransactionConflict:
+            except MembershipLost:
+                raise Forbidden(f"User {self.caller.username} may not work on task {task_id}",
+                                reason="accessDenied") from None
+            except (TaskChanged, HistoryRaced, TransactionConflict):
                 pass
         return self._claim(task_id, if_match)  # held, finished or raced: read and decide
 
     def claim_after_read(self, task_id: str, if_match: int | None = None) -> Task:
         """A claim on the read-and-decide path only (no blind one-write attempt first): for a
-        caller that has read the task already, such as a bulk claim (baton.bulk)."""
+        caller that has read the task already, such as a bulk claim (baton.tasks.bulk)."""
         return self._claim(task_id, if_match)
 
     def _claim(self, task_id: str, if_match: int | None, seen: tuple[Task, dict[str, list[str]]] | None = None,
@@ -202,7 +180,7 @@ class TaskService:
             mine = groups.get(me, [])
             if not rules.check_claim(task, self.caller, mine):
                 return None
-            return (self._next(task, assignee=me, leaseExpiresAt=self._lease(task, lease_seconds)),
+            return (self._next(task, assignee=me, leaseExpiresAt=lease_until(task, lease_seconds)),
                     self._event(task, "claim", None, me),
                     self._member_check(task, me, mine))
         return self._mutate(task_id, if_match, plan, seen=seen)[0]
@@ -213,7 +191,7 @@ class TaskService:
         each picks at random among the first CLAIM_SPREAD tasks it read (a collision costs one
         refused write, then the next pick); a task is claimed by the claim's own rule and
         conditional write, so it is never given twice."""
-        rules.require_role(self.caller)
+        require_role(self.caller)
         me = self.caller.user_id
         groups = self._groups_of(me)
         if group_id is not None:
@@ -227,7 +205,7 @@ class TaskService:
         cursor: str | None = None
         spread = CLAIM_SPREAD
         for _ in range(MAX_ATTEMPTS * 4):
-            tasks, cursor = self.store.queue_head(self.caller.tenant, candidate, CLAIM_BATCH, cursor,
+            tasks, cursor = self.tasks.queue_head(self.caller.tenant, candidate, CLAIM_BATCH, cursor,
                                                   own_queue=group_id is None)
             fresh = [t for t in tasks if t.id not in tried]
             while fresh:
@@ -252,7 +230,7 @@ class TaskService:
         """The holder extends its lease: `lease_seconds` (else the task's default) from now."""
         def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
             rules.check_heartbeat(task, self.caller, lease_seconds)
-            until = self._lease(task, lease_seconds)
+            until = lease_until(task, lease_seconds)
             return (self._next(task, leaseExpiresAt=until),
                     self._event(task, "heartbeat", task.leaseExpiresAt, until), None)
         return self._mutate(task_id, if_match, plan, holder_action=True)[0]
@@ -280,7 +258,7 @@ class TaskService:
             target_groups = groups.get(target)
             if not check(task, target_groups):
                 return None
-            lease = self._lease(task, None) if leased else None
+            lease = lease_until(task, None) if leased else None
             return (self._next(task, assignee=target, leaseExpiresAt=lease),
                     self._event(task, action, task.assignee, target),
                     self._member_check(task, target, target_groups or []))
@@ -332,7 +310,7 @@ class TaskService:
     # ---- create and read -------------------------------------------------------------------
     def create(self, body: dict[str, Any]) -> tuple[Task, bool]:
         """Create a task; True when created, False when an identical create was replayed."""
-        rules.require_role(self.caller, WRITE_ROLES)
+        require_role(self.caller, WRITE_ROLES)
         tenant = self.caller.tenant
         request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         candidate_users = list(dict.fromkeys(body.get("candidateUsers") or []))
@@ -341,15 +319,15 @@ class TaskService:
         if (project_id is None) != (activity_id is None):
             raise BadRequest("projectId and activityId go together")
         if project_id and activity_id:
-            activity, _, assignees = self.store.activity_with_assignees(tenant, project_id, activity_id)
+            activity, _, assignees = self.activities.activity_with_assignees(tenant, project_id, activity_id)
             if activity is None:
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
             if activity.leaseSeconds and "leaseSeconds" not in body:
                 body = {**body, "leaseSeconds": activity.leaseSeconds}
-            for a in assignees:
-                target = candidate_users if a["aasType"] == "user" else candidate_groups
-                if a["aasUid"] not in target:
-                    target.append(a["aasUid"])
+            for kind, uid in assignees:
+                target = candidate_users if kind == "user" else candidate_groups
+                if uid not in target:
+                    target.append(uid)
         if len(candidate_users) + len(candidate_groups) > MAX_CANDIDATES:
             raise BadRequest(f"A task may have at most {MAX_CANDIDATES} candidates (users and groups together); "
                              f"this one would have {len(candidate_users) + len(candidate_groups)}")
@@ -361,16 +339,16 @@ class TaskService:
         event = HistoryEvent(id=new_id(), taskId=task.id, version=1, at=stamp, actor=self.caller.user_id,
                              action="create", to="open")
         try:
-            self.store.create_task(tenant, task, event)
+            self.tasks.create_task(tenant, task, event)
             return task, True
-        except ConditionFailed as failed:
-            existing = task_from_item(failed.item) if failed.item else None
+        except TaskExists as exists:
+            existing = exists.existing
             if existing is not None and existing.requestHash == request_hash:
                 return existing, False
             raise Conflict(f"Task {task.id} already exists with other content") from None
 
     def get(self, task_id: str) -> Task:
-        task = self.store.get_task(self.caller.tenant, task_id)
+        task = self.tasks.get_task(self.caller.tenant, task_id)
         if task is None:
             raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
         return task
@@ -384,35 +362,42 @@ class TaskService:
         read-committed isolation, not serializable): a page with a gap, or a last page that ends
         before the version read, is read again; if it stays so, it ends before the gap with a
         cursor to continue from. So a page never repeats or skips a version."""
-        before = self.store.history_cursor_version(cursor)  # the version the cursor follows (0: none)
-        for attempt in range(MAX_ATTEMPTS):
-            task = self.get(task_id)
-            page = self.store.history_page(self.caller.tenant, task_id, limit, cursor)
-            events: list[HistoryEvent] = []
-            kept: list[dict[str, Any]] = []  # the stored items behind `events`
-            next_cursor = page.cursor
-            for item in page.items:
-                event = HistoryEvent.model_validate(deserialize(item))
-                if event.version > task.version:  # written after the task was read: the snapshot ends
-                    next_cursor = None
-                    break
-                if event.version != (events[-1].version if events else before) + 1:  # a transaction landing
-                    next_cursor = encode_cursor({k: kept[-1][k] for k in ("pk", "sk")}) if kept else cursor
-                    break
-                events.append(event)
-                kept.append(item)
-            last = events[-1].version if events else before
-            if next_cursor is None and task.lastEvent and last == task.version - 1:
-                if len(events) >= limit:  # no room on this page: the next one carries it
-                    return [e.public() for e in events], encode_cursor({k: kept[-1][k] for k in ("pk", "sk")})
-                events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}))
-                last = task.version
-            whole = (next_cursor is not None and next_cursor == page.cursor) or last == task.version
-            if whole or attempt == MAX_ATTEMPTS - 1:
-                if not whole:  # still landing: stop before the gap, continue from there
-                    next_cursor = encode_cursor({k: kept[-1][k] for k in ("pk", "sk")}) if kept else cursor
-                return [e.public() for e in events], next_cursor
-        raise AssertionError("unreachable")  # pragma: no cover
+        before = self.tasks.history_cursor_version(cursor)  # the version the cursor follows (0: none)
+        for _ in range(MAX_ATTEMPTS - 1):
+            events, next_cursor, whole = self._history_read(task_id, limit, cursor, before)
+            if whole:
+                return events, next_cursor
+        events, next_cursor, _ = self._history_read(task_id, limit, cursor, before)
+        return events, next_cursor
+
+    def _history_read(self, task_id: str, limit: int, cursor: str | None, before: int
+                      ) -> tuple[builtins.list[dict[str, Any]], str | None, bool]:
+        """One read of a history page: its events, its cursor, and whether it is whole (when not,
+        the cursor stops before the gap)."""
+        task = self.get(task_id)
+        page = self.tasks.history_page(self.caller.tenant, task_id, limit, cursor)
+        events: builtins.list[HistoryEvent] = []
+        kept: builtins.list[str] = []  # the cursor after each of `events`
+        next_cursor = page.cursor
+        for event, after in page.events:
+            if event.version > task.version:  # written after the task was read: the snapshot ends
+                next_cursor = None
+                break
+            if event.version != (events[-1].version if events else before) + 1:  # a transaction landing
+                next_cursor = kept[-1] if kept else cursor
+                break
+            events.append(event)
+            kept.append(after)
+        last = events[-1].version if events else before
+        if next_cursor is None and task.lastEvent and last == task.version - 1:
+            if len(events) >= limit:  # no room on this page: the next one carries it
+                return [e.public() for e in events], kept[-1], True
+            events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}))
+            last = task.version
+        whole = (next_cursor is not None and next_cursor == page.cursor) or last == task.version
+        if not whole:  # still landing: stop before the gap, continue from there
+            next_cursor = kept[-1] if kept else cursor
+        return [e.public() for e in events], next_cursor, whole
 
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
              cursor: str | None) -> tuple[list[Task], str | None]:
@@ -425,46 +410,12 @@ class TaskService:
             if assignee is not None:
                 raise BadRequest("Give assignee or candidate, not both")
             cand = (me, self._groups_of(me))
-        return self.store.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
+        return self.tasks.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
                                      limit=limit, cursor=cursor)
 
     def _groups_of(self, user: str) -> builtins.list[str]:
-        return list(self.store.get_users(self.caller.tenant, [user]).get(user, {}).get("groups", []))
+        return self.directory.groups_of(self.caller.tenant, user)
 
-
-class DirectoryService:
-    def __init__(self, store: Store, caller: Caller) -> None:
-        self.store = store
-        self.caller = caller
-
-    def put_user(self, user: User) -> bool:
-        rules.require_role(self.caller, WRITE_ROLES)
-        return self.store.put_user(self.caller.tenant, user)
-
-    def users(self, text: str | None, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
-        page = self.store.users_page(self.caller.tenant, text, limit, cursor)
-        return [user_from_item(i) for i in page.items], page.cursor
-
-    def put_group(self, group: Group) -> tuple[Group, bool]:
-        """Create or replace a group; the group as stored (members de-duplicated) and whether it
-        was created."""
-        rules.require_role(self.caller, WRITE_ROLES)
-        group = group.model_copy(update={"members": list(dict.fromkeys(group.members))})
-        for _ in range(MAX_ATTEMPTS):
-            old, version = self.store.get_group(self.caller.tenant, group.id)
-            try:
-                self.store.put_group(self.caller.tenant, group, old.members if old else [], version)
-                return group, old is None
-            except ConditionFailed as failed:
-                if failed.index > 0:
-                    added = [u for u in group.members if not old or u not in old.members]
-                    raise BadRequest(f"Unknown user in members: {added[failed.index - 1]}"
-                                     if failed.index - 1 < len(added) else "Unknown user in members") from None
-            except TransactionConflict:
-                pass
-        raise Conflict(f"Group {group.id} is changing too fast; try again")
-
-    def put_activity(self, activity: Activity) -> bool:
-        rules.require_role(self.caller, WRITE_ROLES)
-        return self.store.put_activity(self.caller.tenant, activity)
-
+    def users(self, user_ids: builtins.list[str]) -> dict[str, User]:
+        """The users of these ids that exist in the caller's tenant, by id."""
+        return self.directory.users(self.caller.tenant, user_ids)

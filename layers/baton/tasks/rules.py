@@ -1,16 +1,43 @@
-"""The rules of API.md as pure functions of a task, a caller and the caller's groups.
+"""The task rules of API.md as pure functions of a task, a caller and the caller's groups.
 
-The service checks them on the state it read, and the store's condition expression
-re-asserts the same state (status, type, assignee, version) at write time, so a
-concurrent change turns into a failed condition rather than a lost update.
+The service checks them on the state it read, and the repository's condition re-asserts the same
+state (status, type, assignee, version) at write time, so a concurrent change turns into a
+failed condition rather than a lost update. The claim rule is declared once (`CLAIMABLE`,
+`DIRECT_CLAIM`): the Python checks below and the one-request claim's ConditionExpression
+(tasks.repository.claim_direct) are both rendered from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from baton.domain import WORK_ROLES, Caller, Task
+from baton.domain import Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden
+from baton.platform.conditions import Param, absent, contains, eq, rule, size
+from baton.tasks.domain import Task
+
+OPEN = eq("status", "open")
+MANUAL = eq("type", "manual")
+FREE = absent("assignee")
+# A task anyone eligible may claim: open, manual, held by nobody.
+CLAIMABLE = rule(OPEN, MANUAL, FREE)
+# The one-request claim (no read first): a claimable task whose only candidate is the caller
+# (`me`), offered to no group, without a lease to set or a pending claim event to write out. Its
+# condition is this rule rendered; anything else takes the read-and-decide path.
+DIRECT_CLAIM = CLAIMABLE & rule(contains("candidateUsers", Param("me")), size("candidateUsers", 1),
+                                size("candidateGroups", 0), absent("lastEvent"), absent("leaseSeconds"))
+# A write at the version the client expects (If-Match).
+AT_VERSION = eq("version", Param("version"))
+
+
+def fields(task: Task) -> Mapping[str, Any]:
+    """The task's fields as the declared rules read them (every field, None where unset)."""
+    return dict(task)
+
+
+def may_claim_directly(task: Task, user_id: str) -> bool:
+    return DIRECT_CLAIM.holds(fields(task), me=user_id)
 
 
 def is_candidate(task: Task, user_id: str, groups: Iterable[str]) -> bool:
@@ -19,23 +46,18 @@ def is_candidate(task: Task, user_id: str, groups: Iterable[str]) -> bool:
 
 def may_work_on(task: Task, caller: Caller, groups: Iterable[str]) -> bool:
     """Open, manual, and the caller holds it, is a candidate, or is admin."""
-    if task.status != "open" or task.type != "manual":
+    if not (OPEN.holds(fields(task), {}) and MANUAL.holds(fields(task), {})):
         return False
     return task.assignee == caller.user_id or caller.is_admin or is_candidate(task, caller.user_id, groups)
 
 
-def require_role(caller: Caller, roles: frozenset[str] = WORK_ROLES) -> None:
-    if not caller.has_any(roles):
-        raise Forbidden(f"Requires one of the roles: {', '.join(sorted(roles))}", reason="roleRequired")
-
-
 def require_open(task: Task) -> None:
-    if task.status != "open":
+    if not OPEN.holds(fields(task), {}):
         raise BadRequest(f"Task {task.id} is already {task.status}", reason="txnAlreadyFinished")
 
 
 def require_manual(task: Task) -> None:
-    if task.type != "manual":
+    if not MANUAL.holds(fields(task), {}):
         raise BadRequest(f"Task {task.id} is automatic and cannot be assigned", reason="txnNotTask")
 
 
@@ -48,7 +70,7 @@ def check_claim(task: Task, caller: Caller, groups: Iterable[str]) -> bool:
         return False
     if not may_work_on(task, caller, groups):
         raise Forbidden(f"User {caller.username} may not work on task {task.id}", reason="accessDenied")
-    if task.assignee is not None:
+    if not FREE.holds(fields(task), {}):
         raise Conflict(f"Task {task.id} is already claimed by {task.assignee}",
                        reason="txnAlreadyAssigned", holder=task.assignee)
     return True
@@ -150,7 +172,7 @@ def check_reassign(task: Task, caller: Caller, groups: Iterable[str], targets: l
 
 
 def check_heartbeat(task: Task, caller: Caller, lease_seconds: int | None) -> None:
-    """Extend a lease: the holder only (a passed lease is refused before this: service._takeover)."""
+    """Extend a lease: the holder only (a passed lease is refused before this: tasks.leases.takeover)."""
     require_role(caller)
     require_open(task)
     if task.assignee is None:

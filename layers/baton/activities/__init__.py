@@ -1,0 +1,1 @@
+"""ProcessMaker activities and their assignees."""

@@ -1,0 +1,51 @@
+"""ProcessMaker activities, the directory entries their assignee lists show, and what an
+assignment write can answer instead of succeeding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field
+
+from baton.domain import Model
+
+ActivityType = Literal["task", "subprocess"]
+KINDS = ("user", "group")
+
+
+class Activity(Model):
+    project_id: str = Field(alias="projectId")
+    id: str
+    name: str
+    type: ActivityType = "task"
+    leaseSeconds: int | None = None  # the default lease of its tasks' claims (copied at creation)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A directory user or group as an assignee list sees it. `name`: a group's title or a user's
+    first name (what its place in the lists comes from); `assigned`: assigned to the activity it
+    was read for."""
+
+    kind: str  # "user" or "group"
+    uid: str
+    name: str
+    lastname: str = ""
+    username: str = ""
+    active: bool = True
+    members: tuple[str, ...] = ()
+    assigned: bool = False
+
+    @property
+    def listed(self) -> bool:
+        """Inactive users never appear in assignee or available lists."""
+        return self.kind == "group" or self.active
+
+
+class AssignmentRaced(Exception):
+    """The activity or the entry changed between the read and the write: read and decide again."""
+
+
+class AlreadyAssigned(AssignmentRaced):
+    """The same id got assigned meanwhile as the other kind (a user for a group, or back)."""

@@ -1,0 +1,176 @@
+"""The activity repository: ProcessMaker activities, their projects, and their assignment rows.
+Takes and returns `Activity` and `Entry`; a refused assignment write is AssignmentRaced
+(AlreadyAssigned when the same id was assigned meanwhile as the other kind).
+
+The assignment rows are stored in list order (their sort key is the entry's place,
+platform.keys.entry_order, kept right by every rename in directory.repository), so an
+unfiltered page reads what it shows: one Query from the activity item (which sorts first and
+carries the counts) up to the page's end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from baton.activities.domain import Activity, AlreadyAssigned, AssignmentRaced, Entry
+from baton.platform.dynamo import ConditionFailed, Dynamo, deserialize, serialize
+from baton.platform.keys import AAS, ACTIVITY_SK, COUNTERS, Keys, entry_order, entry_rank
+
+
+def entry_from_item(data: dict[str, Any], activity_pk: str | None = None) -> Entry:
+    """A (deserialized) directory item as an Entry; `assigned` to the activity `activity_pk`."""
+    assigned = activity_pk is not None and activity_pk in data.get("assignedTo", [])
+    if "groupId" in data:
+        return Entry("group", data["groupId"], str(data.get("name", "")), members=tuple(data.get("members", [])),
+                     assigned=assigned)
+    return Entry("user", data["userId"], str(data.get("firstname", "")), str(data.get("lastname", "")),
+                 str(data.get("username", "")), bool(data.get("active", True)), assigned=assigned)
+
+
+def _item_of(entry: Entry) -> dict[str, Any]:
+    """What the key scheme reads of an entry to place it (entry_order, entry_rank)."""
+    if entry.kind == "group":
+        return {"groupId": entry.uid, "name": entry.name}
+    return {"userId": entry.uid, "firstname": entry.name, "active": entry.active}
+
+
+def in_list_order(entries: Iterable[Entry]) -> list[Entry]:
+    """Entries as the lists show them: groups by title, then users by first name (ties by id)."""
+    return sorted(entries, key=lambda e: entry_order(_item_of(e)))
+
+
+class ActivityRepository:
+    def __init__(self, db: Dynamo) -> None:
+        self.db = db
+
+    def put_activity(self, tenant: str, activity: Activity) -> bool:
+        """Create or update an activity (its assignees and their count are kept); True if created.
+        A creation also records its project (one transaction), so an unknown project can be named."""
+        key = Keys.activity(tenant, activity.project_id, activity.id)
+        lease = (", leaseSeconds = :l" if activity.leaseSeconds else " REMOVE leaseSeconds")
+        update = {"Key": serialize(key),
+                  "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t" + lease,
+                  "ExpressionAttributeNames": {"#n": "name", "#t": "type"},
+                  "ExpressionAttributeValues": serialize({":p": activity.project_id, ":a": activity.id,
+                                                          ":n": activity.name, ":t": activity.type,
+                                                          ":l": activity.leaseSeconds})}
+        try:
+            self.db.transact([
+                {"Update": {**update, "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Update": {"Key": serialize(Keys.project(tenant, activity.project_id)),
+                            "UpdateExpression": "SET projectId = :p",
+                            "ExpressionAttributeValues": serialize({":p": activity.project_id})}}])
+            return True
+        except ConditionFailed:
+            self.db.call("update_item", TableName=self.db.table, **update)
+            return False
+
+    def project_exists(self, tenant: str, project_id: str) -> bool:
+        return self.db.get(Keys.project(tenant, project_id), projection="pk") is not None
+
+    def activity_with_assignees(self, tenant: str, project_id: str, activity_id: str, limit: int | None = None,
+                                kind: str | None = None) -> tuple[Activity | None, int, list[tuple[str, str]]]:
+        """The activity, its assignee count, and its assignees as (kind, id) in list order (groups
+        by title, then users by first name; inactive users are not listed): the first `limit` of
+        them, or all; only the groups or only the users with `kind`. The activity item sorts first
+        in its partition, right before the group rows, so this is one Query (a page costs what it
+        reads up to its end, not the list's size); the users alone take a GetItem more."""
+        key = Keys.activity(tenant, project_id, activity_id)
+        low, high = (AAS + "U", AAS + "V") if kind == "user" else (ACTIVITY_SK, AAS + ("H" if kind == "group" else "V"))
+        items = [deserialize(i) for i in self.db.query_all(
+            None if limit is None else limit + 1, KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=serialize({":pk": key["pk"], ":lo": low, ":hi": high}), ConsistentRead=True)]
+        if kind == "user":
+            head = self.db.get(key)
+            items = ([deserialize(head)] if head else []) + items
+        if not items or items[0]["sk"] != key["sk"]:
+            return None, 0, []
+        head_item = items[0]
+        act = Activity.model_validate({**head_item, "id": head_item["activityId"]})
+        counts = {k: int(head_item.get(c, 0)) for k, c in (("group", "groupCount"), ("user", "userCount"))}
+        return act, counts[kind] if kind else sum(counts.values()), [(r["aasType"], r["aasUid"]) for r in items[1:]]
+
+    def activity_and_entries(self, tenant: str, project_id: str, activity_id: str, uid: str
+                             ) -> tuple[Activity | None, Entry | None, Entry | None]:
+        """One consistent BatchGetItem: the activity, and the user and the group with this id
+        (each `assigned` or not to the activity)."""
+        act, user, group = Keys.activity(tenant, project_id, activity_id), Keys.user(tenant, uid), \
+            Keys.group(tenant, uid)
+        found = {(i["pk"], i["sk"]): i for i in map(deserialize, self.db.batch_get([act, user, group]))}
+        head = found.get((act["pk"], act["sk"]))
+        activity = Activity.model_validate({**head, "id": head["activityId"]}) if head else None
+        user_item, group_item = (found.get((k["pk"], k["sk"])) for k in (user, group))
+        return (activity, entry_from_item(user_item, act["pk"]) if user_item else None,
+                entry_from_item(group_item, act["pk"]) if group_item else None)
+
+    def entries(self, tenant: str, pairs: Iterable[tuple[str, str]]) -> list[Entry]:
+        """The directory entries of these (kind, id) pairs that exist (BatchGetItem per 100)."""
+        wanted = [Keys.user(tenant, i) if k == "user" else Keys.group(tenant, i) for k, i in pairs]
+        return [entry_from_item(deserialize(i)) for i in self.db.batch_get(wanted)]
+
+    def directory(self, tenant: str, project_id: str, activity_id: str) -> list[Entry]:
+        """The tenant's whole directory (one Query of its partition) in list order, each entry
+        `assigned` or not to the activity."""
+        act_pk = Keys.activity(tenant, project_id, activity_id)["pk"]
+        items = self.db.query_all(KeyConditionExpression="pk = :pk",
+                                  ExpressionAttributeValues=serialize({":pk": Keys.directory(tenant)}))
+        return in_list_order(entry_from_item(deserialize(i), act_pk) for i in items)
+
+    def add_assignee(self, tenant: str, project_id: str, activity_id: str, entry: Entry) -> None:
+        self._assign(tenant, project_id, activity_id, entry, adding=True)
+
+    def remove_assignee(self, tenant: str, project_id: str, activity_id: str, entry: Entry) -> None:
+        self._assign(tenant, project_id, activity_id, entry, adding=False)
+
+    def _assign(self, tenant: str, project_id: str, activity_id: str, entry: Entry, adding: bool) -> None:
+        """Assign (or unassign) a directory entry in one transaction: the activity (exists, a task;
+        counted), the entry (its `assignedTo` set, pinned on the name and state its row's place
+        came from), the other kind's entry of the same id (not assigned; adding only) and the row
+        itself. AssignmentRaced if any of them changed since read (AlreadyAssigned: the other kind)."""
+        act = Keys.activity(tenant, project_id, activity_id)
+        item = _item_of(entry)
+        group = entry.kind == "group"
+        uid = entry.uid
+        counter = COUNTERS.get(entry_rank(item))
+        act_action: dict[str, Any] = {"Key": serialize(act)}
+        if adding:
+            act_action.update(ConditionExpression="attribute_exists(pk) AND #t = :task",
+                              ExpressionAttributeNames={"#t": "type"},
+                              ExpressionAttributeValues=serialize({":task": "task"}))
+        else:
+            act_action["ConditionExpression"] = "attribute_exists(pk)"
+        if counter:
+            act_action["UpdateExpression"] = "ADD #c :d"
+            act_action.setdefault("ExpressionAttributeNames", {})["#c"] = counter
+            act_action.setdefault("ExpressionAttributeValues", {})[":d"] = {"N": "1" if adding else "-1"}
+        pin = "#n = :n" if group else "#n = :n AND #ac = :ac"
+        names = {"#n": "name" if group else "firstname", "#to": "assignedTo"}
+        values: dict[str, Any] = {":n": entry.name, ":one": 1}
+        if not group:
+            names["#ac"] = "active"
+            values[":ac"] = entry.active
+        entry_values = {**serialize(values), ":act": {"S": act["pk"]}, ":set": {"SS": [act["pk"]]}}
+        row = Keys.assignee(act["pk"], entry_order(item))
+        actions: list[dict[str, Any]] = [
+            {"Update" if counter else "ConditionCheck": act_action},
+            {"Update": {"Key": serialize(Keys.group(tenant, uid) if group else Keys.user(tenant, uid)),
+                        "UpdateExpression": "ADD #to :set, aasVersion :one" if adding
+                        else "DELETE #to :set ADD aasVersion :one",
+                        "ConditionExpression": f"{pin} AND {'NOT ' if adding else ''}contains(#to, :act)",
+                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": entry_values}}]
+        if adding:
+            other = Keys.user(tenant, uid) if group else Keys.group(tenant, uid)
+            actions.append({"ConditionCheck": {
+                "Key": serialize(other), "ConditionExpression": "attribute_not_exists(pk) OR NOT contains(#to, :act)",
+                "ExpressionAttributeNames": {"#to": "assignedTo"},
+                "ExpressionAttributeValues": {":act": {"S": act["pk"]}}}})
+            actions.append({"Put": {"Item": serialize({**row, "aasUid": uid, "aasType": entry.kind}),
+                                    "ConditionExpression": "attribute_not_exists(pk)"}})
+        else:
+            actions.append({"Delete": {"Key": serialize(row), "ConditionExpression": "attribute_exists(pk)"}})
+        try:
+            self.db.transact(actions)
+        except ConditionFailed as failed:
+            if adding and failed.index == 2:
+                raise AlreadyAssigned() from None
+            raise AssignmentRaced() from None

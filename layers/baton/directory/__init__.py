@@ -1,0 +1,1 @@
+"""The directory: users and groups of a tenant."""

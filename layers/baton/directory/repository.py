@@ -1,0 +1,176 @@
+"""The directory repository: users and groups of a tenant, and the client registrations of
+sign-in. Takes and returns `User` and `Group`; a refused write is GroupChanged or UnknownMember.
+A user or group assigned to activities carries its assignment rows' places: a change of the
+name they sort by moves them in the same transaction (platform.keys.entry_order)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from baton.directory.domain import ClientRegistration, Group, GroupChanged, UnknownMember, User
+from baton.errors import BadRequest, Conflict
+from baton.platform.dynamo import (
+    MAX_TRANSACTION_ITEMS,
+    ConditionFailed,
+    Dynamo,
+    TransactionConflict,
+    deserialize,
+    serialize,
+)
+from baton.platform.keys import ACTIVITY_SK, COUNTERS, USERS, Keys, entry_order, entry_rank
+
+
+def search_text(*parts: str) -> str:
+    """The normalised search field: case-folded, so non-ASCII names match too."""
+    return "\n".join(p.casefold() for p in parts if p)
+
+
+def user_from_item(item: dict[str, Any]) -> User:
+    data = deserialize(item)
+    return User.model_validate({**data, "id": data["userId"]})
+
+
+class DirectoryRepository:
+    def __init__(self, db: Dynamo) -> None:
+        self.db = db
+
+    # ---- users -----------------------------------------------------------------------------
+    def put_user(self, tenant: str, user: User) -> bool:
+        """Create or replace a user's profile, keeping its group memberships. True if created.
+        One UpdateItem, unless the user is assigned to activities and its first name or `active`
+        changes: then its assignment rows move to their new place in the same transaction."""
+        data = user.model_dump()
+        data.pop("id")
+        data["userId"] = user.id
+        data["searchText"] = search_text(user.firstname, user.lastname, user.username)
+        names = {f"#{k}": k for k in data}
+        values = {f":{k}": v for k, v in data.items()}
+        update = {"Key": serialize(Keys.user(tenant, user.id)), "UpdateExpression": "SET " + ", ".join(
+            f"#{k} = :{k}" for k in data), "ExpressionAttributeNames": names}
+        for _ in range(8):
+            try:
+                out = self.db.call(
+                    "update_item", TableName=self.db.table, **update, ExpressionAttributeValues=serialize(values),
+                    ConditionExpression="attribute_not_exists(assignedTo) OR (#firstname = :firstname AND "
+                                        "#active = :active)",
+                    ReturnValues="UPDATED_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                return not out.get("Attributes")
+            except ConditionFailed as failed:
+                old = deserialize(failed.item or {})
+            try:
+                self._move_rows(old, {**old, **data}, {"Update": {
+                    **update, "ConditionExpression": "aasVersion = :aasVersion",
+                    "ExpressionAttributeValues": serialize({**values, ":aasVersion": old.get("aasVersion", 0)})}})
+                return False
+            except (ConditionFailed, TransactionConflict):
+                continue  # assigned or renamed meanwhile: look again
+        raise Conflict(f"User {user.id} is changing too fast; try again")
+
+    def users_page(self, tenant: str, text: str | None, limit: int, cursor: str | None
+                   ) -> tuple[list[User], str | None]:
+        pk = Keys.directory(tenant)
+        values: dict[str, Any] = {":pk": pk, ":u": USERS}
+        kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk AND begins_with(sk, :u)"}
+        if text:
+            values[":f"] = text.casefold()
+            kwargs["FilterExpression"] = "contains(searchText, :f)"
+        kwargs["ExpressionAttributeValues"] = serialize(values)
+        page = self.db.query_page(limit, cursor, "pk", pk, USERS, **kwargs)
+        return [user_from_item(i) for i in page.items], page.cursor
+
+    def users(self, tenant: str, user_ids: Iterable[str]) -> dict[str, User]:
+        """The users of these ids that exist, by id (one consistent BatchGetItem per 100)."""
+        return {u.id: u for u in map(user_from_item, self.db.batch_get(Keys.user(tenant, u) for u in user_ids))}
+
+    def groups_of(self, tenant: str, user_id: str) -> list[str]:
+        """The groups a user is a member of (none for an unknown user)."""
+        items = self.db.batch_get([Keys.user(tenant, user_id)])
+        return list(deserialize(items[0]).get("groups", [])) if items else []
+
+    # ---- groups ----------------------------------------------------------------------------
+    def get_group(self, tenant: str, group_id: str) -> tuple[Group | None, int]:
+        item = self.db.get(Keys.group(tenant, group_id))
+        if not item:
+            return None, 0
+        data = deserialize(item)
+        return Group.model_validate({**data, "id": data["groupId"]}), int(data.get("version", 0))
+
+    def put_group(self, tenant: str, group: Group, old_members: list[str], old_version: int) -> None:
+        """Replace a group read at `old_version` and move the memberships on the user items, in
+        one transaction (a new title also moves the group's assignment rows to their new place
+        in the lists). GroupChanged if it changed since; UnknownMember for a member that is no user."""
+        added = [u for u in group.members if u not in old_members]
+        removed = [u for u in old_members if u not in group.members]
+        if len(added) + len(removed) + 1 > MAX_TRANSACTION_ITEMS:
+            raise BadRequest(f"At most {MAX_TRANSACTION_ITEMS - 1} membership changes per request")
+        fields = {"groupId": group.id, "name": group.name, "members": group.members, "version": old_version + 1,
+                  "searchText": search_text(group.name)}
+        values = {f":{k}": v for k, v in fields.items()}
+        cond = "attribute_not_exists(pk)" if old_version == 0 else "version = :v"
+        if old_version:
+            values[":v"] = old_version
+        update: dict[str, Any] = {
+            "Key": serialize(Keys.group(tenant, group.id)),
+            "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+            "ExpressionAttributeNames": {f"#{k}": k for k in fields}}
+        members: list[dict[str, Any]] = []
+        for users, op in ((added, "ADD"), (removed, "DELETE")):
+            for u in users:
+                members.append({"Update": {
+                    "Key": serialize(Keys.user(tenant, u)), "UpdateExpression": f"{op} #g :g",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": {"#g": "groups"},
+                    "ExpressionAttributeValues": {":g": {"SS": [group.id]}}}})
+        try:
+            try:
+                self.db.transact([{"Update": {
+                    **update, "ConditionExpression": f"{cond} AND (attribute_not_exists(assignedTo) OR #name = :name)",
+                    "ExpressionAttributeValues": serialize(values)}}, *members])
+            except ConditionFailed as failed:
+                old = deserialize(failed.item) if failed.index == 0 and failed.item else None
+                if old is None or old.get("version", 0) != old_version or not old.get("assignedTo"):
+                    raise
+                # a new title for an assigned group: its rows move, pinned on its assignments
+                values[":aasVersion"] = old.get("aasVersion", 0)
+                self._move_rows(old, {**old, **fields}, {"Update": {
+                    **update, "ConditionExpression": f"{cond} AND aasVersion = :aasVersion",
+                    "ExpressionAttributeValues": serialize(values)}}, members)
+        except ConditionFailed as failed:
+            if failed.index == 0:
+                raise GroupChanged() from None
+            raise UnknownMember(added[failed.index - 1] if failed.index - 1 < len(added) else None) from None
+
+    def _move_rows(self, old: dict[str, Any], new: dict[str, Any], head: dict[str, Any],
+                   others: Sequence[dict[str, Any]] = ()) -> None:
+        """Write `head` (the entry's own change) and move the entry's assignment rows from its old
+        place in the lists to its new one, adjusting the activities' counts when it starts or stops
+        counting (an inactive user), all in one transaction."""
+        before, after = entry_order(old), entry_order(new)
+        delta = (entry_rank(new) in COUNTERS) - (entry_rank(old) in COUNTERS)
+        counter = COUNTERS.get(entry_rank(new)) or COUNTERS.get(entry_rank(old))
+        kind = "group" if "groupId" in new else "user"
+        uid = new["groupId"] if kind == "group" else new["userId"]
+        actions: list[dict[str, Any]] = [head, *others]
+        for activity_pk in old.get("assignedTo", []):
+            if before != after:
+                actions.append({"Delete": {"Key": serialize(Keys.assignee(activity_pk, before))}})
+                actions.append({"Put": {"Item": serialize({**Keys.assignee(activity_pk, after), "aasUid": uid,
+                                                           "aasType": kind})}})
+            if delta and counter:
+                actions.append({"Update": {"Key": serialize({"pk": activity_pk, "sk": ACTIVITY_SK}),
+                                           "UpdateExpression": "ADD #c :d", "ExpressionAttributeNames": {"#c": counter},
+                                           "ExpressionAttributeValues": serialize({":d": delta})}})
+        if len(actions) > MAX_TRANSACTION_ITEMS:
+            raise BadRequest(f"This change moves the {kind}'s place in {len(old.get('assignedTo', []))} activities' "
+                             f"assignee lists: at most {MAX_TRANSACTION_ITEMS} writes fit one transaction")
+        self.db.transact(actions)
+
+    # ---- sign-in clients -------------------------------------------------------------------
+    def client_registration(self, client_id: str) -> ClientRegistration | None:
+        """A client-credentials app client's registration (tenant and roles), if it has one."""
+        item = self.db.get(Keys.client_registration(client_id))
+        if not item:
+            return None
+        data = deserialize(item)
+        return ClientRegistration(str(data["tenant"]), tuple(data.get("roles", [])))

@@ -1,0 +1,1 @@
+"""Tasks: their rules, repository, service, bulk actions, leases and events."""

@@ -1,0 +1,116 @@
+"""Tasks and their history events, and the outcomes of the task repository's writes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from baton.domain import Model
+
+DEFAULT_PRIORITY = 50
+MAX_PRIORITY = 100
+
+TaskStatus = Literal["open", "completed", "abandoned"]
+TaskType = Literal["manual", "automatic"]
+STATUSES: tuple[TaskStatus, ...] = ("open", "completed", "abandoned")
+
+
+class TaskPolicy(Model):
+    allowReassignment: bool = True
+    allowedReassignees: list[str] = Field(default_factory=list)
+    requireReassignmentReason: bool = False
+
+
+class Task(Model):
+    id: str
+    name: str
+    description: str = ""
+    type: TaskType = "manual"
+    status: TaskStatus = "open"
+    assignee: str | None = None
+    candidateUsers: list[str] = Field(default_factory=list)
+    candidateGroups: list[str] = Field(default_factory=list)
+    policy: TaskPolicy = Field(default_factory=TaskPolicy)
+    projectId: str | None = None
+    activityId: str | None = None
+    # Queue order: priority descending, then dueDate ascending (none last), createdAt, id.
+    priority: int = DEFAULT_PRIORITY
+    dueDate: str | None = None
+    followUpDate: str | None = None
+    # Leases: the default lease of a claim (seconds), and while a leased claim holds the task,
+    # when it ends (after it the task is claimable again; see tasks.leases).
+    leaseSeconds: int | None = None
+    leaseExpiresAt: str | None = None
+    createdBy: str | None = None  # the user who created it (ConductorOne's createdByUserId)
+    version: int = 1
+    createdAt: str
+    updatedAt: str
+    requestHash: str | None = Field(default=None, exclude=True)
+    # The event of a direct claim, kept in the task item by its single conditional write until
+    # the next change writes it out as its history event (see tasks.repository.claim_direct).
+    lastEvent: dict[str, Any] | None = Field(default=None, exclude=True)
+
+    @property
+    def is_group_task(self) -> bool:
+        return bool(self.candidateGroups)
+
+    def lease_expired(self, now: str) -> bool:
+        """Held under a lease that has passed: the task is free again for anyone eligible."""
+        return self.assignee is not None and self.leaseExpiresAt is not None and self.leaseExpiresAt <= now
+
+
+class HistoryEvent(Model):
+    id: str
+    taskId: str
+    version: int
+    at: str
+    actor: str
+    action: str
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    comment: str | None = None
+    candidates: list[str] | None = None  # set when a reassign offered the task to several users
+
+    def public(self) -> dict[str, object]:
+        return self.model_dump(by_alias=True)
+
+
+# ---- what a task write can answer instead of succeeding ------------------------------------------
+
+class TaskChanged(Exception):
+    """The task is no longer as it was read (the write's condition failed on it): `current` is
+    the task as it is now, None if it does not exist."""
+
+    def __init__(self, current: Task | None) -> None:
+        super().__init__("the task changed")
+        self.current = current
+
+
+class TaskExists(Exception):
+    """A create found the id taken: `existing` is the task stored under it."""
+
+    def __init__(self, existing: Task | None) -> None:
+        super().__init__("the task exists")
+        self.existing = existing
+
+
+class MembershipLost(Exception):
+    """The group membership a change relied on is gone (`user` is no longer in the groups)."""
+
+    def __init__(self, user: str) -> None:
+        super().__init__(f"{user} left the groups")
+        self.user = user
+
+
+class HistoryRaced(Exception):
+    """Another change wrote the history event this one meant to write: read and decide again."""
+
+
+class AtomicRefused(Exception):
+    """A bulk atomic transaction's condition failed on the change of task `task_id` (None: on
+    none the request named)."""
+
+    def __init__(self, task_id: str | None) -> None:
+        super().__init__(f"task {task_id} changed")
+        self.task_id = task_id

@@ -1,0 +1,68 @@
+"""Which table changes are task events: the storage side of tasks.events, read from the
+table's stream (docs/events.md).
+
+Events are derived from the table, never from memory: every history event is an item written
+atomically with its change, so the table's stream carries each of them exactly once, as
+
+- the INSERT of a history item, except one written out later from a task's `lastEvent` (it
+  carries `deferred`: its event was published when the claim was made), and
+- the change of a task item that gained a `lastEvent` (the one-request direct claim, whose
+  event lives in the task item until the next change writes it out).
+
+`PIPE_FILTERS` says the same in EventBridge's pattern language (the Pipe drops everything else
+before it invokes anything); `history_event_of` is the authority and runs after it, in the Pipe's
+enrichment function and in `baton serve`'s local feed alike. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from baton.attrs import from_attr
+from baton.platform.keys import HISTORY, TASK_SK, Keys
+from baton.table import PK, SK
+from baton.tasks.events import cloud_event, in_version_order
+
+# Set on a history item written out from a task's `lastEvent`: its event is already published.
+DEFERRED = "deferred"
+
+# EventBridge Pipes filter criteria on DynamoDB stream records: either pattern lets a record in.
+PIPE_FILTERS: list[dict[str, Any]] = [
+    {"eventName": ["INSERT"],
+     "dynamodb": {"Keys": {SK: {"S": [{"prefix": HISTORY}]}},
+                  "NewImage": {DEFERRED: {"BOOL": [{"exists": False}]}}}},
+    {"eventName": ["INSERT", "MODIFY"],
+     "dynamodb": {"Keys": {SK: {"S": [TASK_SK]}},
+                  "NewImage": {"lastEvent": {"M": {"id": {"S": [{"exists": True}]}}}},
+                  "OldImage": {"lastEvent": {"M": {"id": {"S": [{"exists": False}]}}}}}},
+]
+
+tenant_of = Keys.tenant_of_task
+
+
+def _plain(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: from_attr(v) for k, v in image.items()}
+
+
+def history_event_of(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The (tenant, history event) a DynamoDB stream record publishes, or None."""
+    change = record.get("dynamodb") or {}
+    keys, new, old = change.get("Keys") or {}, change.get("NewImage"), change.get("OldImage") or {}
+    pk, sk = keys.get(PK, {}).get("S"), keys.get(SK, {}).get("S")
+    tenant = tenant_of(pk) if isinstance(pk, str) else None
+    if tenant is None or not isinstance(sk, str) or new is None:
+        return None
+    name = record.get("eventName")
+    if sk.startswith(HISTORY) and name == "INSERT" and DEFERRED not in new:
+        return tenant, _plain(new)
+    if sk == TASK_SK and name in ("INSERT", "MODIFY") and "lastEvent" in new and "lastEvent" not in old:
+        task = _plain(new)
+        return tenant, {**task["lastEvent"], "taskId": task["id"], "version": task["version"]}
+    return None
+
+
+def cloud_events(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The CloudEvents of a batch of stream records, in stream order, except that the events of
+    one task within the batch are put in version order (tasks.events.in_version_order)."""
+    found = [found for found in map(history_event_of, records) if found is not None]
+    return in_version_order([cloud_event(tenant, event) for tenant, event in found])

@@ -1,0 +1,79 @@
+"""The claim rule has one source: `tasks.rules.DIRECT_CLAIM` gives both the Python predicate and
+the ConditionExpression of the one-request claim. Over every combination of the fields it reads,
+the predicate and DynamoDB (moto) evaluating the rendered condition on the stored item agree, and
+the one-request claim never grants what the general claim rule (`check_claim`) refuses."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from baton.attrs import to_attr
+from baton.domain import Caller
+from baton.errors import BatonError
+from baton.platform.dynamo import ConditionFailed, get_dynamo, serialize
+from baton.platform.keys import Keys
+from baton.tasks.domain import Task
+from baton.tasks.repository import task_item
+from baton.tasks.rules import AT_VERSION, DIRECT_CLAIM, check_claim, fields, may_claim_directly
+
+ME = "me"
+T0 = "2026-01-01T00:00:00.000000Z"
+
+
+def states() -> list[Task]:
+    out = []
+    for status, kind, assignee, users, groups, last_event, lease, version in itertools.product(
+            ("open", "completed"), ("manual", "automatic"), (None, ME, "other"),
+            ([], [ME], ["other"], [ME, "other"]), ([], ["g"]), (None, {"id": "e", "action": "claim"}),
+            (None, 60), (1, 2)):
+        out.append(Task.model_validate({
+            "id": "t", "name": "T", "status": status, "type": kind, "assignee": assignee, "candidateUsers": users,
+            "candidateGroups": groups, "lastEvent": last_event, "leaseSeconds": lease, "version": version,
+            "createdAt": T0, "updatedAt": T0}))
+    return out
+
+
+def dynamodb_says(task: Task, condition: dict[str, Any]) -> bool:
+    """Store the task as the repository does, then let DynamoDB evaluate the condition on it."""
+    db = get_dynamo()
+    item = task_item("acme", task)
+    if task.lastEvent is not None:
+        item["lastEvent"] = to_attr(task.lastEvent)
+    db.call("put_item", TableName=db.table, Item=item)
+    values = {**condition.get("ExpressionAttributeValues", {}), **serialize({":probe": 1})}
+    try:
+        db.call("update_item", TableName=db.table, Key=serialize(Keys.task("acme", task.id)),
+                UpdateExpression="SET probe = :probe", ConditionExpression=condition["ConditionExpression"],
+                ExpressionAttributeNames=condition["ExpressionAttributeNames"], ExpressionAttributeValues=values)
+    except ConditionFailed:
+        return False
+    return True
+
+
+@pytest.mark.usefixtures("moto_table")
+def test_the_predicate_and_the_condition_expression_agree_on_every_state() -> None:
+    seen = {True: 0, False: 0}
+    for task in states():
+        for rule, params in ((DIRECT_CLAIM, {"me": ME}), (DIRECT_CLAIM & AT_VERSION, {"me": ME, "version": 1})):
+            python = rule.holds(fields(task), **params)
+            assert dynamodb_says(task, rule.condition(**params).kwargs()) == python, (task, rule, params)
+            seen[python] += 1
+    assert seen[True] >= 2 and seen[False] > seen[True]  # both outcomes are exercised
+
+
+def test_the_one_request_claim_grants_only_what_the_claim_rule_grants() -> None:
+    caller = Caller(user_id=ME, username=ME, tenant="acme", roles=frozenset({"operations"}))
+    for task in states():
+        if may_claim_directly(task, ME):
+            assert check_claim(task, caller, []) is True, task
+        else:
+            try:
+                granted = check_claim(task, caller, ["g"])
+            except BatonError:
+                continue
+            # allowed on the general path only: a group, a lease to set or a pending event to write out
+            assert not granted or task.candidateGroups or task.leaseSeconds or task.lastEvent \
+                or task.candidateUsers != [ME], task
