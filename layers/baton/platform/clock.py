@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 _offset = timedelta(0)
+_frozen: datetime | None = None
 
 
 def current() -> datetime:
-    return datetime.now(UTC) + _offset
+    return (_frozen or datetime.now(UTC)) + _offset
 
 
 def stamp(at: datetime | None = None) -> str:
@@ -30,6 +31,13 @@ def advance(seconds: float) -> None:
     _offset += timedelta(seconds=seconds)
 
 
+def freeze() -> None:
+    """Stop this process's clock at the current time: only `advance` moves it (tests, so that a
+    slow machine can't let a lease run out between two steps)."""
+    global _frozen  # noqa: PLW0603
+    _frozen = current()
+
+
 def reset() -> None:
-    global _offset  # noqa: PLW0603
-    _offset = timedelta(0)
+    global _offset, _frozen  # noqa: PLW0603
+    _offset, _frozen = timedelta(0), None
