@@ -26,7 +26,7 @@ node_modules/.installed: package.json
 	$(call step,DynamoDB Local and the CDK CLI into node_modules (npm),npm install --no-audit --no-fund --loglevel=error)
 	@touch node_modules/.installed
 
-# Debian's chromium and its driver for the browser tests (tests/test_pages.py); nothing when present.
+# Debian's chromium and its driver for the browser tests (tests/browser/test_pages.py); nothing when present.
 browser:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  $(MAKE) --no-print-directory _browser; fi
@@ -50,7 +50,7 @@ unit: install browser
 
 # Rewrites docs/screenshots/ from the browser tests.
 screenshots: install browser
-	BATON_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -n 0 tests/test_pages.py
+	BATON_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -n 0 tests/browser/test_pages.py
 
 test: lint typecheck unit
 

@@ -298,7 +298,7 @@ def measure_warm(sizes: Sizes, recorded: dict[str, dict[str, Any]]) -> dict[str,
 # ---- race over HTTP ---------------------------------------------------------------------------
 def measure_race(sizes: Sizes) -> dict[str, Any]:
     from baton.local import tokens
-    from tests.localserver import Server, request
+    from tests.support.localserver import Server, request
     from tests.support import concurrently
 
     state = Path(tempfile.mkdtemp(prefix="baton-bench-"))

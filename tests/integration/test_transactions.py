@@ -2,7 +2,7 @@
 with another transaction is retried, then a 409 in the route's dialect (never a 500); a
 cancellation that is neither a condition failure nor a conflict (a ValidationError) is its own
 400, not "changing too fast". Injected at botocore's HTTP layer on DynamoDB Local, as in
-tests/test_faults.py, for TransactWriteItems only."""
+tests/integration/test_faults.py, for TransactWriteItems only."""
 
 from __future__ import annotations
 

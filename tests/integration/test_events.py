@@ -5,44 +5,15 @@ with the Python rule; the enrichment handler is the same mapping."""
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
 from baton.events import PIPE_FILTERS, cloud_event, cloud_events, history_event_of, tenant_of, tenant_of_event
-from baton.settings import get_settings
-from baton.store import Keys, get_store
-from benchmarks.hotkeys import stream_records as read_stream
+from baton.store import Keys
 from tests.support import ADMIN, OPS, call, claim, history, release, seed
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def event_schema() -> dict[str, Any]:
-    """The JSON Schema of docs/events.md (between its schema markers)."""
-    text = (ROOT / "docs" / "events.md").read_text()
-    block = re.search(r"<!-- schema:start -->\s*```json\n(.*?)```\s*<!-- schema:end -->", text, re.S)
-    assert block, "docs/events.md has no schema block"
-    schema: dict[str, Any] = json.loads(block.group(1))
-    return schema
-
-
-def validate(event: dict[str, Any]) -> None:
-    jsonschema.Draft202012Validator(event_schema(), format_checker=jsonschema.FormatChecker()).validate(event)
-
-
-def stream_records() -> list[dict[str, Any]]:
-    """Every record of the test table's stream (DynamoDB Local keeps one open shard)."""
-    store = get_store()
-    from botocore.session import Session
-
-    settings = get_settings()
-    streams: Any = Session().create_client("dynamodbstreams", endpoint_url=settings.dynamodb_endpoint,
-                                      region_name=settings.region)
-    return read_stream(streams, store.client.describe_table(TableName=store.table)["Table"]["LatestStreamArn"])
+from tests.support.events import stream_records, validate
 
 
 # ---- EventBridge pattern matching, for the subset PIPE_FILTERS uses (values, prefix, exists) ----

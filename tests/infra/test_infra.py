@@ -87,7 +87,7 @@ def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
 
 def test_least_privilege(synthesized: tuple[Path, Template, Template]) -> None:
     """Each function's policy holds exactly the DynamoDB actions its routes declare (the route
-    table's `dynamodb`; tests/test_least_privilege.py checks those cover what each route does)."""
+    table's `dynamodb`; tests/infra/test_least_privilege.py checks those cover what each route does)."""
     _, _, api = synthesized
     policies = resources(api, "AWS::IAM::Policy")
     for family in FAMILIES:
@@ -303,7 +303,8 @@ def test_events_pipe_from_the_table_stream_to_the_bus(synthesized_all: tuple[Pat
     dlq = source["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
     assert resources(events_stack, "AWS::SQS::Queue")[dlq]["Properties"]["SqsManagedSseEnabled"] is True
     filters = [json.loads(f["Pattern"]) for f in pipe["SourceParameters"]["FilterCriteria"]["Filters"]]
-    assert filters == PIPE_FILTERS  # task history changes only (tests/test_events.py checks them on real records)
+    # task history changes only (tests/integration/test_events.py checks them on real records)
+    assert filters == PIPE_FILTERS
     bus = pipe["Target"]["Fn::GetAtt"][0]
     assert resources(events_stack, "AWS::Events::EventBus")[bus]
     assert pipe["TargetParameters"]["EventBridgeEventBusParameters"] == {"Source": "baton",

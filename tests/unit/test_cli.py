@@ -6,7 +6,7 @@ import argparse
 import subprocess
 
 from baton.local.cli import parser
-from tests.localserver import BATON
+from tests.support.localserver import BATON
 
 
 def test_every_command_and_option_has_a_description() -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.run import MUTATIONS, OPS
+from tests.support import ROOT
 
 pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("bench")]
-ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"cold_init_ms", "baseline_init_ms", "cold_init_ratio", "warm_p50_us", "warm_p99_us", "warm_baseline_p50_us",
         "warm_ratio", "ddb_calls", "bulk_claim_100", "race", "scale", "queue_scale", "queue_groups", "claim_next",
         "hot_key_share", "layer_mb"}

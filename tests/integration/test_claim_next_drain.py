@@ -13,7 +13,7 @@ import pytest
 from baton.local import tokens
 from baton.service import CLAIM_BATCH
 from benchmarks.drain import Drain
-from tests.localserver import Server, request
+from tests.support.localserver import Server, request
 
 pytestmark = pytest.mark.xdist_group("drain")
 

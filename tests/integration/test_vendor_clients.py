@@ -13,7 +13,7 @@ import pytest
 from conductorone_sdk import SDK
 from conductorone_sdk.models import errors, shared
 
-from tests.localserver import Server, request, token
+from tests.support.localserver import Server, request, token
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +245,7 @@ def test_sign_in_requests_that_are_not_a_grant_are_400(server: Server) -> None:
 def test_credentials_added_with_the_cli_sign_in_to_their_own_tenant_only(server: Server) -> None:
     import subprocess
 
-    from tests.localserver import BATON
+    from tests.support.localserver import BATON
 
     subprocess.run([BATON, "credentials", "user", "olga", "--secret", "pw-olga-1", "--tenant", "other",
                     "--roles", "PM_FACTORY", "--state-dir", str(server.state)], check=True, capture_output=True)

@@ -12,8 +12,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.localserver import Server, request, token
-from tests.test_events import validate
+from tests.support.events import validate
+from tests.support.localserver import Server, request, token
 
 Event = dict[str, Any]
 

@@ -14,8 +14,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from baton.routes import ROUTES
 from baton.service import CLAIM_SPREAD
-from tests.browser import chromium, console_errors, resources, screenshot
-from tests.localserver import Server, request, token
+from tests.support.browser import chromium, console_errors, resources, screenshot
+from tests.support.localserver import Server, request, token
 
 pytestmark = pytest.mark.xdist_group("pages")
 WAIT = 30  # seconds: a shared, loaded machine

@@ -12,7 +12,7 @@ import pytest
 
 from baton.local import tokens
 from baton.local.ddblocal import DynamoDBLocal
-from tests.localserver import Server, request, token
+from tests.support.localserver import Server, request, token
 
 
 @pytest.fixture(scope="module")

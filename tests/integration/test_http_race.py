@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.localserver import Server, request, token
 from tests.support import concurrently
+from tests.support.localserver import Server, request, token
 
 CLAIMERS = 64
 ROUNDS = 20

@@ -10,16 +10,20 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from baton.local.events import LambdaContext, claims_for, http_event
 from baton.local.server import Handler, load_handlers
 from baton.routes import match
 
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 TENANT = "acme"
 OPS = ("operations",)
 ADMIN = ("admin",)
 WRITER = ("apiwrite",)
+# Task ids that would inject a header, or break a URL or a log line, if written raw.
+HOSTILE_IDS = ["a\r\nSet-Cookie: evil=1", "タスク", "a b%20c?d#e", "tab\there", "é\x85\u2028"]
 
 
 @lru_cache(maxsize=1)
@@ -84,6 +88,11 @@ def claim(task: str, user: str, roles: tuple[str, ...] = OPS, **kw: Any) -> Repl
 
 def release(task: str, user: str, roles: tuple[str, ...] = OPS, **kw: Any) -> Reply:
     return call("POST", f"/operations-manager/tasks/{task}/release", user=user, roles=roles, **kw)
+
+
+def native(action: str, task: str, user: str, body: Any = None, roles: tuple[str, ...] = OPS, **kw: Any) -> Reply:
+    """A native task action (`claim`, `release`, `heartbeat`, `complete`, ...)."""
+    return call("POST", f"/api/v1/tasks/{task}/action/{action}", body, user=user, roles=roles, **kw)
 
 
 def get_task(task: str, tenant: str = TENANT) -> Reply:

@@ -7,13 +7,11 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from baton.coldstart import reexports
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
 
 
 def fresh(code: str) -> dict[str, object]:

@@ -1,5 +1,5 @@
 """The pages and assets the docs function serves, the local demo sign-in, and the demo data
-they rely on (the browser itself is in tests/test_pages.py)."""
+they rely on (the browser itself is in tests/browser/test_pages.py)."""
 
 from __future__ import annotations
 

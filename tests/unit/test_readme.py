@@ -10,8 +10,8 @@ import pytest
 
 from baton.local import demo
 from tests.gen_api_docs import TARGET, render
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
