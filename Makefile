@@ -40,10 +40,10 @@ serve: install
 	@PORT=$(PORT) $(BIN)/baton serve
 
 lint: install
-	$(BIN)/ruff check layers functions tests benchmarks $(wildcard infra)
+	$(BIN)/ruff check layers functions local tests benchmarks $(wildcard infra)
 
 typecheck: install
-	$(BIN)/mypy layers/baton functions infra tests benchmarks
+	$(BIN)/mypy layers/baton functions local infra tests benchmarks
 
 unit: install browser
 	$(BIN)/pytest -n 2 --dist loadgroup

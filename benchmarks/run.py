@@ -119,8 +119,8 @@ class Op:
     before: tuple[Op, ...] = ()
 
     def event(self, tenant: str) -> dict[str, Any]:
-        from baton.local.events import claims_for, http_event
         from baton.routes import match
+        from baton_local.events import claims_for, http_event
 
         path = self.path.replace("{t}", tenant)
         route, _ = match(self.method, path)
@@ -170,7 +170,7 @@ FIRST = {"itential": "claim", "tasks": "get_task", "directory": "users_page", "p
 
 
 def invoke(op: Op, tenant: str) -> tuple[int, dict[str, Any]]:
-    from baton.local.events import LambdaContext
+    from baton_local.events import LambdaContext
     from tests.support import handlers
 
     event = op.event(tenant)
@@ -297,9 +297,9 @@ def measure_warm(sizes: Sizes, recorded: dict[str, dict[str, Any]]) -> dict[str,
 
 # ---- race over HTTP ---------------------------------------------------------------------------
 def measure_race(sizes: Sizes) -> dict[str, Any]:
-    from baton.local import tokens
-    from tests.support.localserver import Server, request
+    from baton_local import tokens
     from tests.support import concurrently
+    from tests.support.localserver import Server, request
 
     state = Path(tempfile.mkdtemp(prefix="baton-bench-"))
     server = Server(state).start()
@@ -635,10 +635,10 @@ SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys",
 @contextmanager
 def local_table() -> Iterator[tuple[Any, Counter, str]]:
     """A fresh table on an in-memory DynamoDB Local, the store pointed at it, its calls counted."""
-    from baton.local.ddblocal import DynamoDBLocal
     from baton.settings import get_settings
     from baton.store import _client, get_store
     from baton.table import ensure_table
+    from baton_local.ddblocal import DynamoDBLocal
 
     engine = DynamoDBLocal().start()
     try:

@@ -41,7 +41,7 @@ def _fingerprint() -> str:
                                                                  metadata.version("swagger-ui-py")]).encode())
     for path in sorted((ROOT / "layers" / "baton").rglob("*")):
         parts = path.relative_to(ROOT / "layers" / "baton").parts
-        if path.is_file() and "local" not in parts and "__pycache__" not in parts:
+        if path.is_file() and "__pycache__" not in parts:
             digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -88,7 +88,7 @@ def build_layer() -> Path:
     for cache in site.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
     shutil.copytree(ROOT / "layers" / "baton", site / "baton",
-                    ignore=shutil.ignore_patterns("local", "__pycache__"))
+                    ignore=shutil.ignore_patterns("__pycache__"))
     _swagger_ui(site)
     compiler = python313()
     if compiler:

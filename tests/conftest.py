@@ -29,10 +29,10 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Baton")
 
-from baton.local.ddblocal import DynamoDBLocal  # noqa: E402
 from baton.settings import get_settings  # noqa: E402
 from baton.store import _client  # noqa: E402
 from baton.table import ensure_table  # noqa: E402
+from baton_local.ddblocal import DynamoDBLocal  # noqa: E402
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, table: str, endpoint: str | None) -> None:

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from baton.local.events import claims_for, http_event
 from baton.routes import ROUTES, Route
+from baton_local.events import claims_for, http_event
 from tests.support import TENANT
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"

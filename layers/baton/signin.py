@@ -6,7 +6,7 @@ Baton answers them with tokens its authorizer accepts. Where the tokens come fro
   pre-token-generation trigger (`pre_token_generation` below) puts the tenant and roles in the
   access token, for client credentials from the client's registration in the table;
 - locally, the local issuer with the users, passwords and clients kept in the state dir
-  (`baton.local.credentials`, chosen with `BATON_SIGNIN=local`).
+  (`baton_local.credentials`, outside the layer: `baton serve` hands it in with `use_backend`).
 
 A credential belongs to one tenant; a grant carries it, so a route can refuse to hand out a token
 for another tenant's workspace."""
@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import importlib
 import json
 import os
 import urllib.error
@@ -125,13 +124,23 @@ def _client_secret(client: Any, pool_id: str, client_id: str) -> str | None:
     return str(secret) if secret else None
 
 
-@lru_cache(maxsize=1)
+_given: list[Backend] = []  # a backend handed in by the process that runs the functions
+
+
+def use_backend(given: Backend | None) -> None:
+    """Serve sign-ins from `given` (the local server's issuer); None: back to the environment's."""
+    _given[:] = [given] if given is not None else []
+
+
 def backend() -> Backend:
-    """Chosen on first use from the environment (nothing happens at import)."""
-    if os.environ.get("BATON_SIGNIN") == "local":
-        local = importlib.import_module("baton.local.credentials")  # local tooling, not in the layer
-        found: Backend = local.LocalBackend.from_environment()
-        return found
+    """The backend handed in with `use_backend`, else the environment's."""
+    return _given[0] if _given else _configured()
+
+
+@lru_cache(maxsize=1)
+def _configured() -> Backend:
+    """Chosen on first use from the environment (nothing happens at import): the stack's user
+    pool where the CDK stack configured one, else none."""
     if "SIGNIN_DOMAIN" not in os.environ:
         return Disabled()
     from botocore.session import Session

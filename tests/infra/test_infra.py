@@ -259,7 +259,7 @@ def test_layer_is_arm64_only_and_lean() -> None:
         assert machine == 183, f"{so} is not aarch64 (e_machine {machine})"  # 62 would be x86_64
     assert not (layer / "python" / "boto3").exists() and not (layer / "python" / "botocore").exists()
     assert (layer / "python" / "baton" / "service.py").exists()
-    assert not (layer / "python" / "baton" / "local").exists()
+    assert not (layer / "python" / "baton" / "local").exists() and not (layer / "python" / "baton_local").exists()
     # the pages and Swagger UI's two assets, without the rest of swagger-ui-py (or its imports)
     assert {p.name for p in (layer / "python" / "baton" / "web").glob("*.*")} >= {"inbox.html", "inbox.js",
                                                                                   "swagger.html"}

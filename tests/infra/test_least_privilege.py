@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from baton.local.events import LambdaContext
 from baton.routes import ROUTES, Route
 from baton.store import get_store
+from baton_local.events import LambdaContext
 from tests.gen_events import file_name
 from tests.support import handlers, seed
 

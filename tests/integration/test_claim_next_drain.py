@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from baton.local import tokens
 from baton.service import CLAIM_BATCH
+from baton_local import tokens
 from benchmarks.drain import Drain
 from tests.support.localserver import Server, request
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from baton.local import tokens
-from baton.local.server import running
+from baton_local import tokens
+from baton_local.server import running
 from tests.support import HOSTILE_IDS, TENANT, seed
 
 

@@ -9,8 +9,8 @@ from collections import Counter
 import boto3
 import pytest
 
-from baton.local.ddblocal import DynamoDBLocal
 from baton.store import get_store
+from baton_local.ddblocal import DynamoDBLocal
 from benchmarks.hotkeys import busy_tenant, enable_stream, shares, stream_records, write_counts
 
 pytestmark = pytest.mark.xdist_group("hotkeys")

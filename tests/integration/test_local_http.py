@@ -18,9 +18,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
-from baton.local import tokens
-from baton.local.server import running
 from baton.routes import FAMILIES
+from baton_local import tokens
+from baton_local.server import running
 
 
 class Recorder:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from baton.local import tokens
-from baton.local.ddblocal import DynamoDBLocal
+from baton_local import tokens
+from baton_local.ddblocal import DynamoDBLocal
 from tests.support.localserver import Server, request, token
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from baton.domain import Task
-from baton.local.ddblocal import DynamoDBLocal
 from baton.settings import get_settings
 from baton.store import _client, get_store, serialize, task_item
 from baton.table import GSI_QUEUE, create_table_kwargs, ensure_table
+from baton_local.ddblocal import DynamoDBLocal
 from tests.support import call, claim, history, seed
 
 T0 = "2025-06-01T00:00:00.000000Z"

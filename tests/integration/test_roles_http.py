@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from baton.auth import ROLES_CLAIM
-from baton.local import tokens
-from baton.local.server import running
+from baton_local import tokens
+from baton_local.server import running
 from tests.support import TENANT
 from tests.support.localserver import request
 

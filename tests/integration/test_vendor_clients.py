@@ -123,7 +123,7 @@ def test_conductorone_sdk_errors_carry_the_grpc_code(server: Server, case: str, 
 # ---- Itential --------------------------------------------------------------------------------
 
 def demo_secret(server: Server, name: str) -> str:
-    from baton.local import credentials
+    from baton_local import credentials
 
     return credentials.demo_secret(credentials.seed(server.state), name)
 

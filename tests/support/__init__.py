@@ -13,9 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from baton.local.events import LambdaContext, claims_for, http_event
-from baton.local.server import Handler, load_handlers
 from baton.routes import match
+from baton_local.events import LambdaContext, claims_for, http_event
+from baton_local.server import Handler, load_handlers
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 TENANT = "acme"

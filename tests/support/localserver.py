@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from baton.local.ddblocal import free_port
+from baton_local.ddblocal import free_port
 
 BATON = str(Path(sys.executable).parent / "baton")
 

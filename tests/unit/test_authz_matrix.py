@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from baton.domain import PM_ROLES, WORK_ROLES, WRITE_ROLES
-from baton.local.events import LambdaContext, claims_for
 from baton.routes import ROUTES, Route
+from baton_local.events import LambdaContext, claims_for
 from tests.gen_events import file_name
 from tests.support import TENANT, get_task, handlers, seed
 

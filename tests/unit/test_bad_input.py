@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from baton.local.events import LambdaContext, claims_for, http_event
 from baton.routes import match
+from baton_local.events import LambdaContext, claims_for, http_event
 from tests.support import ADMIN, TENANT, call, get_task, handlers, history, seed
 
 pytestmark = pytest.mark.usefixtures("moto_table")

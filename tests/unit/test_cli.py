@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 
-from baton.local.cli import parser
+from baton_local.cli import parser
 from tests.support.localserver import BATON
 
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.local.events import LambdaContext, claims_for, http_event
 from baton.routes import ROUTES, Route, match
 from baton.store import get_store
+from baton_local.events import LambdaContext, claims_for, http_event
 from tests.support import ADMIN, HOSTILE_IDS, TENANT, call, get_task, handlers, history, seed
 
 pytestmark = pytest.mark.usefixtures("moto_table")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from baton.local import demo
+from baton_local import demo
 from tests.gen_api_docs import TARGET, render
 from tests.support import ROOT
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from baton.auth import caller_from_claims, parse_roles
-from baton.local import tokens
 from baton.signin import pre_token_generation
+from baton_local import tokens
 from tests.support import TENANT, call
 
 LOOKALIKES = ["Domain admin", "[admin]", "x,admin", "not-admin,admin", "helpdesk apiwrite", " admin", "admin ",

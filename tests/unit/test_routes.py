@@ -22,8 +22,8 @@ from baton.api import (
     error_response,
 )
 from baton.errors import BatonError, Conflict, Unauthorized
-from baton.local.events import LambdaContext
 from baton.routes import FAMILIES, ROUTES, Route, match
+from baton_local.events import LambdaContext
 from tests.gen_events import SAMPLES, file_name, sample
 from tests.support import handlers, seed
 

@@ -12,10 +12,10 @@ import pytest
 from werkzeug.test import Client
 
 from baton import web
-from baton.local import demo, tokens
-from baton.local.events import LambdaContext, http_event
-from baton.local.server import LocalApi
 from baton.routes import ROUTES, match
+from baton_local import demo, tokens
+from baton_local.events import LambdaContext, http_event
+from baton_local.server import LocalApi
 from tests.support import handlers
 
 

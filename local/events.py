@@ -57,7 +57,7 @@ def claims_for(user: str, tenant: str, roles: list[str] | tuple[str, ...], usern
     """Claims of a token for these groups (with `baton:roles`, as the Cognito trigger and the
     local issuer write it) as the HTTP API JWT authorizer passes them (arrays flattened)."""
     from baton.auth import ROLES_CLAIM, roles_claim
-    from baton.local.tokens import authorizer_claims
+    from baton_local.tokens import authorizer_claims
 
     return authorizer_claims({"sub": user, "username": username or user, "custom:tenant": tenant,
                               "cognito:groups": list(roles), ROLES_CLAIM: roles_claim(roles)})

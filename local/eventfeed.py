@@ -198,8 +198,8 @@ def events_endpoint(api: Any, request: Any) -> Any:
     tenant's events as Server-Sent Events, streamed until the client goes away."""
     from werkzeug.wrappers import Response
 
-    from baton.local import tokens
-    from baton.local.server import json_response, unauthorized
+    from baton_local import tokens
+    from baton_local.server import json_response, unauthorized
 
     feed: EventFeed | None = api.feed
     if feed is None:

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from baton.local import demo, tokens
+from baton_local import demo, tokens
 
 if TYPE_CHECKING:
-    from baton.local.server import LocalApi
+    from baton_local.server import LocalApi
 
 USERS_PATH = "/local/demo-users"
 TOKEN_PATH = "/local/demo-token"

@@ -12,15 +12,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baton.local import tokens
 from baton.signin import Grant, SignInFailed
+from baton_local import tokens
 
 FILE = "credentials.json"
 TTL = 3600
@@ -122,10 +121,6 @@ def describe(shown: dict[str, str]) -> str:
 class LocalBackend:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
-
-    @classmethod
-    def from_environment(cls) -> LocalBackend:
-        return cls(Path(os.environ["BATON_STATE_DIR"]))
 
     def _issue(self, entry: dict[str, Any], username: str) -> Grant:
         key = tokens.load_key(self.state_dir)

@@ -33,10 +33,10 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from baton.local import demo_signin, tokens
-from baton.local.eventfeed import EventFeed, events_endpoint
-from baton.local.events import LambdaContext, http_event
 from baton.routes import ROUTES, match
+from baton_local import demo_signin, tokens
+from baton_local.eventfeed import EventFeed, events_endpoint
+from baton_local.events import LambdaContext, http_event
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 IDLE_TIMEOUT = 30.0  # seconds a connection may stay silent (before or inside a request)
@@ -71,7 +71,7 @@ def jwks_document(api: LocalApi, request: Request) -> Response:
 
 LOCAL_ROUTES = Map([
     Rule("/.well-known/jwks.json", methods=["GET"], endpoint=jwks_document),
-    # the inbox's demo sign-in (baton/local/demo_signin.py)
+    # the inbox's demo sign-in (local/demo_signin.py)
     Rule(demo_signin.USERS_PATH, methods=["GET"], endpoint=demo_signin.users_endpoint),
     Rule(demo_signin.TOKEN_PATH, methods=["POST"], endpoint=demo_signin.token_endpoint),
     Rule("/local/events", methods=["GET"], endpoint=events_endpoint),  # task events as SSE (docs/events.md)

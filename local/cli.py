@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from baton.local import tokens
+from baton_local import tokens
 
 DEFAULT_STATE = ".baton"
 
@@ -50,7 +50,7 @@ def _say(line: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from baton.local.ddblocal import DynamoDBLocal, java_available
+    from baton_local.ddblocal import DynamoDBLocal, java_available
 
     state = _state_dir(args.state_dir)
     key = tokens.load_key(state)
@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         from moto.server import ThreadedMotoServer
 
-        from baton.local.ddblocal import free_port
+        from baton_local.ddblocal import free_port
 
         port = free_port()
         _say("• Java or DynamoDB Local missing: starting an in-memory moto server instead")
@@ -75,15 +75,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         note = ("WARNING: Java or DynamoDB Local missing: falling back to an in-memory moto server; "
                 "requests are serialized and nothing survives a restart")
     _configure_environment(endpoint, args.table)
-    from baton.local import credentials
+    from baton import signin
+    from baton_local import credentials
 
-    os.environ.update(BATON_SIGNIN="local", BATON_STATE_DIR=str(state))  # sign-in routes: the local issuer
+    signin.use_backend(credentials.LocalBackend(state))  # the sign-in routes answer from the local issuer
     signins = credentials.ensure_demo(state)
 
-    from baton.local import demo
-    from baton.local.server import running
     from baton.store import get_store
     from baton.table import ensure_table
+    from baton_local import demo
+    from baton_local.server import running
 
     _say(f"• table '{args.table}' and the demo tenant '{demo.TENANT}'")
     store = get_store()
@@ -92,7 +93,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     loaded = demo.load(store)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    from baton.local.eventfeed import open_feed
+    from baton_local.eventfeed import open_feed
 
     feed = None
     try:
@@ -123,7 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring a table's indexes and task items to the current key scheme (also done by `serve`)."""
-    from baton.local.ddblocal import DynamoDBLocal
+    from baton_local.ddblocal import DynamoDBLocal
 
     engine: Any = None
     if args.dynamodb_endpoint:
@@ -146,7 +147,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_credentials(args: argparse.Namespace) -> int:
-    from baton.local import credentials
+    from baton_local import credentials
 
     state = _state_dir(args.state_dir)
     store = credentials.Store.load(state)
