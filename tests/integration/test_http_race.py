@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from baton_local import tokens as issuer
 from tests.support import concurrently
-from tests.support.localserver import Server, request, token
+from tests.support.localserver import Server, request
 
 CLAIMERS = 64
 ROUNDS = 20
@@ -20,11 +21,12 @@ ROUNDS = 20
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
     srv = Server(tmp_path_factory.mktemp("race-state")).start()
-    admin = token(srv.state, "admin", "admin")
+    key = issuer.load_key(srv.state)  # minted in-process: `baton token` itself is tested in test_local_server
+    admin = issuer.issue(key, user="admin", tenant="workflow", roles=["admin"], ttl=600)
     users = [f"r{i:02d}" for i in range(CLAIMERS)]
     for u in users:
         assert request(srv.base, "PUT", f"/api/v1/users/{u}", admin, {"username": u})[0] in (200, 201)
-    tokens = {u: token(srv.state, u, "operations") for u in users}
+    tokens = {u: issuer.issue(key, user=u, tenant="workflow", roles=["operations"], ttl=600) for u in users}
     tokens["admin"] = admin
     yield srv, tokens
     srv.stop()
