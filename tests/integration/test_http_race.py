@@ -14,6 +14,9 @@ from baton_local import tokens as issuer
 from tests.support import concurrently
 from tests.support.localserver import Server, request
 
+# one worker runs the module, so its `baton serve` starts once
+pytestmark = pytest.mark.xdist_group("http_race")
+
 CLAIMERS = 64
 ROUNDS = 20
 

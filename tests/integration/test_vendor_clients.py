@@ -15,6 +15,9 @@ from conductorone_sdk.models import errors, shared
 
 from tests.support.localserver import Server, request, token
 
+# one worker runs the module, so its `baton serve` starts once
+pytestmark = pytest.mark.xdist_group("vendor_clients")
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
