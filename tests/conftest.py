@@ -105,6 +105,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if tier == "unit" and callspec is not None and callspec.params.get("backend") == "ddblocal":
             tier = "integration"
         if tier == "unit":
-            engine = {"ddb_local", "local_table"} & set(item.fixturenames)
+            engine = {"ddb_local", "local_table"} & set(getattr(item, "fixturenames", ()))
             assert not engine, f"{item.nodeid} needs DynamoDB Local ({engine}): it belongs in tests/integration"
         item.add_marker(tier)
