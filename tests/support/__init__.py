@@ -12,8 +12,9 @@ from typing import Any
 
 from baton_local.harness import ADMIN, OPS, TENANT, Reply, call, concurrently, handlers, seed
 
-__all__ = ["ADMIN", "HOSTILE_IDS", "OPS", "ROOT", "TENANT", "WRITER", "Reply", "before_send_hooks", "call",
-           "captured_logs", "claim", "concurrently", "get_task", "handlers", "history", "native", "release", "seed"]
+__all__ = ["ADMIN", "HOSTILE_IDS", "OPS", "ROOT", "TENANT", "WRITER", "Reply", "before_send_hooks", "bulk", "call",
+           "captured_logs", "claim", "concurrently", "create_task", "get_task", "handlers", "history", "native",
+           "release", "seed"]
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 WRITER = ("apiwrite",)
@@ -32,6 +33,19 @@ def release(task: str, user: str, roles: tuple[str, ...] = OPS, **kw: Any) -> Re
 def native(action: str, task: str, user: str, body: Any = None, roles: tuple[str, ...] = OPS, **kw: Any) -> Reply:
     """A native task action (`claim`, `release`, `heartbeat`, `complete`, ...)."""
     return call("POST", f"/api/v1/tasks/{task}/action/{action}", body, user=user, roles=roles, **kw)
+
+
+def create_task(task_id: str, tenant: str = TENANT, **fields: Any) -> None:
+    """A task created by root (admin), named after its id."""
+    r = call("POST", "/api/v1/tasks", {"id": task_id, "name": task_id, **fields}, user="root", roles=ADMIN,
+             tenant=tenant)
+    assert r.status == 201, r
+
+
+def bulk(action: str, body: dict[str, Any], user: str = "alice", roles: tuple[str, ...] = OPS,
+         tenant: str = TENANT) -> Reply:
+    """A bulk action (`POST /api/v1/task-actions/{action}`)."""
+    return call("POST", f"/api/v1/task-actions/{action}", body, user=user, roles=roles, tenant=tenant)
 
 
 def get_task(task: str, tenant: str = TENANT) -> Reply:

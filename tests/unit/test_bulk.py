@@ -1,5 +1,6 @@
 """Bulk actions: `POST /api/v1/task-actions/{action}`: per-item results with the status each
-single action would give, `atomic: true` all or none in one transaction, the limits, the cost."""
+single action would give, `atomic: true` all or none in one transaction, the limits (the cost at
+100 tasks is measured on DynamoDB Local: tests/integration/test_bulk_cost.py)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,11 @@ from typing import Any
 import pytest
 
 from baton.bulk import MAX_ATOMIC_TASKS
-from baton.store import get_store
-from tests.support import ADMIN, OPS, call, claim, get_task, history, seed
+from tests.support import ADMIN, bulk, call, claim, get_task, history, seed
+from tests.support import create_task as create
 
 pytestmark = pytest.mark.usefixtures("backend")
 ROOT: dict[str, Any] = {"user": "root", "roles": ADMIN}
-
-
-def bulk(action: str, body: dict[str, Any], user: str = "alice", roles: tuple[str, ...] = OPS,
-         tenant: str = "acme") -> Any:
-    return call("POST", f"/api/v1/task-actions/{action}", body, user=user, roles=roles, tenant=tenant)
-
-
-def create(task_id: str, tenant: str = "acme", **fields: Any) -> None:
-    r = call("POST", "/api/v1/tasks", {"id": task_id, "name": task_id, **fields}, tenant=tenant, **ROOT)
-    assert r.status == 201, r
 
 
 def scene(tenant: str) -> list[str]:
@@ -124,38 +115,3 @@ def test_atomic_writes_out_a_pending_direct_claim_event() -> None:
     r = bulk("release", {"taskIds": ["t2"], "atomic": True}, user="carol")
     assert r.status == 200 and r.body["results"][0]["task"]["assignee"] is None
     assert [(e["action"], e["version"]) for e in history("t2")] == [("create", 1), ("claim", 2), ("release", 3)]
-
-
-def test_bulk_claim_of_100_costs_100_writes_and_bounded_reads() -> None:
-    seed()
-    for n in range(100):
-        fields: dict[str, Any] = {"candidateGroups": ["ops"]} if n % 2 else {"candidateUsers": ["alice"]}
-        create(f"b{n:03d}", **fields)
-    client = get_store().client
-    calls: dict[str, int] = {}
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] = calls.get(model.name, 0) + 1
-
-    client.meta.events.register("before-call.dynamodb", count)
-    try:
-        r = bulk("claim", {"taskIds": [f"b{n:03d}" for n in range(100)]})
-    finally:
-        client.meta.events.unregister("before-call.dynamodb", count)
-    assert r.status == 200 and {i["status"] for i in r.body["results"]} == {200}
-    writes = sum(n for op, n in calls.items() if op in ("TransactWriteItems", "UpdateItem", "PutItem"))
-    assert writes == 100 and calls.get("BatchGetItem", 0) <= 2 and "Query" not in calls and "Scan" not in calls
-    assert sum(calls.values()) <= 102, calls
-
-
-def test_atomic_over_one_transaction_is_400_saying_what_it_needs() -> None:
-    seed()
-    many = ["alice", "bob", "carol", "dave", "root"]
-    tasks = [f"m{n:02d}" for n in range(20)]
-    for task in tasks:  # each claim also takes the task out of four more queues: 6 items a task
-        create(task, candidateUsers=many)
-    r = bulk("claim", {"taskIds": tasks, "atomic": True})
-    assert r.status == 400 and "120 items" in r.body["message"] and "100" in r.body["message"], r
-    assert all(get_task(t).body["assignee"] is None and len(history(t)) == 1 for t in tasks)
-    r = bulk("claim", {"taskIds": tasks[:10], "atomic": True})
-    assert r.status == 200 and all(get_task(t).body["assignee"] == "alice" for t in tasks[:10])
