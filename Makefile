@@ -8,7 +8,8 @@ PORT ?= 3000
 # Installers write here; each step prints one line, and the log's tail only when it fails.
 LOG := .build/install.log
 
-.PHONY: install browser _browser serve test lint typecheck unit screenshots fuzz bench synth deploy clean
+.PHONY: install chromium _chromium java _java serve test lint typecheck unit integration browser infra screenshots \
+	fuzz bench synth deploy clean
 
 # $(call step,what it does,shell commands)
 define step
@@ -26,14 +27,22 @@ node_modules/.installed: package.json
 	$(call step,DynamoDB Local and the CDK CLI into node_modules (npm),npm install --no-audit --no-fund --loglevel=error)
 	@touch node_modules/.installed
 
-# Debian's chromium and its driver for the browser tests (tests/test_pages.py); nothing when present.
-browser:
+# Debian's chromium and its driver for the browser tier (tests/browser); nothing when present.
+chromium:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-	  $(MAKE) --no-print-directory _browser; fi
+	  $(MAKE) --no-print-directory _chromium; fi
 
-_browser:
+_chromium:
 	$(call step,chromium and chromium-driver for the browser tests (apt-get),apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver)
+
+# Java 17 for DynamoDB Local (the integration tier; `make serve` falls back to moto without it); nothing when present.
+java:
+	@if ! command -v java >/dev/null; then $(MAKE) --no-print-directory _java; fi
+
+_java:
+	$(call step,Java 17 for DynamoDB Local (apt-get),apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless)
 
 serve: install
 	@echo "• starting baton serve on port $(PORT) (Ctrl-C stops it)"
@@ -46,14 +55,31 @@ lint: install
 typecheck: install
 	$(BIN)/mypy layers/baton functions local infra tests benchmarks
 
-unit: install browser
-	$(BIN)/pytest -n 2 --dist loadgroup
+# The test tiers: a test's folder is its tier (tests/conftest.py). Two workers; an xdist_group stays on one.
+PYTEST := $(BIN)/pytest -n 2 --dist loadgroup
+
+# Rules and services on moto or pure: no Java, no HTTP, no browser.
+unit: install
+	$(PYTEST) -m unit tests/unit
+
+# DynamoDB Local, the local server over real HTTP, the vendor SDKs, races; and the unit tests that
+# take `backend` again, on DynamoDB Local.
+integration: install java
+	$(PYTEST) -m integration tests/integration tests/unit
+
+# The pages in Debian's headless chromium.
+browser: install chromium
+	$(PYTEST) -m browser tests/browser
+
+# The CDK app synthesized (once), cdk-nag, cfn-lint, the layer, least privilege.
+infra: install
+	$(PYTEST) -m infra tests/infra
 
 # Rewrites docs/screenshots/ from the browser tests.
-screenshots: install browser
-	BATON_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -n 0 tests/test_pages.py
+screenshots: install chromium
+	BATON_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -n 0 tests/browser/test_pages.py
 
-test: lint typecheck unit
+test: lint typecheck unit integration browser infra
 
 # The long schemathesis pass (make test runs a bounded one): FUZZ_EXAMPLES cases per operation.
 FUZZ_EXAMPLES ?= 500

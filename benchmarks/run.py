@@ -171,7 +171,7 @@ FIRST = {"itential": "claim", "tasks": "get_task", "directory": "users_page", "p
 
 def invoke(op: Op, tenant: str) -> tuple[int, dict[str, Any]]:
     from baton_local.events import LambdaContext
-    from tests.support import handlers
+    from baton_local.harness import handlers
 
     event = op.event(tenant)
     stored = json.loads(json.dumps(event))
@@ -181,8 +181,8 @@ def invoke(op: Op, tenant: str) -> tuple[int, dict[str, Any]]:
 
 def measure_calls(counter: Counter, client: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Each operation on a freshly seeded tenant: its DynamoDB calls, and its event and cassette."""
+    from baton_local.harness import seed
     from benchmarks.stub import Recorder
-    from tests.support import seed
 
     calls: dict[str, Any] = {}
     recorded: dict[str, dict[str, Any]] = {}
@@ -209,8 +209,7 @@ BULK_TASKS = 100
 def measure_bulk(counter: Counter) -> dict[str, Any]:
     """`bulk_claim_100`: one user claims 100 tasks in one bulk request (half of them as a direct
     candidate, half through a group): round trips, capacity and time of that request."""
-    from tests.support import ADMIN as ADMIN_ROLES
-    from tests.support import call, seed
+    from baton_local.harness import call, seed
 
     tenant = f"bench-bulk-{uuid.uuid4().hex[:6]}"
     seed(tenant)
@@ -218,7 +217,7 @@ def measure_bulk(counter: Counter) -> dict[str, Any]:
     for n, task in enumerate(ids):
         candidates = {"candidateGroups": ["ops"]} if n % 2 else {"candidateUsers": ["alice"]}
         body = {"id": task, "name": "Bulk", **candidates}
-        assert call("POST", "/api/v1/tasks", body, user="root", roles=ADMIN_ROLES, tenant=tenant).status == 201
+        assert call("POST", "/api/v1/tasks", body, user="root", roles=ADMIN, tenant=tenant).status == 201
     counter.reset()
     started = time.perf_counter()
     r = call("POST", "/api/v1/task-actions/claim", {"taskIds": ids}, user="alice", tenant=tenant)
@@ -298,8 +297,7 @@ def measure_warm(sizes: Sizes, recorded: dict[str, dict[str, Any]]) -> dict[str,
 # ---- race over HTTP ---------------------------------------------------------------------------
 def measure_race(sizes: Sizes) -> dict[str, Any]:
     from baton_local import tokens
-    from tests.localserver import Server, request
-    from tests.support import concurrently
+    from baton_local.harness import Server, concurrently, request
 
     state = Path(tempfile.mkdtemp(prefix="baton-bench-"))
     server = Server(state).start()
@@ -343,12 +341,11 @@ def measure_race(sizes: Sizes) -> dict[str, Any]:
 # ---- scale --------------------------------------------------------------------------------------
 def measure_scale(sizes: Sizes, counter: Counter) -> dict[str, Any]:
     """An activity with `users` assignees and `groups` groups of `members` each."""
-    from tests.support import ADMIN as ADMIN_ROLES
-    from tests.support import call
+    from baton_local.harness import call
 
     tenant = f"scale-{uuid.uuid4().hex[:6]}"
     users = [f"u{i:05d}" for i in range(sizes.users)]
-    root: dict[str, Any] = {"user": "root", "roles": ADMIN_ROLES, "tenant": tenant}
+    root: dict[str, Any] = {"user": "root", "roles": ADMIN, "tenant": tenant}
     with ThreadPoolExecutor(8) as pool:
         def put_user(u: str) -> int:
             return call("PUT", f"/api/v1/users/{u}", {"username": u, "firstname": f"First {u}"}, **root).status
@@ -408,7 +405,7 @@ def measure_scale(sizes: Sizes, counter: Counter) -> dict[str, Any]:
 
 # ---- queues -------------------------------------------------------------------------------------
 def _first_queue_page(counter: Counter, tenant: str, user: str) -> dict[str, Any]:
-    from tests.support import call
+    from baton_local.harness import call
 
     times, snap, items = [], {}, 0
     for _ in range(3):
@@ -429,11 +426,11 @@ def measure_queue_scale(sizes: Sizes, counter: Counter, client: Any) -> dict[str
     from baton.platform.dynamo import get_dynamo
     from baton.tasks.domain import Task
     from baton.tasks.repository import task_item
-    from tests.support import seed
+    from baton_local.harness import seed
 
     tenant = f"qs-{uuid.uuid4().hex[:6]}"
     seed(tenant)
-    from tests.support import call
+    from baton_local.harness import call
 
     for i in range(4):
         assert call("POST", "/api/v1/tasks", {"id": f"open-{i}", "name": "Open", "candidateGroups": ["ops"]},
@@ -466,7 +463,7 @@ def measure_queue_groups(sizes: Sizes, counter: Counter) -> dict[str, Any]:
     """The first queue page of a user in 1, 10, 100 groups (one open task in every tenth group)."""
     from baton.platform.dynamo import get_dynamo, serialize
     from baton.platform.keys import Keys
-    from tests.support import call, seed
+    from baton_local.harness import call, seed
 
     tenant = f"qg-{uuid.uuid4().hex[:6]}"
     seed(tenant)
@@ -491,8 +488,8 @@ def measure_claim_next(sizes: Sizes, counter: Counter) -> dict[str, Any]:
     """`drain_workers` workers (threads through the handlers, DynamoDB Local) drain `drain_tasks`
     tasks with claim-next; DynamoDB calls and refused writes counted."""
     from baton.tasks.service import CLAIM_BATCH
+    from baton_local.harness import call
     from benchmarks.drain import Drain
-    from tests.support import call
 
     tenant = f"cn-{uuid.uuid4().hex[:6]}"
 

@@ -1,7 +1,12 @@
-"""Fixtures: a fresh table per test, on moto or on Amazon DynamoDB Local.
+"""Fixtures: a fresh table per test, on moto or on Amazon DynamoDB Local; and the tiers.
 
 Every test gets its own table (a random name), so nothing is ever wiped or shared. DynamoDB
-Local runs once per test process, in memory, with the machine's Java."""
+Local runs once per test process, in memory, with the machine's Java.
+
+A test's tier is its folder (tests/unit, tests/integration, tests/browser, tests/infra), given
+to it as a marker of that name; `make unit` runs `-m unit`, and so on. The one exception: a unit
+test taking `backend` runs on moto in the unit tier and again on DynamoDB Local in the
+integration tier (`backend[ddblocal]` is marked `integration`), so a divergence shows."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TIERS = ("unit", "integration", "browser", "infra")
 sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -88,3 +94,29 @@ def functions_in_processes(local_table: str) -> Iterator[None]:
 
     with in_processes():
         yield
+
+
+@pytest.fixture
+def controlled_clock() -> Iterator[None]:
+    """baton.platform.clock stopped at now, moved only by `clock.advance` in the test (no sleeps,
+    and a slow machine can't let a lease run out between two steps), reset after."""
+    from baton.platform import clock
+
+    clock.reset()
+    clock.freeze()
+    yield
+    clock.reset()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by the markers given here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.relative_to(ROOT / "tests").parts[0]
+        assert tier in TIERS, f"{item.nodeid}: a test lives in one of tests/{{{','.join(TIERS)}}}"
+        callspec = getattr(item, "callspec", None)
+        if tier == "unit" and callspec is not None and callspec.params.get("backend") == "ddblocal":
+            tier = "integration"
+        if tier == "unit":
+            engine = {"ddb_local", "local_table"} & set(getattr(item, "fixturenames", ()))
+            assert not engine, f"{item.nodeid} needs DynamoDB Local ({engine}): it belongs in tests/integration"
+        item.add_marker(tier)

@@ -1,6 +1,6 @@
 """Schemathesis against the OpenAPI document that `baton serve` publishes, every route, valid tokens.
 
-`make test` runs a bounded pass (tests/test_fuzz.py); `make fuzz` runs `python -m tests.fuzz`,
+`make test` runs a bounded pass (tests/integration/test_fuzz.py); `make fuzz` runs `python -m tests.fuzz`,
 a long one. Both start their own server on DynamoDB Local with the demo tenant, so the fuzzer
 meets real tasks, users and activities as well as ids that do not exist.
 
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.localserver import Server, token
+from tests.support.localserver import Server, token
 
 CHECKS = ",".join((
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",

@@ -40,7 +40,7 @@ class Route:
     page: bool = False
     # The DynamoDB actions (IAM names) its function performs for it: the CDK stack grants each
     # function exactly the union over its routes (a transaction needs the actions of its parts:
-    # PutItem, UpdateItem, DeleteItem, ConditionCheckItem). tests/test_least_privilege.py checks
+    # PutItem, UpdateItem, DeleteItem, ConditionCheckItem). tests/infra/test_least_privilege.py checks
     # that the sample request of each route stays within it.
     dynamodb: frozenset[str] = frozenset()
 

@@ -1,0 +1,44 @@
+"""The benchmark harness still runs end to end (tiny sizes), so `make bench` cannot rot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import MUTATIONS, OPS
+from tests.support import ROOT
+
+pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("bench")]
+KEYS = {"cold_init_ms", "baseline_init_ms", "cold_init_ratio", "warm_p50_us", "warm_p99_us", "warm_baseline_p50_us",
+        "warm_ratio", "ddb_calls", "bulk_claim_100", "race", "scale", "queue_scale", "queue_groups", "claim_next",
+        "hot_key_share", "layer_mb"}
+
+
+def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("TABLE_NAME", "DYNAMODB_ENDPOINT")}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", str(out)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    results = json.loads(out.read_text())
+    assert set(results) >= KEYS
+    assert results["cold_init_ms"]["itential"] > 0 and results["baseline_init_ms"] > 0
+    assert results["warm_p50_us"] > 0 and results["warm_baseline_p50_us"] > 0
+    assert set(results["ddb_calls"]) == set(OPS)
+    for name in MUTATIONS:
+        assert results["ddb_calls"][name]["writes"] >= 1, name
+    assert all(c["scans"] == 0 for c in results["ddb_calls"].values())
+    assert results["race"]["winners"] == 1
+    bulk = results["bulk_claim_100"]
+    assert bulk["tasks"] == 100 and bulk["writes"] == 100 and bulk["reads"] <= 2 and bulk["ms"] > 0
+    assert results["scale"]["offset_start_0"]["round_trips"] >= 1
+    assert results["queue_scale"]["0"]["items"] == results["queue_scale"]["50"]["items"] == 5
+    assert set(results["queue_groups"]) == {"1", "3"}
+    assert results["claim_next"]["given_twice"] == 0 and results["claim_next"]["problems"] == []
+    assert 0 < results["hot_key_share"]["max_share"] <= 1
+    assert "| measure | result | goal |" in proc.stdout

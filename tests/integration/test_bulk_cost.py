@@ -1,0 +1,50 @@
+"""What a bulk claim costs at its limits, on DynamoDB Local: 100 tasks in 100 writes and at most
+two reads; an atomic bulk over one transaction's 100 items is refused saying what it needs (the
+rest of the bulk actions, on both engines, is tests/unit/test_bulk.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from baton.platform.dynamo import get_dynamo
+from tests.support import bulk, get_task, history, seed
+from tests.support import create_task as create
+
+pytestmark = pytest.mark.usefixtures("local_table")
+
+
+def test_bulk_claim_of_100_costs_100_writes_and_bounded_reads() -> None:
+    seed()
+    for n in range(100):
+        fields: dict[str, Any] = {"candidateGroups": ["ops"]} if n % 2 else {"candidateUsers": ["alice"]}
+        create(f"b{n:03d}", **fields)
+    client = get_dynamo().client
+    calls: dict[str, int] = {}
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] = calls.get(model.name, 0) + 1
+
+    client.meta.events.register("before-call.dynamodb", count)
+    try:
+        r = bulk("claim", {"taskIds": [f"b{n:03d}" for n in range(100)]})
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", count)
+    assert r.status == 200 and {i["status"] for i in r.body["results"]} == {200}
+    writes = sum(n for op, n in calls.items() if op in ("TransactWriteItems", "UpdateItem", "PutItem"))
+    assert writes == 100 and calls.get("BatchGetItem", 0) <= 2 and "Query" not in calls and "Scan" not in calls
+    assert sum(calls.values()) <= 102, calls
+
+
+def test_atomic_over_one_transaction_is_400_saying_what_it_needs() -> None:
+    seed()
+    many = ["alice", "bob", "carol", "dave", "root"]
+    tasks = [f"m{n:02d}" for n in range(20)]
+    for task in tasks:  # each claim also takes the task out of four more queues: 6 items a task
+        create(task, candidateUsers=many)
+    r = bulk("claim", {"taskIds": tasks, "atomic": True})
+    assert r.status == 400 and "120 items" in r.body["message"] and "100" in r.body["message"], r
+    assert all(get_task(t).body["assignee"] is None and len(history(t)) == 1 for t in tasks)
+    r = bulk("claim", {"taskIds": tasks[:10], "atomic": True})
+    assert r.status == 200 and all(get_task(t).body["assignee"] == "alice" for t in tasks[:10])
