@@ -18,6 +18,10 @@ from pathlib import Path
 
 import pytest
 
+# moto first: its stubber joins botocore's built-in handlers at import, so every DynamoDB client
+# created after it (one per endpoint, kept for the session) answers from moto inside mock_aws().
+from moto import mock_aws
+
 ROOT = Path(__file__).resolve().parents[1]
 TIERS = ("unit", "integration", "browser", "infra")
 sys.path.insert(0, str(ROOT))
@@ -29,7 +33,6 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Baton")
 
-from baton.platform.dynamo import _client  # noqa: E402
 from baton.platform.settings import get_settings  # noqa: E402
 from baton.table import ensure_table  # noqa: E402
 from baton_local.ddblocal import DynamoDBLocal  # noqa: E402
@@ -42,7 +45,6 @@ def _use(monkeypatch: pytest.MonkeyPatch, table: str, endpoint: str | None) -> N
     else:
         monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)
     get_settings.cache_clear()
-    _client.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +56,6 @@ def ddb_local() -> Iterator[DynamoDBLocal]:
 
 @pytest.fixture
 def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from moto import mock_aws
-
     with mock_aws():
         table = f"baton-{uuid.uuid4().hex[:10]}"
         _use(monkeypatch, table, None)
@@ -64,7 +64,6 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         ensure_table(get_dynamo().client, table)
         yield "moto"
     get_settings.cache_clear()
-    _client.cache_clear()
 
 
 @pytest.fixture
@@ -76,7 +75,6 @@ def local_table(monkeypatch: pytest.MonkeyPatch, ddb_local: DynamoDBLocal) -> It
     ensure_table(get_dynamo().client, table)
     yield "ddblocal"
     get_settings.cache_clear()
-    _client.cache_clear()
 
 
 @pytest.fixture(params=["moto", "ddblocal"])

@@ -93,7 +93,7 @@ def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
     The local server runs requests concurrently in worker processes (baton_local.workers)."""
     apps: list[APIGatewayHttpResolver] = []
 
-    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         refused = body_error(event, json_only)
         if refused is not None:
             status, body = dialect.render(refused)
@@ -106,7 +106,10 @@ def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
             event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
         if not apps:
             apps.append(make_resolver(dialect, *routers))
-        result = apps[0].resolve(event, context)
+        return apps[0].resolve(event, context)
+
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        result = answer(event, context)
         status = result.get("statusCode", 500)
         # Every request is in API Gateway's access log (route, status, latency, request id);
         # here refusals and faults are logged, successes only at DEBUG (a log line costs
