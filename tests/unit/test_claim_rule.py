@@ -24,7 +24,7 @@ T0 = "2026-01-01T00:00:00.000000Z"
 
 
 def states() -> list[Task]:
-    out = []
+    out: list[Task] = []
     for status, kind, assignee, users, groups, last_event, lease, version in itertools.product(
             ("open", "completed"), ("manual", "automatic"), (None, ME, "other"),
             ([], [ME], ["other"], [ME, "other"]), ([], ["g"]), (None, {"id": "e", "action": "claim"}),
