@@ -2,6 +2,10 @@
 
     python -m benchmarks.run              # full sizes: writes benchmarks/results.json and README's table
     python -m benchmarks.run --quick OUT  # tiny sizes (the harness test in `make test`), results to OUT
+    python -m benchmarks.run --only queues,hot_keys OUT  # full sizes, some sections, results to OUT
+    python -m benchmarks.run --merge OUT  # OUT's keys into results.json, goals re-checked, README table
+
+While it runs, the sections measured so far are in OUT.partial (results.json.partial).
 
 Sections (keys of results.json): cold_init_ms / baseline_init_ms / cold_init_ratio, warm_p50_us /
 warm_p99_us / warm_baseline_p50_us / warm_ratio, ddb_calls, race, scale, queue_scale, queue_groups,
@@ -653,40 +657,48 @@ def local_table() -> Iterator[tuple[Any, Counter, str]]:
         engine.stop()
 
 
-def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
+def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
+        save: Callable[[dict[str, Any]], None] = lambda _: None) -> dict[str, Any]:
+    """The sections in `only`; `save` gets the results so far after each one (a run that fails
+    late keeps what it measured)."""
     os.environ.update({k: v for k, v in LAMBDA_ENV.items() if k.startswith("AWS_")})
     os.environ.update({"TABLE_NAME": f"bench-{uuid.uuid4().hex[:8]}", "POWERTOOLS_LOG_LEVEL": "CRITICAL"})
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+
+    def section(name: str, measure: Callable[[], dict[str, Any]]) -> None:
+        if name in only:
+            results.update(measure())
+            save(results)
+
     with local_table() as (client, counter, _):
         calls, recorded = measure_calls(counter, client)
         bulk_claim = measure_bulk(counter)
     # DynamoDB Local (a JVM still compiling and collecting after the recording) is stopped
     # while fresh interpreters are timed: on 2 cores it would be noise in every ratio.
-    results: dict[str, Any] = {}
-    if "cold" in only:
-        results.update(measure_cold(sizes, recorded))
-    if "warm" in only:
-        results.update(measure_warm(sizes, recorded))
     results["ddb_calls"] = calls
     results["bulk_claim_100"] = bulk_claim
-    if "race" in only:
-        results["race"] = measure_race(sizes)
-    if "scale" in only:
-        with local_table() as (_, counter, _):
-            results["scale"] = measure_scale(sizes, counter)
-    if {"queues", "claim_next", "hot_keys"} & set(only):
-        with local_table() as (client, counter, endpoint):  # one engine for the three (each starts fresh tenants)
-            if "queues" in only:
-                results["queue_scale"] = measure_queue_scale(sizes, counter, client)
-                results["queue_groups"] = measure_queue_groups(sizes, counter)
-            if "claim_next" in only:
-                results["claim_next"] = measure_claim_next(sizes, counter)
-            if "hot_keys" in only:
-                results["hot_key_share"] = measure_hot_keys(sizes, endpoint)
-    if "layer" in only:
-        results["layer_mb"] = measure_layer(build_layer)
+    save(results)
+    section("cold", lambda: measure_cold(sizes, recorded))
+    section("warm", lambda: measure_warm(sizes, recorded))
+    section("race", lambda: {"race": measure_race(sizes)})
+
+    # Each section that fills a table gets its own engine: DynamoDB Local (1 GB of heap) holding
+    # queue_scale's 110,000 tasks timed out in the next section.
+    def on_fresh_engine(measure: Callable[[Counter, Any, str], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+        def fresh() -> dict[str, Any]:
+            with local_table() as (client, counter, endpoint):
+                return measure(counter, client, endpoint)
+        return fresh
+
+    section("scale", on_fresh_engine(lambda counter, _c, _e: {"scale": measure_scale(sizes, counter)}))
+    section("queues", on_fresh_engine(lambda counter, client, _e: {
+        "queue_scale": measure_queue_scale(sizes, counter, client),
+        "queue_groups": measure_queue_groups(sizes, counter)}))
+    section("claim_next", on_fresh_engine(lambda counter, _c, _e: {"claim_next": measure_claim_next(sizes, counter)}))
+    section("hot_keys", on_fresh_engine(lambda _n, _c, endpoint: {"hot_key_share": measure_hot_keys(sizes, endpoint)}))
+    section("layer", lambda: {"layer_mb": measure_layer(build_layer)})
     if only == SECTIONS:
         results["goals"] = goals(results)
-    results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     return results
 
 
@@ -706,19 +718,36 @@ def main() -> int:
     parser.add_argument("--only", metavar="OUT", nargs=2,
                         help=f"SECTIONS OUT: full sizes, only these comma-separated sections of {SECTIONS} "
                              "(DynamoDB call counts always run); write the results to OUT only")
+    parser.add_argument("--merge", metavar="PART",
+                        help="put the keys of PART (an --only run's output) into benchmarks/results.json, "
+                             "re-check the goals and rewrite the README table")
     args = parser.parse_args()
     if args.render:
         update_readme(table(json.loads(RESULTS.read_text())))
+        return 0
+    if args.merge:
+        merged = {**json.loads(RESULTS.read_text()), **json.loads(Path(args.merge).read_text())}
+        merged.pop("seconds", None)
+        merged["goals"] = goals(merged)
+        RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
+        update_readme(table(merged))
+        print(json.dumps(merged["goals"], indent=2))
         return 0
     started = time.monotonic()
     only = tuple(args.only[0].split(",")) if args.only else SECTIONS
     if not set(only) <= set(SECTIONS):
         parser.error(f"sections are {SECTIONS}")
-    results = run(QUICK if args.quick else Sizes(), build_layer=not args.quick, only=only)
-    results["seconds"] = round(time.monotonic() - started, 1)
     partial = args.quick or (args.only[1] if args.only else None)
     out = Path(partial) if partial else RESULTS
+    progress = out.with_name(out.name + ".partial")  # the sections measured so far, while running
+
+    def save(results: dict[str, Any]) -> None:
+        progress.write_text(json.dumps(results, indent=2) + "\n")
+
+    results = run(QUICK if args.quick else Sizes(), build_layer=not args.quick, only=only, save=save)
+    results["seconds"] = round(time.monotonic() - started, 1)
     out.write_text(json.dumps(results, indent=2) + "\n")
+    progress.unlink(missing_ok=True)
     if partial and only != SECTIONS:
         print(json.dumps({k: v for k, v in results.items() if k != "ddb_calls"}, indent=2))
         return 0
