@@ -488,11 +488,53 @@ def measure_queue_groups(sizes: Sizes, counter: Counter) -> dict[str, Any]:
     return out
 
 
-def measure_claim_next(sizes: Sizes, counter: Counter) -> dict[str, Any]:
-    """`drain_workers` workers (threads through the handlers, DynamoDB Local) drain `drain_tasks`
-    tasks with claim-next; DynamoDB calls and refused writes counted."""
+class ProcessCounts:
+    """DynamoDB calls and refused writes (HTTP 400) counted in the worker processes forked while
+    it is installed: a botocore built-in handler, so every client created after it carries it,
+    adding into memory shared with this process."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self.ops = sorted(CAPACITY_OPS | READS | WRITES)
+        self.counts = multiprocessing.Array("q", len(self.ops) + 2)  # each op, other ops, refusals
+        self.handlers = [("before-call.dynamodb", self.before), ("after-call.dynamodb", self.after)]
+
+    def add(self, slot: int) -> None:
+        with self.counts.get_lock():
+            self.counts[slot] += 1
+
+    def before(self, model: Any, **_: Any) -> None:
+        self.add(self.ops.index(model.name) if model.name in self.ops else len(self.ops))
+
+    def after(self, http_response: Any = None, **_: Any) -> None:
+        if http_response is not None and http_response.status_code == 400:
+            self.add(len(self.ops) + 1)
+
+    def __enter__(self) -> ProcessCounts:
+        from botocore.handlers import BUILTIN_HANDLERS
+
+        BUILTIN_HANDLERS.extend(self.handlers)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from botocore.handlers import BUILTIN_HANDLERS
+
+        for handler in self.handlers:
+            BUILTIN_HANDLERS.remove(handler)
+
+    def totals(self) -> dict[str, int]:
+        calls = dict(zip(self.ops, self.counts[:len(self.ops)], strict=True))
+        return {"round_trips": sum(self.counts[:len(self.ops) + 1]),
+                "writes": sum(n for op, n in calls.items() if op in WRITES), "refused": self.counts[-1]}
+
+
+def measure_claim_next(sizes: Sizes) -> dict[str, Any]:
+    """`drain_workers` workers drain `drain_tasks` tasks with claim-next on DynamoDB Local, their
+    requests served by 8 worker processes (as 8 Lambda environments would serve them: truly
+    concurrent); the DynamoDB calls and refused writes of those processes counted."""
     from baton.tasks.service import CLAIM_BATCH
-    from baton_local.harness import call
+    from baton_local.harness import call, in_processes
     from benchmarks.drain import Drain
 
     tenant = f"cn-{uuid.uuid4().hex[:6]}"
@@ -502,25 +544,17 @@ def measure_claim_next(sizes: Sizes, counter: Counter) -> dict[str, Any]:
         return r.status, r.body
 
     drain = Drain(over, workers=sizes.drain_workers, tasks=sizes.drain_tasks)
-    drain.setup()
-    refused = {"n": 0}
-
-    def count_refusal(http_response: Any, **_: Any) -> None:
-        if http_response is not None and http_response.status_code == 400:
-            refused["n"] += 1
-
-    from baton.platform.dynamo import get_dynamo
-
-    client = get_dynamo().client
-    client.meta.events.register("after-call.dynamodb", lambda **kw: count_refusal(kw.get("http_response")))
-    counter.reset()
-    drain.run()
-    calls = counter.snapshot()
+    with ProcessCounts() as counts, in_processes(8):
+        drain.setup()
+        before = counts.totals()
+        drain.run()
+        after = counts.totals()
     claimed = max(1, sum(len(v) for v in drain.claims.values()))
     problems = drain.problems(window=CLAIM_BATCH)
-    return {**drain.summary(), "round_trips_per_claim": round(calls["round_trips"] / claimed, 2),
-            "writes_per_claim": round(calls["writes"] / claimed, 2),
-            "conflicts_per_claim": round(refused["n"] / claimed, 2), "problems": problems}
+    return {**drain.summary(), "worker_processes": 8,
+            "round_trips_per_claim": round((after["round_trips"] - before["round_trips"]) / claimed, 2),
+            "writes_per_claim": round((after["writes"] - before["writes"]) / claimed, 2),
+            "conflicts_per_claim": round((after["refused"] - before["refused"]) / claimed, 2), "problems": problems}
 
 
 def measure_hot_keys(sizes: Sizes, endpoint: str) -> dict[str, Any]:
@@ -694,7 +728,7 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
     section("queues", on_fresh_engine(lambda counter, client, _e: {
         "queue_scale": measure_queue_scale(sizes, counter, client),
         "queue_groups": measure_queue_groups(sizes, counter)}))
-    section("claim_next", on_fresh_engine(lambda counter, _c, _e: {"claim_next": measure_claim_next(sizes, counter)}))
+    section("claim_next", on_fresh_engine(lambda _n, _c, _e: {"claim_next": measure_claim_next(sizes)}))
     section("hot_keys", on_fresh_engine(lambda _n, _c, endpoint: {"hot_key_share": measure_hot_keys(sizes, endpoint)}))
     section("layer", lambda: {"layer_mb": measure_layer(build_layer)})
     if only == SECTIONS:

@@ -40,6 +40,10 @@ def handlers() -> dict[str, Handler]:
 
 
 _in_workers: list[dict[str, Handler]] = []
+# In this process a function handles one request at a time, as in Lambda (Powertools keeps the
+# request being handled on its resolver): calls from several threads take turns here, and run
+# truly concurrently only `in_processes`.
+_one_at_a_time = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -73,7 +77,11 @@ def call(method: str, path: str, body: Any = None, *, user: str = "alice", roles
     if claims is None and route.auth:
         claims = claims_for(user, tenant, roles)
     event = http_event(method, path, route=route, body=body, query=query, headers=headers, claims=claims)
-    result = (_in_workers[-1] if _in_workers else handlers())[route.family](event, LambdaContext())
+    if _in_workers:
+        result = _in_workers[-1][route.family](event, LambdaContext())
+    else:
+        with _one_at_a_time:
+            result = handlers()[route.family](event, LambdaContext())
     text = result.get("body") or ""
     try:
         parsed = json.loads(text) if text and not raw else text
@@ -111,7 +119,7 @@ T = TypeVar("T")
 
 def concurrently(actions: list[Callable[[], T]], timeout: float = 120) -> list[T]:
     """Run the actions in threads released together by a barrier; their results in order. (Calls
-    to the functions race only `in_processes`: a function handles one request at a time.)"""
+    to the functions race only `in_processes`: in this process they take turns.)"""
     barrier = threading.Barrier(len(actions))
     out: list[tuple[T] | None] = [None] * len(actions)
 

@@ -21,10 +21,13 @@ _loaded: dict[str, Handler] = {}
 
 
 def _fresh_clients() -> None:
-    """In a new worker: its own DynamoDB client, never the parent's pooled connections."""
-    from baton.platform.dynamo import _client
+    """In a new worker: its own DynamoDB client, never the parent's pooled connections, and its
+    own merge threads (a fork copies the parent's thread pool object but none of its threads:
+    work handed to it would wait forever)."""
+    from baton.platform.dynamo import _client, _pool
 
     _client.cache_clear()
+    _pool.cache_clear()
 
 
 def _pid(_: int) -> int:
