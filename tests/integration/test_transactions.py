@@ -67,12 +67,15 @@ def _unchanged() -> None:
     assert get_task("t1").body["version"] == 1 and len(history("t1")) == 1
 
 
+def caller_for(path: str) -> dict[str, Any]:
+    """alice claims the group task t1 through her group (a transaction); root does the rest."""
+    return {"user": "alice", "roles": OPS} if "claim" in path else {"user": "root", "roles": ADMIN + ("PM_FACTORY",)}
+
+
 @pytest.mark.parametrize(("method", "path", "body", "keys", "ok"), PATHS, ids=[f"{p[0]} {p[1]}" for p in PATHS])
 def test_a_lasting_conflict_is_409_and_a_passing_one_is_retried(cancel: Any, method: str, path: str, body: Any,
                                                                  keys: set[str], ok: int) -> None:
-    # alice claims the group task t1 through her group: a transaction; root does the rest
-    who: dict[str, Any] = {"user": "alice", "roles": OPS} if "claim" in path else {
-        "user": "root", "roles": ADMIN + ("PM_FACTORY",)}
+    who = caller_for(path)
     fault = cancel("TransactionConflict")
     r = call(method, path, body, **who)
     assert r.status == 409 and set(r.body) == keys, r
@@ -86,8 +89,7 @@ def test_a_lasting_conflict_is_409_and_a_passing_one_is_retried(cancel: Any, met
 @pytest.mark.parametrize(("method", "path", "body", "keys", "ok"), PATHS, ids=[f"{p[0]} {p[1]}" for p in PATHS])
 def test_a_validation_cancellation_is_400_not_changing_too_fast(cancel: Any, method: str, path: str, body: Any,
                                                                 keys: set[str], ok: int) -> None:
-    who: dict[str, Any] = {"user": "alice", "roles": OPS} if "claim" in path else {
-        "user": "root", "roles": ADMIN + ("PM_FACTORY",)}
+    who = caller_for(path)
     fault = cancel("ValidationError")
     r = call(method, path, body, **who)
     assert r.status == 400 and set(r.body) == keys, r

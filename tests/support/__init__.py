@@ -17,7 +17,7 @@ from baton_local.harness import ADMIN, OPS, TENANT, Reply, call, concurrently, h
 
 __all__ = ["ADMIN", "HOSTILE_IDS", "OPS", "ROOT", "TENANT", "WRITER", "Reply", "before_send_hooks", "bulk", "call",
            "captured_logs", "claim", "concurrently", "create_task", "get_task", "handlers", "history", "in_processes",
-           "native", "release", "seed"]
+           "native", "release", "seed", "table_items"]
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 WRITER = ("apiwrite",)
@@ -42,7 +42,7 @@ def seed(tenant: str = TENANT) -> None:
         return
     if tenant not in _seeded:
         harness.seed(tenant)
-        _seeded[tenant] = _all_items(dynamo)
+        _seeded[tenant] = table_items()
         return
     items = _seeded[tenant]
     for start in range(0, len(items), 25):
@@ -51,15 +51,16 @@ def seed(tenant: str = TENANT) -> None:
             batch = dynamo.client.batch_write_item(RequestItems=batch).get("UnprocessedItems") or {}
 
 
-def _all_items(dynamo: Any) -> list[dict[str, Any]]:
-    """Every item of the (test) table, as stored (a test-only Scan)."""
+def table_items() -> list[dict[str, Any]]:
+    """Every item of the test's table as stored, in key order (a test-only Scan)."""
+    dynamo = get_dynamo()
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": dynamo.table}
     while True:
         page = dynamo.client.scan(**kwargs)
         items += page["Items"]
         if "LastEvaluatedKey" not in page:
-            return items
+            return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 

@@ -18,22 +18,9 @@ from hypothesis import strategies as st
 from baton.platform.dynamo import get_dynamo
 from baton.routes import ROUTES, Route, match
 from baton_local.events import LambdaContext, claims_for, http_event
-from tests.support import ADMIN, HOSTILE_IDS, TENANT, call, get_task, handlers, history, seed
+from tests.support import ADMIN, HOSTILE_IDS, TENANT, call, get_task, handlers, history, seed, table_items
 
 pytestmark = pytest.mark.usefixtures("moto_table")
-
-
-def table_items() -> list[dict[str, Any]]:
-    """Everything in the test's table (a test-only Scan: the table holds the seed data only)."""
-    store = get_dynamo()
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": store.table}
-    while True:
-        out = store.client.scan(**kwargs)
-        items += out["Items"]
-        if "LastEvaluatedKey" not in out:
-            return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
 
 def send(route: Route, path: str, *, body: str | bytes | None = None, headers: dict[str, str] | None = None,
