@@ -30,10 +30,11 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 def run(max_examples: int, seed: int | None = None, max_time: int | None = None, workers: int = 2,
-        state: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Start a server, fuzz it, stop it; the completed `st run` (exit code 0 means no failure)."""
+        state: Path | None = None, serve: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """Start a server (`baton serve` with the arguments `serve`), fuzz it, stop it; the completed
+    `st run` (exit code 0 means no failure)."""
     state = state or Path(tempfile.mkdtemp(prefix="baton-fuzz-"))
-    server = Server(state).start()
+    server = Server(state, *serve).start()
     try:
         admin = token(server.state, "root", "admin", ttl=3600)
         args = [ST, "--config-file", str(CONFIG), "run", f"{server.base}/openapi.json", "--checks", CHECKS,

@@ -13,17 +13,18 @@ import pytest
 
 from baton.tasks.service import CLAIM_BATCH
 from baton_local import tokens
+from baton_local.ddblocal import DynamoDBLocal
 from benchmarks.drain import Drain
-from tests.support.localserver import Server, request
+from tests.support.localserver import Server, on_engine, request
 
 pytestmark = pytest.mark.xdist_group("drain")
 WORKERS, TASKS = 16, 200
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Any]]:
+def server(tmp_path_factory: pytest.TempPathFactory, ddb_local: DynamoDBLocal) -> Iterator[tuple[Server, Any]]:
     state: Path = tmp_path_factory.mktemp("drain-state")
-    srv = Server(state).start()
+    srv = Server(state, *on_engine(ddb_local)).start()
     yield srv, tokens.load_key(state)
     srv.stop()
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from baton_local import tokens as issuer
+from baton_local.ddblocal import DynamoDBLocal
 from tests.support import concurrently
-from tests.support.localserver import Server, request
+from tests.support.localserver import Server, on_engine, request
 
 # one worker runs the module, so its `baton serve` starts once
 pytestmark = pytest.mark.xdist_group("http_race")
@@ -22,8 +22,9 @@ ROUNDS = 20
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    srv = Server(tmp_path_factory.mktemp("race-state")).start()
+def served(tmp_path_factory: pytest.TempPathFactory, ddb_local: DynamoDBLocal
+           ) -> Iterator[tuple[Server, dict[str, str]]]:
+    srv = Server(tmp_path_factory.mktemp("race-state"), *on_engine(ddb_local)).start()
     key = issuer.load_key(srv.state)  # minted in-process: `baton token` itself is tested in test_local_server
     admin = issuer.issue(key, user="admin", tenant="workflow", roles=["admin"], ttl=600)
     users = [f"r{i:02d}" for i in range(CLAIMERS)]
@@ -95,8 +96,3 @@ def _version(body: dict[str, Any]) -> int:
     task = body["data"] if "data" in body else body["taskView"]["task"]
     version: int = task["version"]
     return version
-
-
-def test_state_dir_is_per_server(served: tuple[Server, dict[str, str]]) -> None:
-    srv, _ = served
-    assert Path(srv.state, "dynamodb").is_dir()

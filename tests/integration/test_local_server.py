@@ -12,12 +12,12 @@ import pytest
 
 from baton_local import tokens
 from baton_local.ddblocal import DynamoDBLocal
-from tests.support.localserver import Server, request, token
+from tests.support.localserver import Server, on_engine, request, token
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("baton-state")).start()
+def server(tmp_path_factory: pytest.TempPathFactory, ddb_local: DynamoDBLocal) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("baton-state"), *on_engine(ddb_local)).start()
     yield srv
     srv.stop()
 
@@ -25,7 +25,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def test_banner_shows_url_swagger_and_token_command(server: Server) -> None:
     text = "".join(server.banner)
     assert server.base in text and f"{server.base}/swagger" in text
-    assert "DynamoDB Local" in text
     assert "baton token --user" in text
 
 
@@ -69,8 +68,9 @@ def test_public_routes_need_no_token(server: Server) -> None:
 
 
 def test_data_survives_a_restart(tmp_path: Path) -> None:
-    first = Server(tmp_path).start()
+    first = Server(tmp_path).start()  # its own DynamoDB Local, its data in the state directory
     try:
+        assert "Amazon DynamoDB Local" in "".join(first.banner) and (tmp_path / "dynamodb").is_dir()
         admin = token(tmp_path, "admin", "admin")
         status, _ = request(first.base, "POST", "/api/v1/tasks", admin, {"id": "keep", "name": "Keep me"})
         assert status == 201

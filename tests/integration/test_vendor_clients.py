@@ -13,15 +13,16 @@ import pytest
 from conductorone_sdk import SDK
 from conductorone_sdk.models import errors, shared
 
-from tests.support.localserver import Server, request, token
+from baton_local.ddblocal import DynamoDBLocal
+from tests.support.localserver import Server, on_engine, request, token
 
 # one worker runs the module, so its `baton serve` starts once
 pytestmark = pytest.mark.xdist_group("vendor_clients")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("baton-state")).start()
+def server(tmp_path_factory: pytest.TempPathFactory, ddb_local: DynamoDBLocal) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("baton-state"), *on_engine(ddb_local)).start()
     yield srv
     srv.stop()
 

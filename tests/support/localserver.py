@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 from pathlib import Path
 
+from baton_local.ddblocal import DynamoDBLocal
 from baton_local.harness import BATON, Server, request
 
-__all__ = ["BATON", "Server", "request", "token"]
+__all__ = ["BATON", "Server", "on_engine", "request", "token"]
+
+
+def on_engine(ddb_local: DynamoDBLocal) -> tuple[str, ...]:
+    """`baton serve` arguments for a fresh table on the test process's DynamoDB Local: one JVM
+    (compiled and warm) for a test process's servers, instead of one started per server. Tests
+    of the server's own engine (restarts, crash safety, no Java) start it without these."""
+    return ("--dynamodb-endpoint", ddb_local.endpoint, "--table", f"baton-{uuid.uuid4().hex[:10]}")
 
 
 def token(state: Path, user: str, roles: str, tenant: str = "workflow", ttl: int = 600) -> str:
