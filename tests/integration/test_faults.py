@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.retries.standard import ExponentialBackoff
 
 from baton.platform.dynamo import get_dynamo
 from tests.support import ADMIN, OPS, before_send_hooks, call, get_task, history, seed
@@ -39,7 +40,9 @@ class Fault:
 
 
 @pytest.fixture
-def inject(local_table: str) -> Iterator[Any]:
+def inject(local_table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # The SDK's retries all run, without their backoff waits (up to seconds each): no sleeps.
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
     seed()
     with before_send_hooks(get_dynamo().client) as install:
         yield lambda status, code: install(Fault(status, code))
