@@ -79,7 +79,10 @@ infra: install
 screenshots: install chromium
 	BATON_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -n 0 tests/browser/test_pages.py
 
-test: lint typecheck unit integration browser infra
+# Every tier: the unit tier first (a minute, failing fast), then the other three in one run, so
+# that both workers stay busy to the end instead of idling through each tier's slowest test.
+test: lint typecheck unit java chromium
+	$(PYTEST) -m "integration or browser or infra" tests/integration tests/unit tests/browser tests/infra
 
 # The long schemathesis pass (make test runs a bounded one): FUZZ_EXAMPLES cases per operation.
 FUZZ_EXAMPLES ?= 500
