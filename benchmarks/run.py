@@ -530,28 +530,39 @@ class ProcessCounts:
 
 
 def measure_claim_next(sizes: Sizes) -> dict[str, Any]:
-    """`drain_workers` workers drain `drain_tasks` tasks with claim-next on DynamoDB Local, their
-    requests served by 8 worker processes (as 8 Lambda environments would serve them: truly
-    concurrent); the DynamoDB calls and refused writes of those processes counted."""
+    """`drain_workers` workers drain `drain_tasks` tasks with claim-next over HTTP: the local
+    server (werkzeug) in this process, its requests served by 8 forked worker processes (as 8
+    Lambda environments would serve them: truly concurrent) on DynamoDB Local; the DynamoDB
+    calls and refused writes of those processes counted."""
     from baton.tasks.service import CLAIM_BATCH
-    from baton_local.harness import call, in_processes
+    from baton_local import tokens
+    from baton_local.ddblocal import free_port
+    from baton_local.harness import request
+    from baton_local.server import running
+    from baton_local.workers import Workers
     from benchmarks.drain import Drain
 
     tenant = f"cn-{uuid.uuid4().hex[:6]}"
+    with tempfile.TemporaryDirectory() as state, ProcessCounts() as counts, Workers(8) as workers:
+        key = tokens.load_key(Path(state))
+        port = free_port()
+        minted: dict[tuple[str, tuple[str, ...]], str] = {}
 
-    def over(method: str, path: str, body: Any, user: str, roles: tuple[str, ...]) -> tuple[int, Any]:
-        r = call(method, path, body, user=user, roles=roles, tenant=tenant)
-        return r.status, r.body
+        def over(method: str, path: str, body: Any, user: str, roles: tuple[str, ...]) -> tuple[int, Any]:
+            tok = minted.get((user, roles))
+            if tok is None:
+                tok = minted[(user, roles)] = tokens.issue(key, user=user, tenant=tenant, roles=list(roles), ttl=3600)
+            return request(f"http://127.0.0.1:{port}", method, path, tok, body, timeout=600)
 
-    drain = Drain(over, workers=sizes.drain_workers, tasks=sizes.drain_tasks)
-    with ProcessCounts() as counts, in_processes(8):
-        drain.setup()
-        before = counts.totals()
-        drain.run()
-        after = counts.totals()
+        with running("127.0.0.1", port, key, serialize=False, handlers=workers.handlers()):
+            drain = Drain(over, workers=sizes.drain_workers, tasks=sizes.drain_tasks)
+            drain.setup()
+            before = counts.totals()
+            drain.run()
+            after = counts.totals()
     claimed = max(1, sum(len(v) for v in drain.claims.values()))
     problems = drain.problems(window=CLAIM_BATCH)
-    return {**drain.summary(), "worker_processes": 8,
+    return {**drain.summary(), "over": "HTTP", "worker_processes": 8,
             "round_trips_per_claim": round((after["round_trips"] - before["round_trips"]) / claimed, 2),
             "writes_per_claim": round((after["writes"] - before["writes"]) / claimed, 2),
             "conflicts_per_claim": round((after["refused"] - before["refused"]) / claimed, 2), "problems": problems}
@@ -656,7 +667,7 @@ def table(r: dict[str, Any]) -> str:
         + f" (ratio **{qs['capacity_ratio']}**) | ≤ 1.2 |",
         "| `queue_groups`: first queue page for a user in " + " / ".join(qg) + " groups (ms, calls, capacity) | "
         + " / ".join(f"{v['ms']} ms, {v['round_trips']}, {v['capacity']}" for v in qg.values()) + " | reported |",
-        f"| `claim_next`: {cn['workers']} workers × {cn['tasks']} tasks: claims/s, p50 / p99, round trips, "
+        f"| `claim_next`: {cn['workers']} workers × {cn['tasks']} tasks over HTTP: claims/s, p50 / p99, round trips, "
         f"conflicts per claim, given twice | {cn['claims_per_s']}/s, {cn['p50_ms']} / {cn['p99_ms']} ms, "
         f"{cn['round_trips_per_claim']}, {cn['conflicts_per_claim']}, **{cn['given_twice']}** | 0 given twice |",
         f"| `hot_key_share`: largest share of one partition key ({hk['changes']:,} changes on {hk['tasks']:,} "
