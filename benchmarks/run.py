@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,11 +69,12 @@ class Sizes:
     hot_changes: int = 10_000
     families: tuple[str, ...] = ("itential", "tasks", "directory", "processmaker", "journey", "conductorone",
                                  "docs")
+    fresh_engines: bool = True  # a DynamoDB Local for each table-filling section
 
 
 QUICK = Sizes(cold_runs=1, warm_requests=30, claimers=8, race_rounds=1, users=60, groups=3, members=10,
               deep_start=50, page=5, history=(0, 50), user_groups=(1, 3), drain_workers=4, drain_tasks=20,
-              hot_tasks=20, hot_changes=60, families=("itential",))
+              hot_tasks=20, hot_changes=60, families=("itential",), fresh_engines=False)
 
 
 # ---- counting DynamoDB calls ----------------------------------------------------------------
@@ -727,20 +728,29 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
     section("warm", lambda: measure_warm(sizes, recorded))
     section("race", lambda: {"race": measure_race(sizes)})
 
-    # Each section that fills a table gets its own engine: DynamoDB Local (1 GB of heap) holding
-    # queue_scale's 110,000 tasks timed out in the next section.
-    def on_fresh_engine(measure: Callable[[Counter, Any, str], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
-        def fresh() -> dict[str, Any]:
-            with local_table() as (client, counter, endpoint):
+    # At full size each section that fills a table gets its own engine: DynamoDB Local (1 GB of
+    # heap) holding queue_scale's 110,000 tasks timed out in the next section. Tiny sizes share one.
+    shared: list[tuple[Any, Counter, str]] = []
+    with ExitStack() as stack:
+        def on_fresh_engine(measure: Callable[[Counter, Any, str], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+            def fresh() -> dict[str, Any]:
+                if sizes.fresh_engines:
+                    with local_table() as (client, counter, endpoint):
+                        return measure(counter, client, endpoint)
+                if not shared:
+                    shared.append(stack.enter_context(local_table()))
+                client, counter, endpoint = shared[0]
+                counter.reset()
                 return measure(counter, client, endpoint)
-        return fresh
+            return fresh
 
-    section("scale", on_fresh_engine(lambda counter, _c, _e: {"scale": measure_scale(sizes, counter)}))
-    section("queues", on_fresh_engine(lambda counter, client, _e: {
-        "queue_scale": measure_queue_scale(sizes, counter, client),
-        "queue_groups": measure_queue_groups(sizes, counter)}))
-    section("claim_next", on_fresh_engine(lambda _n, _c, _e: {"claim_next": measure_claim_next(sizes)}))
-    section("hot_keys", on_fresh_engine(lambda _n, _c, endpoint: {"hot_key_share": measure_hot_keys(sizes, endpoint)}))
+        section("scale", on_fresh_engine(lambda counter, _c, _e: {"scale": measure_scale(sizes, counter)}))
+        section("queues", on_fresh_engine(lambda counter, client, _e: {
+            "queue_scale": measure_queue_scale(sizes, counter, client),
+            "queue_groups": measure_queue_groups(sizes, counter)}))
+        section("claim_next", on_fresh_engine(lambda _n, _c, _e: {"claim_next": measure_claim_next(sizes)}))
+        section("hot_keys", on_fresh_engine(
+            lambda _n, _c, endpoint: {"hot_key_share": measure_hot_keys(sizes, endpoint)}))
     section("layer", lambda: {"layer_mb": measure_layer(build_layer)})
     if only == SECTIONS:
         results["goals"] = goals(results)
