@@ -2,7 +2,7 @@
 an object's fields; `holds` evaluates it in Python on the fields as the rules see them, and
 `condition` renders it as a DynamoDB ConditionExpression over the item that stores those fields
 (an absent attribute is a None field). So a check made on a read and the condition that pins it
-at write time come from one source (tests/test_claim_rule.py shows they agree on every state)."""
+at write time come from one source (tests/unit/test_claim_rule.py shows they agree on every state)."""
 
 from __future__ import annotations
 
