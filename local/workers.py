@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -17,13 +19,21 @@ from baton_local.events import LambdaContext
 from baton_local.server import Handler, load_handlers
 
 WORKERS = 8
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 _loaded: dict[str, Handler] = {}
 
 
-def _fresh_clients() -> None:
-    """In a new worker: its own DynamoDB client, never the parent's pooled connections, and its
-    own merge threads (a fork copies the parent's thread pool object but none of its threads:
-    work handed to it would wait forever)."""
+def _fresh_worker(parent: int) -> None:
+    """In a new worker: it ends with its parent (a `baton serve` killed outright leaves no
+    workers behind: they would wait for requests forever); its own DynamoDB client, never the
+    parent's pooled connections; and its own merge threads (a fork copies the parent's thread
+    pool object but none of its threads: work handed to it would wait forever)."""
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # no state of its own to save
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(0)
     from baton.platform.dynamo import _client, _pool
 
     _client.cache_clear()
@@ -51,7 +61,7 @@ class Workers:
         load_handlers()
         coldstart.resume()  # the parent answers no request itself: its collector runs, imports frozen
         self.pool = ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("fork"),
-                                        initializer=_fresh_clients)
+                                        initializer=_fresh_worker, initargs=(os.getpid(),))
         list(self.pool.map(_pid, range(size)))  # fork them now, before any request thread exists
 
     def handler(self, family: str) -> Handler:

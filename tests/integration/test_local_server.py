@@ -110,6 +110,25 @@ def test_any_dynamodb_endpoint_and_table(tmp_path: Path, ddb_local: DynamoDBLoca
         srv.stop()
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
 def test_crash_safety_sigkill_mid_burst(tmp_path: Path) -> None:
     """Kill `baton serve` outright in the middle of a burst of writes, restart it on the same
     data: every acknowledged change is there, and every task agrees with its history."""
@@ -138,12 +157,19 @@ def test_crash_safety_sigkill_mid_burst(tmp_path: Path) -> None:
     while len(acknowledged) < 40 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert first.proc is not None
+    workers = children(first.proc.pid)
+    assert len(workers) >= 2, workers  # the worker processes (and DynamoDB Local's JVM)
     first.proc.kill()  # SIGKILL: no cleanup at all
     first.proc.wait(10)
     stop.set()
     for t in threads:
         t.join(30)
     assert len(acknowledged) >= 40
+    # its worker processes end with it (the JVM, in its own session, is stopped by the next start)
+    deadline = time.monotonic() + 30
+    while [p for p in workers if alive(p) and "baton" in cmdline(p)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in workers if alive(p) and "baton" in cmdline(p)], "workers outlived their server"
     second = Server(tmp_path).start()
     try:
         stored: list[dict[str, Any]] = []
