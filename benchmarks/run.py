@@ -713,8 +713,10 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
 
     def section(name: str, measure: Callable[[], dict[str, Any]]) -> None:
         if name in only:
+            started = time.monotonic()
             results.update(measure())
             save(results)
+            print(f"• {name}: {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
     with local_table() as (client, counter, _):
         calls, recorded = measure_calls(counter, client)

@@ -16,7 +16,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.retries.standard import ExponentialBackoff
 
-from baton.platform.dynamo import get_dynamo
+from baton.platform.dynamo import _client, get_dynamo
 from tests.support import ADMIN, OPS, before_send_hooks, call, get_task, history, seed
 
 
@@ -43,6 +43,9 @@ class Fault:
 def inject(local_table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     # The SDK's retries all run, without their backoff waits (up to seconds each): no sleeps.
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    # A client of its own, as a fresh Lambda environment has: the session's shared one may have
+    # spent its retry quota (botocore's token bucket) on the faults of earlier tests.
+    _client.cache_clear()
     seed()
     with before_send_hooks(get_dynamo().client) as install:
         yield lambda status, code: install(Fault(status, code))

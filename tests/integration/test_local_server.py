@@ -12,7 +12,7 @@ import pytest
 
 from baton_local import tokens
 from baton_local.ddblocal import DynamoDBLocal
-from tests.support.localserver import Server, on_engine, request, token
+from tests.support.localserver import Server, cli_token, on_engine, request
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +29,11 @@ def test_banner_shows_url_swagger_and_token_command(server: Server) -> None:
 
 
 def test_claim_over_http_with_a_token(server: Server) -> None:
-    alice = token(server.state, "alice", "operations")
+    alice = cli_token(server.state, "alice", "operations")
     status, body = request(server.base, "POST", "/operations-manager/tasks/task-2/claim", alice)
     assert status == 200, body
     assert body["data"]["assignee"] == "alice"
-    bob = token(server.state, "bob", "operations")
+    bob = cli_token(server.state, "bob", "operations")
     status, body = request(server.base, "POST", "/operations-manager/tasks/task-2/claim", bob)
     assert status == 409 and body["holder"] == "alice"
     status, body = request(server.base, "GET", "/api/v1/tasks/task-2/history", bob)
@@ -41,10 +41,10 @@ def test_claim_over_http_with_a_token(server: Server) -> None:
 
 
 def test_no_or_bad_token_is_401(server: Server) -> None:
-    good = token(server.state, "alice", "operations")
-    expired = token(server.state, "alice", "operations", ttl=-10)
+    good = cli_token(server.state, "alice", "operations")
+    expired = cli_token(server.state, "alice", "operations", ttl=-10)
     forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
-    other_key = token(server.state.parent / "elsewhere", "alice", "operations")
+    other_key = cli_token(server.state.parent / "elsewhere", "alice", "operations")
     key = tokens.load_key(server.state)
     base = {"iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "sub": "alice", "custom:tenant": "workflow",
             "exp": time.time() + 600}
@@ -71,7 +71,7 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
     first = Server(tmp_path).start()  # its own DynamoDB Local, its data in the state directory
     try:
         assert "Amazon DynamoDB Local" in "".join(first.banner) and (tmp_path / "dynamodb").is_dir()
-        admin = token(tmp_path, "admin", "admin")
+        admin = cli_token(tmp_path, "admin", "admin")
         status, _ = request(first.base, "POST", "/api/v1/tasks", admin, {"id": "keep", "name": "Keep me"})
         assert status == 201
     finally:
@@ -79,14 +79,14 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
     second = Server(tmp_path).start()
     try:
         assert "already present" in "".join(second.banner)
-        status, body = request(second.base, "GET", "/api/v1/tasks/keep", token(tmp_path, "admin", "admin"))
+        status, body = request(second.base, "GET", "/api/v1/tasks/keep", cli_token(tmp_path, "admin", "admin"))
         assert status == 200 and body["name"] == "Keep me"
     finally:
         second.stop()
 
 
 def _claim_works(srv: Server) -> None:
-    alice = token(srv.state, "alice", "operations")
+    alice = cli_token(srv.state, "alice", "operations")
     status, body = request(srv.base, "POST", "/operations-manager/tasks/task-1/claim", alice)
     assert status == 200 and body["data"]["assignee"] == "alice", body
 
@@ -133,7 +133,7 @@ def test_crash_safety_sigkill_mid_burst(tmp_path: Path) -> None:
     """Kill `baton serve` outright in the middle of a burst of writes, restart it on the same
     data: every acknowledged change is there, and every task agrees with its history."""
     first = Server(tmp_path).start()
-    admin = token(tmp_path, "admin", "admin")
+    admin = cli_token(tmp_path, "admin", "admin")
     acknowledged: list[str] = []
     stop = threading.Event()
 

@@ -25,26 +25,26 @@ WRITER = ("apiwrite",)
 HOSTILE_IDS = ["a\r\nSet-Cookie: evil=1", "タスク", "a b%20c?d#e", "tab\there", "é\x85\u2028"]
 
 
-# The items the first seed of each tenant wrote into an empty moto table in this process.
-_seeded: dict[str, list[dict[str, Any]]] = {}
+# The items the first seed of each tenant wrote into an empty table in this process, per engine
+# (moto, or a DynamoDB Local endpoint).
+_seeded: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
 
 
 def seed(tenant: str = TENANT) -> None:
     """The seed tenant (baton_local.harness.seed: users, group ops, project prj, tasks t1-t3),
-    written by the functions. On moto, into an empty table, the functions run once per process
-    and tenant; later seeds put back the items they wrote, in a few BatchWriteItem calls (the
-    unit tier's time went mostly to seeding). On DynamoDB Local it always runs in full, so the
-    same tests there still seed through the functions (and the table's stream sees each write)."""
+    written by the functions once per process, engine and tenant, into an empty table; later
+    seeds there put back the items that wrote, in a few BatchWriteItem calls (seeding was most of
+    many tests' time). A table that already holds items is seeded in full."""
     dynamo = get_dynamo()
-    on_moto = get_settings().dynamodb_endpoint is None
-    if not on_moto or dynamo.client.scan(TableName=dynamo.table, Limit=1)["Items"]:
+    if dynamo.client.scan(TableName=dynamo.table, Limit=1)["Items"]:
         harness.seed(tenant)
         return
-    if tenant not in _seeded:
+    key = (get_settings().dynamodb_endpoint, tenant)
+    if key not in _seeded:
         harness.seed(tenant)
-        _seeded[tenant] = table_items()
+        _seeded[key] = table_items()
         return
-    items = _seeded[tenant]
+    items = _seeded[key]
     for start in range(0, len(items), 25):
         batch = {dynamo.table: [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]}
         while batch:

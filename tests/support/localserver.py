@@ -6,10 +6,11 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from baton_local import tokens
 from baton_local.ddblocal import DynamoDBLocal
 from baton_local.harness import BATON, Server, request
 
-__all__ = ["BATON", "Server", "on_engine", "request", "token"]
+__all__ = ["BATON", "Server", "cli_token", "on_engine", "request", "token"]
 
 
 def on_engine(ddb_local: DynamoDBLocal) -> tuple[str, ...]:
@@ -20,6 +21,14 @@ def on_engine(ddb_local: DynamoDBLocal) -> tuple[str, ...]:
 
 
 def token(state: Path, user: str, roles: str, tenant: str = "workflow", ttl: int = 600) -> str:
+    """A token as `baton token` mints it, minted in this process from the server's key (the
+    command itself is run by `cli_token`, in tests/integration/test_local_server.py)."""
+    return tokens.issue(tokens.load_key(state), user=user, tenant=tenant, roles=[r for r in roles.split(",") if r],
+                        ttl=ttl)
+
+
+def cli_token(state: Path, user: str, roles: str, tenant: str = "workflow", ttl: int = 600) -> str:
+    """A token from the `baton token` command."""
     out = subprocess.run([BATON, "token", "--user", user, "--roles", roles, "--tenant", tenant,
                           "--ttl", str(ttl), "--state-dir", str(state)],
                          check=True, capture_output=True, text=True).stdout

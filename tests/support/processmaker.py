@@ -27,7 +27,7 @@ def assign(activity: str, uid: str, kind: str = "user") -> None:
 
 
 def parallel(fn: Any, items: list[Any]) -> None:
-    with ThreadPoolExecutor(16) as pool:
+    with ThreadPoolExecutor(8) as pool:
         list(pool.map(fn, items))
 
 

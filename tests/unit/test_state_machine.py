@@ -134,7 +134,7 @@ def test_random_actions_keep_the_invariants(backend: str) -> None:
     response serializer); the full run on DynamoDB Local in the integration tier."""
     seed()
     run_state_machine_as_test(Assignment, settings=settings(
-        max_examples=15 if backend == "ddblocal" else 5, stateful_step_count=20, deadline=None, derandomize=True,
+        max_examples=8 if backend == "ddblocal" else 5, stateful_step_count=20, deadline=None, derandomize=True,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
 
