@@ -20,7 +20,7 @@ install: $(STAMP) node_modules/.installed
 
 $(STAMP): pyproject.toml
 	$(call step,Python packages into $(VENV) (pip),test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
-	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q -e '.[dev]')
+	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q --no-compile -e '.[dev]')
 	@touch $(STAMP)
 
 node_modules/.installed: package.json
@@ -79,10 +79,10 @@ infra: install
 screenshots: install chromium
 	BATON_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -n 0 tests/browser/test_pages.py
 
-# Every tier: the unit tier first (a minute, failing fast), then the other three in one run, so
-# that both workers stay busy to the end instead of idling through each tier's slowest test.
-test: lint typecheck unit java chromium
-	$(PYTEST) -m "integration or browser or infra" tests/integration tests/unit tests/browser tests/infra
+# Every tier in one run (the long tests first), so that both workers stay busy to the end instead
+# of idling through each tier's slowest test.
+test: lint typecheck java chromium
+	$(PYTEST) tests/integration tests/browser tests/infra tests/unit
 
 # The long schemathesis pass (make test runs a bounded one): FUZZ_EXAMPLES cases per operation.
 FUZZ_EXAMPLES ?= 500
