@@ -18,9 +18,11 @@ endef
 
 install: $(STAMP) node_modules/.installed
 
+# Bytecode for every installed module, compiled on all cores afterwards (pip compiles on one).
 $(STAMP): pyproject.toml
 	$(call step,Python packages into $(VENV) (pip),test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
-	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q --no-compile -e '.[dev]')
+	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q --no-compile -e '.[dev]' && \
+	  $(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null)
 	@touch $(STAMP)
 
 node_modules/.installed: package.json

@@ -306,12 +306,14 @@ def measure_warm(sizes: Sizes, recorded: dict[str, dict[str, Any]]) -> dict[str,
 
 
 # ---- race over HTTP ---------------------------------------------------------------------------
-def measure_race(sizes: Sizes) -> dict[str, Any]:
+def measure_race(sizes: Sizes, endpoint: str | None = None) -> dict[str, Any]:
+    """`baton serve` on its own DynamoDB Local, or with a fresh table at `endpoint`."""
     from baton_local import tokens
     from baton_local.harness import Server, concurrently, request
 
     state = Path(tempfile.mkdtemp(prefix="baton-bench-"))
-    server = Server(state).start()
+    engine = ("--dynamodb-endpoint", endpoint, "--table", f"race-{uuid.uuid4().hex[:8]}") if endpoint else ()
+    server = Server(state, *engine).start()
     try:
         key = tokens.load_key(state)
         admin = tokens.issue(key, user="admin", tenant="workflow", roles=["admin"], ttl=3600)
@@ -734,23 +736,28 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
     save(results)
     section("cold", lambda: measure_cold(sizes, recorded))
     section("warm", lambda: measure_warm(sizes, recorded))
-    section("race", lambda: {"race": measure_race(sizes)})
 
     # At full size each section that fills a table gets its own engine: DynamoDB Local (1 GB of
-    # heap) holding queue_scale's 110,000 tasks timed out in the next section. Tiny sizes share one.
+    # heap) holding queue_scale's 110,000 tasks timed out in the next section, and the race runs
+    # `baton serve` as a user does (its own engine). Tiny sizes share one engine.
     shared: list[tuple[Any, Counter, str]] = []
     with ExitStack() as stack:
+        def shared_engine() -> tuple[Any, Counter, str]:
+            if not shared:
+                shared.append(stack.enter_context(local_table()))
+            return shared[0]
+
         def on_fresh_engine(measure: Callable[[Counter, Any, str], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
             def fresh() -> dict[str, Any]:
                 if sizes.fresh_engines:
                     with local_table() as (client, counter, endpoint):
                         return measure(counter, client, endpoint)
-                if not shared:
-                    shared.append(stack.enter_context(local_table()))
-                client, counter, endpoint = shared[0]
+                client, counter, endpoint = shared_engine()
                 counter.reset()
                 return measure(counter, client, endpoint)
             return fresh
+
+        section("race", lambda: {"race": measure_race(sizes, None if sizes.fresh_engines else shared_engine()[2])})
 
         section("scale", on_fresh_engine(lambda counter, _c, _e: {"scale": measure_scale(sizes, counter)}))
         section("queues", on_fresh_engine(lambda counter, client, _e: {

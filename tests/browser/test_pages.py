@@ -14,8 +14,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from baton.routes import ROUTES
 from baton.tasks.service import CLAIM_SPREAD
+from baton_local.ddblocal import DynamoDBLocal
 from tests.support.browser import chromium, console_errors, resources, screenshot
-from tests.support.localserver import Server, request, token
+from tests.support.localserver import Server, on_engine, request, token
 
 pytestmark = pytest.mark.xdist_group("pages")
 WAIT = 30  # seconds: a shared, loaded machine
@@ -24,8 +25,8 @@ ALLOWED_FAILURES = ("favicon.ico", "/local/events")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("baton-state")).start()
+def server(tmp_path_factory: pytest.TempPathFactory, ddb_local: DynamoDBLocal) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("baton-state"), *on_engine(ddb_local)).start()
     yield srv
     srv.stop()
 

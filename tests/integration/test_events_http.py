@@ -12,8 +12,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from baton_local.ddblocal import DynamoDBLocal
 from tests.support.events import validate
-from tests.support.localserver import Server, request, token
+from tests.support.localserver import Server, on_engine, request, token
 
 Event = dict[str, Any]
 
@@ -154,8 +155,8 @@ def test_burst_crash_and_resume_gives_each_history_event_once_in_order(tmp_path:
         second.stop()
 
 
-def test_feed_is_per_tenant_and_needs_a_token(tmp_path: Path) -> None:
-    srv = Server(tmp_path).start()
+def test_feed_is_per_tenant_and_needs_a_token(tmp_path: Path, ddb_local: DynamoDBLocal) -> None:
+    srv = Server(tmp_path, *on_engine(ddb_local)).start()
     try:
         status, _ = request(srv.base, "GET", "/local/events")
         assert status == 401
