@@ -18,11 +18,11 @@ endef
 
 install: $(STAMP) node_modules/.installed
 
-# Bytecode for every installed module, compiled on all cores afterwards (pip compiles on one).
+# No bytecode compiled at install (pip would compile every module of every package, on one core,
+# for 40 s here): Python compiles what is used, when it is first imported.
 $(STAMP): pyproject.toml
 	$(call step,Python packages into $(VENV) (pip),test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
-	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q --no-compile -e '.[dev]' && \
-	  $(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null)
+	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q --no-compile -e '.[dev]')
 	@touch $(STAMP)
 
 node_modules/.installed: package.json

@@ -36,7 +36,7 @@ def cold(spec: dict[str, Any]) -> dict[str, Any]:
 
         install_replay(get_dynamo().client, spec["cassette"])
     result = module.lambda_handler(event, Context())
-    return {"ms": (time.perf_counter() - start) * 1000, "status": result["statusCode"]}
+    return {"ms": (time.perf_counter() - start) * 1000, "status": result["statusCode"], **_imported(spec)}
 
 
 def baseline(spec: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +44,15 @@ def baseline(spec: dict[str, Any]) -> dict[str, Any]:
     import boto3
 
     boto3.client("dynamodb", region_name="us-east-1")
-    return {"ms": (time.perf_counter() - start) * 1000}
+    return {"ms": (time.perf_counter() - start) * 1000, **_imported(spec)}
+
+
+def _imported(spec: dict[str, Any]) -> dict[str, Any]:
+    """With `modules` in the spec: the source files of every module this run imported."""
+    if not spec.get("modules"):
+        return {}
+    files = {getattr(m, "__file__", None) for m in list(sys.modules.values())}
+    return {"modules": sorted(f for f in files if f and f.endswith(".py"))}
 
 
 def _timed(handler: Any, event: dict[str, Any], n: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ claim_next, hot_key_share, layer_mb, goals.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -248,23 +249,28 @@ def child(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
         return result
 
 
-def compile_sources() -> None:
-    """Bytecode for Baton's own modules, as the deployed layer ships it (infra/layer.py); without
-    it the first fresh interpreter here would compile them."""
+def compile_sources(sizes: Sizes, recorded: dict[str, dict[str, Any]]) -> None:
+    """Bytecode for every module a timed run imports, as the deployed layer ships it
+    (infra/layer.py): Baton's own, then what one untimed run of each measure imported from the
+    installed packages (with PYTHONDONTWRITEBYTECODE set, or an install that left bytecode to
+    first use, every fresh interpreter would compile them again)."""
     import compileall
+    import py_compile
 
     for folder in (ROOT / "layers" / "baton", ROOT / "functions"):
         compileall.compile_dir(str(folder), quiet=1)
+    imported = set(child("baseline", {"modules": True})["modules"])
+    for family in sizes.families:
+        spec = recorded[FIRST[family]]
+        imported |= set(child("cold", {"family": family, "event": spec["event"], "cassette": spec["cassette"],
+                                       "modules": True})["modules"])
+    for source in sorted(imported):
+        with contextlib.suppress(OSError, py_compile.PyCompileError):
+            py_compile.compile(source, doraise=True)
 
 
 def measure_cold(sizes: Sizes, recorded: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    compile_sources()
-    # One untimed run of each: it writes the bytecode of whatever it imports from the installed
-    # packages (`make install` leaves that to first use), so no timed run compiles anything.
-    child("baseline", {})
-    for family in sizes.families:
-        spec = recorded[FIRST[family]]
-        child("cold", {"family": family, "event": spec["event"], "cassette": spec["cassette"]})
+    compile_sources(sizes, recorded)
     runs: dict[str, list[float]] = {f: [] for f in sizes.families}
     base: list[float] = []
     for _ in range(sizes.cold_runs):  # interleaved, so drift on a shared machine hits all alike

@@ -28,7 +28,8 @@ from baton.tasks.stream import cloud_events
 PATH = "/local/events"
 SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
                "X-Accel-Buffering": "no"}
-POLL_SECONDS = 0.05  # how often an idle shard is asked again (DynamoDB Local answers at once)
+POLL_SECONDS = 0.05  # how often an idle shard is asked again while a client listens
+IDLE_POLL_SECONDS = 1.0  # ... and while none does (a client arriving wakes the reader at once)
 KEEPALIVE_SECONDS = 15.0  # a comment line this often, so a dead client is noticed
 CATCH_UP_SECONDS = 30.0  # how long a resuming client waits for the feed to reach its id
 
@@ -55,6 +56,8 @@ class EventLog:
         self.index: dict[str, int] = {}
         self.changed = threading.Condition()
         self.caught_up = threading.Event()  # the reader has reached the stream's end once
+        self.listeners = 0  # open SSE responses
+        self.wanted = threading.Event()  # set when a client arrives (and on close): read now
 
     def extend(self, events: list[dict[str, Any]]) -> None:
         with self.changed:
@@ -94,6 +97,7 @@ class StreamReader:
 
     def close(self) -> None:
         self.stop.set()
+        self.log.wanted.set()
         self.thread.join(5)
 
     def _call(self, op: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
@@ -154,7 +158,10 @@ class StreamReader:
                     refresh = True
             if not got:
                 self.log.caught_up.set()
-                self.stop.wait(POLL_SECONDS)
+                # Quickly while someone listens; slowly otherwise (every `baton serve` keeps a
+                # reader: twenty reads a second of an idle stream were most of an idle server's work).
+                self.log.wanted.wait(POLL_SECONDS if self.log.listeners else IDLE_POLL_SECONDS)
+                self.log.wanted.clear()
 
 
 class EventFeed:
@@ -173,25 +180,32 @@ class EventFeed:
     def stream(self, tenant: str, last_event_id: str | None) -> Iterator[bytes]:
         """The body of one SSE response: the tenant's events after `last_event_id` (all the
         stream keeps when it is None or unknown), then each new one as it comes, forever."""
-        position = self.log.position_after(tenant, last_event_id)
-        if position is None:  # maybe not read yet after a restart: wait until the feed caught up
-            self.log.caught_up.wait(CATCH_UP_SECONDS)
+        with self.log.changed:
+            self.log.listeners += 1
+        self.log.wanted.set()
+        try:
             position = self.log.position_after(tenant, last_event_id)
-        yield b"retry: 1000\n\n"
-        if position is None:
-            yield b": unknown Last-Event-ID; replaying every event the stream keeps\n\n"
-            position = 0
-        while True:
+            if position is None:  # maybe not read yet after a restart: wait until the feed caught up
+                self.log.caught_up.wait(CATCH_UP_SECONDS)
+                position = self.log.position_after(tenant, last_event_id)
+            yield b"retry: 1000\n\n"
+            if position is None:
+                yield b": unknown Last-Event-ID; replaying every event the stream keeps\n\n"
+                position = 0
+            while True:
+                with self.log.changed:
+                    if position >= len(self.log.entries):
+                        self.log.changed.wait(KEEPALIVE_SECONDS)
+                    batch = self.log.entries[position:]
+                position += len(batch)
+                frames = b"".join(e.frame for e in batch if e.tenant == tenant)
+                if frames:
+                    yield frames
+                elif not batch:  # nothing at all for a while
+                    yield b": keep-alive\n\n"
+        finally:
             with self.log.changed:
-                if position >= len(self.log.entries):
-                    self.log.changed.wait(KEEPALIVE_SECONDS)
-                batch = self.log.entries[position:]
-            position += len(batch)
-            frames = b"".join(e.frame for e in batch if e.tenant == tenant)
-            if frames:
-                yield frames
-            elif not batch:  # nothing at all for a while
-                yield b": keep-alive\n\n"
+                self.log.listeners -= 1
 
 
 def events_endpoint(api: Any, request: Any) -> Any:

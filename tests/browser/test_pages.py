@@ -39,7 +39,8 @@ def browser() -> Iterator[WebDriver]:
 
 def wait(driver: WebDriver, what: str, condition: object) -> None:
     # The inbox re-renders its lists on every refresh or event: an element read a moment ago may be gone.
-    WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
+    # Asked every 50 ms (Selenium's default is every 500 ms: mostly idle time, waiting).
+    WebDriverWait(driver, WAIT, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: condition(d), message=what)  # type: ignore[operator]
 
 

@@ -15,11 +15,9 @@ import json
 import random
 import uuid
 from collections.abc import Callable
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from baton.activities.repository import ActivityRepository
-from baton.directory.domain import User
-from baton.directory.repository import DirectoryRepository
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.platform import clock
@@ -28,6 +26,11 @@ from baton.tasks import rules
 from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged, TaskExists
 from baton.tasks.leases import lease_until, takeover
 from baton.tasks.repository import MAX_CANDIDATES, TaskRepository
+
+if TYPE_CHECKING:
+    from baton.activities.repository import ActivityRepository
+    from baton.directory.domain import User
+    from baton.directory.repository import DirectoryRepository
 
 MAX_ATTEMPTS = 8
 # claim-next reads the queue CLAIM_BATCH tasks at a time and picks at random among the first
@@ -58,10 +61,23 @@ Planner = Callable[[Task, dict[str, list[str]]], Plan]
 class TaskService:
     def __init__(self, db: Dynamo, caller: Caller, tasks: TaskRepository | None = None) -> None:
         """`tasks`: another view of the task repository (a bulk request's, tasks.bulk)."""
+        self.db = db
         self.tasks = tasks or TaskRepository(db)
-        self.directory = DirectoryRepository(db)
-        self.activities = ActivityRepository(db)
         self.caller = caller
+
+    # The directory and the activities are read by some requests only (a group candidate's claim,
+    # a task made from an activity): imported when first needed, not by every cold start.
+    @cached_property
+    def directory(self) -> DirectoryRepository:
+        from baton.directory.repository import DirectoryRepository
+
+        return DirectoryRepository(self.db)
+
+    @cached_property
+    def activities(self) -> ActivityRepository:
+        from baton.activities.repository import ActivityRepository
+
+        return ActivityRepository(self.db)
 
     # ---- helpers ---------------------------------------------------------------------------
     def _event(self, task: Task, action: str, from_: str | None, to: str | None,
