@@ -22,7 +22,7 @@ install: $(STAMP) node_modules/.installed
 # for 40 s here): Python compiles what is used, when it is first imported.
 $(STAMP): pyproject.toml
 	$(call step,Python packages into $(VENV) (pip),test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
-	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q --no-compile -e '.[dev]')
+	  $(BIN)/pip install -q --no-compile -e '.[dev]')
 	@touch $(STAMP)
 
 node_modules/.installed: package.json
