@@ -29,6 +29,10 @@ RANK_GROUP, RANK_USER, RANK_INACTIVE = "G", "U", "X"
 COUNTERS = {RANK_GROUP: "groupCount", RANK_USER: "userCount"}
 SORT_NAME_CHARS = 64
 SCHEMA_MARKER = {"pk": "BATON#META", "sk": "SCHEMA"}
+# The tenant audit (gsi4): every ledger event of a tenant, in partitions by month (the UTC
+# `YYYY-MM` of the event's time) and shard (from the event id), ordered by time then event id.
+AUDIT_SHARDS = 32
+AUDIT_BUCKET_CHARS = 7  # `YYYY-MM` of a stored timestamp
 
 
 def esc(part: str) -> str:
@@ -124,6 +128,24 @@ class Keys:
         return f"T#{esc(tenant)}#I#{esc(user_id)}"
 
     @staticmethod
+    def audit_index(tenant: str, bucket: str, shard: int) -> str:
+        """One partition of a tenant's audit: a month (`YYYY-MM`) and a shard."""
+        return f"T#{esc(tenant)}#AU#{bucket}#{shard}"
+
+    @staticmethod
+    def audit_keys(tenant: str, at: str, event_id: str) -> dict[str, str]:
+        """The audit index's keys of a ledger event (its history item, or the task item that
+        holds a direct claim's pending event): partition by month and shard, sort by time and id."""
+        shard = zlib.crc32(event_id.encode()) % AUDIT_SHARDS
+        return {"gsi4pk": Keys.audit_index(tenant, at[:AUDIT_BUCKET_CHARS], shard),
+                "gsi4sk": audit_order(at, event_id)}
+
+    @staticmethod
+    def case_index(tenant: str, case_id: str) -> str:
+        """A case's tasks (gsi5), in creation order."""
+        return f"T#{esc(tenant)}#C#{esc(case_id)}"
+
+    @staticmethod
     def client_registration(client_id: str) -> dict[str, str]:
         """Where a client-credentials app client's tenant and roles are registered."""
         return {"pk": "SIGNIN#CLIENT#" + esc(client_id), "sk": "CLIENT"}
@@ -134,6 +156,12 @@ def queue_order(rank: int, due: str | None, created: str, task_id: str) -> str:
     then dueDate ascending (none last), then createdAt ascending, then id; `~` sorts after every
     digit."""
     return f"{QUEUED}{rank:03d}#{due or '~'}#{created}#{esc(task_id)}"
+
+
+def audit_order(at: str, event_id: str) -> str:
+    """The audit's sort key: time, then event id (every id is the same length and free of
+    characters below `!`, so `after + " "` is the least key above `after`)."""
+    return f"{at}#{esc(event_id)}"
 
 
 def newest_order(created: str, task_id: str) -> str:

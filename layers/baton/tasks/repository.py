@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from baton import ledger
 from baton.errors import BadRequest
 from baton.platform import clock
 from baton.platform.cursors import (
@@ -116,6 +117,10 @@ def task_item(tenant: str, task: Task) -> dict[str, Any]:
         data["gsi3pk"], data["gsi3sk"] = Keys.inbox(tenant, task.assignee), _queue_order(task)
     if task.requestHash:
         data["requestHash"] = task.requestHash
+    if task.lastHash:
+        data["lastHash"] = task.lastHash
+    if task.caseId is not None:
+        data["gsi5pk"], data["gsi5sk"] = Keys.case_index(tenant, task.caseId), data["gsi1sk"]
     return serialize(data)
 
 
@@ -142,10 +147,45 @@ def _is_task(item: dict[str, Any]) -> bool:
 
 
 def event_item(tenant: str, event: HistoryEvent) -> dict[str, Any]:
+    """A history item: the event, keyed by its version in the task's partition, and in the
+    tenant audit (gsi4) by its time."""
     data = event.model_dump(by_alias=True)
     data["pk"] = Keys.task(tenant, event.taskId)["pk"]
     data["sk"] = Keys.history_sk(event.version)
+    data.update(Keys.audit_keys(tenant, event.at, event.id))
     return serialize(data)
+
+
+def pending_event(task: Task) -> HistoryEvent | None:
+    """A direct claim's event held in the task item (`lastEvent`), numbered by the task's version
+    and hashed after the task's last written event (its `lastHash`), as it will be when the next
+    change writes it out: served and written out, it is the same event with the same hash."""
+    if not task.lastEvent:
+        return None
+    event = HistoryEvent.model_validate({**task.lastEvent, "taskId": task.id, "version": task.version})
+    event.hash = ledger.event_hash(task.lastHash, event.public())
+    return event
+
+
+def record_changes(old: Task, new: Task, event: HistoryEvent, expired: HistoryEvent | None = None) -> None:
+    """The `changes` of a change's events, from the task before and after it (unless the event
+    already says): a takeover's `lease-expired` ends the old holder's claim, then the event."""
+    before = old
+    if expired is not None:
+        before = old.model_copy(update={"assignee": None, "leaseExpiresAt": None})
+        if not expired.changes:
+            expired.changes = ledger.changes(dict(old), dict(before))
+    if not event.changes:
+        event.changes = ledger.changes(dict(before), dict(new))
+
+
+def stamp_chain(old: Task | None, new: Task, events: Sequence[HistoryEvent]) -> None:
+    """Hash `events` (in version order) after the task's last hash, and record the last one on
+    `new` (its `lastHash`): the change writes both in its one transaction."""
+    head = old.lastHash if old is not None else None
+    for event in events:
+        event.hash = head = ledger.event_hash(head, event.public())
+    new.lastHash = head
 
 
 @dataclass
@@ -193,6 +233,9 @@ class TaskRepository:
     # ---- writes ----------------------------------------------------------------------------
     def create_task(self, tenant: str, task: Task, event: HistoryEvent) -> None:
         """Put the task if its id is free, with its first history event; TaskExists otherwise."""
+        if not event.changes:
+            event.changes = ledger.changes(None, dict(task))
+        stamp_chain(None, task, [event])
         try:
             self._write([
                 {"Put": {"Item": task_item(tenant, task), "ConditionExpression": "attribute_not_exists(pk)"}},
@@ -211,6 +254,9 @@ class TaskRepository:
         (numbered before `event`); the condition then also admits the old holder's lease only if
         it has passed; `lease_live_at` (a heartbeat): only if the lease has not passed at that
         time. Refused: TaskChanged (the task as it now is), MembershipLost, HistoryRaced."""
+        record_changes(old, new, event, expired)
+        pending = pending_event(old)
+        stamp_chain(old, new, [e for e in (pending, expired, event) if e is not None])
         values: dict[str, Any] = {":v": old.version, ":st": old.status}
         cond = "version = :v AND #st = :st AND "
         if old.assignee is None:
@@ -241,8 +287,7 @@ class TaskRepository:
                 "ConditionExpression": " OR ".join(f"contains(#g, :g{i})" for i in range(len(groups))),
                 "ExpressionAttributeNames": {"#g": "groups"},
                 "ExpressionAttributeValues": serialize({f":g{i}": g for i, g in enumerate(groups)})}})
-        if old.lastEvent:  # a direct claim's event, written out now (the Put above drops it)
-            pending = HistoryEvent.model_validate({**old.lastEvent, "version": old.version})
+        if pending is not None:  # a direct claim's event, written out now (the Put above drops it)
             # `deferred`: its event was published when the claim was made (tasks.events).
             actions.append({"Put": {"Item": {**event_item(tenant, pending), DEFERRED: {"BOOL": True}}}})
         if expired is not None:
@@ -271,14 +316,17 @@ class TaskRepository:
         condition = claim.condition(me=user, version=if_match)
         values: dict[str, Any] = {":me": user, ":one": 1, ":now": event.at,
                                   ":g2": Keys.assignee_index(tenant, user, "open"), ":g3": Keys.inbox(tenant, user),
-                                  ":ev": event.model_dump(by_alias=True, exclude={"version"}, exclude_none=True)}
+                                  ":ev": event.model_dump(by_alias=True, exclude={"version", "hash"},
+                                                          exclude_none=True),
+                                  # in the tenant audit while the task item holds it
+                                  **{f":{k}": v for k, v in Keys.audit_keys(tenant, event.at, event.id).items()}}
         # The caller is the only candidate: the task item is then its only queue entry, and
         # moving it from that queue to the caller's inbox (gsi3pk) is part of this one write.
         try:
             out = self.db.call(
                 "update_item", TableName=self.db.table, Key=serialize(Keys.task(tenant, task_id)),
                 UpdateExpression="SET assignee = :me, version = version + :one, updatedAt = :now, gsi2pk = :g2, "
-                                 "gsi2sk = gsi1sk, gsi3pk = :g3, lastEvent = :ev",
+                                 "gsi2sk = gsi1sk, gsi3pk = :g3, lastEvent = :ev, gsi4pk = :gsi4pk, gsi4sk = :gsi4sk",
                 ConditionExpression=condition.expression, ExpressionAttributeNames=condition.names,
                 ExpressionAttributeValues={**serialize(values), **condition.values}, ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD")
@@ -394,6 +442,9 @@ class TaskRepository:
         new = task_item(tenant, task)
         if "lastEvent" in item:
             new["lastEvent"] = item["lastEvent"]
+            for k in ("gsi4pk", "gsi4sk"):
+                if k in item:
+                    new[k] = item[k]
         index_keys = [k for pair in INDEXES.values() for k in pair]
         if all(item.get(k) == new.get(k) for k in index_keys):
             return 0

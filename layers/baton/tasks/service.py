@@ -23,9 +23,17 @@ from baton.errors import BadRequest, Conflict, Forbidden, NotFound, Precondition
 from baton.platform import clock
 from baton.platform.dynamo import Dynamo, TransactionConflict
 from baton.tasks import rules
-from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged, TaskExists
+from baton.tasks.domain import (
+    HistoryEvent,
+    HistoryRaced,
+    MembershipLost,
+    Task,
+    TaskChanged,
+    TaskExists,
+    TaskPolicy,
+)
 from baton.tasks.leases import lease_until, takeover
-from baton.tasks.repository import MAX_CANDIDATES, TaskRepository
+from baton.tasks.repository import MAX_CANDIDATES, TaskRepository, pending_event
 
 if TYPE_CHECKING:
     from baton.activities.repository import ActivityRepository
@@ -82,9 +90,9 @@ class TaskService:
     # ---- helpers ---------------------------------------------------------------------------
     def _event(self, task: Task, action: str, from_: str | None, to: str | None,
                comment: str | None = None, candidates: list[str] | None = None) -> HistoryEvent:
-        return HistoryEvent(id=new_id(), taskId=task.id, version=task.version + 1, at=now(),
-                            actor=self.caller.user_id, action=action, **{"from": from_}, to=to,
-                            comment=comment, candidates=candidates)
+        return HistoryEvent.model_validate({
+            "id": new_id(), "taskId": task.id, "version": task.version + 1, "at": now(), "actor": self.caller.user_id,
+            "action": action, "from": from_, "to": to, "comment": comment, "candidates": candidates})
 
     def _next(self, task: Task, **changes: Any) -> Task:
         """The task's next version. A lease ends with every change but the one that sets it."""
@@ -157,7 +165,7 @@ class TaskService:
         if lease_seconds is not None:
             return self._claim(task_id, if_match, lease_seconds=lease_seconds)
         event = HistoryEvent(id=new_id(), taskId=task_id, version=0, at=now(), actor=me, action="claim",
-                             to=me)
+                             to=me, changes={"assignee": {"from": None, "to": me}})
         try:
             return self.tasks.claim_direct(self.caller.tenant, task_id, me, event, if_match)
         except TaskChanged as changed:
@@ -323,6 +331,35 @@ class TaskService:
                     self._event(task, action, task.status, status, comment), None)
         return self._mutate(task_id, if_match, plan, holder_action=True)[0]
 
+    def update(self, task_id: str, fields: dict[str, Any], if_match: int | None = None) -> Task:
+        """`PATCH /api/v1/tasks/{id}`: change priority, dueDate, candidates or policy (admin or
+        apiwrite) of an open task; its holder and lease stay. One event (`update`) with the
+        changes; nothing to change (every field as it is) writes nothing."""
+        require_role(self.caller, WRITE_ROLES)
+        if not fields:
+            raise BadRequest("Give at least one of priority, dueDate, candidateUsers, candidateGroups, policy")
+        updates = dict(fields)
+        for name in ("candidateUsers", "candidateGroups"):
+            if name in updates:
+                updates[name] = list(dict.fromkeys(updates[name] or []))
+        if "priority" in updates and updates["priority"] is None:
+            raise BadRequest("priority: an integer from 0 to 100 (it cannot be cleared)")
+        if "policy" in updates:
+            updates["policy"] = TaskPolicy.model_validate(updates["policy"] or {})
+
+        def plan(task: Task, groups: dict[str, builtins.list[str]]) -> Plan:
+            rules.require_open(task)
+            users = updates.get("candidateUsers", task.candidateUsers)
+            groups_ = updates.get("candidateGroups", task.candidateGroups)
+            if len(users) + len(groups_) > MAX_CANDIDATES:
+                raise BadRequest(f"A task may have at most {MAX_CANDIDATES} candidates (users and groups "
+                                 f"together); this one would have {len(users) + len(groups_)}")
+            if all(getattr(task, k) == v for k, v in updates.items()):
+                return None
+            new = task.model_copy(update={**updates, "version": task.version + 1, "updatedAt": now()})
+            return new, self._event(task, "update", None, None), None
+        return self._mutate(task_id, if_match, plan)[0]
+
     # ---- create and read -------------------------------------------------------------------
     def create(self, body: dict[str, Any]) -> tuple[Task, bool]:
         """Create a task; True when created, False when an identical create was replayed."""
@@ -405,10 +442,11 @@ class TaskService:
             events.append(event)
             kept.append(after)
         last = events[-1].version if events else before
-        if next_cursor is None and task.lastEvent and last == task.version - 1:
+        pending = pending_event(task)
+        if next_cursor is None and pending is not None and last == task.version - 1:
             if len(events) >= limit:  # no room on this page: the next one carries it
                 return [e.public() for e in events], kept[-1], True
-            events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}))
+            events.append(pending)
             last = task.version
         whole = (next_cursor is not None and next_cursor == page.cursor) or last == task.version
         if not whole:  # still landing: stop before the gap, continue from there
