@@ -38,6 +38,8 @@ GENESIS = ""  # the previous hash of a task's first hashed event
 # The `kind` of a ledger event that changed the directory (ProcessMaker's activity assignees)
 # rather than a task; task events have no `kind`.
 DIRECTORY_KIND = "directory"
+# The keys every served directory event has (it names an activity, not a task).
+DIRECTORY_CORE: frozenset[str] = (CORE - {"taskId"}) | {"kind", "projectId", "activityId"}
 
 
 def _value(task: Mapping[str, Any] | None, name: str) -> Any:
@@ -67,9 +69,12 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[
 
 
 def served(event: Mapping[str, Any]) -> dict[str, Any]:
-    """An event as the history route (and the tenant audit) serve it: the core keys always,
-    every other key only when it is not null."""
-    return {k: v for k, v in event.items() if k in CORE or v is not None}
+    """An event as the history route (and the tenant audit) serve it: the core keys always (null
+    when absent: storage drops nulls), every other key only when it is not null."""
+    core = DIRECTORY_CORE if event.get("kind") == DIRECTORY_KIND else CORE
+    out = {k: v for k, v in event.items() if k in core or v is not None}
+    out.update((k, None) for k in sorted(core - out.keys()))
+    return out
 
 
 def canonical(event: Mapping[str, Any]) -> str:

@@ -98,7 +98,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", PM + "/assignee", "processmaker", name="assign", roles=PM_ROLES, ok=(201,),
           dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem", "PutItem")),
     Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker", name="remove", roles=PM_ROLES,
-          dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem", "DeleteItem")),
+          dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem", "DeleteItem", "PutItem")),
     # Journey Manager: transactions
     Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey", name="unassign",
           roles=WORK_ROLES, dynamodb=TASK_ACTION),

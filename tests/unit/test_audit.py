@@ -289,9 +289,12 @@ def test_the_audit_lists_every_event_of_the_tenant_oldest_first() -> None:
         assert reply is None or reply.status == 200, reply
         clock.advance(1)
 
-    then(create_task("A1", candidateGroups=["ops"]))
-    then(create_task("A2", candidateUsers=["carol"]))
-    then(create_task("A3", tenant="other"))
+    create_task("A1", candidateGroups=["ops"])
+    then()
+    create_task("A2", candidateUsers=["carol"])
+    then()
+    create_task("A3", tenant="other")
+    then()
     then(claim("A1", "alice"))
     then(claim("A2", "carol"))  # pending in the task item: in the audit at once
     then(call("POST", "/workspaces/secure/api/v1/txn/unassign", {"params": {"submitKey": "A1"}}, user="root",
@@ -341,3 +344,32 @@ def test_the_audit_window_spans_months() -> None:
     assert [e["taskId"] for e in r.body["items"]] == ["M1", "M2"]
     r = audit(**{"from": start, "to": clock.stamp(), "cursor": r.body["cursor"]})
     assert [e["taskId"] for e in r.body["items"]] == ["M3"]
+
+
+def test_processmaker_assignee_writes_are_directory_events_in_the_same_ledger() -> None:
+    from baton import ledger
+
+    start = clock.stamp()
+    pm = f"/api/1.0/{TENANT}/project/prj/activity/act"
+    r = call("POST", pm + "/assignee", {"aas_uid": "carol", "aas_type": "user"}, user="pat", roles=("PM_FACTORY",))
+    assert r.status == 201, r
+    clock.advance(1)
+    r = call("DELETE", pm + "/assignee/ops", user="root", roles=ADMIN)
+    assert r.status == 200, r
+    clock.advance(1)
+    refused = call("POST", pm + "/assignee", {"aas_uid": "carol", "aas_type": "user"}, user="pat",
+                   roles=("PM_FACTORY",))
+    assert refused.status == 400  # already assigned: no event
+    events = audit(**{"from": start, "to": clock.stamp()}).body["items"]
+    assert [(e["kind"], e["action"], e["actor"], e["reason"]) for e in events] == [
+        ("directory", "assignee-add", "pat", "request"), ("directory", "assignee-remove", "root", "request")]
+    add, remove = events
+    assert add["projectId"] == "prj" and add["activityId"] == "act" and add["to"] == "carol"
+    assert add["changes"] == {"assignees": {"from": None, "to": {"aas_uid": "carol", "aas_type": "user"}}}
+    assert remove["changes"] == {"assignees": {"from": {"aas_uid": "ops", "aas_type": "group"}, "to": None}}
+    assert remove["version"] == add["version"] + 1
+    assert remove["hash"] == ledger.event_hash(add["hash"], remove)  # the activity's chain (seeding began it)
+    assert [e["action"] for e in audit(**{"from": start, "to": clock.stamp(), "action": "assignee-add"}
+                                       ).body["items"]] == ["assignee-add"]
+    listed = call("GET", pm + "/assignee").body
+    assert "carol" in [a["aas_uid"] for a in listed] and "ops" not in [a["aas_uid"] for a in listed]

@@ -20,6 +20,10 @@ class Activity(Model):
     name: str
     type: ActivityType = "task"
     leaseSeconds: int | None = None  # the default lease of its tasks' claims (copied at creation)
+    # The ledger of its assignee changes (directory events in the tenant audit, baton.ledger): how
+    # many there were and the last one's hash, the previous hash of the next.
+    ledgerVersion: int = Field(default=0, exclude=True)
+    lastHash: str | None = Field(default=None, exclude=True)
 
 
 @dataclass(frozen=True)
