@@ -197,7 +197,7 @@ class ActivityRepository:
         else:
             actions.append({"Delete": {"Key": serialize(row), "ConditionExpression": "attribute_exists(pk)"}})
         actions.append({"Put": {"Item": serialize({
-            **event, "pk": act["pk"], "sk": Keys.history_sk(event["version"]),
+            **event, "pk": act["pk"], "sk": Keys.directory_event_sk(event["version"]),
             **Keys.audit_keys(tenant, event["at"], event["id"])}), "ConditionExpression": "attribute_not_exists(pk)"}})
         try:
             self.db.transact(actions)

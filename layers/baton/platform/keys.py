@@ -14,6 +14,7 @@ from typing import Any
 SCHEMA_VERSION = 2
 TASK_SK = "TASK"
 HISTORY = "H#"  # the sort-key region of a task's history events
+DIRECTORY_EVENTS = "DH#"  # the sort-key region of an activity's directory events (its assignee changes)
 USERS, GROUPS = "USER#", "GROUP#"  # the sort-key regions of a directory partition
 ACTIVITY_SK = "ACT"
 QUEUED = "Q#"  # the sort-key region of claimable entries in a queue partition (and of the inbox)
@@ -52,6 +53,12 @@ class Keys:
     @staticmethod
     def history_sk(version: int) -> str:
         return f"{HISTORY}{version:012d}"
+
+    @staticmethod
+    def directory_event_sk(version: int) -> str:
+        """A directory event in its activity's partition (not `H#`: those are task events, which
+        the event stream publishes)."""
+        return f"{DIRECTORY_EVENTS}{version:012d}"
 
     @staticmethod
     def history_version(sk: str | None) -> int:
