@@ -7,6 +7,7 @@ from baton.directory.absence import Absence, refuses_cycle, stand_in
 from baton.tasks.separation import Held, Separation, ledger_entry, refusal
 
 NOW = "2026-12-06T12:00:00.000000Z"
+NOBODY: dict[str, Absence] = {}
 PAST, FUTURE = "2026-12-01T00:00:00.000000Z", "2026-12-31T00:00:00.000000Z"
 
 
@@ -15,7 +16,7 @@ def away(delegate: str | None, mode: str = "redirect", start: str = PAST, until:
 
 
 def test_a_present_user_takes_their_own_work() -> None:
-    got = stand_in("ann", {}.get, NOW)
+    got = stand_in("ann", NOBODY.get, NOW)
     assert got.users == ("ann",) and got.on_behalf_of is None and got.reason is None
 
 
@@ -51,7 +52,7 @@ def test_a_chain_ending_at_an_absent_user_without_delegate_leaves_the_work_in_th
 def test_a_cycle_is_refused_when_set_and_harmless_when_met() -> None:
     chain = {"b": away("c"), "c": away("a")}
     assert refuses_cycle("a", "b", chain.get) == "Delegation cycle: a -> b -> c -> a"
-    assert refuses_cycle("a", "a", {}.get) is not None
+    assert refuses_cycle("a", "a", NOBODY.get) is not None
     assert refuses_cycle("a", "b", {"b": away("c")}.get) is None
     assert refuses_cycle("a", None, chain.get) is None
     assert stand_in("a", {**chain, "a": away("b")}.get, NOW).users == ()
