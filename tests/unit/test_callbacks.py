@@ -84,3 +84,35 @@ def test_a_fault_is_retried_by_raising_and_a_closed_token_is_recorded(moto_table
     states.fail_next("TaskTimedOut")
     assert deliverer.deliver(gone) == "closed"
     assert deliverer.deliver(gone) == "duplicate"  # recorded: never retried
+
+
+def test_baton_serves_consumer_retries_with_backoff_then_dead_letters(moto_table: str, controlled_clock: None,
+                                                                      tmp_path: Any) -> None:
+    from baton.platform import clock
+    from baton_local.callbacks import MAX_ATTEMPTS, CallbackConsumer
+
+    states = RecordingStates()
+    consumer = CallbackConsumer(Deliverer(get_dynamo(), states.client), tmp_path)
+    finished = record(OPEN, {**OPEN, "status": "completed", "version": 3})
+    states.fail_next("ServiceUnavailable")
+    consumer([finished])
+    assert states.calls == [] and len(consumer.pending) == 1
+    consumer([])  # too early: backing off
+    assert states.calls == []
+    clock.advance(1)
+    consumer([])
+    assert states.operations() == ["SendTaskSuccess"] and consumer.pending == []
+    consumer([finished])  # the same record again (a restart re-reads the stream): no second call
+    assert states.operations() == ["SendTaskSuccess"]
+    assert [o for _, o in consumer.outcomes] == ["sent", "duplicate"]
+
+    gone = record(OPEN, {**OPEN, "status": "abandoned", "version": 9})
+    for _ in range(MAX_ATTEMPTS):
+        states.fail_next("ServiceUnavailable")
+    consumer([gone])
+    for _ in range(MAX_ATTEMPTS):
+        clock.advance(120)
+        consumer([])
+    assert consumer.pending == [] and consumer.outcomes[-1][1] == "dead-letter"
+    dead = (tmp_path / "callbacks-dead-letter.jsonl").read_text()
+    assert '"version": 9' in dead and "tok-123" not in dead
