@@ -6,7 +6,7 @@ from baton.directory.domain import Group, GroupChanged, UnknownMember, User
 from baton.directory.repository import DirectoryRepository
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict
-from baton.platform.dynamo import Dynamo, TransactionConflict
+from baton.storage.dynamo import Dynamo, TransactionConflict
 
 MAX_ATTEMPTS = 8
 
