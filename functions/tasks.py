@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import AfterValidator, BaseModel, Field
 
 from baton import c1
+from baton.directory.domain import Skills
 from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
@@ -59,6 +60,7 @@ class CreateTask(BaseModel):
     dueDate: Timestamp | None = None
     followUpDate: Timestamp | None = None
     leaseSeconds: LeaseSeconds | None = None
+    requiredSkills: Skills | None = Field(default=None, description="Skills a holder needs (default: the activity's)")
 
 
 class ClaimNextBody(BaseModel):

@@ -48,13 +48,17 @@ class ActivityRepository:
         """Create or update an activity (its assignees and their count are kept); True if created.
         A creation also records its project (one transaction), so an unknown project can be named."""
         key = Keys.activity(tenant, activity.project_id, activity.id)
-        lease = (", leaseSeconds = :l" if activity.leaseSeconds else " REMOVE leaseSeconds")
+        lease = (", leaseSeconds = :l" if activity.leaseSeconds else "")
+        removed = [f for f, v in (("leaseSeconds", activity.leaseSeconds), ("requiredSkills", activity.requiredSkills))
+                   if not v]
+        values = {":p": activity.project_id, ":a": activity.id, ":n": activity.name, ":t": activity.type,
+                  ":l": activity.leaseSeconds, ":rs": sorted(set(activity.requiredSkills))}
         update = {"Key": serialize(key),
-                  "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t" + lease,
+                  "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t" + lease
+                                      + (", requiredSkills = :rs" if activity.requiredSkills else "")
+                                      + (" REMOVE " + ", ".join(removed) if removed else ""),
                   "ExpressionAttributeNames": {"#n": "name", "#t": "type"},
-                  "ExpressionAttributeValues": serialize({":p": activity.project_id, ":a": activity.id,
-                                                          ":n": activity.name, ":t": activity.type,
-                                                          ":l": activity.leaseSeconds})}
+                  "ExpressionAttributeValues": serialize({k: v for k, v in values.items() if v})}
         try:
             self.db.transact([
                 {"Update": {**update, "ConditionExpression": "attribute_not_exists(pk)"}},
