@@ -6,7 +6,7 @@ with retries, bisection and a dead-letter queue, infra/), delivering each callba
 
 from __future__ import annotations
 
-from baton.platform import coldstart  # isort: skip
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -15,8 +15,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from baton.platform.dynamo import get_dynamo
-from baton.platform.observability import logger
+from baton.edge.observability import logger
+from baton.storage.dynamo import get_dynamo
 from baton.tasks.callbacks import Deliverer, callbacks_of
 
 

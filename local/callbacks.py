@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from baton.platform import clock
+from baton import clock
 from baton.tasks.callbacks import Callback, Deliverer, callbacks_of
 
 MAX_ATTEMPTS = 8

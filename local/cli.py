@@ -38,8 +38,8 @@ def _configure_environment(endpoint: str, table: str) -> None:
         "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_SERVICE_NAME": "baton",
         "POWERTOOLS_METRICS_NAMESPACE": "Baton", "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
     })
-    from baton.platform.dynamo import _client
-    from baton.platform.settings import get_settings
+    from baton.settings import get_settings
+    from baton.storage.dynamo import _client
 
     get_settings.cache_clear()
     _client.cache_clear()
@@ -95,7 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signin.use_backend(credentials.LocalBackend(state))  # the sign-in routes answer from the local issuer
     signins = credentials.ensure_demo(state)
 
-    from baton.platform.dynamo import get_dynamo
+    from baton.storage.dynamo import get_dynamo
     from baton.table import ensure_table
     from baton.tasks.repository import TaskRepository
     from baton_local import demo
@@ -159,7 +159,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         endpoint = engine.endpoint
     try:
         _configure_environment(endpoint, args.table)
-        from baton.platform.dynamo import get_dynamo
+        from baton.storage.dynamo import get_dynamo
         from baton.table import ensure_table
         from baton.tasks.repository import TaskRepository
 

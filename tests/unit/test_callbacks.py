@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from baton.attrs import to_attr
-from baton.platform.dynamo import get_dynamo
+from baton.storage.dynamo import get_dynamo
 from baton.tasks.callbacks import TOKEN, Callback, Deliverer, callback_of, callbacks_of
 from tests.support.states import RecordingStates
 
@@ -88,7 +88,7 @@ def test_a_fault_is_retried_by_raising_and_a_closed_token_is_recorded(moto_table
 
 def test_baton_serves_consumer_retries_with_backoff_then_dead_letters(moto_table: str, controlled_clock: None,
                                                                       tmp_path: Any) -> None:
-    from baton.platform import clock
+    from baton import clock
     from baton_local.callbacks import MAX_ATTEMPTS, CallbackConsumer
 
     states = RecordingStates()

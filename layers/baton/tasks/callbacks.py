@@ -25,8 +25,8 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from baton.attrs import from_attr
-from baton.platform.dynamo import ConditionFailed, Dynamo, serialize
-from baton.platform.keys import TASK_SK, Keys
+from baton.storage.dynamo import ConditionFailed, Dynamo, serialize
+from baton.storage.keys import TASK_SK, Keys
 from baton.table import PK, SK
 
 Kind = Literal["success", "failure", "heartbeat"]

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from baton import clock
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
-from baton.platform import clock
-from baton.platform.dynamo import Dynamo, TransactionConflict
+from baton.storage.dynamo import Dynamo, TransactionConflict
 from baton.tasks import rules
 from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged, TaskExists
 from baton.tasks.leases import lease_until, takeover
