@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from baton.platform import clock
-from baton.platform.dynamo import get_dynamo
+from baton import clock
+from baton.storage.dynamo import get_dynamo
 from tests.support import ADMIN, OPS, TENANT, WRITER, call, claim, create_task, history, native, release, seed
 
 pytestmark = pytest.mark.usefixtures("backend", "controlled_clock")

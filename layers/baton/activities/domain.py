@@ -20,6 +20,7 @@ class Activity(Model):
     name: str
     type: ActivityType = "task"
     leaseSeconds: int | None = None  # the default lease of its tasks' claims (copied at creation)
+    requiredSkills: list[str] = Field(default_factory=list)  # copied to its tasks at creation
     # The ledger of its assignee changes (directory events in the tenant audit, baton.ledger): how
     # many there were and the last one's hash, the previous hash of the next.
     ledgerVersion: int = Field(default=0, exclude=True)

@@ -8,11 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from baton import ledger
+from baton import clock, ledger
 from baton.domain import ROLE_ADMIN, Caller, require_role, utc_timestamp
 from baton.errors import BadRequest, NotFound
-from baton.platform import clock
-from baton.platform.dynamo import Dynamo
+from baton.storage.dynamo import Dynamo
 from baton.tasks import reasons
 from baton.tasks.audit_repository import AuditPage, AuditRepository
 from baton.tasks.domain import Task

@@ -19,9 +19,9 @@ from botocore.exceptions import ClientError
 
 from baton import ledger
 from baton.errors import BadRequest
-from baton.platform.cursors import decode_cursor, decode_position, encode_cursor, encode_position, fingerprint
-from baton.platform.dynamo import MAX_QUERY_LIMIT, Dynamo, _pool, deserialize, serialize
-from baton.platform.keys import AUDIT_BUCKET_CHARS, AUDIT_SHARDS, TASK_SK, Keys
+from baton.storage.cursors import decode_cursor, decode_position, encode_cursor, encode_position, fingerprint
+from baton.storage.dynamo import MAX_QUERY_LIMIT, Dynamo, _pool, deserialize, serialize
+from baton.storage.keys import AUDIT_BUCKET_CHARS, AUDIT_SHARDS, TASK_SK, Keys
 from baton.table import GSI_AUDIT, GSI_CASE
 from baton.tasks.domain import HistoryEvent, Task
 from baton.tasks.repository import pending_event, task_from_item
