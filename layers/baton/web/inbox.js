@@ -430,7 +430,7 @@ async function showTask(id, focusReassign = false) {
   $("history").replaceChildren(...events.items.map((e, i) => el("tr", {},
     el("td", {}, e.version ?? i + 1), el("td", {}, when(e.at)), el("td", {}, nameOf(e.actor)), el("td", {}, e.action),
     el("td", {}, nameOf(e.from)), el("td", {}, nameOf(e.to) || (e.candidates || []).join(", ")),
-    el("td", {}, e.comment || ""))));
+    el("td", {}, describeEvent(e, (id) => state.users.get(id)?.firstname || id)))));
   const mine = task.status === "open" && task.assignee === state.me.sub;
   $("reassign").hidden = !mine;
   if (mine) {
