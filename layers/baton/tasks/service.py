@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
-from baton.platform.dynamo import Dynamo
+from baton.storage.dynamo import Dynamo
 from baton.tasks import eligibility, rules
 from baton.tasks.algorithm import MAX_ATTEMPTS, Action, Changes, State, new_id, now
 from baton.tasks.change import Change, Seen
@@ -232,6 +232,8 @@ class TaskService(Changes):
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
             if activity.leaseSeconds and "leaseSeconds" not in body:
                 body = {**body, "leaseSeconds": activity.leaseSeconds}
+            if activity.requiredSkills and body.get("requiredSkills") is None:
+                body = {**body, "requiredSkills": activity.requiredSkills}
             for kind, uid in assignees:
                 target = candidate_users if kind == "user" else candidate_groups
                 if uid not in target:
@@ -242,6 +244,7 @@ class TaskService(Changes):
         stamp = now()
         task = Task.model_validate({
             **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users,
+            "requiredSkills": sorted(set(body.get("requiredSkills") or [])),
             "candidateGroups": candidate_groups, "status": "open", "assignee": None, "version": 1,
             "createdBy": self.caller.user_id, "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash})
         event = HistoryEvent(id=new_id(), taskId=task.id, version=1, at=stamp, actor=self.caller.user_id,

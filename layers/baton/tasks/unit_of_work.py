@@ -1,5 +1,5 @@
 """Units of work: where the task repository's writes go. A write is a list of `Op` values (a Put,
-a Delete or a ConditionCheck, each with its condition as a `platform.conditions` rule, rendered
+a Delete or a ConditionCheck, each with its condition as a `storage.conditions` rule, rendered
 only when the transaction is made), owned by one task.
 
 - `UnitOfWork`: each write is its own transaction, made at once (every request but a bulk
@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 from baton.errors import BadRequest
-from baton.platform.conditions import Rule
-from baton.platform.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo
+from baton.storage.conditions import Rule
+from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo
 from baton.tasks.domain import AtomicRefused
 
 
