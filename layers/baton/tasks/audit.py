@@ -15,7 +15,9 @@ from baton.storage.dynamo import Dynamo
 from baton.tasks import reasons
 from baton.tasks.audit_repository import AuditPage, AuditRepository
 from baton.tasks.domain import Task
-from baton.tasks.repository import TaskRepository, pending_event
+from baton.tasks.layout import pending_event
+from baton.tasks.listings import TaskListings
+from baton.tasks.repository import TaskRepository
 
 MAX_WINDOW = timedelta(days=31)
 DEFAULT_WINDOW = timedelta(days=1)
@@ -53,6 +55,7 @@ class AuditService:
         self.caller = caller
         self.repo = AuditRepository(db)
         self.tasks = TaskRepository(db)
+        self.listings = TaskListings(db)
 
     def audit(self, *, start: str | None, end: str | None, actor: str | None, action: str | None,
               limit: int, cursor: str | None) -> tuple[AuditPage, str, str]:
@@ -85,7 +88,7 @@ class AuditService:
         events: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            page = self.tasks.history_page(self.caller.tenant, task_id, HISTORY_READ, cursor)
+            page = self.listings.history_page(self.caller.tenant, task_id, HISTORY_READ, cursor)
             events += [e.public() for e, _ in page.events if e.version <= task.version]
             cursor = page.cursor
             if cursor is None:

@@ -24,7 +24,7 @@ from baton.storage.dynamo import MAX_QUERY_LIMIT, Dynamo, _pool, deserialize, se
 from baton.storage.keys import AUDIT_BUCKET_CHARS, AUDIT_SHARDS, TASK_SK, Keys
 from baton.table import GSI_AUDIT, GSI_CASE
 from baton.tasks.domain import HistoryEvent, Task
-from baton.tasks.repository import pending_event, task_from_item
+from baton.tasks.layout import pending_event, task_from_item
 from baton.tasks.stream import DEFERRED
 
 # A filtered audit page stops after examining this many events per requested item (then it
