@@ -1,0 +1,134 @@
+"""The Lambda entry of a function: one Powertools resolver per family, whose exception handlers
+answer in the family's dialect, behind the body checks, the logging context and tracing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestValidationError,
+    ResponseValidationError,
+)
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
+
+from baton.edge import coldstart
+from baton.edge.auth import claims_of
+from baton.edge.dialects import Dialect, error_response
+from baton.edge.http import JSON, body_error, validation_message
+from baton.edge.observability import logger, request_logging, traced
+from baton.errors import BadRequest, BatonError, Internal, NotFound
+from baton.routes import ROUTES
+
+
+class Resolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver, with API Gateway's notion of a path parameter."""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}$") -> re.Pattern[str]:
+        """A path parameter is anything but '/': API Gateway hands it over percent-decoded, so
+        quotes, backslashes, backticks and control characters arrive as themselves (Powertools'
+        own pattern leaves them unrouted, and an unrouted request would fall to the fault
+        handler). The route table's patterns (`Route.pattern`) say the same."""
+        return re.compile(base_regex.replace("$", r"\Z").format(re.sub(r"(<\w+>)", r"(?P\1[^/]+)", rule)))
+
+
+class FamilyRouter(Router):
+    """A family's router whose routes take their method and path from the route table, by name:
+    `@router.handles("claim", summary=...)` serves the family's route named `claim`."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__()
+        self.family = family
+        self.table = {r.name: r for r in ROUTES if r.family == family}
+
+    def handles(self, name: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        route = self.table[name]  # KeyError at import: the table has no such route
+        rule = re.sub(r"\{(\w+)\}", r"<\1>", route.path)  # Powertools spells `{id}` as `<id>`
+        return self.route(rule, route.method, **options)
+
+
+def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
+    app = Resolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(BatonError)
+    def _domain(err: BatonError) -> Response:
+        return error_response(dialect, err)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return error_response(dialect, BadRequest(validation_message(exc), reason="invalidRequest"))
+
+    @app.exception_handler(NotFoundError)
+    def _unrouted(exc: NotFoundError) -> Response:
+        return error_response(dialect, NotFound("Not Found", reason="notFound"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # Last resort: a fault of ours. Each change is one transaction, so nothing was half-written.
+        logger.exception("unexpected fault")
+        return error_response(dialect, Internal("Internal server error"))
+
+    @app.exception_handler(ResponseValidationError)
+    def _broken(exc: ResponseValidationError) -> Response:
+        logger.error("response failed its schema", extra={"errors": str(exc.errors())[:2000]})
+        return error_response(dialect, Internal("Internal server error"))
+
+    return app
+
+
+def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
+                 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler of one family: refuse oversized bodies before parsing, then resolve.
+
+    One request at a time, as Lambda runs a function: the resolver (built on the first request)
+    holds the request being handled, and routes read it from their router's `current_event`.
+    The local server runs requests concurrently in worker processes (baton_local.workers)."""
+    apps: list[APIGatewayHttpResolver] = []
+
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        refused = body_error(event, json_only)
+        if refused is not None:
+            status, body = dialect.render(refused)
+            return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": json.dumps(body),
+                    "isBase64Encoded": False}
+        if json_only:
+            # Baton speaks JSON only: a body is parsed as JSON whatever Content-Type claims (and a
+            # request without one is not refused for a Content-Type Powertools does not parse).
+            # The sign-in routes read OAuth's forms too, so they keep the Content-Type they got.
+            event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
+        if not apps:
+            apps.append(make_resolver(dialect, *routers))
+        return apps[0].resolve(event, context)
+
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        result = answer(event, context)
+        status = result.get("statusCode", 500)
+        # Every request is in API Gateway's access log (route, status, latency, request id);
+        # here refusals and faults are logged, successes only at DEBUG (a log line costs
+        # about a tenth of a warm request).
+        level = logging.INFO if status >= 400 else logging.DEBUG
+        if logger.log_level <= level:
+            claims = claims_of(event)
+            (logger.info if level == logging.INFO else logger.debug)("request handled", extra={
+                "route": event.get("routeKey"), "status": status,
+                "tenant": claims.get("custom:tenant"), "user": claims.get("sub")})
+        return result
+
+    @request_logging
+    @traced
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return handle(event, context)
+        finally:
+            coldstart.resume()  # after the first answer, whatever it was
+
+    handler.dialect = dialect  # type: ignore[attr-defined]  # read by the OpenAPI document
+    return handler

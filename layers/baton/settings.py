@@ -1,0 +1,36 @@
+"""Settings read once from the environment (a pydantic model, cached)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_ID_LENGTH = 128
+
+
+class Settings(BaseModel):
+    # None in Lambda when TABLE_NAME is missing: the store then refuses to guess (see storage.dynamo.get_dynamo).
+    table_name: str | None = Field(default="baton")
+    dynamodb_endpoint: str | None = None
+    region: str = "us-east-1"
+    service: str = "baton"
+    xray_subsegments: bool = False
+    # How many partitions a tenant's task listing is spread over (write sharding): raise it for
+    # tenants that change more than ~1,000 tasks a second; `baton migrate` re-keys after a change.
+    list_shards: int = Field(default=32, ge=1, le=1000)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        # Outside Lambda (local tools, tests) the table defaults to "baton"; in Lambda it must be set.
+        table_name=os.environ.get("TABLE_NAME") or (None if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "baton"),
+        dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT") or None,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME", "baton"),
+        xray_subsegments=os.environ.get("BATON_XRAY_SUBSEGMENTS", "").lower() in ("1", "true", "on"),
+        list_shards=int(os.environ.get("BATON_LIST_SHARDS") or 32),
+    )

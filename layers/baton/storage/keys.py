@@ -1,0 +1,146 @@
+"""The key scheme of the one table: partition and sort keys, the listing shards, the queue
+order and partitions, and the place of a ranked row. The only module that spells a key. It knows
+no feature's rules: what a rank means (activities.order) or which lease a read shows (tasks.leases)
+belongs to the feature.
+
+Key parts are escaped so that joining them with '#' is injective; a tenant's keys all start with
+`T#{tenant}#`. Timestamps are stored in one fixed-width UTC form, so string order is time order.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+# The key scheme's version: 2 added queue order, queue entries and the sharded listing.
+SCHEMA_VERSION = 2
+TASK_SK = "TASK"
+HISTORY = "H#"  # the sort-key region of a task's history events
+USERS, GROUPS = "USER#", "GROUP#"  # the sort-key regions of a directory partition
+ACTIVITY_SK = "ACT"
+QUEUED = "Q#"  # the sort-key region of claimable entries in a queue partition (and of the inbox)
+AAS = "ACT#AAS#"  # the sort-key region of an activity's assignment rows (in `ranked_order`)
+SORT_NAME_CHARS = 64
+SCHEMA_MARKER = {"pk": "BATON#META", "sk": "SCHEMA"}
+
+
+def esc(part: str) -> str:
+    """Escape key parts so that joining them with '#' is injective."""
+    return part.replace("%", "%25").replace("#", "%23")
+
+
+def unesc(part: str) -> str:
+    return part.replace("%23", "#").replace("%25", "%")
+
+
+class Keys:
+    @staticmethod
+    def task(tenant: str, task_id: str) -> dict[str, str]:
+        return {"pk": f"T#{esc(tenant)}#TASK#{esc(task_id)}", "sk": TASK_SK}
+
+    @staticmethod
+    def history_sk(version: int) -> str:
+        return f"{HISTORY}{version:012d}"
+
+    @staticmethod
+    def history_version(sk: str | None) -> int:
+        """The version of a history sort key; 0 for anything else."""
+        if not sk or not sk.startswith(HISTORY) or not sk[2:].isascii():
+            return 0
+        try:
+            return int(sk.removeprefix(HISTORY), 10)
+        except ValueError:
+            return 0
+
+    @staticmethod
+    def tenant_of_task(pk: str) -> str | None:
+        """The tenant of a task partition key `T#{tenant}#TASK#{taskId}` (parts escaped), else None."""
+        parts = pk.split("#")
+        if len(parts) != 4 or parts[0] != "T" or parts[2] != "TASK":
+            return None
+        return unesc(parts[1])
+
+    @staticmethod
+    def directory(tenant: str) -> str:
+        return f"T#{esc(tenant)}#DIR"
+
+    @staticmethod
+    def user(tenant: str, user_id: str) -> dict[str, str]:
+        return {"pk": Keys.directory(tenant), "sk": f"{USERS}{esc(user_id)}"}
+
+    @staticmethod
+    def group(tenant: str, group_id: str) -> dict[str, str]:
+        return {"pk": Keys.directory(tenant), "sk": f"{GROUPS}{esc(group_id)}"}
+
+    @staticmethod
+    def activity(tenant: str, project_id: str, activity_id: str) -> dict[str, str]:
+        return {"pk": f"T#{esc(tenant)}#ACT#{esc(project_id)}#{esc(activity_id)}", "sk": ACTIVITY_SK}
+
+    @staticmethod
+    def assignee(activity_pk: str, order: str) -> dict[str, str]:
+        """An assignment row: after its activity item in the partition, in list order (`ranked_order`)."""
+        return {"pk": activity_pk, "sk": AAS + order}
+
+    @staticmethod
+    def project(tenant: str, project_id: str) -> dict[str, str]:
+        """A project's marker, written with its activities (so an unknown project can be told apart)."""
+        return {"pk": f"T#{esc(tenant)}#PRJ#{esc(project_id)}", "sk": "PRJ"}
+
+    @staticmethod
+    def tasks_index(tenant: str, status: str, shard: int) -> str:
+        """A tenant's task listing, by status, spread over `list_shards` partitions."""
+        return f"T#{esc(tenant)}#L#{status}#{shard}"
+
+    @staticmethod
+    def shard(task_id: str, shards: int) -> int:
+        return zlib.crc32(task_id.encode()) % shards
+
+    @staticmethod
+    def assignee_index(tenant: str, user_id: str, status: str) -> str:
+        return f"T#{esc(tenant)}#A#{esc(user_id)}#{status}"
+
+    @staticmethod
+    def user_queue(tenant: str, user_id: str) -> str:
+        return f"T#{esc(tenant)}#Q#U#{esc(user_id)}"
+
+    @staticmethod
+    def group_queue(tenant: str, group_id: str) -> str:
+        return f"T#{esc(tenant)}#Q#G#{esc(group_id)}"
+
+    @staticmethod
+    def queue_entry_sk(tenant: str, queue: str) -> str:
+        """The sort key of a task's entry item for one of its queues (`Q#U#{user}`, `Q#G#{group}`)."""
+        return QUEUED + queue.removeprefix(f"T#{esc(tenant)}#{QUEUED}")
+
+    @staticmethod
+    def inbox(tenant: str, user_id: str) -> str:
+        return f"T#{esc(tenant)}#I#{esc(user_id)}"
+
+    @staticmethod
+    def client_registration(client_id: str) -> dict[str, str]:
+        """Where a client-credentials app client's tenant and roles are registered."""
+        return {"pk": "SIGNIN#CLIENT#" + esc(client_id), "sk": "CLIENT"}
+
+
+def queue_order(rank: int, due: str | None, created: str, task_id: str) -> str:
+    """The queue-order sort key: `rank` ascending (0 to 999: the feature's priority, inverted),
+    then dueDate ascending (none last), then createdAt ascending, then id; `~` sorts after every
+    digit."""
+    return f"{QUEUED}{rank:03d}#{due or '~'}#{created}#{esc(task_id)}"
+
+
+def newest_order(created: str, task_id: str) -> str:
+    """The listings' sort key (read descending: newest first)."""
+    return f"{created}#{esc(task_id)}"
+
+
+def _sort_name(name: str) -> str:
+    """Case-folded, without the characters below U+0002 (the terminator sorts below all that is
+    left) or lone surrogates, at most 64 characters (the key stays far below 1 KB)."""
+    kept = (c for c in name.casefold() if ord(c) >= 2 and not 0xD800 <= ord(c) <= 0xDFFF)
+    return "".join(kept)[:SORT_NAME_CHARS]
+
+
+def ranked_order(rank: str, name: str, uid: str) -> str:
+    """A row's place in a ranked list: by rank, then name (case-folded), then id (compared as
+    strings in Python and as UTF-8 bytes by DynamoDB, which agree)."""
+    return f"{rank}#{_sort_name(name)}\x01{esc(uid)}"
