@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from baton.domain import Caller
-from baton.platform.dynamo import Dynamo
+from baton.storage.dynamo import Dynamo
 from baton.tasks.service import TaskService
 from baton_local.ddblocal import DynamoDBLocal
 from tests.support.browser import console_errors, fresh, one_browser_per_module

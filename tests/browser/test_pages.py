@@ -209,7 +209,7 @@ def test_inbox_claim_next_takes_the_first_of_my_queue(server: Server, browser: W
     assert text(browser, '#queue li[data-id="task-4"] .due').startswith("due ")
     says = text(browser, "#claim-next-says")  # the button says what it does (aria-describedby)
     assert browser.find_element(By.ID, "claim-next").get_attribute("aria-describedby") == "claim-next-says"
-    assert "top task of your queue" in says and "one of the next few" in says
+    assert f"one of the top {CLAIM_SPREAD} tasks of your queue, at random" in says
     browser.find_element(By.ID, "claim-next").click()
     # claim-next takes one of the head of the queue (it spreads concurrent workers: baton.tasks.service)
     head = queue[:CLAIM_SPREAD]
