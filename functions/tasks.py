@@ -20,7 +20,7 @@ from baton.edge.paths import SEGMENT
 from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
-from baton.tasks import bulk
+from baton.tasks import bulk, edits
 from baton.tasks.audit import AuditService
 from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
 from baton.tasks.service import TaskService
@@ -202,8 +202,9 @@ def get_task(taskId: TaskId) -> Response[TaskWithView]:
 
 @router.handles("update_task", summary="Change a task's priority, due date, candidates or policy", tags=["Tasks"])
 def update_task(taskId: TaskId, body: Annotated[UpdateTask, Body()]) -> Response[TaskOut]:
-    fields = body.model_dump(exclude_unset=True)
-    return task_response(_service().update(taskId, fields, if_match(router.current_event)))
+    service = _service()  # the edit is an action of the task algorithm (tasks.edits)
+    action = edits.update(service, body.model_dump(exclude_unset=True))
+    return task_response(service.apply(taskId, action, if_match(router.current_event))[0])
 
 
 @router.handles("task_history", summary="A task's history, oldest first (verify=true: check its hash chain)",

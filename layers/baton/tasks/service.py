@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
 from baton.storage.dynamo import Dynamo
-from baton.tasks import edits, eligibility, rules
+from baton.tasks import eligibility, rules
 from baton.tasks.algorithm import MAX_ATTEMPTS, Action, Changes, State, new_id, now
 from baton.tasks.change import Change, Seen
 from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
@@ -219,10 +219,6 @@ class TaskService(Changes):
                 ended.update(outcome=outcome, variables=variables, completedBy=self.caller.user_id, completedAt=now())
             return seen.change(self.next(task, **ended), self.event(task, verb, task.status, status, comment))
         return self.apply(task_id, Action(verb, decide, by_holder=True), if_match)
-
-    def update(self, task_id: str, fields: dict[str, Any], if_match: int | None = None) -> Task:
-        """Change priority, dueDate, candidates or policy of an open task (tasks.edits)."""
-        return self.apply(task_id, edits.update(self, fields), if_match)[0]
 
     # ---- create and read -------------------------------------------------------------------
     def create(self, body: dict[str, Any]) -> tuple[Task, bool]:
