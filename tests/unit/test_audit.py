@@ -373,3 +373,19 @@ def test_processmaker_assignee_writes_are_directory_events_in_the_same_ledger() 
                                        ).body["items"]] == ["assignee-add"]
     listed = call("GET", pm + "/assignee").body
     assert "carol" in [a["aas_uid"] for a in listed] and "ops" not in [a["aas_uid"] for a in listed]
+
+
+def test_delegation_is_in_the_ledger_with_the_owner_changed() -> None:
+    start = clock.stamp()
+    create_task("D1", candidateUsers=["alice", "bob"])
+    clock.advance(1)
+    assert native("claim", "D1", "alice").status == 200
+    clock.advance(1)
+    r = native("delegate", "D1", "alice", {"userId": "bob"})
+    assert r.status == 200, r
+    event = history("D1")[-1]
+    assert event["action"] == "delegate" and event["changes"]["assignee"] == {"from": "alice", "to": "bob"}
+    assert event["changes"]["owner"] == {"from": None, "to": "alice"}
+    assert verified("D1")["verified"] is True
+    assert [e["taskId"] for e in audit(**{"from": start, "to": clock.stamp(), "action": "delegate"}).body["items"]] \
+        == ["D1"]
