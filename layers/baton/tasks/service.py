@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from baton import clock
+from baton import clock, snapshot
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.storage.dynamo import Dynamo, TransactionConflict
@@ -78,6 +78,13 @@ class TaskService:
         from baton.activities.repository import ActivityRepository
 
         return ActivityRepository(self.db)
+
+    @staticmethod
+    @snapshot.before_snapshot
+    def _prime_imports() -> None:
+        """Under SnapStart the snapshot holds them too: no restored environment imports them."""
+        import baton.activities.repository  # noqa: F401
+        import baton.directory.repository  # noqa: F401
 
     # ---- helpers ---------------------------------------------------------------------------
     def _event(self, task: Task, action: str, from_: str | None, to: str | None,
