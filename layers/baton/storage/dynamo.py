@@ -21,7 +21,6 @@ from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
-from baton import snapshot
 from baton.attrs import from_attr, to_attr
 from baton.errors import BadRequest, Conflict, Internal, Unavailable
 from baton.settings import get_settings
@@ -297,12 +296,3 @@ def get_dynamo() -> Dynamo:
     if settings.table_name is None:
         raise RuntimeError("TABLE_NAME is not set: a deployed function must be told its table")
     return Dynamo(_client(settings.dynamodb_endpoint, settings.region), settings.table_name)
-
-
-@snapshot.before_snapshot
-def _prime_client() -> None:
-    """Under SnapStart: the client (botocore's service model, endpoint rules, credential chain) is
-    built before the snapshot, not by each restored environment's first request. No request is
-    sent; a function without a table (the docs, the events' enrichment) has none to build."""
-    if get_settings().table_name is not None:
-        get_dynamo()
