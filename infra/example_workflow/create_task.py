@@ -12,7 +12,6 @@ library only (and the runtime's boto3 for the secret); the token is never logged
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -60,13 +59,12 @@ def access_token(refresh: bool = False) -> str:
     cached = _cache.get("token")
     if cached and not refresh and cached[1] > time.time() + 60:
         return str(cached[0])
-    basic = base64.b64encode(f"{os.environ['BATON_CLIENT_ID']}:{_secret()}".encode()).decode()
-    status, answer = _request("POST", "/oauth/token", urllib.parse.urlencode({"grant_type": "client_credentials"})
-                              .encode(), {"Authorization": f"Basic {basic}",
-                                          "Content-Type": "application/x-www-form-urlencoded"})
+    form = {"grant_type": "client_credentials", "client_id": os.environ["BATON_CLIENT_ID"], "client_secret": _secret()}
+    status, answer = _request("POST", "/oauth/token", urllib.parse.urlencode(form).encode(),
+                              {"Content-Type": "application/x-www-form-urlencoded"})
     if status != 200 or not isinstance(answer, dict) or "access_token" not in answer:
-        error = answer.get("error") if isinstance(answer, dict) else None
-        raise BatonRefused(f"sign-in refused: {status} {error or ''}".strip())
+        error = f"{answer.get('error')}: {answer.get('error_description')}" if isinstance(answer, dict) else ""
+        raise BatonRefused(f"sign-in refused: {status} {error}".strip())
     _cache["token"] = (answer["access_token"], time.time() + int(answer.get("expires_in", 300)))
     return str(answer["access_token"])
 
