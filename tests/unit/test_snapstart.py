@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, probe_event
 from baton.routes import FAMILIES
 from baton_local.events import LambdaContext
@@ -99,7 +100,7 @@ def test_each_functions_probe_is_refused_before_any_table_access(family: str) ->
 
     calls: list[str] = []
     get_dynamo().client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
-    event = probe_event((FamilyRouter(family),))
+    event = probe_event((FamilyRouter(family, NATIVE),))
     reply = handlers()[family](event, LambdaContext())
     assert reply["statusCode"] in (200, 400, 401), reply
     assert calls == [], f"{family}'s probe reached the table: {calls}"
