@@ -17,7 +17,6 @@ import random
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from baton import snapshot
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
 from baton.storage.dynamo import Dynamo
@@ -69,13 +68,6 @@ class TaskService(Delegation):
         from baton.activities.repository import ActivityRepository
 
         return ActivityRepository(self.db)
-
-    @staticmethod
-    @snapshot.before_snapshot
-    def _prime_imports() -> None:
-        """Under SnapStart the snapshot holds them too: no restored environment imports them."""
-        import baton.activities.repository  # noqa: F401
-        import baton.directory.repository  # noqa: F401
 
     def _handover(self, via: str, verb: str, targets: tuple[str, ...], reason: str | None = None,
                   leased: bool = False, lease_seconds: int | None = None) -> Action:
