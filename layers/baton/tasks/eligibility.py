@@ -2,7 +2,8 @@
 that gives a task to someone, and the conditions its write asserts.
 
 The paths (`PATHS`): a claim (native, Itential, bulk), claim-next, an assign (Itential, bulk), a
-group member's assign (Journey Manager), a reassign (ConductorOne, bulk). Each asks `decide` with
+group member's assign (Journey Manager), a reassign (ConductorOne, bulk), a delegation and its
+resolution (native). Each asks `decide` with
 a `Handover` (the task as the rules see it, the caller, the path, the users to hold it and the
 memberships read with it) and gets a `Grant` (who holds it, who is offered it, the memberships
 the write must assert: `change.Membership`, a rule of `storage.conditions`), None when there is
