@@ -23,6 +23,7 @@ from baton.storage.dynamo import get_dynamo
 from baton.tasks import bulk, edits
 from baton.tasks.audit import AuditService
 from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
+from baton.tasks.separation import MAX_SEPARATED
 from baton.tasks.service import TaskService
 from baton.vendors.conductorone.views import task_view
 
@@ -80,6 +81,7 @@ class CreateTask(BaseModel):
     callback: CallbackIn | None = Field(default=None, description="End a waiting Step Functions execution when "
                                                                   "the task is completed or abandoned")
     caseId: Id | None = None
+    separation: SeparationIn | None = Field(default=None, description="Who may not hold it (separation of duties)")
 
 
 class UpdateTask(BaseModel):
@@ -120,6 +122,13 @@ class CompleteBody(FinishBody):
 
     outcome: str | None = Field(default=None, min_length=1, max_length=64)
     variables: Variables | None = None
+
+
+class SeparationIn(BaseModel):
+    model_config = INPUT
+    excludeCreator: bool = False
+    tasks: list[Id] = Field(default_factory=list, max_length=MAX_SEPARATED)
+    activities: list[Id] = Field(default_factory=list, max_length=MAX_SEPARATED)
 
 
 class CallbackIn(BaseModel):
