@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
 from baton.storage.dynamo import Dynamo
-from baton.tasks import eligibility, rules
+from baton.tasks import eligibility, filters, rules
 from baton.tasks.algorithm import MAX_ATTEMPTS, Action, Changes, State, new_id, now
 from baton.tasks.change import Change, Seen
 from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from baton.directory.domain import User
     from baton.directory.repository import DirectoryRepository
 
-# claim-next reads the queue CLAIM_BATCH tasks at a time and picks at random among the first
-# CLAIM_SPREAD of them; each collision (the pick was taken meanwhile) doubles the spread, up to
-# the whole batch: alone a worker takes the queue nearly in order, in a crowd it spreads out.
+# claim-next reads the queue CLAIM_BATCH tasks at a time and claims its head; after a collision it
+# picks at random among the first CLAIM_SPREAD untried, each further collision doubling the spread
+# up to the whole batch: alone a worker takes the queue in order, in a crowd it spreads out.
 CLAIM_BATCH = 32
 CLAIM_SPREAD = 4
 
@@ -122,10 +122,10 @@ class TaskService(Changes):
 
     def claim_next(self, group_id: str | None = None, lease_seconds: int | None = None) -> Task | None:
         """Claim for the caller the first task of its queue (or of one group's queue) that it can
-        win; None when there is none. Concurrent callers read the same head of the queue, so
-        each picks at random among the first CLAIM_SPREAD tasks it read (a collision costs one
-        refused write, then the next pick); a task is claimed by the claim's own rule and
-        conditional write, so it is never given twice."""
+        win; None when there is none. It tries the head first; concurrent callers read the same
+        head, so after a collision (one refused write) each picks at random among the next
+        CLAIM_SPREAD, then wider; a task is claimed by the claim's own rule and conditional
+        write, so it is never given twice."""
         require_role(self.caller)
         me = self.caller.user_id
         groups = self._groups_of(me)
@@ -139,7 +139,7 @@ class TaskService(Changes):
         action = self._handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
         tried: set[str] = set()
         cursor: str | None = None
-        spread = CLAIM_SPREAD
+        spread = 1  # the head; spread out only once a colleague got there first
         for _ in range(MAX_ATTEMPTS * 4):
             tasks, cursor = self.listings.queue_head(self.caller.tenant, candidate, CLAIM_BATCH, cursor,
                                                      own_queue=group_id is None)
@@ -150,7 +150,7 @@ class TaskService(Changes):
                 try:
                     return self.apply(task.id, action, None, (task, {me: groups}))[0]
                 except (Conflict, Forbidden, BadRequest, NotFound):
-                    spread = min(CLAIM_BATCH, spread * 2)  # taken or changed since read: spread out
+                    spread = min(CLAIM_BATCH, max(CLAIM_SPREAD, spread * 2))  # taken or changed: spread out
             if cursor is None:
                 return None
         raise Conflict("The queue is changing too fast; try again", reason="busy")
@@ -269,7 +269,9 @@ class TaskService(Changes):
         return TaskHistory(self.listings, self.caller.tenant, self.get).page(task_id, limit, cursor)
 
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
-             cursor: str | None) -> tuple[list[Task], str | None]:
+             cursor: str | None, group: str | None = None, priority_min: int | None = None,
+             priority_max: int | None = None, q: str | None = None) -> tuple[list[Task], str | None]:
+        """A page of a listing (tasks.listings), narrowed by what its index serves (tasks.filters)."""
         me = self.caller.user_id
         who = me if assignee == "me" else assignee
         cand: tuple[str, list[str]] | None = None
@@ -279,8 +281,16 @@ class TaskService(Changes):
             if assignee is not None:
                 raise BadRequest("Give assignee or candidate, not both")
             cand = (me, self._groups_of(me))
+            if group is not None and group not in cand[1] and not self.caller.is_admin:
+                raise Forbidden(f"User {self.caller.username} is not a member of group {group}",
+                                reason="accessDenied")
+        listing = filters.Listing(who, cand, status, group, filters.priority_range(priority_min, priority_max))
+        listing.check()
+        if q is not None:  # one GetItem: the task, when the listing holds it
+            task = self.tasks.get_task(self.caller.tenant, q)
+            return ([task] if task is not None and listing.holds(task, now()) else []), None
         return self.listings.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
-                                     limit=limit, cursor=cursor)
+                                        limit=limit, cursor=cursor, group=group, priority=listing.priority)
 
     def _groups_of(self, user: str) -> builtins.list[str]:
         return self.directory.groups_of(self.caller.tenant, user)
