@@ -5,10 +5,31 @@ by reading and dropping items. Pure functions, no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from baton.errors import BadRequest
+from baton.domain import Caller
+from baton.errors import BadRequest, Forbidden
 from baton.tasks.domain import MAX_PRIORITY, Task
+
+
+def listing(caller: Caller, assignee: str | None, candidate: str | None, status: str | None, group: str | None,
+            priority: tuple[int | None, int | None], groups_of: Callable[[], list[str]]) -> Listing:
+    """The listing a request asks for, checked (`groups_of`: the caller's groups, read for its queue)."""
+    me = caller.user_id
+    who = me if assignee == "me" else assignee
+    cand: tuple[str, list[str]] | None = None
+    if candidate is not None:
+        if candidate != "me":
+            raise BadRequest("candidate accepts only 'me'")
+        if assignee is not None:
+            raise BadRequest("Give assignee or candidate, not both")
+        cand = (me, groups_of())
+        if group is not None and group not in cand[1] and not caller.is_admin:
+            raise Forbidden(f"User {caller.username} is not a member of group {group}", reason="accessDenied")
+    found = Listing(who, cand, status, group, priority_range(*priority))
+    found.check()
+    return found
 
 
 def priority_range(low: int | None, high: int | None) -> tuple[int, int] | None:
