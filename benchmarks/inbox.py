@@ -6,16 +6,41 @@ reported in `make bench`, asserted nowhere (the browser tier only checks behavio
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 PAGE_MARK = "return (performance.getEntriesByName('baton-first-paint')[0] || {}).startTime || null"
 ACTIONS = "return performance.getEntriesByName('baton-action').map(e => e.duration)"
+
+
+@contextmanager
+def _chromium() -> Iterator[Any]:
+    """Debian's headless chromium and its driver (`make chromium`), as the browser tier runs them."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="baton-bench-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,900",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+                              options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _wait(check: Any, timeout: float = 60) -> Any:
@@ -38,7 +63,6 @@ def measure_inbox(tasks: int, loads: int, actions: int) -> dict[str, Any]:
     from baton.tasks.service import TaskService
     from baton_local.ddblocal import DynamoDBLocal
     from baton_local.harness import Server
-    from tests.support.browser import chromium
 
     engine = DynamoDBLocal().start()
     table = f"inbox-{uuid.uuid4().hex[:8]}"
@@ -54,7 +78,7 @@ def measure_inbox(tasks: int, loads: int, actions: int) -> dict[str, Any]:
                     list(pool.map(lambda i: service.create({
                         "id": f"bench-{i:04d}", "name": f"Check invoice {i:04d}", "candidateGroups": ["ops"],
                         "priority": 10 + (i * 7) % 60}), range(tasks)))
-                with chromium() as driver:
+                with _chromium() as driver:
                     paints: list[float] = []
                     for _ in range(loads):
                         driver.get(server.base + "/?user=alice")

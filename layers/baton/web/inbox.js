@@ -323,8 +323,10 @@ async function begin(token, keep) {
   setCompact(localStorage.getItem(prefKey("compact")) === "1", false);
   setNotify(localStorage.getItem(prefKey("notify")) === "1" && "Notification" in window
     && Notification.permission === "granted", false);
-  await loadUsers();
+  // the directory (names, for a task's page and Reassign) is read beside the lists, not before them
+  state.usersLoaded = loadUsers().catch(() => {}); // a 401 has signed out already
   await fromUrl(true);
+  await state.usersLoaded;
   follow();
 }
 
@@ -434,12 +436,13 @@ async function fromUrl(first = false) {
   state.filters = filters;
   state.view = view;
   if (changed) {
-    if (view === "supervise") await loadSupervise(false);
+    if (view === "supervise") await state.usersLoaded.then(() => loadSupervise(false));
     else await Promise.all(LISTS.map((which) => loadList(which)));
     if (first) performance.mark("baton-first-paint");
   }
   // read again: the reader may have opened a task while the lists loaded
   const task = new URLSearchParams(location.search).get("task");
+  if (task || view === "supervise") await state.usersLoaded;
   if (task && view !== "supervise") {
     if (task !== state.selected) await showTask(task, { push: false });
   } else if (state.selected) {
