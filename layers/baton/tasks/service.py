@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
 from baton.storage.dynamo import Dynamo
-from baton.tasks import eligibility, filters, rules
+from baton.tasks import eligibility, rules
 from baton.tasks.algorithm import MAX_ATTEMPTS, Action, State, new_id, now
 from baton.tasks.change import Change, Seen
 from baton.tasks.delegation import Delegation
 from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
 from baton.tasks.eligibility import Handover
-from baton.tasks.history import TaskHistory
 from baton.tasks.layout import MAX_CANDIDATES
 from baton.tasks.leases import lease_until
 from baton.tasks.listings import TaskListings
+from baton.tasks.reads import TaskReads
 from baton.tasks.repository import TaskRepository
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def _pick(n: int) -> int:
     return random.randrange(n)  # noqa: S311 - spreading load, not security
 
 
-class TaskService(Delegation):
+class TaskService(Delegation, TaskReads):
     def __init__(self, db: Dynamo, caller: Caller, tasks: TaskRepository | None = None) -> None:
         """`tasks`: the repository to read and write through (a bulk request's: tasks.bulk)."""
         super().__init__(tasks or TaskRepository(db), caller)
@@ -85,7 +85,7 @@ class TaskService(Delegation):
             after = self.next(task, assignee=grant.holder, owner=None, delegationState=None, leaseExpiresAt=lease,
                               **offered)
             event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None)
-            return seen.change(after, event, grant.members)
+            return seen.change(after, event, grant.members, grant.ledger)
         me = self.caller.user_id
         return Action(verb, decide, tuple(u for u in dict.fromkeys(targets) if u != me))
 
@@ -221,7 +221,7 @@ class TaskService(Delegation):
             return seen.change(self.next(task, **ended), self.event(task, verb, task.status, status, comment))
         return self.apply(task_id, Action(verb, decide, by_holder=True), if_match)
 
-    # ---- create and read -------------------------------------------------------------------
+    # ---- create (reads: tasks.reads) -------------------------------------------------------
     def create(self, body: dict[str, Any]) -> tuple[Task, bool]:
         """Create a task; True when created, False when an identical create was replayed."""
         require_role(self.caller, WRITE_ROLES)
@@ -267,29 +267,6 @@ class TaskService(Delegation):
             if existing is not None and existing.requestHash == request_hash:
                 return existing, False
             raise Conflict(f"Task {task.id} already exists with other content") from None
-
-    def get(self, task_id: str) -> Task:
-        task = self.tasks.get_task(self.caller.tenant, task_id)
-        if task is None:
-            raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
-        return task
-
-    def history(self, task_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of the history as of one version of the task (tasks.history)."""
-        return TaskHistory(self.listings, self.caller.tenant, self.get).page(task_id, limit, cursor)
-
-    def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
-             cursor: str | None, group: str | None = None, priority_min: int | None = None,
-             priority_max: int | None = None, q: str | None = None) -> tuple[list[Task], str | None]:
-        """A page of a listing (tasks.listings), narrowed by what its index serves (tasks.filters)."""
-        listing = filters.listing(self.caller, assignee, candidate, status, group, (priority_min, priority_max),
-                                  lambda: self._groups_of(self.caller.user_id))
-        if q is not None:  # one GetItem: the task, when the listing holds it
-            task = self.tasks.get_task(self.caller.tenant, q)
-            return ([task] if task is not None and listing.holds(task, now()) else []), None
-        return self.listings.tasks_page(self.caller.tenant, assignee=listing.who, candidate=listing.cand,
-                                        status=status, limit=limit, cursor=cursor, group=group,
-                                        priority=listing.priority)
 
     def _groups_of(self, user: str) -> builtins.list[str]:
         return self.directory.groups_of(self.caller.tenant, user)
