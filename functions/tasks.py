@@ -189,17 +189,32 @@ def list_tasks(
     caseId: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH)] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
+    group: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH,
+                                       description="Only this group's queue (queue order)")] = None,
+    priorityMin: Annotated[int | None, Query(ge=0, le=MAX_PRIORITY,  # noqa: N803 - the API's name
+                                             description="Lowest priority (lists in queue order)")] = None,
+    priorityMax: Annotated[int | None, Query(ge=0, le=MAX_PRIORITY,  # noqa: N803 - the API's name
+                                             description="Highest priority (lists in queue order)")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH,
+                                   description="A task id: that task, when the list holds it")] = None,
 ) -> dict[str, Any]:
-    """`caseId`: the case's tasks in creation order (one Query per page), given alone."""
-    if caseId is not None:
-        if assignee is not None or candidate is not None or status is not None:
-            raise BadRequest("caseId lists a case's tasks: give it without assignee, candidate or status")
+    unknown = sorted(set(router.current_event.query_string_parameters or {}) - LIST_PARAMETERS)
+    if unknown:  # refused, not ignored: a filter this API does not serve must not look applied
+        raise BadRequest(f"Unknown query parameter: {', '.join(unknown)} (known: {', '.join(sorted(LIST_PARAMETERS))})")
+    if caseId is not None:  # the case's tasks in creation order (one Query per page), given alone
+        if any(v is not None for v in (assignee, candidate, status, group, priorityMin, priorityMax, q)):
+            raise BadRequest("caseId lists a case's tasks: give it alone (with limit and cursor)")
         tasks, next_cursor = AuditService(get_dynamo(), current_caller(router.current_event)).case(
             caseId, limit, cursor)
         return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
     tasks, next_cursor = _service().list(assignee=assignee, candidate=candidate, status=status, limit=limit,
-                                         cursor=cursor)
+                                         cursor=cursor, group=group, priority_min=priorityMin,
+                                         priority_max=priorityMax, q=q)
     return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
+
+
+LIST_PARAMETERS = frozenset({"assignee", "candidate", "status", "limit", "cursor", "group", "priorityMin",
+                             "priorityMax", "q", "caseId"})
 
 
 @router.handles("get_task", summary="Get a task", tags=["Tasks"])
