@@ -81,6 +81,10 @@ LOCAL_ROUTES = Map([
 ], strict_slashes=False, merge_slashes=False)
 
 
+class FunctionCrashed(RuntimeError):
+    """The process running a function died before it answered (baton_local.workers raises it)."""
+
+
 class RequestRefused(Exception):
     """Refused before any function runs (framing, size): the status and API Gateway's message."""
 
@@ -101,7 +105,11 @@ class LocalApi:
         self.feed: EventFeed | None = None  # set by `baton serve`
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        response = self.respond(Request(environ))
+        try:
+            response = self.respond(Request(environ))
+        except Exception:  # a fault of the server's own (a function's faults are its answers)
+            log.exception("request failed")
+            response = json_response(500, {"message": "Internal Server Error"})
         return response(environ, start_response)
 
     def respond(self, request: Request) -> Response:
@@ -160,8 +168,12 @@ class LocalApi:
         event = http_event(request.method, request.path, route=route, body=body, query=query or None,
                            raw_query=raw_query, headers=headers, claims=claims)
         event["isBase64Encoded"] = b64
-        with self.lock:
-            result = self.handlers[route.family](event, LambdaContext())
+        try:
+            with self.lock:
+                result = self.handlers[route.family](event, LambdaContext())
+        except FunctionCrashed:  # as API Gateway answers a function that crashed; the worker is replaced
+            log.error("the worker handling the request died", extra={"path": request.path})
+            return json_response(500, {"message": "Internal Server Error"})
         out = result.get("body") or ""
         data = base64.b64decode(out) if result.get("isBase64Encoded") else out.encode()
         response = Response(data, int(result.get("statusCode", 200)), content_type="application/json")
