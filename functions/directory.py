@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from baton.activities.domain import Activity
 from baton.activities.service import ActivityService
@@ -23,12 +23,12 @@ from baton.directory.service import DirectoryService
 from baton.domain import MAX_LEASE_SECONDS
 from baton.platform.dialects import NATIVE
 from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import INPUT, JSON, current_caller
+from baton.platform.http import INPUT, JSON, current_caller, plain_id
 from baton.platform.settings import MAX_ID_LENGTH
 
 router = FamilyRouter("directory")
 PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(plain_id)]
 Text = Annotated[str, Field(max_length=256)]
 
 

@@ -27,6 +27,7 @@ from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import JSON
 from baton.platform.settings import MAX_ID_LENGTH
 from baton.signin import Grant, SignInFailed, backend
+from baton.text import is_text
 
 router = FamilyRouter("signin")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -67,6 +68,8 @@ def _text(fields: dict[str, Any], name: str) -> str:
     value = fields.get(name)
     if not isinstance(value, str) or not value or len(value) > 1024:
         raise BadRequest(f"Invalid request: {name} is required", reason="invalid_request")
+    if not is_text(value):  # a lone surrogate ("\ud800" in JSON): no credential holds one
+        raise BadRequest(f"Invalid request: {name} is not valid text", reason="invalid_request")
     return value
 
 

@@ -21,7 +21,7 @@ from baton import c1
 from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.platform.dialects import NATIVE
 from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
+from baton.platform.http import INPUT, JSON, current_caller, etag, if_match, plain_id
 from baton.platform.settings import MAX_ID_LENGTH
 from baton.tasks import bulk
 from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
@@ -29,7 +29,7 @@ from baton.tasks.service import TaskService
 
 router = FamilyRouter("tasks")
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(plain_id)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 LeaseSeconds = Annotated[int, Field(ge=1, le=MAX_LEASE_SECONDS, description="A claim's lease, in seconds")]

@@ -329,3 +329,11 @@ def test_events_archive_and_example_rule(events_stack: Template) -> None:
                          "detail": {"type": ["baton.task.claim", "baton.task.assign", "baton.task.reassign"]}},
         "Targets": [Match.object_like({"Arn": Match.any_value()})]})
     events_stack.has_resource_properties("AWS::CloudWatch::Alarm", {"MetricName": "ApproximateNumberOfMessagesVisible"})
+
+
+def test_an_alarm_on_stream_records_that_cannot_become_events(events_stack: Template) -> None:
+    """Issue 23, item 2: the enrichment skips a poison record and counts it (SkippedStreamRecords,
+    tests/unit/test_eventfeed.py); one such record in five minutes raises the alarm."""
+    events_stack.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "Namespace": "Baton", "MetricName": "SkippedStreamRecords", "Statistic": "Sum", "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1})

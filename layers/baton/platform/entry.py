@@ -21,9 +21,12 @@ from baton.errors import BadRequest, BatonError, Internal, NotFound
 from baton.platform import coldstart
 from baton.platform.auth import claims_of
 from baton.platform.dialects import Dialect, error_response
-from baton.platform.http import JSON, body_error, validation_message
+from baton.platform.http import JSON, body_error, parameter_error, validation_message
 from baton.platform.observability import logger, request_logging, traced
 from baton.routes import ROUTES
+
+# On every answer: never sniffed into another type, never kept by a cache (they hold a tenant's data).
+ANSWER_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
 class Resolver(APIGatewayHttpResolver):
@@ -94,7 +97,7 @@ def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
     apps: list[APIGatewayHttpResolver] = []
 
     def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        refused = body_error(event, json_only)
+        refused = body_error(event, json_only) or parameter_error(event)
         if refused is not None:
             status, body = dialect.render(refused)
             return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": json.dumps(body),
@@ -110,6 +113,11 @@ def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result = answer(event, context)
+        headers = result.setdefault("headers", {})
+        present = {name.lower() for name in headers}
+        for name, value in ANSWER_HEADERS.items():  # a route's own (the pages' caching) wins
+            if name.lower() not in present:
+                headers[name] = value
         status = result.get("statusCode", 500)
         # Every request is in API Gateway's access log (route, status, latency, request id);
         # here refusals and faults are logged, successes only at DEBUG (a log line costs
