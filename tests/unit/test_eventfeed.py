@@ -137,3 +137,25 @@ def test_the_enrichment_skips_poison_records_and_counts_them(capsys: pytest.Capt
                                                                             "Unit": "Count"}]
     assert lambda_handler([history_record("acme", "b")], None)[0]["id"] == "b-1"
     assert "CloudWatchMetrics" not in capsys.readouterr().out  # nothing skipped, no metric
+
+
+@pytest.mark.usefixtures("controlled_clock")
+def test_a_stream_ends_when_its_token_expires() -> None:
+    """Issue 23, item 7: an open stream went on delivering after its token's `exp`. Now the body
+    ends then (the client signs in again). Time moves by baton's clock, not by waiting."""
+    from baton.platform import clock
+
+    streams = RecordStreams([[history_record("acme", "early")]])
+    feed = eventfeed.EventFeed(FakeDynamo(), streams, "t").start()
+    try:
+        assert feed.log.caught_up.wait(10)
+        body = feed.stream("acme", None, until=clock.current().timestamp() + 60)
+        assert next(body) == b"retry: 1000\n\n"
+        assert b"early-1" in next(body)
+        clock.advance(61)
+        with feed.log.changed:
+            feed.log.changed.notify_all()  # wake it now (else it would wake at its next keep-alive)
+        assert list(body) in ([], [b": keep-alive\n\n"])  # then it ends
+        assert feed.log.listeners == 0
+    finally:
+        feed.close()
