@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform.dynamo import get_dynamo
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.storage.dynamo import get_dynamo
 
-from baton.platform import coldstart  # isort: skip
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -14,22 +14,27 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from baton.activities.domain import Activity
 from baton.activities.service import ActivityService
-from baton.directory.domain import Group, User
+from baton.directory.absence import Absence, AbsenceMode
+from baton.directory.domain import Group, Presence, Routing, Skills, Strategy, User
 from baton.directory.service import DirectoryService
-from baton.domain import MAX_LEASE_SECONDS
-from baton.platform.dialects import NATIVE
-from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import INPUT, JSON, current_caller, plain_id
-from baton.platform.settings import MAX_ID_LENGTH
+from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
+from baton.edge.dialects import NATIVE
+from baton.edge.entry import FamilyRouter, lambda_entry
+from baton.edge.http import INPUT, JSON, current_caller, plain_id
+from baton.settings import MAX_ID_LENGTH
 
 router = FamilyRouter("directory")
 PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(plain_id)]
 Text = Annotated[str, Field(max_length=256)]
+Timestamp = Annotated[str, Field(max_length=64, description="RFC 3339 date-time with an offset; stored in UTC"),
+                      AfterValidator(utc_timestamp)]
+MAX_CAPACITY = 10_000
+MAX_OFFER_SECONDS = 24 * 3600
 
 
 class UserIn(BaseModel):
@@ -39,12 +44,42 @@ class UserIn(BaseModel):
     lastname: Text = ""
     email: Text = ""
     active: bool = True
+    capacity: Annotated[int | None, Field(ge=0, le=MAX_CAPACITY,
+                                          description="The most open tasks held at once; absent: no limit")] = None
+    skills: Skills = Field(default_factory=list)
+
+
+class PresenceIn(BaseModel):
+    model_config = INPUT
+    status: Presence
+
+
+class AbsenceIn(BaseModel):
+    model_config = INPUT
+    from_: Timestamp = Field(alias="from")
+    until: Timestamp
+    delegateTo: Id | None = None
+    mode: AbsenceMode = "redirect"
+
+
+class RoutingIn(BaseModel):
+    model_config = INPUT
+    strategy: Strategy = "pull"
+    offerSeconds: Annotated[int | None, Field(ge=1, le=MAX_OFFER_SECONDS,
+                                              description="Offer instead of assigning, for this long")] = None
+
+    @model_validator(mode="after")
+    def _offers_need_a_router(self) -> RoutingIn:
+        if self.offerSeconds is not None and self.strategy == "pull":
+            raise ValueError("offerSeconds needs a routing strategy other than pull")
+        return self
 
 
 class GroupIn(BaseModel):
     model_config = INPUT
     name: Annotated[str, Field(min_length=1, max_length=256)]
     members: list[Id] = Field(default_factory=list, max_length=1000)
+    routing: RoutingIn = Field(default_factory=RoutingIn)
 
 
 class ActivityIn(BaseModel):
@@ -52,6 +87,7 @@ class ActivityIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=256)]
     type: Literal["task", "subprocess"] = "task"
     leaseSeconds: Annotated[int | None, Field(ge=1, le=MAX_LEASE_SECONDS)] = None
+    requiredSkills: Skills = Field(default_factory=list)
 
 
 def _service() -> DirectoryService:
@@ -64,8 +100,27 @@ def saved(created: bool, body: BaseModel) -> Response[Any]:
 
 @router.handles("put_user", summary="Create or replace a user", tags=["Directory"])
 def put_user(userId: PathId, body: Annotated[UserIn, Body()]) -> Response[User]:
-    user = User(id=userId, **body.model_dump())
-    return saved(_service().put_user(user), user)
+    created, stored = _service().put_user(User(id=userId, **body.model_dump()))
+    return saved(created, stored)
+
+
+@router.handles("put_presence", summary="Set a user's presence (the user itself, or admin/apiwrite)",
+                tags=["Directory"])
+def put_presence(userId: PathId, body: Annotated[PresenceIn, Body()]) -> User:
+    return _service().set_presence(userId, body.status)
+
+
+@router.handles("put_absence", summary="Set a user's absence and who stands in (the user itself, or admin)",
+                tags=["Directory"])
+def put_absence(userId: PathId, body: Annotated[AbsenceIn, Body()]) -> User:
+    absence = Absence.model_validate({"from": body.from_, "until": body.until, "delegateTo": body.delegateTo,
+                                      "mode": body.mode})
+    return _service().set_absence(userId, absence)
+
+
+@router.handles("end_absence", summary="End a user's absence now (the user itself, or admin)", tags=["Directory"])
+def end_absence(userId: PathId) -> User:
+    return _service().set_absence(userId, None)
 
 
 @router.handles("list_users", summary="List users", tags=["Directory"])
@@ -80,7 +135,8 @@ def list_users(
 
 @router.handles("put_group", summary="Create or replace a group and its members", tags=["Directory"])
 def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Group]:
-    stored, created = _service().put_group(Group(id=groupId, **body.model_dump()))
+    group = Group(id=groupId, name=body.name, members=body.members, routing=Routing(**body.routing.model_dump()))
+    stored, created = _service().put_group(group)
     return saved(created, stored)
 
 

@@ -8,14 +8,14 @@ then bisected, holding up the shard behind it); each skip is counted in the Clou
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform import coldstart  # isort: skip
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
 from typing import Any
 
-from baton.platform.observability import emit_count
+from baton.edge.observability import emit_count
 from baton.tasks.stream import SKIPPED_METRIC, publishable_events
 
 

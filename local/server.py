@@ -54,7 +54,7 @@ def load_handlers() -> dict[str, Handler]:
     return {family: found[family] for family in FAMILIES}
 
 
-# On every answer of the server's own, as the functions put them on theirs (baton.platform.entry).
+# On every answer of the server's own, as the functions put them on theirs (baton.edge.entry).
 ANSWER_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 

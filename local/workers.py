@@ -54,7 +54,7 @@ def _fresh_worker() -> None:
     """In a new worker: its own DynamoDB client, never the parent's pooled connections; and its
     own merge threads (a fork copies the parent's thread pool object but none of its threads:
     work handed to it would wait forever)."""
-    from baton.platform.dynamo import _client, _pool
+    from baton.storage.dynamo import _client, _pool
 
     _client.cache_clear()
     _pool.cache_clear()
@@ -118,7 +118,7 @@ class Workers:
     any module-level function in one."""
 
     def __init__(self, size: int = WORKERS) -> None:
-        from baton.platform import coldstart
+        from baton.edge import coldstart
 
         load_handlers()
         coldstart.resume()  # the parent answers no request itself: its collector runs, imports frozen

@@ -62,7 +62,7 @@ def test_an_idle_reader_waits_long_and_a_client_wakes_it(monkeypatch: pytest.Mon
 
 def history_record(tenant: str, task: str, version: int = 1) -> dict[str, Any]:
     """A stream record of a history item, as DynamoDB hands it (a lone surrogate survives its JSON)."""
-    from baton.platform.keys import Keys
+    from baton.storage.keys import Keys
 
     pk = Keys.task(tenant, task)["pk"]
     image = {"pk": {"S": pk}, "sk": {"S": f"H#{version:012d}"}, "id": {"S": f"{task}-{version}"},
@@ -143,7 +143,7 @@ def test_the_enrichment_skips_poison_records_and_counts_them(capsys: pytest.Capt
 def test_a_stream_ends_when_its_token_expires() -> None:
     """Issue 23, item 7: an open stream went on delivering after its token's `exp`. Now the body
     ends then (the client signs in again). Time moves by baton's clock, not by waiting."""
-    from baton.platform import clock
+    from baton import clock
 
     streams = RecordStreams([[history_record("acme", "early")]])
     feed = eventfeed.EventFeed(FakeDynamo(), streams, "t").start()

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from baton.platform.cursors import fingerprint
-from baton.platform.settings import get_settings
+from baton.storage.cursors import fingerprint
+from baton.settings import get_settings
 from baton.routes import match
 from baton_local.events import LambdaContext, http_event
 from tests.support import TENANT, handlers, seed, table_items
@@ -79,7 +79,7 @@ def _b64(data: Any) -> str:
 
 
 def test_crafted_cursors_with_lone_surrogates_are_400() -> None:
-    """Before: `UnicodeEncodeError` in platform/cursors.py, a 500."""
+    """Before: `UnicodeEncodeError` in platform/cursors.py (now storage/cursors.py), a 500."""
     mark = fingerprint(TENANT, "tasks", None)
     for path, cursor in (
             ("/api/v1/tasks", _b64({"a": "\ud800", "h": mark})),

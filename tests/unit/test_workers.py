@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import pytest
 
-from baton.platform.dynamo import _pool
+from baton.storage.dynamo import _pool
 from baton_local.workers import WorkerDied, Workers
 
 

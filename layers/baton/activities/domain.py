@@ -20,6 +20,7 @@ class Activity(Model):
     name: str
     type: ActivityType = "task"
     leaseSeconds: int | None = None  # the default lease of its tasks' claims (copied at creation)
+    requiredSkills: list[str] = Field(default_factory=list)  # copied to its tasks at creation
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from baton import clock
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
-from baton.platform import clock
-from baton.platform.dynamo import Dynamo, TransactionConflict
+from baton.storage.dynamo import Dynamo, TransactionConflict
 from baton.tasks import rules
 from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged, TaskExists
 from baton.tasks.leases import lease_until, takeover
@@ -340,6 +340,8 @@ class TaskService:
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
             if activity.leaseSeconds and "leaseSeconds" not in body:
                 body = {**body, "leaseSeconds": activity.leaseSeconds}
+            if activity.requiredSkills and body.get("requiredSkills") is None:
+                body = {**body, "requiredSkills": activity.requiredSkills}
             for kind, uid in assignees:
                 target = candidate_users if kind == "user" else candidate_groups
                 if uid not in target:
@@ -350,6 +352,7 @@ class TaskService:
         stamp = now()
         task = Task.model_validate({
             **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users,
+            "requiredSkills": sorted(set(body.get("requiredSkills") or [])),
             "candidateGroups": candidate_groups, "status": "open", "assignee": None, "version": 1,
             "createdBy": self.caller.user_id, "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash})
         event = HistoryEvent(id=new_id(), taskId=task.id, version=1, at=stamp, actor=self.caller.user_id,

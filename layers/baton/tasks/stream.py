@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from baton.attrs import from_attr
-from baton.platform.keys import HISTORY, TASK_SK, Keys
+from baton.storage.keys import HISTORY, TASK_SK, Keys
 from baton.table import PK, SK
 from baton.tasks.events import Unpublishable, cloud_event, in_version_order
 
@@ -78,7 +78,7 @@ def publishable_events(records: Iterable[Mapping[str, Any]]) -> tuple[list[dict[
     """`cloud_events`, and how many records were skipped: a record that cannot be turned into an
     event (text that is not Unicode, a history item missing a field) is skipped and counted,
     never fatal, so that one poison record cannot stop the events of every tenant. The API refuses
-    such text where it enters (baton.platform.http), so a skip is a record written past it."""
+    such text where it enters (baton.edge.http), so a skip is a record written past it."""
     events: list[dict[str, Any]] = []
     skipped = 0
     for record in records:

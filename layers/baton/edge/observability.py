@@ -10,7 +10,7 @@ Logging: every line carries the request's correlation id (API Gateway's request 
 Lambda context fields and `cold_start`, added by a filter when (and only when) a line is
 written. Powertools' `inject_lambda_context` would set them on every request (a JMESPath
 query and a rebuild of the logger's keys, ~5% of a warm claim) for logs that are silent on
-success (see `baton.platform.entry`)."""
+success (see `baton.edge.entry`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
 
 logger = Logger(service="baton")
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -93,7 +93,7 @@ def traced(handler: LambdaHandler) -> LambdaHandler:
 def emit_count(name: str, value: int) -> None:
     """One CloudWatch metric (a count, no dimensions) in the embedded metric format: a JSON line
     on stdout, which Lambda's log shipping turns into the metric (an alarm may watch it)."""
-    from baton.platform import clock
+    from baton import clock
 
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Baton"
     document = {"_aws": {"Timestamp": int(clock.current().timestamp() * 1000), "CloudWatchMetrics": [

@@ -21,7 +21,7 @@ import json
 from typing import Any, cast
 
 from baton.errors import BadRequest
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
 from baton.table import PK, SK
 from baton.text import all_text
 
