@@ -133,8 +133,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workers = None if serialize else Workers(args.workers)
     feed = None
     try:
+        # Sign-ins (an scrypt hash each) get a quarter of the workers at most: the rest serve the API.
         with running(args.host, args.port, key, serialize, args.idle_timeout,
-                     handlers=workers.handlers() if workers else None) as server:
+                     handlers=workers.handlers() if workers else None,
+                     signin_slots=max(1, args.workers // 4)) as server:
             app: Any = server.app  # the LocalApi
             app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock,
                                         _stream_consumers(args, state, store))

@@ -217,7 +217,8 @@ def test_a_token_without_kid_or_with_a_blank_sub_is_401(served: tuple[int, Recor
               "iat": now, "exp": now + 600}
     no_kid = jwt.encode({"alg": "RS256"}, claims, key, algorithms=["RS256"])
     for tok in (no_kid, good_token(key, sub=" "), good_token(key, **{"custom:tenant": " "}),
-                ascii_token(key, {**claims, "custom:tenant": "\ud800bad"}), ascii_token(key, {**claims, "sub": "\udfff"})):
+                ascii_token(key, {**claims, "custom:tenant": "\ud800bad"}),
+                ascii_token(key, {**claims, "sub": "\udfff"})):
         assert status_of(get(port, "/api/v1/tasks", tok)) == 401, tok
     assert recorder.events == []
 

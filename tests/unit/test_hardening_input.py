@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from baton.storage.cursors import fingerprint
-from baton.settings import get_settings
 from baton.routes import match
+from baton.settings import get_settings
+from baton.storage.cursors import fingerprint
 from baton_local.events import LambdaContext, http_event
 from tests.support import TENANT, handlers, seed, table_items
 
