@@ -182,7 +182,12 @@ def test_unknown_names_cost_the_same_scrypt_work_as_known_ones(tmp_path: Path, m
     backend = credentials.LocalBackend(tmp_path)
     hashed: list[str] = []
     real = credentials._hash
-    monkeypatch.setattr(credentials, "_hash", lambda secret, salt=None: hashed.append(secret) or real(secret, salt))
+
+    def counted(secret: str, salt: bytes | None = None) -> str:
+        hashed.append(secret)
+        return real(secret, salt)
+
+    monkeypatch.setattr(credentials, "_hash", counted)
     attempts = [lambda: backend.password("alice", "wrong", None), lambda: backend.password("nobody", "wrong", None),
                 lambda: backend.client_credentials("itential-demo", "wrong"),
                 lambda: backend.client_credentials("nobody", "wrong")]
