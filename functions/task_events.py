@@ -4,17 +4,12 @@ the history events among them out (each becomes one event on the Baton bus). The
 record that cannot become an event is skipped, never fatal (a failed batch would be retried,
 then bisected, holding up the shard behind it); each skip is counted in the CloudWatch metric
 `SkippedStreamRecords`, which an alarm watches (infra/events.py)."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
-
 from typing import Any
 
+from baton.edge import coldstart
 from baton.edge.observability import emit_count
 from baton.tasks.stream import SKIPPED_METRIC, publishable_events
 
