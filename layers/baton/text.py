@@ -1,6 +1,6 @@
 """What counts as text where tenants, ids and bodies enter (shared kernel, pure).
 
-A JSON string may hold a lone surrogate (`"\ud800"` parses to one): it is no Unicode text, and
+A JSON string may hold a lone surrogate (`"\\ud800"` parses to one): it is no Unicode text, and
 neither UTF-8, a URL, a log line nor an event can carry it. Baton refuses it where it enters
 (claims: 401; ids, queries and bodies: 400), so that nothing downstream (the event feed, above
 all) ever meets one."""

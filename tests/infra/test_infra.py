@@ -359,3 +359,19 @@ def test_step_functions_callbacks(synthesized: tuple[Path, Template, Template]) 
             and "ShardIterator" not in a} == {"dynamodb:GetItem", "dynamodb:PutItem"}
     alarms = resources(api, "AWS::CloudWatch::Alarm")
     assert any("callback" in a["Properties"].get("AlarmDescription", "") for a in alarms.values())
+
+
+def test_cursors_are_keyed_by_a_secret_of_the_deployment(synthesized: tuple[Path, Template, Template]) -> None:
+    """Issue 23, item 5: the listing cursors' fingerprint was an unkeyed hash anyone could compute;
+    every API function now gets the deployment's own generated secret (resolved at deployment)."""
+    _, _, api = synthesized
+    secrets = resources(api, "AWS::SecretsManager::Secret")
+    (secret,) = [name for name, s in secrets.items() if "cursor" in s["Properties"].get("Description", "").lower()]
+    assert secrets[secret]["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    functions = [f["Properties"] for f in resources(api, "AWS::Lambda::Function").values()
+                 if str(f["Properties"].get("Handler", "")).endswith(("tasks.lambda_handler",
+                                                                       "conductorone.lambda_handler"))]
+    assert len(functions) == 2
+    for function in functions:
+        key = json.dumps(function["Environment"]["Variables"]["BATON_CURSOR_KEY"])
+        assert "resolve:secretsmanager" in key and secret in key, key
