@@ -155,7 +155,7 @@ def test_http_basic_client_credentials_reach_the_sign_in_function(served: tuple[
 
 def test_http_basic_on_oauth_token_signs_in_end_to_end(tmp_path: Path) -> None:
     """The real sign-in function and the local issuer's credentials: Basic works as the form does."""
-    from baton.signin import grants
+    from baton.signin import backend as grants
 
     shown = credentials.ensure_demo(tmp_path)
     grants.use_backend(credentials.LocalBackend(tmp_path))

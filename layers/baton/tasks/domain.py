@@ -13,6 +13,7 @@ MAX_PRIORITY = 100
 
 TaskStatus = Literal["open", "completed", "abandoned"]
 TaskType = Literal["manual", "automatic"]
+DelegationState = Literal["pending", "resolved"]
 STATUSES: tuple[TaskStatus, ...] = ("open", "completed", "abandoned")
 
 
@@ -48,10 +49,28 @@ class Task(Model):
     version: int = 1
     createdAt: str
     updatedAt: str
+    # Delegation with return (tasks.delegation): while `pending`, `owner` (who delegated it) keeps
+    # it and alone (or admin) completes it; the delegate (the assignee) resolves it back.
+    owner: str | None = None
+    delegationState: DelegationState | None = None
+    # How it ended (complete's `outcome` and `variables`; ConductorOne's approve/deny), by whom, when.
+    outcome: str | None = None
+    variables: dict[str, Any] | None = None
+    completedBy: str | None = None
+    completedAt: str | None = None
+    # A Step Functions execution waiting on this task (tasks.callbacks): the token is kept on the
+    # item and never served; `callback` shows its last characters only.
+    callback: dict[str, str] | None = None
+    callbackToken: str | None = Field(default=None, exclude=True, repr=False)
     requestHash: str | None = Field(default=None, exclude=True)
     # The event of a direct claim, kept in the task item by its single conditional write until
     # the next change writes it out as its history event (see tasks.repository.claim_direct).
     lastEvent: dict[str, Any] | None = Field(default=None, exclude=True)
+
+    @staticmethod
+    def callback_view(token: str) -> dict[str, str]:
+        """How a task shows its callback token: never in full."""
+        return {"stepFunctionsTaskToken": "…" + token[-6:]}
 
     @property
     def is_group_task(self) -> bool:
