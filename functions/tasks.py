@@ -16,10 +16,12 @@ from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller, etag, if_match, plain_id
 from baton.edge.paths import SEGMENT
+from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
 from baton.tasks import bulk
 from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
+from baton.tasks.separation import MAX_SEPARATED
 from baton.tasks.service import TaskService
 from baton.vendors.conductorone.views import task_view
 
@@ -76,6 +78,8 @@ class CreateTask(BaseModel):
     requiredSkills: Skills | None = Field(default=None, description="Skills a holder needs (default: the activity's)")
     callback: CallbackIn | None = Field(default=None, description="End a waiting Step Functions execution when "
                                                                   "the task is completed or abandoned")
+    caseId: Id | None = None
+    separation: SeparationIn | None = Field(default=None, description="Who may not hold it (separation of duties)")
 
 
 class ClaimNextBody(BaseModel):
@@ -105,6 +109,13 @@ class CompleteBody(FinishBody):
 
     outcome: str | None = Field(default=None, min_length=1, max_length=64)
     variables: Variables | None = None
+
+
+class SeparationIn(BaseModel):
+    model_config = INPUT
+    excludeCreator: bool = False
+    tasks: list[Id] = Field(default_factory=list, max_length=MAX_SEPARATED)
+    activities: list[Id] = Field(default_factory=list, max_length=MAX_SEPARATED)
 
 
 class CallbackIn(BaseModel):
@@ -164,10 +175,26 @@ def list_tasks(
     status: Annotated[Literal["open", "completed", "abandoned"] | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
+    group: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH,
+                                       description="Only this group's queue (queue order)")] = None,
+    priorityMin: Annotated[int | None, Query(ge=0, le=MAX_PRIORITY,  # noqa: N803 - the API's name
+                                             description="Lowest priority (lists in queue order)")] = None,
+    priorityMax: Annotated[int | None, Query(ge=0, le=MAX_PRIORITY,  # noqa: N803 - the API's name
+                                             description="Highest priority (lists in queue order)")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH,
+                                   description="A task id: that task, when the list holds it")] = None,
 ) -> dict[str, Any]:
+    unknown = sorted(set(router.current_event.query_string_parameters or {}) - LIST_PARAMETERS)
+    if unknown:  # refused, not ignored: a filter this API does not serve must not look applied
+        raise BadRequest(f"Unknown query parameter: {', '.join(unknown)} (known: {', '.join(sorted(LIST_PARAMETERS))})")
     tasks, next_cursor = _service().list(assignee=assignee, candidate=candidate, status=status, limit=limit,
-                                         cursor=cursor)
+                                         cursor=cursor, group=group, priority_min=priorityMin,
+                                         priority_max=priorityMax, q=q)
     return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
+
+
+LIST_PARAMETERS = frozenset({"assignee", "candidate", "status", "limit", "cursor", "group", "priorityMin",
+                             "priorityMax", "q"})
 
 
 @router.handles("get_task", summary="Get a task", tags=["Tasks"])
