@@ -38,7 +38,9 @@ def cloud_event(tenant: str, event: Mapping[str, Any]) -> dict[str, Any]:
 def _cloud_event(tenant: str, event: Mapping[str, Any]) -> dict[str, Any]:
     _checked(tenant)
     data: dict[str, Any] = {"version": int(event["version"]), "from": event.get("from"), "to": event.get("to"),
-                            "actor": event.get("actor"), "comment": event.get("comment")}
+                            "actor": event.get("actor"), "comment": event.get("comment"),
+                            "changes": event.get("changes") or {}, "reason": event.get("reason") or "request",
+                            "onBehalfOf": event.get("onBehalfOf")}
     if event.get("candidates"):
         data["candidates"] = sorted(event["candidates"])
     return {

@@ -1064,7 +1064,7 @@ async function showTask(id, { focus = null, push = true, quiet = false, task = n
     el("td", { class: "num" }, e.version ?? i + 1), el("td", { class: "when" }, when(e.at)), el("td", {}, nameOf(e.actor)),
     el("td", { class: "what" }, e.action), el("td", {}, fromTo(e.action, e.from)),
     el("td", {}, fromTo(e.action, e.to) || (e.candidates || []).map(nameOf).join(", ")),
-    el("td", { class: "comment" }, e.comment || ""))));
+    el("td", { class: "comment" }, describeEvent(e, (id) => state.users.get(id)?.firstname || id)))));
   const open = task.status === "open";
   const mine = open && task.assignee === me() && !leasePassed(task);
   const free = open && task.type !== "automatic" && (!task.assignee || leasePassed(task));
