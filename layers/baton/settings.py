@@ -21,6 +21,15 @@ class Settings(BaseModel):
     # How many partitions a tenant's task listing is spread over (write sharding): raise it for
     # tenants that change more than ~1,000 tasks a second; `baton migrate` re-keys after a change.
     list_shards: int = Field(default=32, ge=1, le=1000)
+    # The per-deployment secret that keys the cursors' MACs (`BATON_CURSOR_KEY`: the CDK stack
+    # generates one per deployment, `baton serve` one per state dir). None in Lambda when unset:
+    # the cursors then refuse to work unkeyed (see platform.cursors).
+    cursor_key: str | None = Field(default=None, repr=False)
+
+
+# Outside Lambda with no key set (tests, tools): a fixed one. Never used by a deployment (a
+# function without `BATON_CURSOR_KEY` fails loudly) nor by `baton serve` (it sets its own).
+DEVELOPMENT_CURSOR_KEY = "baton-development-cursor-key"
 
 
 @lru_cache(maxsize=1)
@@ -33,4 +42,6 @@ def get_settings() -> Settings:
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", "baton"),
         xray_subsegments=os.environ.get("BATON_XRAY_SUBSEGMENTS", "").lower() in ("1", "true", "on"),
         list_shards=int(os.environ.get("BATON_LIST_SHARDS") or 32),
+        cursor_key=os.environ.get("BATON_CURSOR_KEY") or (
+            None if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else DEVELOPMENT_CURSOR_KEY),
     )
