@@ -130,7 +130,7 @@ def test_lone_surrogates_and_duplicate_headers_are_never_a_5xx(tmp_path: Path, d
         port = server.port
         seen: list[tuple[int, str]] = []
 
-        @settings(max_examples=150, derandomize=True, deadline=None, database=None,
+        @settings(max_examples=200, derandomize=True, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         @given(hostile_requests(key))
         def probe(request: tuple[bytes, str]) -> None:
