@@ -24,9 +24,11 @@ from typing import Any
 
 # The fields an event's `changes` covers, as the contract lists them. `lease` is the task's
 # `leaseExpiresAt` (when the current claim's lease ends); the others are the task's own fields
-# (`owner`, `separation`, `escalations` appear once the features that add them do).
+# (`owner`, `separation`, `escalations` appear once the features that add them do); a completion's
+# `outcome` and `variables` too (issue 28: how it ended is in its event and its CloudEvent;
+# `variables` as its canonical JSON text, which any JSON fits, floats included).
 AUDITED: tuple[str, ...] = ("assignee", "candidateUsers", "candidateGroups", "priority", "dueDate", "policy",
-                            "status", "owner", "separation", "escalations", "lease")
+                            "status", "owner", "separation", "escalations", "lease", "outcome", "variables")
 _FIELD_OF = {"lease": "leaseExpiresAt"}
 
 # The keys every served event has, null or not; any other key (`candidates`, and whatever a later
@@ -47,6 +49,8 @@ def _value(task: Mapping[str, Any] | None, name: str) -> Any:
         return None
     value = task.get(_FIELD_OF.get(name, name))
     dump = getattr(value, "model_dump", None)  # a nested model (the policy)
+    if name == "variables" and value is not None:  # any JSON (floats too): as its canonical text
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
     return dump() if dump is not None else value
 
 

@@ -29,7 +29,9 @@ def test_complete_records_its_outcome_and_variables() -> None:
     assert r.body["completedAt"] and r.body["status"] == "completed"
     shown = get_task("t2").body
     assert shown["outcome"] == "approved" and shown["variables"] == variables
-    assert history("t2")[-1]["action"] == "complete"
+    event = history("t2")[-1]
+    assert event["action"] == "complete" and event["changes"]["outcome"] == {"from": None, "to": "approved"}
+    assert json.loads(event["changes"]["variables"]["to"]) == variables
 
 
 def test_a_completion_without_an_outcome_still_says_who_and_when() -> None:
