@@ -12,7 +12,7 @@ from baton.directory.domain import Group, User
 from baton.directory.repository import DirectoryRepository
 from baton.storage.dynamo import get_dynamo
 from tests.support import ADMIN, TENANT, call, concurrently, in_processes, seed
-from tests.support.processmaker import BASE, PM, assign, bulk_directory, parallel, pm
+from tests.support.processmaker import BASE, PM, assign, bulk_directory, pm
 
 
 def test_paging_over_1000_assignees_first_page_two_round_trips_renames_reorder_it(local_table: str) -> None:
