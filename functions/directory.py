@@ -20,11 +20,13 @@ from baton.activities.domain import Activity
 from baton.activities.service import ActivityService
 from baton.directory.domain import Group, User
 from baton.directory.service import DirectoryService
-from baton.domain import MAX_LEASE_SECONDS
+from baton.domain import MAX_LEASE_SECONDS, WRITE_ROLES, require_role
+from baton.errors import BadRequest
 from baton.platform.dialects import NATIVE
 from baton.platform.entry import FamilyRouter, lambda_entry
 from baton.platform.http import INPUT, JSON, current_caller
 from baton.platform.settings import MAX_ID_LENGTH
+from baton.tasks import escalations as ladder
 
 router = FamilyRouter("directory")
 PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -52,6 +54,8 @@ class ActivityIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=256)]
     type: Literal["task", "subprocess"] = "task"
     leaseSeconds: Annotated[int | None, Field(ge=1, le=MAX_LEASE_SECONDS)] = None
+    escalations: list[dict[str, Any]] | None = Field(
+        default=None, description="The escalation ladder of the activity's tasks (copied to each task made from it)")
 
 
 def _service() -> DirectoryService:
@@ -88,6 +92,13 @@ def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Gro
             tags=["Directory"])
 def put_activity(prjUid: PathId, actUid: PathId, body: Annotated[ActivityIn, Body()]) -> Response[Activity]:
     activity = Activity(projectId=prjUid, id=actUid, **body.model_dump())
+    if body.escalations:
+        require_role(current_caller(router.current_event), WRITE_ROLES)
+        steps = ladder.parse_ladder(body.escalations)
+        users, groups = _service().unknown(*ladder.referenced(steps))
+        if users or groups:
+            raise BadRequest("escalations: unknown " + "; ".join(
+                f"{kind}: {', '.join(ids)}" for kind, ids in (("users", users), ("groups", groups)) if ids))
     return saved(ActivityService(get_dynamo(), current_caller(router.current_event)).put_activity(activity), activity)
 
 

@@ -59,6 +59,9 @@ class CreateTask(BaseModel):
     dueDate: Timestamp | None = None
     followUpDate: Timestamp | None = None
     leaseSeconds: LeaseSeconds | None = None
+    escalations: list[dict[str, Any]] | None = Field(
+        default=None, description="The escalation ladder: at most 5 steps {id, after, from, unless, action, to, "
+                                  "priority} (docs/api.md); copied from the activity when not given")
 
 
 class ClaimNextBody(BaseModel):

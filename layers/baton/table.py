@@ -13,9 +13,14 @@ PK, SK = "pk", "sk"
 GSI_TASKS = "gsi1"
 GSI_ASSIGNEE = "gsi2"
 GSI_QUEUE = "gsi3"
+# GSI5: the escalation timers (sparse: open tasks with a pending escalation step), one partition
+# per hour bucket and shard, sorted by due time: a sweep reads only what is due (docs/data-model.md).
+GSI_TIMERS = "gsi5"
 
-KEYS = {PK: "S", SK: "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S", "gsi3pk": "S", "gsi3sk": "S"}
-INDEXES = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk"), GSI_QUEUE: ("gsi3pk", "gsi3sk")}
+KEYS = {PK: "S", SK: "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S", "gsi3pk": "S", "gsi3sk": "S",
+        "gsi5pk": "S", "gsi5sk": "S"}
+INDEXES = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk"), GSI_QUEUE: ("gsi3pk", "gsi3sk"),
+           GSI_TIMERS: ("gsi5pk", "gsi5sk")}
 # The stream every task event is derived from (docs/events.md): new and old images, so a task
 # item that gained a `lastEvent` can be told from one that already had it.
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"

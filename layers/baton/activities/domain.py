@@ -4,7 +4,7 @@ assignment write can answer instead of succeeding."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -20,6 +20,8 @@ class Activity(Model):
     name: str
     type: ActivityType = "task"
     leaseSeconds: int | None = None  # the default lease of its tasks' claims (copied at creation)
+    # The escalation ladder of its tasks (steps as given, checked by tasks.escalations; copied at creation).
+    escalations: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

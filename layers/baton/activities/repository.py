@@ -47,13 +47,18 @@ class ActivityRepository:
         """Create or update an activity (its assignees and their count are kept); True if created.
         A creation also records its project (one transaction), so an unknown project can be named."""
         key = Keys.activity(tenant, activity.project_id, activity.id)
-        lease = (", leaseSeconds = :l" if activity.leaseSeconds else " REMOVE leaseSeconds")
+        sets = ", leaseSeconds = :l" if activity.leaseSeconds else ""
+        sets += ", escalations = :e" if activity.escalations else ""
+        removes = [a for a, v in (("leaseSeconds", activity.leaseSeconds), ("escalations", activity.escalations))
+                   if not v]
         update = {"Key": serialize(key),
-                  "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t" + lease,
+                  "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t" + sets
+                                      + (" REMOVE " + ", ".join(removes) if removes else ""),
                   "ExpressionAttributeNames": {"#n": "name", "#t": "type"},
                   "ExpressionAttributeValues": serialize({":p": activity.project_id, ":a": activity.id,
                                                           ":n": activity.name, ":t": activity.type,
-                                                          ":l": activity.leaseSeconds})}
+                                                          ":l": activity.leaseSeconds,
+                                                          ":e": activity.escalations or None})}
         try:
             self.db.transact([
                 {"Update": {**update, "ConditionExpression": "attribute_not_exists(pk)"}},

@@ -29,6 +29,10 @@ RANK_GROUP, RANK_USER, RANK_INACTIVE = "G", "U", "X"
 COUNTERS = {RANK_GROUP: "groupCount", RANK_USER: "userCount"}
 SORT_NAME_CHARS = 64
 SCHEMA_MARKER = {"pk": "BATON#META", "sk": "SCHEMA"}
+# The escalation timers: partitions of the timer index by hour bucket and shard, and the sweep's
+# checkpoint (every bucket up to it has been read empty after it closed).
+TIMERS = "TIMER#"
+SWEPT_MARKER = {"pk": "BATON#META", "sk": "TIMERS#SWEPT"}
 
 
 def esc(part: str) -> str:
@@ -124,6 +128,15 @@ class Keys:
         return f"T#{esc(tenant)}#I#{esc(user_id)}"
 
     @staticmethod
+    def timers(bucket: str, shard: int) -> str:
+        """A partition of the timer index: the timers of one hour bucket (`timer_bucket`), one shard."""
+        return f"{TIMERS}{bucket}#{shard}"
+
+    @staticmethod
+    def timer_shard(tenant: str, task_id: str, shards: int) -> int:
+        return zlib.crc32(f"{esc(tenant)}#{esc(task_id)}".encode()) % shards
+
+    @staticmethod
     def client_registration(client_id: str) -> dict[str, str]:
         """Where a client-credentials app client's tenant and roles are registered."""
         return {"pk": "SIGNIN#CLIENT#" + esc(client_id), "sk": "CLIENT"}
@@ -134,6 +147,11 @@ def queue_order(rank: int, due: str | None, created: str, task_id: str) -> str:
     then dueDate ascending (none last), then createdAt ascending, then id; `~` sorts after every
     digit."""
     return f"{QUEUED}{rank:03d}#{due or '~'}#{created}#{esc(task_id)}"
+
+
+def timer_bucket(stamp: str) -> str:
+    """The hour bucket of a stored timestamp (`2026-01-02T03`)."""
+    return stamp[:13]
 
 
 def newest_order(created: str, task_id: str) -> str:

@@ -21,6 +21,9 @@ class Settings(BaseModel):
     # How many partitions a tenant's task listing is spread over (write sharding): raise it for
     # tenants that change more than ~1,000 tasks a second; `baton migrate` re-keys after a change.
     list_shards: int = Field(default=32, ge=1, le=1000)
+    # How many partitions each hour of the escalation timer index is spread over (write sharding
+    # of timers due in the same hour); only ever raise it (a sweep reads shards 0..n-1).
+    timer_shards: int = Field(default=8, ge=1, le=256)
 
 
 @lru_cache(maxsize=1)
@@ -33,4 +36,5 @@ def get_settings() -> Settings:
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", "baton"),
         xray_subsegments=os.environ.get("BATON_XRAY_SUBSEGMENTS", "").lower() in ("1", "true", "on"),
         list_shards=int(os.environ.get("BATON_LIST_SHARDS") or 32),
+        timer_shards=int(os.environ.get("BATON_TIMER_SHARDS") or 8),
     )

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from baton.domain import Model
+from baton.tasks.escalations import Step
 
 DEFAULT_PRIORITY = 50
 MAX_PRIORITY = 100
@@ -43,6 +44,8 @@ class Task(Model):
     leaseSeconds: int | None = None
     leaseExpiresAt: str | None = None
     createdBy: str | None = None  # the user who created it (ConductorOne's createdByUserId)
+    # The escalation ladder, each step with its `dueAt` and `firedAt` (tasks.escalations).
+    escalations: list[Step] = Field(default_factory=list)
     version: int = 1
     createdAt: str
     updatedAt: str

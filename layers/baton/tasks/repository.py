@@ -59,6 +59,7 @@ from baton.tasks.domain import (
 )
 from baton.tasks.rules import AT_VERSION, DIRECT_CLAIM
 from baton.tasks.stream import DEFERRED
+from baton.tasks.timers import timer_attributes
 
 # A task's queue entries (one per candidate user and group) change in the same transaction as
 # the task, next to the task, its history event, a membership check and a pending event.
@@ -116,6 +117,9 @@ def task_item(tenant: str, task: Task) -> dict[str, Any]:
         data["gsi3pk"], data["gsi3sk"] = Keys.inbox(tenant, task.assignee), _queue_order(task)
     if task.requestHash:
         data["requestHash"] = task.requestHash
+    if not task.escalations:
+        data.pop("escalations", None)  # absent, not empty: the direct claim's rule asks for it absent
+    data.update(timer_attributes(tenant, task))
     return serialize(data)
 
 

@@ -23,17 +23,20 @@ FREE = absent("assignee")
 # A task anyone eligible may claim: open, manual, held by nobody.
 CLAIMABLE = rule(OPEN, MANUAL, FREE)
 # The one-request claim (no read first): a claimable task whose only candidate is the caller
-# (`me`), offered to no group, without a lease to set or a pending claim event to write out. Its
+# (`me`), offered to no group, without a lease to set, a pending claim event to write out or an
+# escalation ladder to re-arm (tasks.escalations). Its
 # condition is this rule rendered; anything else takes the read-and-decide path.
 DIRECT_CLAIM = CLAIMABLE & rule(contains("candidateUsers", Param("me")), size("candidateUsers", 1),
-                                size("candidateGroups", 0), absent("lastEvent"), absent("leaseSeconds"))
+                                size("candidateGroups", 0), absent("lastEvent"), absent("leaseSeconds"),
+                                absent("escalations"))
 # A write at the version the client expects (If-Match).
 AT_VERSION = eq("version", Param("version"))
 
 
 def fields(task: Task) -> Mapping[str, Any]:
-    """The task's fields as the declared rules read them (every field, None where unset)."""
-    return dict(task)
+    """The task's fields as the declared rules read them (every field, None where unset; an empty
+    ladder is not stored, so it reads as unset)."""
+    return {**dict(task), "escalations": task.escalations or None}
 
 
 def may_claim_directly(task: Task, user_id: str) -> bool:

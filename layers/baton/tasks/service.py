@@ -22,6 +22,7 @@ from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.platform import clock
 from baton.platform.dynamo import Dynamo, TransactionConflict
+from baton.tasks import escalations as ladder
 from baton.tasks import rules
 from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged, TaskExists
 from baton.tasks.leases import lease_until, takeover
@@ -87,9 +88,29 @@ class TaskService:
                             comment=comment, candidates=candidates)
 
     def _next(self, task: Task, **changes: Any) -> Task:
-        """The task's next version. A lease ends with every change but the one that sets it."""
-        return task.model_copy(update={"leaseExpiresAt": None, **changes, "version": task.version + 1,
-                                       "updatedAt": now()})
+        """The task's next version. A lease ends with every change but the one that sets it. Its
+        escalation steps are armed for the new state (a change naming a holder is a new claim)."""
+        stamp = now()
+        new = task.model_copy(update={"leaseExpiresAt": None, **changes, "version": task.version + 1,
+                                      "updatedAt": stamp})
+        if not new.escalations:
+            return new
+        claimed = changes.get("assignee") is not None
+        return new.model_copy(update={"escalations": ladder.arm(task, new, stamp, claimed)})
+
+    def _ladder(self, raw: Any) -> builtins.list[ladder.Step]:
+        """A ladder as a request gives it, checked (tasks.escalations.parse_ladder), its users and
+        groups known in the tenant: 400 otherwise."""
+        steps = ladder.parse_ladder(raw)
+        users, groups = ladder.referenced(steps)
+        if users:
+            unknown = sorted(users - set(self.directory.users(self.caller.tenant, sorted(users))))
+            if unknown:
+                raise BadRequest(f"escalations: unknown user{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+        unknown = sorted(g for g in groups if self.directory.get_group(self.caller.tenant, g)[0] is None)
+        if unknown:
+            raise BadRequest(f"escalations: unknown group{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+        return steps
 
     def _takeover(self, task: Task, holder_action: bool) -> tuple[Task, HistoryEvent | None]:
         return takeover(task, self.caller.user_id, holder_action)
@@ -340,6 +361,8 @@ class TaskService:
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
             if activity.leaseSeconds and "leaseSeconds" not in body:
                 body = {**body, "leaseSeconds": activity.leaseSeconds}
+            if activity.escalations and "escalations" not in body:
+                body = {**body, "escalations": activity.escalations}
             for kind, uid in assignees:
                 target = candidate_users if kind == "user" else candidate_groups
                 if uid not in target:
@@ -347,11 +370,15 @@ class TaskService:
         if len(candidate_users) + len(candidate_groups) > MAX_CANDIDATES:
             raise BadRequest(f"A task may have at most {MAX_CANDIDATES} candidates (users and groups together); "
                              f"this one would have {len(candidate_users) + len(candidate_groups)}")
+        steps = self._ladder(body.get("escalations"))
         stamp = now()
         task = Task.model_validate({
             **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users,
             "candidateGroups": candidate_groups, "status": "open", "assignee": None, "version": 1,
-            "createdBy": self.caller.user_id, "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash})
+            "createdBy": self.caller.user_id, "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash,
+            "escalations": steps})
+        if steps:
+            task = task.model_copy(update={"escalations": ladder.arm(None, task, stamp, False)})
         event = HistoryEvent(id=new_id(), taskId=task.id, version=1, at=stamp, actor=self.caller.user_id,
                              action="create", to="open")
         try:

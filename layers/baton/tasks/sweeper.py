@@ -1,0 +1,187 @@
+"""The escalation sweeper: reads the due timers and fires each due step of their tasks, once.
+
+The same code runs in AWS (`baton_functions.sweeper`, invoked every minute by EventBridge
+Scheduler), under `baton serve` (a thread, every second) and by hand (`baton sweep --once`).
+Time comes from platform.clock, so tests move it instead of sleeping.
+
+Firing a step is one conditional write on the task state it was checked on (its version, status
+and holder): the step's `firedAt`, what its action changes, and the history event `escalated`
+(reason `escalation:<id>`, published as the CloudEvent `baton.task.escalated`). Several sweepers
+at once race on that write and exactly one wins; a task that was completed, claimed (`unless:
+claimed`) or changed a moment before refuses the write, and the step is decided again on the new
+state (where it is no longer due, or no longer pending). A timer read from the index that is no
+longer due on the task itself (the index lags the table) is ignored."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from baton.errors import BatonError
+from baton.platform import clock
+from baton.platform.dynamo import Dynamo, TransactionConflict, get_dynamo
+from baton.platform.settings import get_settings
+from baton.tasks import escalations as ladder
+from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged
+from baton.tasks.timers import TimerRepository, bucket_of, hour_end, hours, next_hour
+
+log = logging.getLogger("baton.sweeper")
+
+SYSTEM = "system"
+MAX_ATTEMPTS = 8
+# A bucket is closed (no write can still land in it) this long after its hour ended: the timer
+# index is eventually consistent (typically well under a second) and clocks differ a little.
+CLOSE_AFTER = timedelta(minutes=2)
+# At most this many hour buckets per sweep (a sweep after a long outage catches up over several).
+MAX_BUCKETS = 24 * 7
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did: buckets read, timers found due, steps fired, timers it failed on (left
+    for the next sweep), the checkpoint after it, and the lateness of the most overdue timer."""
+
+    buckets: int = 0
+    due: int = 0
+    fired: int = 0
+    failed: int = 0
+    checkpoint: str | None = None
+    lag_seconds: float = 0.0
+    events: list[HistoryEvent] = field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        return {"buckets": self.buckets, "due": self.due, "fired": self.fired, "failed": self.failed,
+                "checkpoint": self.checkpoint, "lagSeconds": round(self.lag_seconds, 3)}
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    return (datetime.fromisoformat(later.replace("Z", "+00:00"))
+            - datetime.fromisoformat(earlier.replace("Z", "+00:00"))).total_seconds()
+
+
+class Escalator:
+    """Fires the due steps of one task (`fire_due`). `tasks`: the task repository."""
+
+    def __init__(self, db: Dynamo, tasks: Any | None = None) -> None:
+        from baton.tasks.repository import TaskRepository
+
+        self.db = db
+        self.tasks = tasks or TaskRepository(db)
+
+    def fire_due(self, tenant: str, task_id: str) -> list[HistoryEvent]:
+        """Fire, one write each, every step of the task that is due now; the events written."""
+        written: list[HistoryEvent] = []
+        for _ in range(MAX_ATTEMPTS * ladder.MAX_STEPS):
+            task, groups = self._read(tenant, task_id)
+            step = self._next_step(task)
+            target = step.to.users[0] if step and step.action == "reassign" and step.to and step.to.users else None
+            if target is not None and target not in groups:  # read the user to give it to with it
+                task, groups = self._read(tenant, task_id, target)
+                step = self._next_step(task)
+            if task is None or step is None:
+                return written
+            now = clock.stamp()
+            firing = ladder.fire(task, step, now, partial(self.may_hold, task, groups=groups))
+            new, event = self._change(task, firing, now)
+            try:
+                self.tasks.change_task(tenant, task, new, event)
+            except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost):
+                continue  # the task changed under us: decide again on what it is now
+            written.append(event)
+        return written
+
+    @staticmethod
+    def _next_step(task: Task | None) -> ladder.Step | None:
+        if task is None:
+            return None
+        due = ladder.due_steps(task, clock.stamp())
+        return due[0] if due else None
+
+    def _read(self, tenant: str, task_id: str, *users: str) -> tuple[Task | None, dict[str, list[str]]]:
+        task, groups = self.tasks.read_task_and_users(tenant, task_id, users)
+        return task, groups
+
+    @staticmethod
+    def may_hold(task: Task, user: str, *, groups: dict[str, list[str]]) -> bool:
+        """Whether `user` may be given the task by an escalation: a user of the tenant, on a
+        manual task (the eligibility rules decide the rest)."""
+        return user in groups and task.type == "manual"
+
+    @staticmethod
+    def _change(task: Task, firing: ladder.Firing, now: str) -> tuple[Task, HistoryEvent]:
+        new = task.model_copy(update={**firing.update, "version": task.version + 1, "updatedAt": now})
+        new_claim = firing.holder_to is not None and firing.holder_to != firing.holder_from
+        new = new.model_copy(update={"escalations": ladder.arm(task, new, now, new_claim)})
+        offered = firing.changes.get("candidateUsers", {}).get("to") if firing.step.action == "reassign" else None
+        event = HistoryEvent.model_validate({
+            "id": uuid.uuid4().hex, "taskId": task.id, "version": task.version + 1, "at": now, "actor": SYSTEM,
+            "action": ladder.ESCALATED, "from": firing.holder_from, "to": firing.holder_to,
+            "comment": f"escalation {firing.step.id}: {firing.step.action} ({firing.outcome})",
+            "candidates": offered, "reason": firing.reason, "changes": firing.changes})
+        return new, event
+
+
+class Sweeper:
+    """One sweep of the timer index (`sweep`): the open hour buckets, shard by shard, each due
+    timer's task handed to the Escalator; the checkpoint moves past every bucket that is closed and
+    was handled without a failure."""
+
+    def __init__(self, db: Dynamo | None = None, escalator: Escalator | None = None) -> None:
+        self.db = db or get_dynamo()
+        self.timers = TimerRepository(self.db)
+        self.escalator = escalator or Escalator(self.db)
+
+    def sweep(self, on_event: Callable[[HistoryEvent], None] | None = None) -> SweepReport:
+        report = SweepReport()
+        now = clock.stamp()
+        through = self.timers.swept_through()
+        first = next_hour(through) if through else self.timers.table_created()
+        current = bucket_of(now)
+        buckets = hours(first, current) if first <= current else []
+        if len(buckets) > MAX_BUCKETS:
+            buckets = buckets[:MAX_BUCKETS]
+        closed_until = clock.stamp(clock.current() - CLOSE_AFTER)
+        contiguous = True
+        report.checkpoint = through
+        seen: set[tuple[str, str]] = set()
+        for bucket in buckets:
+            ok = self._sweep_bucket(bucket, now, report, seen, on_event)
+            contiguous = contiguous and ok
+            if contiguous and hour_end(bucket) <= closed_until:
+                self.timers.mark_swept(bucket)
+                report.checkpoint = bucket
+        report.buckets = len(buckets)
+        return report
+
+    def _sweep_bucket(self, bucket: str, now: str, report: SweepReport, seen: set[tuple[str, str]],
+                      on_event: Callable[[HistoryEvent], None] | None) -> bool:
+        ok = True
+        for shard in range(get_settings().timer_shards):
+            for due, tenant, task_id in self.timers.due(bucket, shard, now):
+                if (tenant, task_id) in seen:
+                    continue
+                seen.add((tenant, task_id))
+                report.due += 1
+                report.lag_seconds = max(report.lag_seconds, _seconds_between(due, now))
+                try:
+                    events = self.escalator.fire_due(tenant, task_id)
+                except (BatonError, OSError) as failed:  # left in the index: the next sweep retries it
+                    log.warning("escalation of task %s of tenant %s failed: %s", task_id, tenant, failed)
+                    report.failed += 1
+                    ok = False
+                    continue
+                report.fired += len(events)
+                report.events.extend(events)
+                if on_event is not None:
+                    for event in events:
+                        on_event(event)
+        return ok
+
+
+def sweep_once(db: Dynamo | None = None) -> SweepReport:
+    return Sweeper(db).sweep()
