@@ -100,12 +100,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Requests run concurrently in worker processes, one at a time each, as Lambda runs them (with
     # moto, which is not thread-safe, they run one at a time in this process).
     workers = None if serialize else Workers(args.workers)
-    feed = None
+    feed = sweeper = None
     try:
         with running(args.host, args.port, key, serialize, args.idle_timeout,
                      handlers=workers.handlers() if workers else None) as server:
             app: Any = server.app  # the LocalApi
             app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock)
+            from baton_local.sweeper import SweeperThread
+
+            sweeper = SweeperThread(store, lock=app.lock).start()  # escalation steps fire within a second
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
             print(f"  Inbox:       {url}/   (as a demo user: {url}/?user=alice)")
@@ -121,6 +124,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             with contextlib.suppress(KeyboardInterrupt):
                 stop.wait()
     finally:
+        if sweeper is not None:
+            sweeper.close()
         if feed is not None:
             feed.close()
         if workers is not None:
@@ -153,6 +158,41 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if engine is not None:
             engine.stop()
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run the escalation sweeper by hand: one sweep (`--once`), or one every `--interval` seconds."""
+    import json
+    import time
+
+    from baton_local.ddblocal import DynamoDBLocal
+
+    engine: Any = None
+    if args.dynamodb_endpoint:
+        endpoint = args.dynamodb_endpoint
+    else:
+        engine = DynamoDBLocal(_state_dir(args.state_dir) / "dynamodb").start()
+        endpoint = engine.endpoint
+    try:
+        _configure_environment(endpoint, args.table)
+        from baton.platform.dynamo import get_dynamo
+        from baton.table import ensure_table
+        from baton.tasks.sweeper import Sweeper
+
+        store = get_dynamo()
+        ensure_table(store.client, args.table)
+        sweeper = Sweeper(store)
+        while True:
+            report = sweeper.sweep()
+            print(json.dumps(report.public()), flush=True)
+            if args.once:
+                return 1 if report.failed else 0
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if engine is not None:
+            engine.stop()
 
 
 def cmd_credentials(args: argparse.Namespace) -> int:
@@ -206,6 +246,20 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--state-dir", default=None, metavar="DIR",
                          help=f"where DynamoDB Local's data live (default: $BATON_STATE_DIR or {DEFAULT_STATE})")
     migrate.set_defaults(func=cmd_migrate)
+    sweep = sub.add_parser(
+        "sweep", help="run the escalation sweeper (serve runs it every half second)",
+        description="Fire the escalation steps that are due (docs/data-model.md, \"Escalation timers\"): the code "
+                    "the AWS function runs every minute and `baton serve` runs in a thread. Prints what each "
+                    "sweep did as a JSON line; exits 1 when --once left a timer it could not handle.")
+    sweep.add_argument("--once", action="store_true", help="one sweep, then exit")
+    sweep.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
+                       help="seconds between sweeps without --once (default: 1)")
+    sweep.add_argument("--dynamodb-endpoint", default=None, metavar="URL",
+                       help="sweep this DynamoDB instead of the state directory's DynamoDB Local")
+    sweep.add_argument("--table", default="baton", help="the table's name (default: baton)")
+    sweep.add_argument("--state-dir", default=None, metavar="DIR",
+                       help=f"where DynamoDB Local's data live (default: $BATON_STATE_DIR or {DEFAULT_STATE})")
+    sweep.set_defaults(func=cmd_sweep)
     token = sub.add_parser(
         "token", help="print a bearer token the local server accepts",
         description="Print an RS256 JWT signed by the local issuer (its key is the state directory's "

@@ -228,3 +228,18 @@ def test_steps_due_while_nothing_swept_fire_when_the_sweep_comes_back(seeded: st
     report = sweep()
     assert report.fired == 2 and report.lag_seconds >= 24 * HOUR
     assert [e["comment"].split(":")[0] for e in escalated("outage")] == ["escalation a", "escalation b"]
+
+
+def test_the_aws_function_sweeps_and_reports_its_metrics(seeded: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from baton_functions import sweeper
+
+    create("fn", [{"id": "s", "after": "PT1M", "action": "notify"}])
+    clock.advance(2 * MINUTE)
+    report = sweeper.lambda_handler({"source": "aws.scheduler"}, None)
+    assert report["fired"] == 1 and report["failed"] == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["SweepFired"] == 1 and line["SweepLagSeconds"] >= 60 and line["SweepFailures"] == 0
+    metrics = {m["Name"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert metrics == {"SweepFailures", "SweepLagSeconds", "SweepFired"}

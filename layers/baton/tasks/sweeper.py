@@ -28,7 +28,7 @@ from baton.platform.dynamo import Dynamo, TransactionConflict, get_dynamo
 from baton.platform.settings import get_settings
 from baton.tasks import escalations as ladder
 from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged
-from baton.tasks.timers import TimerRepository, bucket_of, hour_end, hours, next_hour
+from baton.tasks.timers import TimerRepository, bucket_of, hour_end, hours, next_hour, previous_hour
 
 log = logging.getLogger("baton.sweeper")
 
@@ -140,7 +140,10 @@ class Sweeper:
         report = SweepReport()
         now = clock.stamp()
         through = self.timers.swept_through()
-        first = next_hour(through) if through else self.timers.table_created()
+        if through is None:  # the table's first sweep: nothing is older than the table
+            through = previous_hour(self.timers.table_created())
+            self.timers.mark_swept(through)
+        first = next_hour(through)
         current = bucket_of(now)
         buckets = hours(first, current) if first <= current else []
         if len(buckets) > MAX_BUCKETS:

@@ -64,6 +64,10 @@ def next_hour(bucket: str) -> str:
     return (_hour(bucket) + timedelta(hours=1)).strftime("%Y-%m-%dT%H")
 
 
+def previous_hour(bucket: str) -> str:
+    return (_hour(bucket) - timedelta(hours=1)).strftime("%Y-%m-%dT%H")
+
+
 def hour_end(bucket: str) -> str:
     """The stored timestamp at which bucket `bucket` ends (the next hour's start)."""
     return next_hour(bucket) + ":00:00.000000Z"
