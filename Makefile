@@ -20,9 +20,9 @@ install: $(STAMP) node_modules/.installed
 
 # No bytecode compiled here (pip would compile every module of every package, on one core, for
 # 40 s): `make test` compiles it on both cores while lint and typecheck run.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(call step,Python packages into $(VENV) (pip),test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
-	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q --no-compile -e '.[dev]')
+	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q --no-compile -e '.[dev]' -e clients/python)
 	@touch $(STAMP)
 
 node_modules/.installed: package.json
@@ -51,11 +51,11 @@ serve: install
 	@PORT=$(PORT) $(BIN)/baton serve
 
 lint: install
-	$(BIN)/ruff check layers functions local tests benchmarks $(wildcard infra)
+	$(BIN)/ruff check layers functions local tests benchmarks clients $(wildcard infra)
 	$(BIN)/lint-imports --no-logo
 
 typecheck: install
-	$(BIN)/mypy layers/baton functions local infra tests benchmarks
+	$(BIN)/mypy layers/baton functions local infra tests benchmarks clients/python/baton_client
 
 # The test tiers: a test's folder is its tier (tests/conftest.py). Two workers; an xdist_group stays on one.
 PYTEST := $(BIN)/pytest -n 2 --dist loadgroup

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform.dynamo import get_dynamo
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.storage.dynamo import get_dynamo
 
-from baton.platform import coldstart  # isort: skip
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -14,24 +14,26 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from baton.activities.domain import Activity
 from baton.activities.service import ActivityService
-from baton.directory.domain import Group, User
+from baton.directory.domain import Group, Presence, Routing, Skills, Strategy, User
 from baton.directory.service import DirectoryService
 from baton.domain import MAX_LEASE_SECONDS, WRITE_ROLES, require_role
+from baton.edge.dialects import NATIVE
+from baton.edge.entry import FamilyRouter, lambda_entry
+from baton.edge.http import INPUT, JSON, current_caller
 from baton.errors import BadRequest
-from baton.platform.dialects import NATIVE
-from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import INPUT, JSON, current_caller
-from baton.platform.settings import MAX_ID_LENGTH
+from baton.settings import MAX_ID_LENGTH
 from baton.tasks import escalations as ladder
 
 router = FamilyRouter("directory")
 PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Text = Annotated[str, Field(max_length=256)]
+MAX_CAPACITY = 10_000
+MAX_OFFER_SECONDS = 24 * 3600
 
 
 class UserIn(BaseModel):
@@ -41,12 +43,34 @@ class UserIn(BaseModel):
     lastname: Text = ""
     email: Text = ""
     active: bool = True
+    capacity: Annotated[int | None, Field(ge=0, le=MAX_CAPACITY,
+                                          description="The most open tasks held at once; absent: no limit")] = None
+    skills: Skills = Field(default_factory=list)
+
+
+class PresenceIn(BaseModel):
+    model_config = INPUT
+    status: Presence
+
+
+class RoutingIn(BaseModel):
+    model_config = INPUT
+    strategy: Strategy = "pull"
+    offerSeconds: Annotated[int | None, Field(ge=1, le=MAX_OFFER_SECONDS,
+                                              description="Offer instead of assigning, for this long")] = None
+
+    @model_validator(mode="after")
+    def _offers_need_a_router(self) -> RoutingIn:
+        if self.offerSeconds is not None and self.strategy == "pull":
+            raise ValueError("offerSeconds needs a routing strategy other than pull")
+        return self
 
 
 class GroupIn(BaseModel):
     model_config = INPUT
     name: Annotated[str, Field(min_length=1, max_length=256)]
     members: list[Id] = Field(default_factory=list, max_length=1000)
+    routing: RoutingIn = Field(default_factory=RoutingIn)
 
 
 class ActivityIn(BaseModel):
@@ -54,6 +78,7 @@ class ActivityIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=256)]
     type: Literal["task", "subprocess"] = "task"
     leaseSeconds: Annotated[int | None, Field(ge=1, le=MAX_LEASE_SECONDS)] = None
+    requiredSkills: Skills = Field(default_factory=list)
     escalations: list[dict[str, Any]] | None = Field(
         default=None, description="The escalation ladder of the activity's tasks (copied to each task made from it)")
 
@@ -68,8 +93,14 @@ def saved(created: bool, body: BaseModel) -> Response[Any]:
 
 @router.handles("put_user", summary="Create or replace a user", tags=["Directory"])
 def put_user(userId: PathId, body: Annotated[UserIn, Body()]) -> Response[User]:
-    user = User(id=userId, **body.model_dump())
-    return saved(_service().put_user(user), user)
+    created, stored = _service().put_user(User(id=userId, **body.model_dump()))
+    return saved(created, stored)
+
+
+@router.handles("put_presence", summary="Set a user's presence (the user itself, or admin/apiwrite)",
+                tags=["Directory"])
+def put_presence(userId: PathId, body: Annotated[PresenceIn, Body()]) -> User:
+    return _service().set_presence(userId, body.status)
 
 
 @router.handles("list_users", summary="List users", tags=["Directory"])
@@ -84,7 +115,8 @@ def list_users(
 
 @router.handles("put_group", summary="Create or replace a group and its members", tags=["Directory"])
 def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Group]:
-    stored, created = _service().put_group(Group(id=groupId, **body.model_dump()))
+    group = Group(id=groupId, name=body.name, members=body.members, routing=Routing(**body.routing.model_dump()))
+    stored, created = _service().put_group(group)
     return saved(created, stored)
 
 

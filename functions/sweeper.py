@@ -9,8 +9,8 @@ found was), which the stack's alarms watch. A failure of the sweep itself fails 
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform import coldstart  # isort: skip
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -18,7 +18,7 @@ import json
 import time
 from typing import Any
 
-from baton.platform.dynamo import get_dynamo
+from baton.storage.dynamo import get_dynamo
 from baton.tasks.sweeper import Sweeper
 
 NAMESPACE = "Baton"

@@ -9,7 +9,7 @@ import logging
 import threading
 from typing import Any
 
-from baton.platform.dynamo import Dynamo
+from baton.storage.dynamo import Dynamo
 from baton.tasks.sweeper import Sweeper
 
 log = logging.getLogger("baton.sweeper")

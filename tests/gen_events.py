@@ -39,6 +39,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/task-actions/{action}"): {"user": "alice", "body": {"taskIds": ["t1", "t2"]}, "expect": 200},
     ("PUT", "/api/v1/users/{userId}"): {"body": {"username": "erin", "firstname": "Erin"},
                                         "roles": ["admin"], "expect": 201},
+    ("PUT", "/api/v1/users/{userId}/presence"): {"user": "alice", "params": {"userId": "alice"},
+                                                 "body": {"status": "away"}, "expect": 200},
     ("GET", "/api/v1/users"): {"query": {"filter": "ali"}, "expect": 200},
     ("PUT", "/api/v1/groups/{groupId}"): {"body": {"name": "Crew", "members": ["alice"]}, "roles": ["admin"],
                                           "expect": 201},

@@ -79,6 +79,8 @@ ROUTES: tuple[Route, ...] = (
     # Native directory
     Route("PUT", "/api/v1/users/{userId}", "directory", name="put_user", roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("UpdateItem", "PutItem", "DeleteItem")),  # a rename moves assignment rows
+    Route("PUT", "/api/v1/users/{userId}/presence", "directory", name="put_presence", roles=WORK_ROLES,
+          dynamodb=_actions("UpdateItem")),  # the user itself, or admin/apiwrite (the service decides)
     Route("GET", "/api/v1/users", "directory", name="list_users", dynamodb=_actions("Query")),
     Route("PUT", "/api/v1/groups/{groupId}", "directory", name="put_group", roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("GetItem", "PutItem", "UpdateItem", "DeleteItem")),

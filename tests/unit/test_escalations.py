@@ -2,7 +2,7 @@
 validation (400), the steps shown with `dueAt`/`firedAt`, each action firing once as one
 conditional write with its history event, `unless` evaluated at firing time, `from: claimed`
 re-armed by every claim, and the timers as data (the sweep reads only what is due). Time moves
-through baton.platform.clock (`clock.advance`), never by sleeping. Tests taking `backend` run
+through baton.clock (`clock.advance`), never by sleeping. Tests taking `backend` run
 again on DynamoDB Local in the integration tier."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from baton.platform import clock
-from baton.platform.dynamo import get_dynamo
+from baton import clock
+from baton.storage.dynamo import get_dynamo
 from baton.tasks.events import cloud_event
 from baton.tasks.sweeper import Escalator, Sweeper
 from baton.tasks.timers import TimerRepository

@@ -20,6 +20,7 @@ class Activity(Model):
     name: str
     type: ActivityType = "task"
     leaseSeconds: int | None = None  # the default lease of its tasks' claims (copied at creation)
+    requiredSkills: list[str] = Field(default_factory=list)  # copied to its tasks at creation
     # The escalation ladder of its tasks (steps as given, checked by tasks.escalations; copied at creation).
     escalations: list[dict[str, Any]] | None = None
 

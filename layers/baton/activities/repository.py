@@ -3,7 +3,7 @@ Takes and returns `Activity` and `Entry`; a refused assignment write is Assignme
 (AlreadyAssigned when the same id was assigned meanwhile as the other kind).
 
 The assignment rows are stored in list order (their sort key is the entry's place,
-platform.keys.entry_order, kept right by every rename in directory.repository), so an
+activities.order, kept right by every rename in directory.repository), so an
 unfiltered page reads what it shows: one Query from the activity item (which sorts first and
 carries the counts) up to the page's end."""
 
@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from baton.activities.domain import Activity, AlreadyAssigned, AssignmentRaced, Entry
-from baton.platform.dynamo import ConditionFailed, Dynamo, deserialize, serialize
-from baton.platform.keys import AAS, ACTIVITY_SK, COUNTERS, Keys, entry_order, entry_rank
+from baton.activities.order import COUNTERS, entry_place, entry_rank
+from baton.storage.dynamo import ConditionFailed, Dynamo, deserialize, serialize
+from baton.storage.keys import AAS, ACTIVITY_SK, Keys, ranked_order
 
 
 def entry_from_item(data: dict[str, Any], activity_pk: str | None = None) -> Entry:
@@ -28,7 +29,7 @@ def entry_from_item(data: dict[str, Any], activity_pk: str | None = None) -> Ent
 
 
 def _item_of(entry: Entry) -> dict[str, Any]:
-    """What the key scheme reads of an entry to place it (entry_order, entry_rank)."""
+    """What the list order reads of an entry to place it (entry_place, entry_rank)."""
     if entry.kind == "group":
         return {"groupId": entry.uid, "name": entry.name}
     return {"userId": entry.uid, "firstname": entry.name, "active": entry.active}
@@ -36,7 +37,7 @@ def _item_of(entry: Entry) -> dict[str, Any]:
 
 def in_list_order(entries: Iterable[Entry]) -> list[Entry]:
     """Entries as the lists show them: groups by title, then users by first name (ties by id)."""
-    return sorted(entries, key=lambda e: entry_order(_item_of(e)))
+    return sorted(entries, key=lambda e: ranked_order(*entry_place(_item_of(e))))
 
 
 class ActivityRepository:
@@ -47,18 +48,18 @@ class ActivityRepository:
         """Create or update an activity (its assignees and their count are kept); True if created.
         A creation also records its project (one transaction), so an unknown project can be named."""
         key = Keys.activity(tenant, activity.project_id, activity.id)
-        sets = ", leaseSeconds = :l" if activity.leaseSeconds else ""
-        sets += ", escalations = :e" if activity.escalations else ""
-        removes = [a for a, v in (("leaseSeconds", activity.leaseSeconds), ("escalations", activity.escalations))
-                   if not v]
+        lease = (", leaseSeconds = :l" if activity.leaseSeconds else "")
+        removed = [f for f, v in (("leaseSeconds", activity.leaseSeconds), ("requiredSkills", activity.requiredSkills),
+                                  ("escalations", activity.escalations)) if not v]
+        values = {":p": activity.project_id, ":a": activity.id, ":n": activity.name, ":t": activity.type,
+                  ":l": activity.leaseSeconds, ":rs": sorted(set(activity.requiredSkills)), ":e": activity.escalations}
         update = {"Key": serialize(key),
-                  "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t" + sets
-                                      + (" REMOVE " + ", ".join(removes) if removes else ""),
+                  "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t" + lease
+                                      + (", requiredSkills = :rs" if activity.requiredSkills else "")
+                                      + (", escalations = :e" if activity.escalations else "")
+                                      + (" REMOVE " + ", ".join(removed) if removed else ""),
                   "ExpressionAttributeNames": {"#n": "name", "#t": "type"},
-                  "ExpressionAttributeValues": serialize({":p": activity.project_id, ":a": activity.id,
-                                                          ":n": activity.name, ":t": activity.type,
-                                                          ":l": activity.leaseSeconds,
-                                                          ":e": activity.escalations or None})}
+                  "ExpressionAttributeValues": serialize({k: v for k, v in values.items() if v})}
         try:
             self.db.transact([
                 {"Update": {**update, "ConditionExpression": "attribute_not_exists(pk)"}},
@@ -155,7 +156,7 @@ class ActivityRepository:
             names["#ac"] = "active"
             values[":ac"] = entry.active
         entry_values = {**serialize(values), ":act": {"S": act["pk"]}, ":set": {"SS": [act["pk"]]}}
-        row = Keys.assignee(act["pk"], entry_order(item))
+        row = Keys.assignee(act["pk"], ranked_order(*entry_place(item)))
         actions: list[dict[str, Any]] = [
             {"Update" if counter else "ConditionCheck": act_action},
             {"Update": {"Key": serialize(Keys.group(tenant, uid) if group else Keys.user(tenant, uid)),

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from baton.domain import Model
+
+Presence = Literal["available", "away", "offline"]
+PRESENCES: tuple[Presence, ...] = ("available", "away", "offline")
+# A skill as input names it (a user's `skills`, a task's or activity's `requiredSkills`).
+Skill = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,]+( [^\s,]+)*$",
+                             description="A skill: 1 to 64 characters, no commas, single spaces inside only")]
+Skills = Annotated[list[Skill], Field(max_length=50)]
+Strategy = Literal["pull", "round-robin", "least-loaded", "longest-idle"]
+STRATEGIES: tuple[Strategy, ...] = ("pull", "round-robin", "least-loaded", "longest-idle")
 
 
 class User(Model):
@@ -16,12 +26,34 @@ class User(Model):
     lastname: str = ""
     email: str = ""
     active: bool = True
+    # People (API.md "People: presence, capacity, skills and routing"). `presence` changes only
+    # through its own route; `load` (the open tasks held now) and `lastAssignedAt` (when the user
+    # last got a task: longest-idle routing) change only with the task changes that make them
+    # (in the same transaction), never through a user write.
+    presence: Presence = "available"
+    capacity: int | None = None  # the most open tasks held at once; None: no limit
+    skills: list[str] = Field(default_factory=list)
+    load: int = 0
+    lastAssignedAt: str | None = None
+
+
+# The fields a user write (PUT /api/v1/users/{id}) sets; the others belong to their own paths.
+PROFILE_FIELDS = ("username", "firstname", "lastname", "email", "active", "capacity", "skills")
+
+
+class Routing(Model):
+    """How a group's free tasks reach its members: `pull` (they claim them: the default) or pushed
+    by a strategy, as a direct assignment or, with `offerSeconds`, as an offer that times out."""
+
+    strategy: Strategy = "pull"
+    offerSeconds: int | None = None
 
 
 class Group(Model):
     id: str
     name: str
     members: list[str] = Field(default_factory=list)
+    routing: Routing = Field(default_factory=Routing)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,25 @@
 """The directory repository: users and groups of a tenant, and the client registrations of
 sign-in. Takes and returns `User` and `Group`; a refused write is GroupChanged or UnknownMember.
 A user or group assigned to activities carries its assignment rows' places: a change of the
-name they sort by moves them in the same transaction (platform.keys.entry_order)."""
+name they sort by moves them in the same transaction (activities.order)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from baton.directory.domain import ClientRegistration, Group, GroupChanged, UnknownMember, User
+from baton.activities.order import COUNTERS, entry_place, entry_rank
+from baton.directory.domain import (
+    PROFILE_FIELDS,
+    ClientRegistration,
+    Group,
+    GroupChanged,
+    Presence,
+    UnknownMember,
+    User,
+)
 from baton.errors import BadRequest, Conflict
-from baton.platform.dynamo import (
+from baton.storage.dynamo import (
     MAX_TRANSACTION_ITEMS,
     ConditionFailed,
     Dynamo,
@@ -18,7 +27,7 @@ from baton.platform.dynamo import (
     deserialize,
     serialize,
 )
-from baton.platform.keys import ACTIVITY_SK, COUNTERS, USERS, Keys, entry_order, entry_rank
+from baton.storage.keys import ACTIVITY_SK, USERS, Keys, ranked_order
 
 
 def search_text(*parts: str) -> str:
@@ -36,36 +45,49 @@ class DirectoryRepository:
         self.db = db
 
     # ---- users -----------------------------------------------------------------------------
-    def put_user(self, tenant: str, user: User) -> bool:
-        """Create or replace a user's profile, keeping its group memberships. True if created.
+    def put_user(self, tenant: str, user: User) -> tuple[bool, User]:
+        """Create or replace a user's profile, keeping its group memberships, presence and load.
+        Whether it was created, and the user as stored.
         One UpdateItem, unless the user is assigned to activities and its first name or `active`
         changes: then its assignment rows move to their new place in the same transaction."""
-        data = user.model_dump()
-        data.pop("id")
+        data = {k: v for k, v in user.model_dump(include=set(PROFILE_FIELDS)).items() if v is not None}
         data["userId"] = user.id
         data["searchText"] = search_text(user.firstname, user.lastname, user.username)
-        names = {f"#{k}": k for k in data}
-        values = {f":{k}": v for k, v in data.items()}
-        update = {"Key": serialize(Keys.user(tenant, user.id)), "UpdateExpression": "SET " + ", ".join(
-            f"#{k} = :{k}" for k in data), "ExpressionAttributeNames": names}
+        data["skills"] = sorted(set(user.skills))
+        # presence, load and lastAssignedAt are not the profile's: kept (a new user starts at load 0)
+        names = {f"#{k}": k for k in data} | {"#load": "load"}
+        values: dict[str, Any] = {f":{k}": v for k, v in data.items()} | {":zero": 0}
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in data) + ", #load = if_not_exists(#load, :zero)"
+        if user.capacity is None:
+            expression += " REMOVE #capacity"
+            names["#capacity"] = "capacity"
+        update = {"Key": serialize(Keys.user(tenant, user.id)), "UpdateExpression": expression,
+                  "ExpressionAttributeNames": names}
         for _ in range(8):
             try:
                 out = self.db.call(
                     "update_item", TableName=self.db.table, **update, ExpressionAttributeValues=serialize(values),
                     ConditionExpression="attribute_not_exists(assignedTo) OR (#firstname = :firstname AND "
                                         "#active = :active)",
-                    ReturnValues="UPDATED_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD")
-                return not out.get("Attributes")
+                    ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                old = deserialize(out.get("Attributes") or {})
+                return not old, self._stored(old, data)
             except ConditionFailed as failed:
                 old = deserialize(failed.item or {})
             try:
                 self._move_rows(old, {**old, **data}, {"Update": {
                     **update, "ConditionExpression": "aasVersion = :aasVersion",
                     "ExpressionAttributeValues": serialize({**values, ":aasVersion": old.get("aasVersion", 0)})}})
-                return False
+                return False, self._stored(old, data)
             except (ConditionFailed, TransactionConflict):
                 continue  # assigned or renamed meanwhile: look again
         raise Conflict(f"User {user.id} is changing too fast; try again")
+
+    @staticmethod
+    def _stored(old: dict[str, Any], profile: dict[str, Any]) -> User:
+        """The user as a profile write leaves it: the new profile over what it kept."""
+        kept = {k: v for k, v in old.items() if k not in PROFILE_FIELDS}
+        return User.model_validate({"load": 0, **kept, **profile, "id": profile["userId"]})
 
     def users_page(self, tenant: str, text: str | None, limit: int, cursor: str | None
                    ) -> tuple[list[User], str | None]:
@@ -82,6 +104,18 @@ class DirectoryRepository:
     def users(self, tenant: str, user_ids: Iterable[str]) -> dict[str, User]:
         """The users of these ids that exist, by id (one consistent BatchGetItem per 100)."""
         return {u.id: u for u in map(user_from_item, self.db.batch_get(Keys.user(tenant, u) for u in user_ids))}
+
+    def set_presence(self, tenant: str, user_id: str, presence: Presence, at: str) -> User | None:
+        """Set a user's presence (one conditional UpdateItem); the user as it now is, None if the
+        tenant has no such user. `presenceSince` records when it last changed."""
+        try:
+            out = self.db.call(
+                "update_item", TableName=self.db.table, Key=serialize(Keys.user(tenant, user_id)),
+                UpdateExpression="SET presence = :p, presenceSince = :at", ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=serialize({":p": presence, ":at": at}), ReturnValues="ALL_NEW")
+        except ConditionFailed:
+            return None
+        return user_from_item(out["Attributes"])
 
     def groups_of(self, tenant: str, user_id: str) -> list[str]:
         """The groups a user is a member of (none for an unknown user)."""
@@ -105,7 +139,7 @@ class DirectoryRepository:
         if len(added) + len(removed) + 1 > MAX_TRANSACTION_ITEMS:
             raise BadRequest(f"At most {MAX_TRANSACTION_ITEMS - 1} membership changes per request")
         fields = {"groupId": group.id, "name": group.name, "members": group.members, "version": old_version + 1,
-                  "searchText": search_text(group.name)}
+                  "searchText": search_text(group.name), "routing": group.routing.model_dump(exclude_none=True)}
         values = {f":{k}": v for k, v in fields.items()}
         cond = "attribute_not_exists(pk)" if old_version == 0 else "version = :v"
         if old_version:
@@ -146,7 +180,7 @@ class DirectoryRepository:
         """Write `head` (the entry's own change) and move the entry's assignment rows from its old
         place in the lists to its new one, adjusting the activities' counts when it starts or stops
         counting (an inactive user), all in one transaction."""
-        before, after = entry_order(old), entry_order(new)
+        before, after = ranked_order(*entry_place(old)), ranked_order(*entry_place(new))
         delta = (entry_rank(new) in COUNTERS) - (entry_rank(old) in COUNTERS)
         counter = COUNTERS.get(entry_rank(new)) or COUNTERS.get(entry_rank(old))
         kind = "group" if "groupId" in new else "user"

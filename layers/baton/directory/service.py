@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from baton.directory.domain import Group, GroupChanged, UnknownMember, User
+from baton import clock
+from baton.directory.domain import Group, GroupChanged, Presence, UnknownMember, User
 from baton.directory.repository import DirectoryRepository
 from baton.domain import WRITE_ROLES, Caller, require_role
-from baton.errors import BadRequest, Conflict
-from baton.platform.dynamo import Dynamo, TransactionConflict
+from baton.errors import BadRequest, Conflict, Forbidden, NotFound
+from baton.storage.dynamo import Dynamo, TransactionConflict
 
 MAX_ATTEMPTS = 8
 
@@ -16,9 +17,19 @@ class DirectoryService:
         self.directory = DirectoryRepository(db)
         self.caller = caller
 
-    def put_user(self, user: User) -> bool:
+    def put_user(self, user: User) -> tuple[bool, User]:
         require_role(self.caller, WRITE_ROLES)
         return self.directory.put_user(self.caller.tenant, user)
+
+    def set_presence(self, user_id: str, presence: Presence) -> User:
+        """The user itself, or admin/apiwrite, sets a user's presence."""
+        require_role(self.caller)
+        if user_id != self.caller.user_id and not self.caller.has_any(WRITE_ROLES):
+            raise Forbidden(f"User {self.caller.username} may set only its own presence", reason="accessDenied")
+        user = self.directory.set_presence(self.caller.tenant, user_id, presence, clock.stamp())
+        if user is None:
+            raise NotFound(f"User {user_id} not found", reason="userNotFound")
+        return user
 
     def users(self, text: str | None, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
         return self.directory.users_page(self.caller.tenant, text, limit, cursor)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, BatonError, Conflict
-from baton.platform.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict
+from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict
 from baton.tasks.domain import AtomicRefused, Task
 from baton.tasks.repository import MAX_ATOMIC_TASKS, BulkTaskRepository
 from baton.tasks.service import MAX_ATTEMPTS, TaskService

@@ -44,6 +44,8 @@ class Task(Model):
     leaseSeconds: int | None = None
     leaseExpiresAt: str | None = None
     createdBy: str | None = None  # the user who created it (ConductorOne's createdByUserId)
+    # Only users holding every one of these may claim it or be given it (admin too).
+    requiredSkills: list[str] = Field(default_factory=list)
     # The escalation ladder, each step with its `dueAt` and `firedAt` (tasks.escalations).
     escalations: list[Step] = Field(default_factory=list)
     version: int = 1

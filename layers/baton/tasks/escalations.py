@@ -1,6 +1,6 @@
 """Escalation ladders (API.md "Time: escalation ladders"): the steps, their validation, when each
 is due, which are pending, and what firing one changes on a task. Pure functions, no I/O: the
-sweeper (tasks.sweeper) reads and writes, the time comes in as an argument (platform.clock).
+sweeper (tasks.sweeper) reads and writes, the time comes in as an argument (baton.clock).
 
 A step is *pending* while the task is open, the step has not fired, its anchor exists (`due`: the
 task has a `dueDate`; `claimed`: somebody holds the task) and its `unless` does not hold; a pending

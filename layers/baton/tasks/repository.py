@@ -14,37 +14,34 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from baton import clock
 from baton.errors import BadRequest
-from baton.platform import clock
-from baton.platform.cursors import (
+from baton.settings import get_settings
+from baton.storage.cursors import (
     cursor_after,
     decode_position,
     encode_position,
     fingerprint,
     sort_key_of,
 )
-from baton.platform.dynamo import (
+from baton.storage.dynamo import (
     MAX_TRANSACTION_ITEMS,
     ConditionFailed,
     Dynamo,
     deserialize,
     serialize,
 )
-from baton.platform.keys import (
+from baton.storage.keys import (
     HISTORY,
-    LEASE,
     QUEUED,
     SCHEMA_MARKER,
     SCHEMA_VERSION,
-    SHOW_IN_INBOX,
-    SHOW_IN_QUEUE,
     TASK_SK,
     Keys,
     newest_order,
     queue_order,
     unesc,
 )
-from baton.platform.settings import get_settings
 from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS, INDEXES, SK
 from baton.tasks.domain import (
     MAX_PRIORITY,
@@ -57,6 +54,7 @@ from baton.tasks.domain import (
     TaskChanged,
     TaskExists,
 )
+from baton.tasks.leases import LEASE, SHOW_IN_INBOX, SHOW_IN_QUEUE
 from baton.tasks.rules import AT_VERSION, DIRECT_CLAIM
 from baton.tasks.stream import DEFERRED
 from baton.tasks.timers import timer_attributes

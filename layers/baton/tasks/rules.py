@@ -14,7 +14,7 @@ from typing import Any
 
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden
-from baton.platform.conditions import Param, absent, contains, eq, rule, size
+from baton.storage.conditions import Param, absent, contains, eq, rule, size
 from baton.tasks.domain import Task
 
 OPEN = eq("status", "open")

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from baton import clock
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
-from baton.platform import clock
-from baton.platform.dynamo import Dynamo, TransactionConflict
+from baton.storage.dynamo import Dynamo, TransactionConflict
 from baton.tasks import escalations as ladder
 from baton.tasks import rules
 from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged, TaskExists
@@ -361,6 +361,8 @@ class TaskService:
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
             if activity.leaseSeconds and "leaseSeconds" not in body:
                 body = {**body, "leaseSeconds": activity.leaseSeconds}
+            if activity.requiredSkills and body.get("requiredSkills") is None:
+                body = {**body, "requiredSkills": activity.requiredSkills}
             if activity.escalations and "escalations" not in body:
                 body = {**body, "escalations": activity.escalations}
             for kind, uid in assignees:
@@ -374,6 +376,7 @@ class TaskService:
         stamp = now()
         task = Task.model_validate({
             **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users,
+            "requiredSkills": sorted(set(body.get("requiredSkills") or [])),
             "candidateGroups": candidate_groups, "status": "open", "assignee": None, "version": 1,
             "createdBy": self.caller.user_id, "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash,
             "escalations": steps})

@@ -2,7 +2,7 @@
 
 The same code runs in AWS (`baton_functions.sweeper`, invoked every minute by EventBridge
 Scheduler), under `baton serve` (a thread, every second) and by hand (`baton sweep --once`).
-Time comes from platform.clock, so tests move it instead of sleeping.
+Time comes from baton.clock, so tests move it instead of sleeping.
 
 Firing a step is one conditional write on the task state it was checked on (its version, status
 and holder): the step's `firedAt`, what its action changes, and the history event `escalated`
@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from baton import clock
 from baton.errors import BatonError
-from baton.platform import clock
-from baton.platform.dynamo import Dynamo, TransactionConflict, get_dynamo
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
+from baton.storage.dynamo import Dynamo, TransactionConflict, get_dynamo
 from baton.tasks import escalations as ladder
 from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged
 from baton.tasks.timers import TimerRepository, bucket_of, hour_end, hours, next_hour, previous_hour

@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from baton.platform.dynamo import ConditionFailed, Dynamo, deserialize, serialize
-from baton.platform.keys import SWEPT_MARKER, Keys, esc, timer_bucket, unesc
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
+from baton.storage.dynamo import ConditionFailed, Dynamo, deserialize, serialize
+from baton.storage.keys import SWEPT_MARKER, Keys, esc, timer_bucket, unesc
 from baton.table import GSI_TIMERS, INDEXES
 from baton.tasks.escalations import next_due
 
