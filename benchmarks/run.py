@@ -9,7 +9,7 @@ While it runs, the sections measured so far are in OUT.partial (results.json.par
 
 Sections (keys of results.json): cold_init_ms / baseline_init_ms / cold_init_ratio, warm_p50_us /
 warm_p99_us / warm_baseline_p50_us / warm_ratio, ddb_calls, race, scale, queue_scale, queue_groups,
-claim_next, hot_key_share, layer_mb, goals.
+claim_next, hot_key_share, escalation_sweep, escalation_lateness, layer_mb, goals.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks import escalations
 from infra.environment import FUNCTION_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +69,8 @@ class Sizes:
     drain_tasks: int = 2000
     hot_tasks: int = 1000
     hot_changes: int = 10_000
+    sweep_pending: int = 100_000  # escalation timers not yet due, around the 10 due ones
+    lateness_tasks: int = 200  # escalation steps timed under `baton serve`
     families: tuple[str, ...] = ("itential", "tasks", "directory", "processmaker", "journey", "conductorone",
                                  "docs")
     fresh_engines: bool = True  # a DynamoDB Local for each table-filling section
@@ -75,7 +78,8 @@ class Sizes:
 
 QUICK = Sizes(cold_runs=1, warm_requests=30, claimers=8, race_rounds=1, users=60, groups=3, members=10,
               deep_start=50, page=5, history=(0, 50), user_groups=(1, 3), drain_workers=4, drain_tasks=20,
-              hot_tasks=20, hot_changes=60, families=("itential",), fresh_engines=False)
+              hot_tasks=20, hot_changes=60, sweep_pending=300, lateness_tasks=10, families=("itential",),
+              fresh_engines=False)
 
 
 # ---- counting DynamoDB calls ----------------------------------------------------------------
@@ -629,6 +633,7 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
             and r["claim_next"]["claimed"] == r["claim_next"]["tasks"] and not r["claim_next"]["problems"],
         "hot key share <= 5%": r["hot_key_share"]["max_share"] <= 0.05,
         "layer <= 25 MB": r["layer_mb"] is not None and r["layer_mb"] <= 25,
+        **escalations.goals(r),
     }
 
 
@@ -689,10 +694,12 @@ def table(r: dict[str, Any]) -> str:
         f"tasks, table and each index) | **{hk['max_share'] * 100:.1f}%** | ≤ 5% |",
         f"| layer, unzipped | {r['layer_mb']} MB | ≤ 25 MB |",
     ]
+    if "escalation_sweep" in r and "escalation_lateness" in r:
+        lines += escalations.rows(r)
     return "\n".join(lines)
 
 
-SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys", "layer")
+SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys", "escalations", "layer")
 
 
 @contextmanager
@@ -772,6 +779,10 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
         section("claim_next", on_fresh_engine(lambda _n, _c, _e: {"claim_next": measure_claim_next(sizes)}))
         section("hot_keys", on_fresh_engine(
             lambda _n, _c, endpoint: {"hot_key_share": measure_hot_keys(sizes, endpoint)}))
+        section("escalations", on_fresh_engine(lambda counter, client, endpoint: {
+            "escalation_sweep": escalations.measure_sweep(counter, client, sizes.sweep_pending),
+            "escalation_lateness": escalations.measure_lateness(
+                sizes.lateness_tasks, None if sizes.fresh_engines else endpoint)}))
     section("layer", lambda: {"layer_mb": measure_layer(build_layer)})
     if only == SECTIONS:
         results["goals"] = goals(results)

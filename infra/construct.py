@@ -118,7 +118,7 @@ class Baton(Construct):
         self.sweeper: EscalationSweeper | None = None
         if props.escalations:
             self.sweeper = EscalationSweeper(self, "EscalationSweeper", table=self.table, layer=self.layer, code=code,
-                                             retention=props.log_retention)
+                                             retention=props.log_retention, snap_start=props.snap_start)
 
         self.events: TaskEvents | None = None
         if props.events:

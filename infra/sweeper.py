@@ -31,12 +31,12 @@ METRICS_NAMESPACE = "Baton"
 
 class EscalationSweeper(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, table: ddb.ITableV2, layer: lambda_.ILayerVersion,
-                 code: lambda_.Code, retention: logs.RetentionDays = RETENTION) -> None:
+                 code: lambda_.Code, retention: logs.RetentionDays = RETENTION, snap_start: bool = False) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(self, "Logs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
-        self.function, _ = python_function(
+        self.function, self.target = python_function(
             self, "Function", handler="baton_functions.sweeper.lambda_handler", code=code, layer=layer,
-            log_group=log_group, memory_size=512, timeout=Duration.seconds(55), snap_start=False,
+            log_group=log_group, memory_size=512, timeout=Duration.seconds(55), snap_start=snap_start,
             environment={"TABLE_NAME": table.table_name, "POWERTOOLS_SERVICE_NAME": "baton-sweeper"})
         table.grant(self.function, *(f"dynamodb:{a}" for a in SWEEPER_ACTIONS))
         depend_on_policy_only(self.function)
@@ -47,13 +47,13 @@ class EscalationSweeper(Construct):
         role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
                         description="EventBridge Scheduler: invoke the escalation sweeper, nothing else")
         role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"],
-                                               resources=[self.function.function_arn]))
+                                               resources=[self.target.function_arn]))
         self.schedule = scheduler.CfnSchedule(
             self, "Schedule", schedule_expression=SCHEDULE, state="ENABLED",
             description="Baton: fire the escalation steps that are due",
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.function.function_arn, role_arn=role.role_arn, input='{"source": "baton.scheduler"}',
+                arn=self.target.function_arn, role_arn=role.role_arn, input='{"source": "baton.scheduler"}',
                 # the next minute's sweep retries whatever this one missed
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=0,
                                                                        maximum_event_age_in_seconds=60)))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -37,6 +38,8 @@ MAX_ATTEMPTS = 8
 # A bucket is closed (no write can still land in it) this long after its hour ended: the timer
 # index is eventually consistent (typically well under a second) and clocks differ a little.
 CLOSE_AFTER = timedelta(minutes=2)
+# A sweep reads a bucket's shards this many at a time, and fires up to `Sweeper.workers` tasks at once.
+READERS = 16
 # At most this many hour buckets per sweep (a sweep after a long outage catches up over several).
 MAX_BUCKETS = 24 * 7
 
@@ -74,10 +77,14 @@ class Escalator:
         self.tasks = tasks or TaskRepository(db)
 
     def fire_due(self, tenant: str, task_id: str) -> list[HistoryEvent]:
-        """Fire, one write each, every step of the task that is due now; the events written."""
+        """Fire, one write each, every step of the task that is due now; the events written. After
+        a write the task is as written (no read needed to see whether another step is due); after a
+        refused one it is read again."""
         written: list[HistoryEvent] = []
+        known: tuple[Task | None, dict[str, list[str]]] | None = None
         for _ in range(MAX_ATTEMPTS * ladder.MAX_STEPS):
-            task, groups = self._read(tenant, task_id)
+            task, groups = known if known is not None else self._read(tenant, task_id)
+            known = None
             step = self._next_step(task)
             target = step.to.users[0] if step and step.action == "reassign" and step.to and step.to.users else None
             if target is not None and target not in groups:  # read the user to give it to with it
@@ -93,6 +100,8 @@ class Escalator:
             except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost):
                 continue  # the task changed under us: decide again on what it is now
             written.append(event)
+            # as stored: a direct claim's pending event was written out by this change
+            known = new.model_copy(update={"lastEvent": None}), groups
         return written
 
     @staticmethod
@@ -131,7 +140,8 @@ class Sweeper:
     timer's task handed to the Escalator; the checkpoint moves past every bucket that is closed and
     was handled without a failure."""
 
-    def __init__(self, db: Dynamo | None = None, escalator: Escalator | None = None) -> None:
+    def __init__(self, db: Dynamo | None = None, escalator: Escalator | None = None, workers: int = 8) -> None:
+        self.workers = workers
         self.db = db or get_dynamo()
         self.timers = TimerRepository(self.db)
         self.escalator = escalator or Escalator(self.db)
@@ -163,27 +173,40 @@ class Sweeper:
 
     def _sweep_bucket(self, bucket: str, now: str, report: SweepReport, seen: set[tuple[str, str]],
                       on_event: Callable[[HistoryEvent], None] | None) -> bool:
-        ok = True
-        for shard in range(get_settings().timer_shards):
-            for due, tenant, task_id in self.timers.due(bucket, shard, now):
-                if (tenant, task_id) in seen:
-                    continue
+        """Read the bucket's shards (in parallel), then fire the due tasks (`workers` at a time:
+        each task is its own conditional writes, so their order does not matter)."""
+        shards = range(get_settings().timer_shards)
+        with ThreadPoolExecutor(min(len(shards), READERS)) as pool:
+            found = list(pool.map(lambda shard: list(self.timers.due(bucket, shard, now)), shards))
+        due: list[tuple[str, str]] = []
+        for at, tenant, task_id in sorted(t for part in found for t in part):
+            if (tenant, task_id) not in seen:
                 seen.add((tenant, task_id))
+                due.append((tenant, task_id))
                 report.due += 1
-                report.lag_seconds = max(report.lag_seconds, _seconds_between(due, now))
-                try:
-                    events = self.escalator.fire_due(tenant, task_id)
-                except (BatonError, OSError) as failed:  # left in the index: the next sweep retries it
-                    log.warning("escalation of task %s of tenant %s failed: %s", task_id, tenant, failed)
-                    report.failed += 1
-                    ok = False
-                    continue
-                report.fired += len(events)
-                report.events.extend(events)
-                if on_event is not None:
-                    for event in events:
-                        on_event(event)
-        return ok
+                report.lag_seconds = max(report.lag_seconds, _seconds_between(at, now))
+        if not due:
+            return True
+
+        def fire(key: tuple[str, str]) -> list[HistoryEvent] | None:
+            tenant, task_id = key
+            try:
+                return self.escalator.fire_due(tenant, task_id)
+            except (BatonError, OSError) as failed:  # left in the index: the next sweep retries it
+                log.warning("escalation of task %s of tenant %s failed: %s", task_id, tenant, failed)
+                return None
+        with ThreadPoolExecutor(min(self.workers, len(due))) as pool:
+            results = list(pool.map(fire, due))
+        for events in results:
+            if events is None:
+                report.failed += 1
+                continue
+            report.fired += len(events)
+            report.events.extend(events)
+            if on_event is not None:
+                for event in events:
+                    on_event(event)
+        return all(events is not None for events in results)
 
 
 def sweep_once(db: Dynamo | None = None) -> SweepReport:
