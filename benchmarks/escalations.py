@@ -55,7 +55,7 @@ def _one_sweep(counter: Any, pending: int, client: Any, table_name: str) -> dict
     from baton import clock
     from baton.storage.dynamo import Dynamo
     from baton.table import ensure_table
-    from baton.tasks.repository import task_item
+    from baton.tasks.layout import task_item
     from baton.tasks.sweeper import Sweeper
 
     ensure_table(client, table_name)

@@ -14,17 +14,17 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from baton.activities.domain import Activity
 from baton.activities.service import ActivityService
+from baton.directory.absence import Absence, AbsenceMode
 from baton.directory.domain import Group, Presence, Routing, Skills, Strategy, User
 from baton.directory.service import DirectoryService
-from baton.domain import MAX_LEASE_SECONDS, WRITE_ROLES, require_role
+from baton.domain import MAX_LEASE_SECONDS, WRITE_ROLES, require_role, utc_timestamp
 from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller
-from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
 from baton.tasks import escalations as ladder
 
@@ -32,6 +32,8 @@ router = FamilyRouter("directory")
 PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Text = Annotated[str, Field(max_length=256)]
+Timestamp = Annotated[str, Field(max_length=64, description="RFC 3339 date-time with an offset; stored in UTC"),
+                      AfterValidator(utc_timestamp)]
 MAX_CAPACITY = 10_000
 MAX_OFFER_SECONDS = 24 * 3600
 
@@ -51,6 +53,14 @@ class UserIn(BaseModel):
 class PresenceIn(BaseModel):
     model_config = INPUT
     status: Presence
+
+
+class AbsenceIn(BaseModel):
+    model_config = INPUT
+    from_: Timestamp = Field(alias="from")
+    until: Timestamp
+    delegateTo: Id | None = None
+    mode: AbsenceMode = "redirect"
 
 
 class RoutingIn(BaseModel):
@@ -103,6 +113,19 @@ def put_presence(userId: PathId, body: Annotated[PresenceIn, Body()]) -> User:
     return _service().set_presence(userId, body.status)
 
 
+@router.handles("put_absence", summary="Set a user's absence and who stands in (the user itself, or admin)",
+                tags=["Directory"])
+def put_absence(userId: PathId, body: Annotated[AbsenceIn, Body()]) -> User:
+    absence = Absence.model_validate({"from": body.from_, "until": body.until, "delegateTo": body.delegateTo,
+                                      "mode": body.mode})
+    return _service().set_absence(userId, absence)
+
+
+@router.handles("end_absence", summary="End a user's absence now (the user itself, or admin)", tags=["Directory"])
+def end_absence(userId: PathId) -> User:
+    return _service().set_absence(userId, None)
+
+
 @router.handles("list_users", summary="List users", tags=["Directory"])
 def list_users(
     filter: Annotated[str | None, Query(max_length=256)] = None,
@@ -126,11 +149,7 @@ def put_activity(prjUid: PathId, actUid: PathId, body: Annotated[ActivityIn, Bod
     activity = Activity(projectId=prjUid, id=actUid, **body.model_dump())
     if body.escalations:
         require_role(current_caller(router.current_event), WRITE_ROLES)
-        steps = ladder.parse_ladder(body.escalations)
-        users, groups = _service().unknown(*ladder.referenced(steps))
-        if users or groups:
-            raise BadRequest("escalations: unknown " + "; ".join(
-                f"{kind}: {', '.join(ids)}" for kind, ids in (("users", users), ("groups", groups)) if ids))
+        ladder.check_known(ladder.parse_ladder(body.escalations), _service().unknown)
     return saved(ActivityService(get_dynamo(), current_caller(router.current_event)).put_activity(activity), activity)
 
 

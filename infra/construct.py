@@ -27,6 +27,7 @@ from constructs import Construct
 
 from baton.routes import FAMILIES, ROUTES
 from infra.api import ACKNOWLEDGED, INDEX_GRANT, RETENTION, FamilyFunction, Identity, access_logs, monitoring
+from infra.callbacks import Callbacks
 from infra.data import task_table
 from infra.events import TaskEvents
 from infra.layer import build_functions, build_layer
@@ -127,6 +128,8 @@ class Baton(Construct):
             self.events = TaskEvents(events_scope, "TaskEvents", table=self.table, layer=self.layer,
                                      code=events_code, bus_name=props.event_bus_name,
                                      retention=props.log_retention, snap_start=props.snap_start)
+        self.callbacks = Callbacks(self, "Callbacks", table=self.table, layer=self.layer, code=code,
+                                   retention=props.log_retention, snap_start=props.snap_start)
         self._acknowledge(placement)
 
     def _acknowledge(self, placement: Placement) -> None:

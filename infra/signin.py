@@ -23,7 +23,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from baton.signin import SCOPE
+from baton.signin.grants import SCOPE
 from infra.function import depend_on_policy_only, python_function
 
 RESOURCE_SERVER, SCOPE_NAME = SCOPE.split("/")

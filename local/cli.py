@@ -89,22 +89,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         note = ("WARNING: Java or DynamoDB Local missing: falling back to an in-memory moto server; "
                 "requests are serialized and nothing survives a restart")
     _configure_environment(endpoint, args.table)
-    from baton import signin
+    from baton.signin import grants
     from baton_local import credentials
 
-    signin.use_backend(credentials.LocalBackend(state))  # the sign-in routes answer from the local issuer
+    grants.use_backend(credentials.LocalBackend(state))  # the sign-in routes answer from the local issuer
     signins = credentials.ensure_demo(state)
 
     from baton.storage.dynamo import get_dynamo
     from baton.table import ensure_table
-    from baton.tasks.repository import TaskRepository
+    from baton.tasks.migration import migrate
     from baton_local import demo
     from baton_local.server import running
 
     _say(f"• table '{args.table}' and the demo tenant '{demo.TENANT}'")
     store = get_dynamo()
     ensure_table(store.client, args.table)
-    migrated = TaskRepository(store).migrate()  # data of an older Baton under .baton/ gets the current keys
+    migrated = migrate(store)  # data of an older Baton under .baton/ gets the current keys
     loaded = demo.load(store)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -166,11 +166,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         _configure_environment(endpoint, args.table)
         from baton.storage.dynamo import get_dynamo
         from baton.table import ensure_table
-        from baton.tasks.repository import TaskRepository
+        from baton.tasks.migration import migrate
 
         store = get_dynamo()
         ensure_table(store.client, args.table)
-        print(f"Migrated {TaskRepository(store).migrate()} tasks of table {args.table}")
+        print(f"Migrated {migrate(store)} tasks of table {args.table}")
     finally:
         if engine is not None:
             engine.stop()

@@ -93,10 +93,10 @@ def test_steps_due_while_the_server_was_killed_fire_after_restart(tmp_path: Path
                 break
             time.sleep(0.2)
         assert killed < min(t["escalations"][0]["dueAt"] for t in shown)  # killed before any was due
-        for task in shown:
-            step = task["escalations"][0]
-            assert step["firedAt"] and step["firedAt"] >= step["dueAt"], task
-            assert step["firedAt"] > killed and task["priority"] == 90  # fired by the restarted server
+        for fired in shown:
+            step = fired["escalations"][0]
+            assert step["firedAt"] and step["firedAt"] >= step["dueAt"], fired
+            assert step["firedAt"] > killed and fired["priority"] == 90  # fired by the restarted server
         finished = _get(second, admin, "kill-done")
         assert finished["escalations"][0]["firedAt"] is None and finished["priority"] == 50  # finished first
     finally:

@@ -2,7 +2,7 @@
 
 A leased claim holds a task until `leaseExpiresAt`; after it the task is free for anyone eligible.
 Nothing sweeps expired leases: the next change of the task takes it over in its own transaction,
-writing the `lease-expired` event (actor `system`) before its own (tasks.service._mutate); the
+writing the `lease-expired` event (actor `system`) before its own (tasks.algorithm); the
 queues show the task again from that moment (SHOW_IN_QUEUE)."""
 
 from __future__ import annotations

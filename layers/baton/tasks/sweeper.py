@@ -24,11 +24,15 @@ from functools import partial
 from typing import Any
 
 from baton import clock
+from baton.domain import ROLE_ADMIN, Caller
 from baton.errors import BatonError
 from baton.settings import get_settings
 from baton.storage.dynamo import Dynamo, TransactionConflict, get_dynamo
+from baton.tasks import eligibility
 from baton.tasks import escalations as ladder
+from baton.tasks.change import Change
 from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged
+from baton.tasks.eligibility import Grant, Handover
 from baton.tasks.timers import TimerRepository, bucket_of, hour_end, hours, next_hour, previous_hour
 
 log = logging.getLogger("baton.sweeper")
@@ -93,15 +97,16 @@ class Escalator:
             if task is None or step is None:
                 return written
             now = clock.stamp()
-            firing = ladder.fire(task, step, now, partial(self.may_hold, task, groups=groups))
-            new, event = self._change(task, firing, now)
+            grants: dict[str, Grant] = {}
+            firing = ladder.fire(task, step, now, partial(self.may_hold, tenant, task, groups, grants))
+            change = self._change(task, firing, now, grants.get(firing.holder_to or ""))
             try:
-                self.tasks.change_task(tenant, task, new, event)
+                self.tasks.write(tenant, change)
             except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost):
                 continue  # the task changed under us: decide again on what it is now
-            written.append(event)
+            written.append(change.event)
             # as stored: a direct claim's pending event was written out by this change
-            known = new.model_copy(update={"lastEvent": None}), groups
+            known = change.after.model_copy(update={"lastEvent": None}), groups
         return written
 
     @staticmethod
@@ -116,23 +121,33 @@ class Escalator:
         return task, groups
 
     @staticmethod
-    def may_hold(task: Task, user: str, *, groups: dict[str, list[str]]) -> bool:
-        """Whether `user` may be given the task by an escalation: a user of the tenant, on a
-        manual task (the eligibility rules decide the rest)."""
-        return user in groups and task.type == "manual"
+    def may_hold(tenant: str, task: Task, groups: dict[str, list[str]], grants: dict[str, Grant], user: str) -> bool:
+        """Whether an escalation may give the task to `user`: what tasks.eligibility answers for a
+        reassignment by the system (admin) to that user (the task's reassignment policy, and the
+        rules about who may hold it). The grant is kept for the write to assert what it relies on."""
+        system = Caller(user_id=SYSTEM, username=SYSTEM, tenant=tenant, roles=frozenset({ROLE_ADMIN}))
+        try:
+            grant = eligibility.decide(Handover(task, system, eligibility.REASSIGN, (user,), groups))
+        except BatonError:
+            return False
+        if grant is None or grant.holder != user:
+            return False
+        grants[user] = grant
+        return True
 
     @staticmethod
-    def _change(task: Task, firing: ladder.Firing, now: str) -> tuple[Task, HistoryEvent]:
-        new = task.model_copy(update={**firing.update, "version": task.version + 1, "updatedAt": now})
+    def _change(task: Task, firing: ladder.Firing, now: str, grant: Grant | None) -> Change:
+        after = task.model_copy(update={**firing.update, "version": task.version + 1, "updatedAt": now})
         new_claim = firing.holder_to is not None and firing.holder_to != firing.holder_from
-        new = new.model_copy(update={"escalations": ladder.arm(task, new, now, new_claim)})
+        after = after.model_copy(update={"escalations": ladder.arm(task, after, now, new_claim)})
         offered = firing.changes.get("candidateUsers", {}).get("to") if firing.step.action == "reassign" else None
         event = HistoryEvent.model_validate({
             "id": uuid.uuid4().hex, "taskId": task.id, "version": task.version + 1, "at": now, "actor": SYSTEM,
             "action": ladder.ESCALATED, "from": firing.holder_from, "to": firing.holder_to,
             "comment": f"escalation {firing.step.id}: {firing.step.action} ({firing.outcome})",
-            "candidates": offered, "reason": firing.reason, "changes": firing.changes})
-        return new, event
+            "candidates": offered if firing.holder_to is None else None, "reason": firing.reason,
+            "changes": firing.changes})
+        return Change(task, after, event, members=grant.members if grant is not None else ())
 
 
 class Sweeper:
