@@ -5,19 +5,14 @@ CloudWatch's embedded metric format: `SweepFailures` (timers it could not handle
 stay in the index for the next sweep) and `SweepLagSeconds` (how late the most overdue timer it
 found was), which the stack's alarms watch. A failure of the sweep itself fails the invocation
 (the Scheduler's retry and the function's error alarm)."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
-
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
 
 import json
 import time
 from typing import Any
 
+from baton.edge import coldstart
 from baton.storage.dynamo import get_dynamo
 from baton.tasks.sweeper import Sweeper
 

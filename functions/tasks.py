@@ -1,14 +1,6 @@
 """Native task routes: create, read, list, history, claim, release, heartbeat, complete, abandon."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
-
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.storage.dynamo import get_dynamo
-
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
 
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -22,14 +14,16 @@ from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller, etag, if_match
+from baton.edge.paths import SEGMENT
 from baton.settings import MAX_ID_LENGTH
+from baton.storage.dynamo import get_dynamo
 from baton.tasks import bulk
 from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
 from baton.tasks.service import TaskService
 from baton.vendors.conductorone.views import task_view
 
-router = FamilyRouter("tasks")
-TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+router = FamilyRouter("tasks", NATIVE)
+TaskId = Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
@@ -187,7 +181,7 @@ def abandon(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -
     return task_response(_service().finish(taskId, "abandoned", comment, if_match(router.current_event)))
 
 
-lambda_handler = lambda_entry(NATIVE, router)
+lambda_handler = lambda_entry(router)
 
 
 class BulkBody(BaseModel):
@@ -199,7 +193,7 @@ class BulkBody(BaseModel):
 
 
 @router.handles("bulk_action", summary="One action on up to 100 tasks", tags=["Tasks"])
-def bulk_action(action: Annotated[Literal[bulk.ACTIONS], Path()],  # type: ignore[valid-type]
+def bulk_action(action: Annotated[Literal[bulk.ACTIONS], SEGMENT, Path()],  # type: ignore[valid-type]
                 body: Annotated[BulkBody, Body()]) -> dict[str, Any]:
     """Each task gets its own conditional write and the status its single action would answer;
     `atomic: true` applies all or none in one transaction (at most 32 tasks; 409 naming the
