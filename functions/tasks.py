@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -30,6 +31,24 @@ Cursor = Annotated[str | None, Query(max_length=2048)]
 LeaseSeconds = Annotated[int, Field(ge=1, le=MAX_LEASE_SECONDS, description="A claim's lease, in seconds")]
 Timestamp = Annotated[str, Field(max_length=64, description="RFC 3339 date-time with an offset; stored in UTC"),
                       AfterValidator(utc_timestamp)]
+MAX_VARIABLES_BYTES = 32 * 1024
+
+
+def json_variables(value: dict[str, Any]) -> dict[str, Any]:
+    """A completion's variables: a JSON object of at most MAX_VARIABLES_BYTES (as compact UTF-8
+    JSON), finite numbers only (a Step Functions execution parses it)."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+        size = len(text.encode("utf-8"))
+    except (ValueError, UnicodeEncodeError):
+        raise ValueError("variables must be JSON: finite numbers and valid text only") from None
+    if size > MAX_VARIABLES_BYTES:
+        raise ValueError(f"variables take {size} bytes as JSON; at most {MAX_VARIABLES_BYTES}")
+    return value
+
+
+Variables = Annotated[dict[str, Any], AfterValidator(json_variables),
+                      Field(description=f"Any JSON object, at most {MAX_VARIABLES_BYTES} bytes as JSON")]
 
 
 class PolicyIn(BaseModel):
@@ -55,6 +74,8 @@ class CreateTask(BaseModel):
     followUpDate: Timestamp | None = None
     leaseSeconds: LeaseSeconds | None = None
     requiredSkills: Skills | None = Field(default=None, description="Skills a holder needs (default: the activity's)")
+    callback: CallbackIn | None = Field(default=None, description="End a waiting Step Functions execution when "
+                                                                  "the task is completed or abandoned")
     escalations: list[dict[str, Any]] | None = Field(
         default=None, description="The escalation ladder: at most 5 steps {id, after, from, unless, action, to, "
                                   "priority} (docs/api.md); copied from the activity when not given")
@@ -80,6 +101,19 @@ class EmptyBody(BaseModel):
 class FinishBody(BaseModel):
     model_config = INPUT
     comment: str | None = Field(default=None, max_length=2048)
+
+
+class CompleteBody(FinishBody):
+    """How the task ended: an outcome (`approved`, `rejected`, ...) and data for whoever waits on it."""
+
+    outcome: str | None = Field(default=None, min_length=1, max_length=64)
+    variables: Variables | None = None
+
+
+class CallbackIn(BaseModel):
+    model_config = INPUT
+    stepFunctionsTaskToken: str = Field(min_length=1, max_length=1024,
+                                        description="The task token of a Step Functions `.waitForTaskToken` state")
 
 
 class TaskOut(Task):
@@ -169,16 +203,17 @@ def heartbeat(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) 
     return task_response(_service().heartbeat(taskId, lease, if_match(router.current_event)))
 
 
-@router.handles("complete", summary="Complete a task", tags=["Tasks"])
-def complete(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
-    comment = body.comment if body else None
-    return task_response(_service().finish(taskId, "completed", comment, if_match(router.current_event)))
+@router.handles("complete", summary="Complete a task, saying how it ended", tags=["Tasks"])
+def complete(taskId: TaskId, body: Annotated[CompleteBody | None, Body()] = None) -> Response[TaskOut]:
+    body = body or CompleteBody()
+    return task_response(_service().finish(taskId, "completed", body.comment, if_match(router.current_event),
+                                           body.outcome, body.variables)[0])
 
 
 @router.handles("abandon", summary="Abandon a task", tags=["Tasks"])
 def abandon(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
     comment = body.comment if body else None
-    return task_response(_service().finish(taskId, "abandoned", comment, if_match(router.current_event)))
+    return task_response(_service().finish(taskId, "abandoned", comment, if_match(router.current_event))[0])
 
 
 lambda_handler = lambda_entry(router)
