@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from baton.tasks.steps import (  # noqa: F401 - the ladder's vocabulary, re-exported
@@ -93,6 +94,18 @@ def arm(old: Any | None, new: Any, now: str, new_claim: bool) -> list[Step]:
             step = step.model_copy(update={"dueAt": plus(anchor, step.after) if anchor else None})
         out.append(step)
     return out
+
+
+def for_new_task(raw: object, due_date: str | None, created: str, directory: Any, tenant: str) -> list[Step]:
+    """The ladder of a task being created (`raw` as the request or its activity gives it): checked
+    (400 otherwise, naming users and groups `directory` does not know in the tenant) and armed, so
+    the create writes its timer."""
+    steps = parse_ladder(raw)
+    check_known(steps, lambda users, groups: (
+        sorted(users - set(directory.users(tenant, sorted(users)))),
+        sorted(g for g in groups if directory.get_group(tenant, g)[0] is None)))
+    new = SimpleNamespace(escalations=steps, status="open", assignee=None, createdAt=created, dueDate=due_date)
+    return arm(None, new, created, False)
 
 
 def _steps(task: Any) -> list[Step]:

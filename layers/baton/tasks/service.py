@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
 from baton.storage.dynamo import Dynamo
-from baton.tasks import eligibility, rules
-from baton.tasks import escalations as ladder
+from baton.tasks import eligibility, escalations, rules
 from baton.tasks.algorithm import MAX_ATTEMPTS, Action, Changes, State, new_id, now
 from baton.tasks.change import Change, Seen
 from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
@@ -241,10 +240,9 @@ class TaskService(Changes):
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
             if activity.leaseSeconds and "leaseSeconds" not in body:
                 body = {**body, "leaseSeconds": activity.leaseSeconds}
-            if activity.requiredSkills and body.get("requiredSkills") is None:
-                body = {**body, "requiredSkills": activity.requiredSkills}
-            if activity.escalations and "escalations" not in body:
-                body = {**body, "escalations": activity.escalations}
+            for name in ("requiredSkills", "escalations"):  # the activity's, unless the task gives its own
+                if getattr(activity, name) and body.get(name) is None:
+                    body = {**body, name: getattr(activity, name)}
             for kind, uid in assignees:
                 target = candidate_users if kind == "user" else candidate_groups
                 if uid not in target:
@@ -252,18 +250,13 @@ class TaskService(Changes):
         if len(candidate_users) + len(candidate_groups) > MAX_CANDIDATES:
             raise BadRequest(f"A task may have at most {MAX_CANDIDATES} candidates (users and groups together); "
                              f"this one would have {len(candidate_users) + len(candidate_groups)}")
-        steps = ladder.parse_ladder(body.get("escalations"))  # 400 unless valid, naming users and groups that exist
-        ladder.check_known(steps, lambda us, gs: (sorted(us - set(self.directory.users(tenant, sorted(us)))),
-                                                  sorted(g for g in gs if not self.directory.get_group(tenant, g)[0])))
         stamp = now()
+        steps = escalations.for_new_task(body.get("escalations"), body.get("dueDate"), stamp, self.directory, tenant)
         task = Task.model_validate({
-            **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users,
+            **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users, "escalations": steps,
             "requiredSkills": sorted(set(body.get("requiredSkills") or [])),
             "candidateGroups": candidate_groups, "status": "open", "assignee": None, "version": 1,
-            "createdBy": self.caller.user_id, "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash,
-            "escalations": steps})
-        if steps:  # armed with the task: its timer is written by the create itself
-            task = task.model_copy(update={"escalations": ladder.arm(None, task, stamp, False)})
+            "createdBy": self.caller.user_id, "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash})
         event = HistoryEvent(id=new_id(), taskId=task.id, version=1, at=stamp, actor=self.caller.user_id,
                              action="create", to="open")
         try:
