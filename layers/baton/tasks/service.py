@@ -5,9 +5,8 @@ them; who may hold a task is tasks.eligibility, on every path that gives one.
 Every action is an `Action` (its verb and how it decides a `Change`) run by the one algorithm of
 tasks.algorithm (read, decide, write the change with what it asserts, decide again on a refusal).
 The claim has a named fast path (`_fast_claim`): a direct candidate's claim is first tried as one
-conditional write without a read, and a refused one's image of the task is the read of the same
-algorithm.
-"""
+conditional write without a read; a refused one's image of the task is the algorithm's read.
+Delegate and resolve: tasks.delegation."""
 
 from __future__ import annotations
 
@@ -22,8 +21,9 @@ from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
 from baton.storage.dynamo import Dynamo
 from baton.tasks import eligibility, escalations, rules
-from baton.tasks.algorithm import MAX_ATTEMPTS, Action, Changes, State, new_id, now
+from baton.tasks.algorithm import MAX_ATTEMPTS, Action, State, new_id, now
 from baton.tasks.change import Change, Seen
+from baton.tasks.delegation import Delegation
 from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
 from baton.tasks.eligibility import Handover
 from baton.tasks.history import TaskHistory
@@ -48,7 +48,7 @@ def _pick(n: int) -> int:
     return random.randrange(n)  # noqa: S311 - spreading load, not security
 
 
-class TaskService(Changes):
+class TaskService(Delegation):
     def __init__(self, db: Dynamo, caller: Caller, tasks: TaskRepository | None = None) -> None:
         """`tasks`: the repository to read and write through (a bulk request's: tasks.bulk)."""
         super().__init__(tasks or TaskRepository(db), caller)
@@ -79,11 +79,11 @@ class TaskService(Changes):
             grant = eligibility.decide(Handover(task, self.caller, via, targets, seen.groups, reason))
             if grant is None:
                 return None
-            if grant.holder is None:  # offered to several: they become its candidate users
-                after = self.next(task, assignee=None, candidateUsers=list(grant.offered))
-            else:
-                after = self.next(task, assignee=grant.holder,
-                                   leaseExpiresAt=lease_until(task, lease_seconds) if leased else None)
+            # a hand-over ends a delegation; offered to several, they become its candidate users
+            lease = lease_until(task, lease_seconds) if leased and grant.holder else None
+            offered = {"candidateUsers": list(grant.offered)} if grant.holder is None else {}
+            after = self.next(task, assignee=grant.holder, owner=None, delegationState=None, leaseExpiresAt=lease,
+                              **offered)
             event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None)
             return seen.change(after, event, grant.members)
         me = self.caller.user_id
@@ -188,9 +188,11 @@ class TaskService(Changes):
         return self.apply(task_id, Action("unassign", decide), if_match)[0]
 
     def release(self, task_id: str, if_match: int | None = None) -> Task:
-        def decide(seen: Seen) -> Change:
+        def decide(seen: Seen) -> Change | None:
             task = seen.view
             rules.check_release(task, self.caller)
+            if task.delegationState == "pending":  # a delegate's release gives it back to the owner
+                return self.resolution(seen, "release")
             return seen.change(self.next(task, assignee=None), self.event(task, "release", task.assignee, None))
         return self.apply(task_id, Action("release", decide, by_holder=True), if_match)[0]
 
@@ -238,9 +240,7 @@ class TaskService(Changes):
             activity, _, assignees = self.activities.activity_with_assignees(tenant, project_id, activity_id)
             if activity is None:
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
-            if activity.leaseSeconds and "leaseSeconds" not in body:
-                body = {**body, "leaseSeconds": activity.leaseSeconds}
-            for name in ("requiredSkills", "escalations"):  # the activity's, unless the task gives its own
+            for name in ("leaseSeconds", "requiredSkills", "escalations"):  # the activity's, unless the task's own
                 if getattr(activity, name) and body.get(name) is None:
                     body = {**body, name: getattr(activity, name)}
             for kind, uid in assignees:
