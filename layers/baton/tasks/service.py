@@ -26,10 +26,10 @@ from baton.tasks.change import Change, Seen
 from baton.tasks.delegation import Delegation
 from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
 from baton.tasks.eligibility import Handover
-from baton.tasks.history import TaskHistory
 from baton.tasks.layout import MAX_CANDIDATES
 from baton.tasks.leases import lease_until
 from baton.tasks.listings import TaskListings
+from baton.tasks.reads import TaskReads
 from baton.tasks.repository import TaskRepository
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def _pick(n: int) -> int:
     return random.randrange(n)  # noqa: S311 - spreading load, not security
 
 
-class TaskService(Delegation):
+class TaskService(Delegation, TaskReads):
     def __init__(self, db: Dynamo, caller: Caller, tasks: TaskRepository | None = None) -> None:
         """`tasks`: the repository to read and write through (a bulk request's: tasks.bulk)."""
         super().__init__(tasks or TaskRepository(db), caller)
@@ -221,7 +221,7 @@ class TaskService(Delegation):
             return seen.change(self.next(task, **ended), self.event(task, verb, task.status, status, comment))
         return self.apply(task_id, Action(verb, decide, by_holder=True), if_match)
 
-    # ---- create and read -------------------------------------------------------------------
+    # ---- create (reads: tasks.reads) -------------------------------------------------------
     def create(self, body: dict[str, Any]) -> tuple[Task, bool]:
         """Create a task; True when created, False when an identical create was replayed."""
         require_role(self.caller, WRITE_ROLES)
@@ -267,30 +267,6 @@ class TaskService(Delegation):
             if existing is not None and existing.requestHash == request_hash:
                 return existing, False
             raise Conflict(f"Task {task.id} already exists with other content") from None
-
-    def get(self, task_id: str) -> Task:
-        task = self.tasks.get_task(self.caller.tenant, task_id)
-        if task is None:
-            raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
-        return task
-
-    def history(self, task_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of the history as of one version of the task (tasks.history)."""
-        return TaskHistory(self.listings, self.caller.tenant, self.get).page(task_id, limit, cursor)
-
-    def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
-             cursor: str | None) -> tuple[list[Task], str | None]:
-        me = self.caller.user_id
-        who = me if assignee == "me" else assignee
-        cand: tuple[str, list[str]] | None = None
-        if candidate is not None:
-            if candidate != "me":
-                raise BadRequest("candidate accepts only 'me'")
-            if assignee is not None:
-                raise BadRequest("Give assignee or candidate, not both")
-            cand = (me, self._groups_of(me))
-        return self.listings.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
-                                     limit=limit, cursor=cursor)
 
     def _groups_of(self, user: str) -> builtins.list[str]:
         return self.directory.groups_of(self.caller.tenant, user)
