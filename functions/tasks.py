@@ -167,9 +167,11 @@ def list_tasks(
     status: Annotated[Literal["open", "completed", "abandoned"] | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
+    overdue: Annotated[bool, Query(description="only tasks past their dueDate or with a fired escalation step")
+                       ] = False,
 ) -> dict[str, Any]:
     tasks, next_cursor = _service().list(assignee=assignee, candidate=candidate, status=status, limit=limit,
-                                         cursor=cursor)
+                                         cursor=cursor, overdue=overdue)
     return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
 
 

@@ -470,3 +470,21 @@ def test_supervisor_sees_open_tasks_by_holder_and_acts_in_bulk(server: Server, b
     assert axe_violations(browser) == [], serious(axe_violations(browser))
     for i in (1, 2):
         assert request(server.base, "POST", f"/api/v1/tasks/sup-{i}/action/abandon", admin)[0] == 200
+
+
+def test_the_inbox_marks_tasks_past_due_and_fired_escalations(server: Server, browser: WebDriver) -> None:
+    """A step already due fires within a second of `baton serve` (its sweeper thread); the queue row
+    then says so, next to the due date marked overdue."""
+    from datetime import UTC, datetime, timedelta
+
+    admin = token(server.state, "admin", "admin")
+    past = (datetime.now(UTC) - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    status, _ = request(server.base, "POST", "/api/v1/tasks", admin, {
+        "id": "late-1", "name": "Renew the certificate", "candidateUsers": ["dave"], "dueDate": past,
+        "escalations": [{"id": "ping", "after": "PT1M", "from": "due", "action": "raise-priority", "priority": 95}]})
+    assert status == 201
+    browser.get(server.base + "/?user=dave")
+    row = '#queue li[data-id="late-1"]'
+    wait(browser, "the escalation shown on the row", lambda d: "escalated (ping)" in text(d, row))
+    shown = text(browser, row)
+    assert "(overdue)" in shown and "priority 95" in shown, shown

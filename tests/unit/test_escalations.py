@@ -7,6 +7,7 @@ again on DynamoDB Local in the integration tier."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -243,3 +244,36 @@ def test_the_aws_function_sweeps_and_reports_its_metrics(seeded: str, capsys: py
     assert line["SweepFired"] == 1 and line["SweepLagSeconds"] >= 60 and line["SweepFailures"] == 0
     metrics = {m["Name"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert metrics == {"SweepFailures", "SweepLagSeconds", "SweepFired"}
+
+
+def test_overdue_lists_tasks_past_due_or_escalated(seeded: str) -> None:
+    soon = clock.stamp(clock.current() + timedelta(minutes=30))
+    create("past-due", [], dueDate=soon)
+    create("escalates", [{"id": "s", "after": "PT10M", "action": "notify"}])
+    create("calm", [{"id": "s", "after": "P1D", "action": "notify"}])
+
+    def overdue(**query: str) -> list[str]:
+        r = call("GET", "/api/v1/tasks", query={"status": "open", "overdue": "true", **query}, user="alice")
+        assert r.status == 200, r
+        return sorted(t["id"] for t in r.body["items"] if t["id"] in ("past-due", "escalates", "calm"))
+    assert overdue(candidate="me") == []
+    clock.advance(10 * MINUTE)
+    assert overdue(candidate="me") == []  # due, not fired yet
+    assert sweep().fired == 1
+    assert overdue(candidate="me") == ["escalates"]
+    clock.advance(20 * MINUTE)  # the dueDate passes: no write needed
+    assert overdue(candidate="me") == ["escalates", "past-due"]
+    assert claim("escalates", "alice").status == 200
+    assert overdue(candidate="me") == ["past-due"] and overdue(assignee="me") == ["escalates"]
+    every = call("GET", "/api/v1/tasks", query={"candidate": "me", "status": "open"}, user="alice").body["items"]
+    assert {"calm", "past-due"} <= {t["id"] for t in every}
+    assert call("GET", "/api/v1/tasks", query={"candidate": "me", "overdue": "maybe"}, user="alice").status == 400
+
+
+def test_itential_s_task_document_carries_priority_due_date_and_the_ladder(seeded: str) -> None:
+    create("it", [{"id": "s", "after": "PT1H", "action": "notify"}], priority=80, dueDate="2030-01-01T00:00:00Z")
+    r = call("POST", "/operations-manager/tasks/it/claim", {}, user="alice")
+    assert r.status == 200, r
+    data = r.body["data"]
+    assert data["priority"] == 80 and data["dueDate"] == "2030-01-01T00:00:00.000000Z"
+    assert data["escalations"][0]["id"] == "s" and data["escalations"][0]["dueAt"]

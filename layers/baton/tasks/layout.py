@@ -15,8 +15,9 @@ from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, deserialize, serialize
 from baton.storage.keys import TASK_SK, Keys, newest_order, queue_order
 from baton.table import SK
 from baton.tasks.domain import MAX_PRIORITY, HistoryEvent, Task
+from baton.tasks.escalations import overdue_since
 from baton.tasks.leases import LEASE
-from baton.tasks.timers import timer_attributes
+from baton.tasks.timers import OVERDUE, timer_attributes
 from baton.tasks.unit_of_work import Op
 
 MAX_CANDIDATES = MAX_TRANSACTION_ITEMS - 3
@@ -52,7 +53,7 @@ def queue_entries(tenant: str, task: Task) -> dict[str, dict[str, Any]]:
     for part in parts if task.assignee is not None else parts[1:]:
         sk = Keys.queue_entry_sk(tenant, part)
         out[sk] = {"pk": pk, "sk": sk, "gsi3pk": part, "gsi3sk": order, "taskId": task.id,
-                   LEASE: task.leaseExpiresAt}
+                   LEASE: task.leaseExpiresAt, OVERDUE: overdue_since(task)}
     return out
 
 
@@ -78,6 +79,7 @@ def task_item(tenant: str, task: Task) -> dict[str, Any]:
     if not task.escalations:
         data.pop("escalations", None)  # absent, not empty: the direct claim's rule asks for it absent
     data.update(timer_attributes(tenant, task))  # its next escalation step's timer (tasks.timers)
+    data[OVERDUE] = overdue_since(task)  # listings' `overdue=true` compares it with the time of the read
     return serialize(data)
 
 

@@ -16,6 +16,7 @@ from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS
 from baton.tasks.domain import STATUSES, HistoryEvent, Task
 from baton.tasks.layout import is_task, task_from_item
 from baton.tasks.leases import SHOW_IN_INBOX, SHOW_IN_QUEUE
+from baton.tasks.timers import SHOW_OVERDUE
 
 
 @dataclass
@@ -46,13 +47,15 @@ class TaskListings:
         return Keys.history_version(sort_key_of(cursor))
 
     def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
-                   status: str | None, limit: int, cursor: str | None) -> tuple[list[Task], str | None]:
+                   status: str | None, limit: int, cursor: str | None, overdue: bool = False
+                   ) -> tuple[list[Task], str | None]:
         """A page of tasks, each from keys made for it (never a filtered tenant-wide list):
         - `candidate` (user, groups): the user's queue, in queue order: the user's own queue
           partition and one per group, merged; a task in several of them appears once;
         - `assignee` with status open: that user's inbox, in queue order;
         - `assignee` otherwise: the user's tasks by status, newest first (all statuses merged);
         - neither: the tenant's tasks by status, newest first, merged over the listing shards.
+        `overdue`: only tasks past their `dueDate` or with a fired escalation step, at the time of the read.
         A page holds `limit` items whenever that many exist, and has a cursor only if more do."""
         kind: tuple[str | None, ...]
         show: str | None = None
@@ -72,6 +75,8 @@ class TaskListings:
             shards = range(get_settings().list_shards)
             parts = [Keys.tasks_index(tenant, s, k) for s in ((status,) if status else STATUSES) for k in shards]
             index, forward, kind = GSI_TASKS, False, ("tasks", status)
+        if overdue:
+            show, kind = (f"({show}) AND {SHOW_OVERDUE}" if show else SHOW_OVERDUE), (*kind, "overdue")
         mark = fingerprint(tenant, *kind)
         after = decode_position(cursor, mark, QUEUED if forward else None)
         items, last = self.db.merged(index, parts, forward=forward, limit=limit, after=after, region=QUEUED,

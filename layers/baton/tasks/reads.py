@@ -32,7 +32,7 @@ class TaskReads:
         return TaskHistory(self.listings, self.caller.tenant, self.get).page(task_id, limit, cursor)
 
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
-             cursor: str | None) -> tuple[list[Task], str | None]:
+             cursor: str | None, overdue: bool = False) -> tuple[list[Task], str | None]:
         me = self.caller.user_id
         who = me if assignee == "me" else assignee
         cand: tuple[str, list[str]] | None = None
@@ -43,4 +43,4 @@ class TaskReads:
                 raise BadRequest("Give assignee or candidate, not both")
             cand = (me, self._groups_of(me))
         return self.listings.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
-                                     limit=limit, cursor=cursor)
+                                        limit=limit, cursor=cursor, overdue=overdue)

@@ -28,6 +28,10 @@ from baton.table import GSI_TIMERS, INDEXES
 from baton.tasks.escalations import next_due
 
 PAGE = 100
+# On a task item and its queue entries: since when the task is overdue (its `dueDate` or its first
+# fired step: tasks.escalations.overdue_since). `overdue=true` listings show `overdueAt <= :now`.
+OVERDUE = "overdueAt"
+SHOW_OVERDUE = f"{OVERDUE} <= :now"
 
 
 def timer_attributes(tenant: str, task: Any) -> dict[str, str]:

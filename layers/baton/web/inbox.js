@@ -538,7 +538,8 @@ function matchesFilters(task) {
   const priority = task.priority ?? 50;
   if (f.priorityMin && priority < Number(f.priorityMin)) return false;
   if (f.priorityMax && priority > Number(f.priorityMax)) return false;
-  if (f.overdue === "true" && !(task.dueDate && new Date(task.dueDate) < new Date())) return false;
+  const escalated = (task.escalations || []).some((s) => s.firedAt);
+  if (f.overdue === "true" && !escalated && !(task.dueDate && new Date(task.dueDate) < new Date())) return false;
   if (f.dueBefore && !(task.dueDate && new Date(task.dueDate) < new Date(`${f.dueBefore}T00:00:00`))) return false;
   if (f.caseId && task.caseId !== f.caseId) return false;
   return true;
@@ -718,6 +719,8 @@ function taskItem(task, which) {
     const overdue = new Date(task.dueDate) < new Date();
     meta.push(el("span", { class: `due${overdue ? " overdue" : ""}` }, `due ${when(task.dueDate)}${overdue ? " (overdue)" : ""}`));
   }
+  const fired = (task.escalations || []).filter((s) => s.firedAt);
+  if (fired.length) meta.push(el("span", { class: "escalated overdue" }, `escalated (${fired.map((s) => s.id).join(", ")})`));
   if (task.leaseExpiresAt) meta.push(el("span", { class: "lease" }, `lease until ${when(task.leaseExpiresAt)}`));
   if (which === "queue") {
     const offered = [...(task.candidateGroups || []).map((g) => `group ${g}`), ...(task.candidateUsers || [])];
