@@ -197,3 +197,17 @@ def test_overdue_is_past_the_due_date_or_a_fired_step() -> None:
     fired = _armed(step()).escalations[0].model_copy(update={"firedAt": T0})
     assert ladder.is_overdue(task(escalations=[fired]), T0)
     assert not ladder.is_overdue(task(escalations=[fired], status="completed"), T0)
+
+
+def test_an_edited_ladder_re_arms_what_changed_and_keeps_the_rest() -> None:
+    armed = _armed(step(id="a"), step(id="b", after="PT2H"))
+    fired = [armed.escalations[0].model_copy(update={"firedAt": "2026-03-01T11:00:00.000000Z"}), armed.escalations[1]]
+    before = armed.model_copy(update={"escalations": fired})
+    given = ladder.parse_ladder([step(id="a"), step(id="b", after="PT3H"), step(id="c", **{"from": "due"})])
+    after = before.model_copy(update={"escalations": ladder.edited(before.escalations, given),
+                                      "dueDate": "2026-03-02T00:00:00.000000Z"})
+    steps = {s.id: s for s in ladder.rearmed(before, after, "2026-03-01T11:30:00.000000Z").escalations}
+    assert steps["a"].firedAt == "2026-03-01T11:00:00.000000Z"  # unchanged: stays fired
+    assert steps["b"].dueAt == "2026-03-01T13:00:00.000000Z" and steps["b"].firedAt is None  # changed: re-armed
+    assert steps["c"].dueAt == "2026-03-02T01:00:00.000000Z"  # new: armed from the new dueDate
+    assert ladder.rearmed(before, task(), T0) == task()

@@ -108,6 +108,20 @@ def for_new_task(raw: object, due_date: str | None, created: str, directory: Any
     return arm(None, new, created, False)
 
 
+def rearmed(before: Any, after: Any, at: str, new_claim: bool = False) -> Any:
+    """`after` (the next version of `before`, made without `Changes.next`: an edit that keeps the
+    holder and lease) with its steps armed for its state (`arm`); `after` itself when it has none."""
+    if not getattr(after, "escalations", None):
+        return after
+    return after.model_copy(update={"escalations": arm(before, after, at, new_claim)})
+
+
+def edited(before: Sequence[Step], given: Sequence[Step]) -> list[Step]:
+    """A ladder changed by the task update route: `given` (checked steps) with the state of every
+    unchanged step kept (`replace_ladder`); `arm` then arms what changed."""
+    return replace_ladder(before, given)
+
+
 def _steps(task: Any) -> list[Step]:
     return list(getattr(task, "escalations", None) or [])
 
