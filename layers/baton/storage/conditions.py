@@ -14,7 +14,7 @@ from typing import Any, Literal, NamedTuple
 
 from baton.attrs import to_attr
 
-Op = Literal["eq", "absent", "contains", "size", "le", "gt", "any"]
+Op = Literal["eq", "absent", "contains", "lacks", "size", "le", "gt", "any"]
 
 
 class Param(NamedTuple):
@@ -37,6 +37,8 @@ class Clause(NamedTuple):
         have = fields.get(self.field)
         if self.op == "absent":
             return have is None
+        if self.op == "lacks":  # NOT contains: a missing attribute contains nothing
+            return have is None or self.value_for(params) not in have
         if have is None:  # DynamoDB: a comparison with a missing attribute is false
             return False
         want = self.value_for(params)
@@ -63,11 +65,16 @@ class Clause(NamedTuple):
         value = f":{placeholder}"
         values[value] = to_attr(self.value_for(params))
         return {"eq": f"{name} = {value}", "contains": f"contains({name}, {value})", "size": f"size({name}) = {value}",
+                "lacks": f"NOT contains({name}, {value})",
                 "le": f"{name} <= {value}", "gt": f"{name} > {value}"}[self.op]
 
 
 def eq(field: str, value: Any) -> Clause:
     return Clause(field, "eq", value)
+
+
+def lacks(field: str, value: Any) -> Clause:
+    return Clause(field, "lacks", value)
 
 
 def absent(field: str) -> Clause:

@@ -19,7 +19,7 @@ from baton.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.storage.dynamo import TransactionConflict
 from baton.tasks import escalations as ladder
 from baton.tasks.change import Change, Groups, Seen
-from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged
+from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, SeparationRefused, Task, TaskChanged
 from baton.tasks.leases import takeover
 from baton.tasks.repository import TaskRepository
 
@@ -87,6 +87,8 @@ class Changes:
                                     reason="accessDenied") from None
                 raise Forbidden(f"User {lost.user} is no longer a member of the task's groups",
                                 reason="accessDenied") from None
+            except SeparationRefused as refused:  # the holder's holds in the case, as the write found them
+                raise Conflict(refused.rule, reason="separation") from None
             except TaskChanged as changed:
                 # The task as it was when the write was refused is the next read (memberships not
                 # read are taken for granted only while nobody holds it).

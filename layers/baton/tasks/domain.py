@@ -8,6 +8,7 @@ from pydantic import Field
 
 from baton.domain import Model
 from baton.tasks.escalations import Step
+from baton.tasks.separation import Separation
 
 DEFAULT_PRIORITY = 50
 MAX_PRIORITY = 100
@@ -47,6 +48,9 @@ class Task(Model):
     createdBy: str | None = None  # the user who created it (ConductorOne's createdByUserId)
     # Only users holding every one of these may claim it or be given it (admin too).
     requiredSkills: list[str] = Field(default_factory=list)
+    caseId: str | None = None  # the process instance it belongs to (an Itential job, a ProcessMaker case)
+    # Who may not hold it because of what they held in the same case (tasks.separation).
+    separation: Separation | None = None
     # The escalation ladder, each step with its `dueAt` and `firedAt` (tasks.escalations).
     escalations: list[Step] = Field(default_factory=list)
     version: int = 1
@@ -125,6 +129,15 @@ class MembershipLost(Exception):
     def __init__(self, user: str) -> None:
         super().__init__(f"{user} left the groups")
         self.user = user
+
+
+class SeparationRefused(Exception):
+    """The user's holds in the task's case include one the task is separated from (the ledger's
+    condition failed): `rule` says which clause, never who."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__(rule)
+        self.rule = rule
 
 
 class HistoryRaced(Exception):

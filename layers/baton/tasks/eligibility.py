@@ -2,7 +2,8 @@
 that gives a task to someone, and the conditions its write asserts.
 
 The paths (`PATHS`): a claim (native, Itential, bulk), claim-next, an assign (Itential, bulk), a
-group member's assign (Journey Manager), a reassign (ConductorOne, bulk). Each asks `decide` with
+group member's assign (Journey Manager), a reassign (ConductorOne, bulk), a delegation and its
+resolution (native). Each asks `decide` with
 a `Handover` (the task as the rules see it, the caller, the path, the users to hold it and the
 memberships read with it) and gets a `Grant` (who holds it, who is offered it, the memberships
 the write must assert: `change.Membership`, a rule of `storage.conditions`), None when there is
@@ -42,6 +43,8 @@ from baton.tasks.rules import (
     require_manual,
     require_open,
 )
+from baton.tasks.separation import Held, LedgerEntry, ledger_entry
+from baton.tasks.separation import refusal as separation_refusal
 
 CLAIM, CLAIM_NEXT, ASSIGN, MEMBER_ASSIGN, REASSIGN = "claim", "claim-next", "assign", "member-assign", "reassign"
 DELEGATE, RESOLVE = "delegate", "resolve"
@@ -50,12 +53,12 @@ PATHS = (CLAIM, CLAIM_NEXT, ASSIGN, MEMBER_ASSIGN, REASSIGN, DELEGATE, RESOLVE)
 # A task anyone eligible may claim: open, manual, held by nobody.
 CLAIMABLE = rule(OPEN, MANUAL, FREE)
 # The one-request claim (no read first): a claimable task whose only candidate is the caller
-# (`me`), offered to no group, without a lease to set, a pending claim event to write out or an
-# escalation ladder to re-arm (tasks.escalations). Its
-# condition is this rule rendered; anything else takes the read-and-decide path.
+# (`me`), offered to no group, without a lease to set, a pending claim event to write out, a
+# case (whose holds the claim must record: tasks.separation) or an escalation ladder to re-arm
+# (tasks.escalations). Its condition is this rule rendered; anything else takes the read-and-decide path.
 DIRECT_CLAIM = CLAIMABLE & rule(contains("candidateUsers", Param("me")), size("candidateUsers", 1),
                                 size("candidateGroups", 0), absent("lastEvent"), absent("leaseSeconds"),
-                                absent("escalations"))
+                                absent("caseId"), absent("escalations"))
 # A write at the version the client expects (If-Match).
 AT_VERSION = eq("version", Param("version"))
 
@@ -82,11 +85,18 @@ class Grant(NamedTuple):
     offered: tuple[str, ...] = ()
     members: tuple[Membership, ...] = ()
     reassignment: bool = False
+    ledger: LedgerEntry | None = None  # separation of duties: the holder's holds in the task's case
 
 
 def decide(h: Handover) -> Grant | None:
-    """Grant the handover, or raise why not; None when there is nothing to do."""
-    return _DECIDE[h.via](h)
+    """Grant the handover, or raise why not; None when there is nothing to do. A holder of a task
+    of a case adds it to their holds in that case, in the same write, on condition that they held
+    none of the tasks or activities it is separated from (tasks.separation: race-safe)."""
+    grant = _DECIDE[h.via](h)
+    if grant is None or grant.holder is None:
+        return grant
+    task = h.task
+    return grant._replace(ledger=ledger_entry(task.id, task.caseId, task.activityId, task.separation, grant.holder))
 
 
 def direct_claim(caller: Caller, if_match: int | None) -> tuple[Rule, dict[str, Any]] | None:
@@ -162,8 +172,11 @@ def _pass_on(h: Handover, targets: tuple[str, ...]) -> bool:
 
 
 def _may_hold(h: Handover, user: str) -> None:
-    """The rules about the person who is to hold the task, whatever the path. Today the paths'
-    own checks say it all; capacity, skills, presence, absence and separation of duties go here."""
+    """The rules about the person who is to hold the task, whatever the path: separation of
+    duties (its creator; what they held in the case is asserted by the write: `decide`)."""
+    why = separation_refusal(h.task.separation, h.task.createdBy, user, Held())
+    if why is not None:
+        raise Conflict(why, reason="separation")
 
 
 # ---- who may give it, path by path -------------------------------------------------------------

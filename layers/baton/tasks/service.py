@@ -85,7 +85,7 @@ class TaskService(Delegation, TaskReads):
             after = self.next(task, assignee=grant.holder, owner=None, delegationState=None, leaseExpiresAt=lease,
                               **offered)
             event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None)
-            return seen.change(after, event, grant.members)
+            return seen.change(after, event, grant.members, grant.ledger)
         me = self.caller.user_id
         return Action(verb, decide, tuple(u for u in dict.fromkeys(targets) if u != me))
 

@@ -25,17 +25,24 @@ from baton.tasks.domain import AtomicRefused
 
 class Op(NamedTuple):
     """One operation of a transaction: `target` is the item (Put) or the key (Delete,
-    ConditionCheck), in DynamoDB's attribute format; `condition` what it asserts."""
+    ConditionCheck, Update), in DynamoDB's attribute format; `condition` what it asserts; an
+    Update's `update` is its UpdateExpression and the attribute names and values it uses."""
 
-    kind: Literal["Put", "Delete", "ConditionCheck"]
+    kind: Literal["Put", "Delete", "ConditionCheck", "Update"]
     target: dict[str, Any]
     condition: Rule | None = None
     params: Mapping[str, Any] = {}
+    update: tuple[str, Mapping[str, str], Mapping[str, Any]] | None = None
 
     def render(self) -> dict[str, Any]:
         body: dict[str, Any] = {("Item" if self.kind == "Put" else "Key"): self.target}
         if self.condition is not None:
             body.update(self.condition.condition("c", **self.params).kwargs())
+        if self.update is not None:
+            expression, names, values = self.update
+            body["UpdateExpression"] = expression
+            body["ExpressionAttributeNames"] = {**body.get("ExpressionAttributeNames", {}), **names}
+            body["ExpressionAttributeValues"] = {**body.get("ExpressionAttributeValues", {}), **values}
         return {self.kind: body}
 
 
