@@ -24,6 +24,8 @@ class Settings(BaseModel):
     # How many partitions each hour of the escalation timer index is spread over (write sharding
     # of timers due in the same hour); only ever raise it (a sweep reads shards 0..n-1).
     timer_shards: int = Field(default=8, ge=1, le=256)
+    # How many tasks a sweep fires at once (each is its own conditional writes).
+    sweep_workers: int = Field(default=8, ge=1, le=64)
 
 
 @lru_cache(maxsize=1)
@@ -37,4 +39,5 @@ def get_settings() -> Settings:
         xray_subsegments=os.environ.get("BATON_XRAY_SUBSEGMENTS", "").lower() in ("1", "true", "on"),
         list_shards=int(os.environ.get("BATON_LIST_SHARDS") or 32),
         timer_shards=int(os.environ.get("BATON_TIMER_SHARDS") or 8),
+        sweep_workers=int(os.environ.get("BATON_SWEEP_WORKERS") or 8),
     )

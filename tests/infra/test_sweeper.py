@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from baton import clock
+from baton.settings import get_settings
 from baton.storage.dynamo import get_dynamo
 from baton_functions import sweeper
 from infra.sweeper import SWEEPER_ACTIONS
@@ -18,7 +19,9 @@ from tests.support import ADMIN, call, claim, seed
 
 
 @pytest.mark.usefixtures("moto_table", "controlled_clock")
-def test_a_sweep_uses_only_the_declared_actions() -> None:
+def test_a_sweep_uses_only_the_declared_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATON_SWEEP_WORKERS", "1")  # moto's in-process tables are not thread-safe
+    get_settings.cache_clear()
     seed()
     steps = [{"id": "n", "after": "PT1M", "action": "notify"},
              {"id": "p", "after": "PT2M", "action": "raise-priority", "priority": 90},

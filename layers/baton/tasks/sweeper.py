@@ -155,8 +155,9 @@ class Sweeper:
     timer's task handed to the Escalator; the checkpoint moves past every bucket that is closed and
     was handled without a failure."""
 
-    def __init__(self, db: Dynamo | None = None, escalator: Escalator | None = None, workers: int = 8) -> None:
-        self.workers = workers
+    def __init__(self, db: Dynamo | None = None, escalator: Escalator | None = None,
+                 workers: int | None = None) -> None:
+        self.workers = workers or get_settings().sweep_workers
         self.db = db or get_dynamo()
         self.timers = TimerRepository(self.db)
         self.escalator = escalator or Escalator(self.db)
