@@ -46,9 +46,11 @@ class Task:
     created_by: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
-    # How a completed task ended (issue 28's outcomes): None where Baton does not show them.
+    # How a completed task ended, and who ended it when.
     outcome: str | None = None
     variables: dict[str, Any] | None = None
+    completed_by: str | None = None
+    completed_at: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     WIRE: ClassVar[dict[str, str]] = {
@@ -58,6 +60,7 @@ class Task:
         "activity_id": "activityId", "priority": "priority", "due_date": "dueDate", "follow_up_date": "followUpDate",
         "lease_seconds": "leaseSeconds", "lease_expires_at": "leaseExpiresAt", "created_by": "createdBy",
         "created_at": "createdAt", "updated_at": "updatedAt", "outcome": "outcome", "variables": "variables",
+        "completed_by": "completedBy", "completed_at": "completedAt",
     }
 
     @classmethod
@@ -88,11 +91,18 @@ class HistoryEvent:
     to: str | None = None
     comment: str | None = None
     candidates: list[str] | None = None
+    # The audit ledger: what the change set (field -> {"from", "to"}), why (a reason code), for
+    # whom, and the event's hash in the task's chain (docs/decisions.md).
+    changes: dict[str, dict[str, Any]] | None = None
+    reason: str | None = None
+    on_behalf_of: str | None = None
+    hash: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     WIRE: ClassVar[dict[str, str]] = {
         "id": "id", "task_id": "taskId", "version": "version", "at": "at", "actor": "actor", "action": "action",
-        "from_": "from", "to": "to", "comment": "comment", "candidates": "candidates",
+        "from_": "from", "to": "to", "comment": "comment", "candidates": "candidates", "changes": "changes",
+        "reason": "reason", "on_behalf_of": "onBehalfOf", "hash": "hash",
     }
 
     @classmethod

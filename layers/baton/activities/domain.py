@@ -21,6 +21,10 @@ class Activity(Model):
     type: ActivityType = "task"
     leaseSeconds: int | None = None  # the default lease of its tasks' claims (copied at creation)
     requiredSkills: list[str] = Field(default_factory=list)  # copied to its tasks at creation
+    # The ledger of its assignee changes (directory events in the tenant audit, baton.ledger): how
+    # many there were and the last one's hash, the previous hash of the next.
+    ledgerVersion: int = Field(default=0, exclude=True)
+    lastHash: str | None = Field(default=None, exclude=True)
     # The escalation ladder of its tasks (steps as given, checked by tasks.escalations; copied at creation).
     escalations: list[dict[str, Any]] | None = None
 
@@ -52,3 +56,26 @@ class AssignmentRaced(Exception):
 
 class AlreadyAssigned(AssignmentRaced):
     """The same id got assigned meanwhile as the other kind (a user for a group, or back)."""
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """An entry as an assignee list shows it."""
+
+    uid: str
+    kind: str  # "user" or "group"
+    name: str
+    lastname: str
+    username: str
+    fields: tuple[str, ...]  # what a filter matches, case-folded
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of an assignee list, with its counts."""
+
+    total: int
+    start: int
+    limit: int
+    filter: str
+    data: list[Assignee]
