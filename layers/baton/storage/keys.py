@@ -152,6 +152,8 @@ class Keys:
     def case_index(tenant: str, case_id: str) -> str:
         """A case's tasks (gsi5), in creation order."""
         return f"T#{esc(tenant)}#C#{esc(case_id)}"
+
+    @staticmethod
     def timers(bucket: str, shard: int) -> str:
         """A partition of the timer index: the timers of one hour bucket (`timer_bucket`), one shard."""
         return f"{TIMERS}{bucket}#{shard}"
