@@ -96,6 +96,9 @@ class UpdateTask(BaseModel):
     candidateUsers: list[Id] | None = Field(default=None, max_length=100)
     candidateGroups: list[Id] | None = Field(default=None, max_length=100)
     policy: PolicyIn | None = None
+    escalations: list[dict[str, Any]] | None = Field(
+        default=None, description="The escalation ladder, replaced whole: unchanged steps keep their state, new "
+                                  "or changed ones are armed afresh ([] removes it)")
 
 
 class ClaimNextBody(BaseModel):
@@ -207,7 +210,8 @@ def list_tasks(
     if unknown:  # refused, not ignored: a filter this API does not serve must not look applied
         raise BadRequest(f"Unknown query parameter: {', '.join(unknown)} (known: {', '.join(sorted(LIST_PARAMETERS))})")
     if caseId is not None:  # the case's tasks in creation order (one Query per page), given alone
-        if any(v is not None for v in (assignee, candidate, status, group, priorityMin, priorityMax, q)):
+        given = (assignee, candidate, status, group, priorityMin, priorityMax, q)
+        if overdue or any(v is not None for v in given):
             raise BadRequest("caseId lists a case's tasks: give it alone (with limit and cursor)")
         tasks, next_cursor = AuditService(get_dynamo(), current_caller(router.current_event)).case(
             caseId, limit, cursor)
@@ -219,7 +223,7 @@ def list_tasks(
 
 
 LIST_PARAMETERS = frozenset({"assignee", "candidate", "status", "limit", "cursor", "group", "priorityMin",
-                             "priorityMax", "q", "caseId"})
+                             "priorityMax", "q", "caseId", "overdue"})
 
 
 @router.handles("get_task", summary="Get a task", tags=["Tasks"])

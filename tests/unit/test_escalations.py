@@ -281,3 +281,31 @@ def test_itential_s_task_document_carries_priority_due_date_and_the_ladder(seede
     data = r.body["data"]
     assert data["priority"] == 80 and data["dueDate"] == "2030-01-01T00:00:00.000000Z"
     assert data["escalations"][0]["id"] == "s" and data["escalations"][0]["dueAt"]
+
+
+def test_the_task_update_route_changes_the_ladder_and_re_arms_what_changed(seeded: str) -> None:
+    create("p", [{"id": "a", "after": "PT10M", "action": "notify"}, {"id": "b", "after": "PT1H", "action": "notify"}])
+    clock.advance(10 * MINUTE)
+    assert sweep().fired == 1
+    fired_a = steps_of("p")["a"]["firedAt"]
+    r = call("PATCH", "/api/v1/tasks/p", {"escalations": [
+        {"id": "a", "after": "PT10M", "action": "notify"},
+        {"id": "b", "after": "PT2H", "action": "notify"},
+        {"id": "c", "after": "PT1M", "from": "due", "action": "raise-priority", "priority": 80}],
+        "dueDate": "2031-01-01T00:00:00Z"}, user="root", roles=ADMIN)
+    assert r.status == 200, r
+    shown = {s["id"]: s for s in r.body["escalations"]}
+    assert shown["a"]["firedAt"] == fired_a  # unchanged: stays fired
+    assert shown["b"]["firedAt"] is None and shown["b"]["dueAt"] > steps_of("p")["a"]["dueAt"]
+    assert shown["c"]["dueAt"] == "2031-01-01T00:01:00.000000Z"
+    assert history("p")[-1]["action"] == "update"
+    bad = call("PATCH", "/api/v1/tasks/p", {"escalations": [{"id": "x", "after": "PT5S", "action": "notify"}]},
+               user="root", roles=ADMIN)
+    assert bad.status == 400 and "PT1M" in bad.body["message"], bad
+    same = call("PATCH", "/api/v1/tasks/p", {"escalations": r.body["escalations"] and [
+        {k: v for k, v in s.items() if k not in ("dueAt", "firedAt")} for s in r.body["escalations"]]},
+        user="root", roles=ADMIN)
+    assert same.status == 200 and same.body["version"] == r.body["version"]  # nothing changed: nothing written
+    assert call("PATCH", "/api/v1/tasks/p", {"escalations": []}, user="root", roles=ADMIN).body["escalations"] == []
+    clock.advance(3 * HOUR)
+    assert sweep().fired == 0
