@@ -444,7 +444,7 @@ def measure_queue_scale(sizes: Sizes, counter: Counter, client: Any) -> dict[str
     history grows (written straight to the table in the store's own item shape)."""
     from baton.platform.dynamo import get_dynamo
     from baton.tasks.domain import Task
-    from baton.tasks.repository import task_item
+    from baton.tasks.layout import task_item
     from baton_local.harness import seed
 
     tenant = f"qs-{uuid.uuid4().hex[:6]}"

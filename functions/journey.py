@@ -67,7 +67,9 @@ def unassign(body: Annotated[UnassignRequest | None, Body()] = None) -> Response
 def assign(body: Annotated[AssignRequest | None, Body()] = None) -> Response[None]:
     params = body.params if body else None
     key = submit_key(params)
-    task = _service().txn_assign(key, params.userKey if params else None, if_match(router.current_event))
+    # Journey Manager's assign: a group task to the caller or (admin) a member, never from a holder
+    task = _service().assign(key, params.userKey if params else None, if_match(router.current_event),
+                             within_groups=True)
     return Response(200, None, None, headers=etag(task.version))
 
 

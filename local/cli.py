@@ -83,14 +83,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from baton.platform.dynamo import get_dynamo
     from baton.table import ensure_table
-    from baton.tasks.repository import TaskRepository
+    from baton.tasks.migration import migrate
     from baton_local import demo
     from baton_local.server import running
 
     _say(f"• table '{args.table}' and the demo tenant '{demo.TENANT}'")
     store = get_dynamo()
     ensure_table(store.client, args.table)
-    migrated = TaskRepository(store).migrate()  # data of an older Baton under .baton/ gets the current keys
+    migrated = migrate(store)  # data of an older Baton under .baton/ gets the current keys
     loaded = demo.load(store)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -144,11 +144,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         _configure_environment(endpoint, args.table)
         from baton.platform.dynamo import get_dynamo
         from baton.table import ensure_table
-        from baton.tasks.repository import TaskRepository
+        from baton.tasks.migration import migrate
 
         store = get_dynamo()
         ensure_table(store.client, args.table)
-        print(f"Migrated {TaskRepository(store).migrate()} tasks of table {args.table}")
+        print(f"Migrated {migrate(store)} tasks of table {args.table}")
     finally:
         if engine is not None:
             engine.stop()

@@ -1,6 +1,6 @@
 """Data written by the Baton before queue keys (one tenant-wide listing key, the assignee index
 without status, no queue index) keeps working: `ensure_table` adds the queue index and
-`Store.migrate` (run by `baton serve` on start, and by `baton migrate`) re-keys the tasks."""
+`baton.tasks.migration.migrate` (run by `baton serve` on start, and by `baton migrate`) re-keys the tasks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from baton.platform.dynamo import _client, get_dynamo, serialize
 from baton.platform.settings import get_settings
 from baton.table import GSI_QUEUE, create_table_kwargs, ensure_table
 from baton.tasks.domain import Task
-from baton.tasks.repository import TaskRepository, task_item
+from baton.tasks.layout import task_item
+from baton.tasks.migration import migrate
 from baton_local.ddblocal import DynamoDBLocal
 from tests.support import call, claim, history, seed
 
@@ -69,8 +70,8 @@ def test_old_data_is_migrated_and_keeps_working(old_table: str) -> None:
         store.client.put_item(TableName=old_table, Item=serialize({
             "pk": f"T#acme#TASK#{task.id}", "sk": "H#000000000001", "id": f"c-{task.id}", "taskId": task.id,
             "version": 1, "at": T0, "actor": "root", "action": "create", "to": "open"}))
-    assert TaskRepository(store).migrate() == 3
-    assert TaskRepository(store).migrate() == 0  # once per key scheme
+    assert migrate(store) == 3
+    assert migrate(store) == 0  # once per key scheme
     queue = call("GET", "/api/v1/tasks", query={"candidate": "me"}, user="bob").body["items"]
     assert [t["id"] for t in queue] == ["old-free", "old-many", "t1"]
     inbox = call("GET", "/api/v1/tasks", query={"assignee": "me", "status": "open"}, user="carol").body["items"]

@@ -1,4 +1,4 @@
-"""The claim rule has one source: `tasks.rules.DIRECT_CLAIM` gives both the Python predicate and
+"""The claim rule has one source: `tasks.eligibility.DIRECT_CLAIM` gives both the Python predicate and
 the ConditionExpression of the one-request claim. Over every combination of the fields it reads,
 the predicate and DynamoDB (moto) evaluating the rendered condition on the stored item agree, and
 the one-request claim never grants what the general claim rule (`check_claim`) refuses."""
@@ -16,8 +16,9 @@ from baton.errors import BatonError
 from baton.platform.dynamo import ConditionFailed, get_dynamo, serialize
 from baton.platform.keys import Keys
 from baton.tasks.domain import Task
-from baton.tasks.repository import task_item
-from baton.tasks.rules import AT_VERSION, DIRECT_CLAIM, check_claim, fields, may_claim_directly
+from baton.tasks.eligibility import AT_VERSION, DIRECT_CLAIM, check_claim, may_claim_directly
+from baton.tasks.layout import task_item
+from baton.tasks.rules import fields
 
 ME = "me"
 T0 = "2026-01-01T00:00:00.000000Z"

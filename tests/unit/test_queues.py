@@ -12,7 +12,7 @@ import pytest
 from baton.platform.dynamo import get_dynamo, serialize
 from baton.platform.keys import Keys
 from baton.tasks.domain import Task
-from baton.tasks.repository import task_item
+from baton.tasks.layout import task_item
 from tests.support import ADMIN, WRITER, call, claim, get_task, history, seed
 
 T0 = "2026-01-01T00:00:00.000000Z"

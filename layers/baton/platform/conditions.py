@@ -14,7 +14,7 @@ from typing import Any, Literal, NamedTuple
 
 from baton.attrs import to_attr
 
-Op = Literal["eq", "absent", "contains", "size"]
+Op = Literal["eq", "absent", "contains", "size", "le", "gt", "any"]
 
 
 class Param(NamedTuple):
@@ -24,14 +24,16 @@ class Param(NamedTuple):
 
 
 class Clause(NamedTuple):
-    field: str
+    field: str  # "" for `any`
     op: Op
-    value: Any = None  # a constant, or a Param
+    value: Any = None  # a constant, or a Param; for `any`, the clauses of which one must hold
 
     def value_for(self, params: Mapping[str, Any]) -> Any:
         return params[self.value.name] if isinstance(self.value, Param) else self.value
 
     def holds(self, fields: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
+        if self.op == "any":
+            return any(c.holds(fields, params) for c in self.value)
         have = fields.get(self.field)
         if self.op == "absent":
             return have is None
@@ -42,7 +44,26 @@ class Clause(NamedTuple):
             return bool(have == want)
         if self.op == "contains":
             return want in have
+        if self.op == "le":
+            return bool(have <= want)
+        if self.op == "gt":
+            return bool(have > want)
         return len(have) == want  # size
+
+    def render(self, placeholder: str, names: dict[str, str], values: dict[str, Any],
+               params: Mapping[str, Any]) -> str:
+        """This clause as a ConditionExpression term, its placeholders `#{placeholder}`/`:{placeholder}`."""
+        if self.op == "any":
+            terms = [c.render(f"{placeholder}_{i}", names, values, params) for i, c in enumerate(self.value)]
+            return "(" + " OR ".join(terms) + ")"
+        name = f"#{placeholder}"
+        names[name] = self.field
+        if self.op == "absent":
+            return f"attribute_not_exists({name})"
+        value = f":{placeholder}"
+        values[value] = to_attr(self.value_for(params))
+        return {"eq": f"{name} = {value}", "contains": f"contains({name}, {value})", "size": f"size({name}) = {value}",
+                "le": f"{name} <= {value}", "gt": f"{name} > {value}"}[self.op]
 
 
 def eq(field: str, value: Any) -> Clause:
@@ -59,6 +80,21 @@ def contains(field: str, value: Any) -> Clause:
 
 def size(field: str, n: Any) -> Clause:
     return Clause(field, "size", n)
+
+
+def at_most(field: str, value: Any) -> Clause:
+    return Clause(field, "le", value)
+
+
+def after(field: str, value: Any) -> Clause:
+    return Clause(field, "gt", value)
+
+
+def either(*clauses: Clause) -> Clause:
+    """One of the clauses holds (at least one)."""
+    if not clauses:
+        raise ValueError("either() needs at least one clause")
+    return Clause("", "any", tuple(clauses))
 
 
 class Condition(NamedTuple):
@@ -89,17 +125,7 @@ class Rule(NamedTuple):
         caller can join it with its own expression."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
-        parts: list[str] = []
-        for i, c in enumerate(self.clauses):
-            name = f"#{prefix}{i}"
-            names[name] = c.field
-            if c.op == "absent":
-                parts.append(f"attribute_not_exists({name})")
-                continue
-            value = f":{prefix}{i}"
-            values[value] = to_attr(c.value_for(params))
-            parts.append({"eq": f"{name} = {value}", "contains": f"contains({name}, {value})",
-                          "size": f"size({name}) = {value}"}[c.op])
+        parts = [c.render(f"{prefix}{i}", names, values, params) for i, c in enumerate(self.clauses)]
         return Condition(" AND ".join(parts), names, values)
 
 

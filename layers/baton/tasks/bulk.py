@@ -3,13 +3,13 @@
 Each task gets exactly what its single action would do (the same TaskService method, rules and
 conditional write), so each result carries the status that action would have answered. What
 bulk adds is the read: every task, the caller and the target user are read in one consistent
-BatchGetItem up front, and each task's first read is answered from it (tasks.repository.BulkTaskRepository). A task
+BatchGetItem up front, and each task's first read is answered from it (TaskRepository.prefetch). A task
 that changed in between fails its write's condition and takes the single action's own path
 (re-read, re-check, retry). So a bulk claim of 100 tasks is 100 write requests plus two
 BatchGetItems (100 keys each), whatever mix of direct and group candidates it holds.
 
-`atomic: true` plans every task the same way but records the writes instead of making them,
-then makes them all in ONE TransactWriteItems: all or none. DynamoDB takes at most 100 items
+`atomic: true` plans every task the same way but writes through a staging unit of work
+(tasks.unit_of_work.Batch) and commits them all in ONE TransactWriteItems: all or none. DynamoDB takes at most 100 items
 in a transaction and a task change is up to 3 of them (the task, its history event, a direct
 claim's pending event) plus one membership check per user, so atomic requests take at most
 `MAX_ATOMIC_TASKS` tasks; a change that also moves queue entries (a task offered to several
@@ -25,14 +25,17 @@ from dataclasses import dataclass
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, BatonError, Conflict
 from baton.platform.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict
+from baton.tasks.algorithm import MAX_ATTEMPTS
 from baton.tasks.domain import AtomicRefused, Task
-from baton.tasks.repository import MAX_ATOMIC_TASKS, BulkTaskRepository
-from baton.tasks.service import MAX_ATTEMPTS, TaskService
+from baton.tasks.layout import MAX_ATOMIC_TASKS
+from baton.tasks.repository import TaskRepository
+from baton.tasks.service import TaskService
+from baton.tasks.unit_of_work import Batch, UnitOfWork
 
 MAX_TASKS = 100
 ACTIONS = ("claim", "release", "assign", "reassign", "complete", "abandon")
 WITH_USER = frozenset({"assign", "reassign"})
-WITH_COMMENT = frozenset({"reassign", "complete", "abandon"})
+WITH_COMMENT = frozenset({"assign", "reassign", "complete", "abandon"})
 
 
 @dataclass
@@ -59,24 +62,34 @@ def validate(action: str, task_ids: list[str], user_id: str | None, comment: str
         raise BadRequest(f"userId is required for {action}" if user_id is None
                          else f"userId applies to assign and reassign, not {action}")
     if comment is not None and action not in WITH_COMMENT:
-        raise BadRequest(f"comment applies to reassign, complete and abandon, not {action}")
+        raise BadRequest(f"comment applies to assign, reassign, complete and abandon, not {action}")
 
 
 def _step(service: TaskService, action: str, user_id: str | None, comment: str | None
           ) -> Callable[[str], Task]:
-    """The single action, as TaskService does it (a claim on the read-and-decide path: the task
-    is read already, so the one-write blind claim has nothing to save)."""
+    """The single action, as TaskService does it (a claim without its fast path: the task is read
+    already, so the one-write claim has nothing to save). An assign's comment is its reason (a
+    reassignment's, when the task is held)."""
     if action == "claim":
-        return lambda t: service.claim_after_read(t)
+        return lambda t: service.claim(t, fast_path=False)
     if action == "release":
         return lambda t: service.release(t)
     if action == "assign":
         assert user_id is not None
-        return lambda t: service.assign(t, user_id)
+        return lambda t: service.assign(t, user_id, reason=comment)
     if action == "reassign":
         assert user_id is not None
         return lambda t: service.reassign(t, [user_id], comment)[0]
     return lambda t: service.finish(t, "completed" if action == "complete" else "abandoned", comment)
+
+
+def _prefetched(db: Dynamo, uow: UnitOfWork, caller: Caller, task_ids: list[str], users: Iterable[str]
+                ) -> TaskRepository:
+    """The repository of one bulk request: every task and user read up front in one BatchGetItem,
+    writing through `uow`."""
+    tasks = TaskRepository(db, uow)
+    tasks.prefetch(caller.tenant, task_ids, users)
+    return tasks
 
 
 def run(db: Dynamo, caller: Caller, action: str, task_ids: list[str], user_id: str | None = None,
@@ -85,8 +98,8 @@ def run(db: Dynamo, caller: Caller, action: str, task_ids: list[str], user_id: s
     require_role(caller)
     users = dict.fromkeys([caller.user_id, *([user_id] if user_id else [])])
     if not atomic:
-        bulk = BulkTaskRepository(db, caller.tenant, task_ids, users)
-        step = _step(TaskService(db, caller, bulk), action, user_id, comment)
+        step = _step(TaskService(db, caller, _prefetched(db, UnitOfWork(db), caller, task_ids, users)), action,
+                     user_id, comment)
         results: list[ItemResult] = []
         for task_id in task_ids:
             try:
@@ -104,8 +117,8 @@ def run(db: Dynamo, caller: Caller, action: str, task_ids: list[str], user_id: s
 
 def _atomic(db: Dynamo, caller: Caller, action: str, task_ids: list[str], users: Iterable[str],
             user_id: str | None, comment: str | None) -> list[ItemResult]:
-    bulk = BulkTaskRepository(db, caller.tenant, task_ids, users, collect=True)
-    step = _step(TaskService(db, caller, bulk), action, user_id, comment)
+    batch = Batch(db)
+    step = _step(TaskService(db, caller, _prefetched(db, batch, caller, task_ids, users)), action, user_id, comment)
     results: list[ItemResult] = []
     for task_id in task_ids:
         try:
@@ -114,9 +127,8 @@ def _atomic(db: Dynamo, caller: Caller, action: str, task_ids: list[str], users:
             raise Conflict(f"Task {task_id} refused ({err.status}): {err.message}; nothing was changed",
                            reason="atomicRefused", **err.details) from None
         results.append(ItemResult(task_id, 200, task))
-        bulk.stage(task_id)
     try:
-        bulk.commit()
+        batch.commit()
     except AtomicRefused as refused:
         raise Conflict(f"Task {refused.task_id or task_ids[0]} changed while the request was applied; nothing was "
                        "changed", reason="atomicRefused") from None

@@ -1,10 +1,12 @@
-"""Task actions, over the task repository.
+"""Task actions: Baton's verbs (claim, assign, reassign, unassign, release, heartbeat, complete and
+abandon, claim-next), over the task repository. The handlers map each vendor's semantics onto
+them; who may hold a task is tasks.eligibility, on every path that gives one.
 
-Each task action reads the task and the caller (one consistent BatchGetItem), checks the
-rules, then writes the new state and its history event in one transaction whose condition
-asserts the state it was checked on. If the condition fails, the task as it was at that moment
-(TaskChanged) tells why (409, 412, ...); a change that merely raced (the action is still
-allowed) is retried a bounded number of times.
+Every action is an `Action` (its verb and how it decides a `Change`) run by the one algorithm of
+tasks.algorithm (read, decide, write the change with what it asserts, decide again on a refusal).
+The claim has a named fast path (`_fast_claim`): a direct candidate's claim is first tried as one
+conditional write without a read, and a refused one's image of the task is the read of the same
+algorithm.
 """
 
 from __future__ import annotations
@@ -13,26 +15,28 @@ import builtins
 import hashlib
 import json
 import random
-import uuid
-from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from baton.domain import WRITE_ROLES, Caller, require_role
-from baton.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
-from baton.platform import clock
-from baton.platform.dynamo import Dynamo, TransactionConflict
-from baton.tasks import rules
-from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged, TaskExists
-from baton.tasks.leases import lease_until, takeover
-from baton.tasks.repository import MAX_CANDIDATES, TaskRepository
+from baton.errors import BadRequest, Conflict, Forbidden, NotFound
+from baton.platform.dynamo import Dynamo
+from baton.tasks import eligibility, rules
+from baton.tasks.algorithm import MAX_ATTEMPTS, Action, Changes, State, new_id, now
+from baton.tasks.change import Change, Seen
+from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
+from baton.tasks.eligibility import Handover
+from baton.tasks.history import TaskHistory
+from baton.tasks.layout import MAX_CANDIDATES
+from baton.tasks.leases import lease_until
+from baton.tasks.listings import TaskListings
+from baton.tasks.repository import TaskRepository
 
 if TYPE_CHECKING:
     from baton.activities.repository import ActivityRepository
     from baton.directory.domain import User
     from baton.directory.repository import DirectoryRepository
 
-MAX_ATTEMPTS = 8
 # claim-next reads the queue CLAIM_BATCH tasks at a time and picks at random among the first
 # CLAIM_SPREAD of them; each collision (the pick was taken meanwhile) doubles the spread, up to
 # the whole batch: alone a worker takes the queue nearly in order, in a crowd it spreads out.
@@ -40,30 +44,16 @@ CLAIM_BATCH = 32
 CLAIM_SPREAD = 4
 
 
-def now() -> str:
-    return clock.stamp()
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
 def _pick(n: int) -> int:
     return random.randrange(n)  # noqa: S311 - spreading load, not security
 
 
-# The result of a rule check: the new task state and the event, or None for "nothing to do".
-Plan = tuple[Task, HistoryEvent, tuple[str, str] | None] | None
-# A planner sees the task and the group memberships of the users read with it (the caller first).
-Planner = Callable[[Task, dict[str, list[str]]], Plan]
-
-
-class TaskService:
+class TaskService(Changes):
     def __init__(self, db: Dynamo, caller: Caller, tasks: TaskRepository | None = None) -> None:
-        """`tasks`: another view of the task repository (a bulk request's, tasks.bulk)."""
+        """`tasks`: the repository to read and write through (a bulk request's: tasks.bulk)."""
+        super().__init__(tasks or TaskRepository(db), caller)
         self.db = db
-        self.tasks = tasks or TaskRepository(db)
-        self.caller = caller
+        self.listings = TaskListings(db)
 
     # The directory and the activities are read by some requests only (a group candidate's claim,
     # a task made from an activity): imported when first needed, not by every cold start.
@@ -79,127 +69,56 @@ class TaskService:
 
         return ActivityRepository(self.db)
 
-    # ---- helpers ---------------------------------------------------------------------------
-    def _event(self, task: Task, action: str, from_: str | None, to: str | None,
-               comment: str | None = None, candidates: list[str] | None = None) -> HistoryEvent:
-        return HistoryEvent(id=new_id(), taskId=task.id, version=task.version + 1, at=now(),
-                            actor=self.caller.user_id, action=action, **{"from": from_}, to=to,
-                            comment=comment, candidates=candidates)
-
-    def _next(self, task: Task, **changes: Any) -> Task:
-        """The task's next version. A lease ends with every change but the one that sets it."""
-        return task.model_copy(update={"leaseExpiresAt": None, **changes, "version": task.version + 1,
-                                       "updatedAt": now()})
-
-    def _takeover(self, task: Task, holder_action: bool) -> tuple[Task, HistoryEvent | None]:
-        return takeover(task, self.caller.user_id, holder_action)
-
-    def _member_check(self, task: Task, user: str, groups: list[str]) -> tuple[str, str] | None:
-        """When `user` may work on the task only through a group, assert that membership too."""
-        if user in task.candidateUsers or self.caller.is_admin and user == self.caller.user_id:
-            return None
-        shared = sorted(set(groups) & set(task.candidateGroups))
-        return (user, shared[0]) if shared else None
-
-    def _mutate(self, task_id: str, if_match: int | None, plan: Planner, others: tuple[str, ...] = (),
-                seen: tuple[Task, dict[str, list[str]]] | None = None, holder_action: bool = False
-                ) -> tuple[Task, HistoryEvent | None]:
-        """Read, check, write; returns the task as it now is and the event written (None when
-        there was nothing to change). `seen`: the task and memberships already read, used for
-        the first attempt instead of reading. A passed lease is taken over in the same
-        transaction (see `_takeover`)."""
-        for _ in range(MAX_ATTEMPTS):
-            task: Task | None
-            if seen is not None:
-                (task, groups), seen = seen, None
-            else:
-                task, groups = self.tasks.read_task_and_users(self.caller.tenant, task_id,
-                                                              (self.caller.user_id, *others))
-            if task is None:
-                raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
-            if if_match is not None and task.version != if_match:
-                raise PreconditionFailed(f"Task {task_id} is at version {task.version}, not {if_match}")
-            view, expired = self._takeover(task, holder_action)
-            planned = plan(view, groups)
-            if planned is None:
-                return task, None
-            new, event, member_check = planned
-            try:
-                self.tasks.change_task(self.caller.tenant, task, new, event, member_check, expired,
-                                       # a holder's action asserts its lease has not passed meanwhile
-                                       event.at if holder_action and expired is None and task.leaseExpiresAt
-                                       else None)
-                return new, event
-            except MembershipLost as lost:  # the membership the change relied on is gone
-                raise Forbidden(f"User {lost.user} is no longer a member of the task's groups",
-                                reason="accessDenied") from None
-            except TaskChanged as changed:
-                current = changed.current
-                if current is None:
-                    raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
-                if if_match is not None and current.version != if_match:
-                    raise PreconditionFailed(
-                        f"Task {task_id} is at version {current.version}, not {if_match}") from None
-                # Re-check the rules on the state that beat us: raises the right error,
-                # or the action is still allowed and we go round again.
-                plan(self._takeover(current, holder_action)[0], groups)
-            except (HistoryRaced, TransactionConflict):
-                pass
-        raise Conflict(f"Task {task_id} is changing too fast; try again", reason="busy")
-
-    # ---- task actions ----------------------------------------------------------------------
-    def claim(self, task_id: str, if_match: int | None = None, lease_seconds: int | None = None) -> Task:
-        """A direct candidate's lease-free claim of a free task is one conditional write (one
-        round trip); anything else (a group candidate, admin, a task already held or finished, a
-        lease) takes the general path, which reads and decides."""
-        require_role(self.caller)
-        me = self.caller.user_id
-        if lease_seconds is not None:
-            return self._claim(task_id, if_match, lease_seconds=lease_seconds)
-        event = HistoryEvent(id=new_id(), taskId=task_id, version=0, at=now(), actor=me, action="claim",
-                             to=me)
-        try:
-            return self.tasks.claim_direct(self.caller.tenant, task_id, me, event, if_match)
-        except TaskChanged as changed:
-            if changed.current is None:
-                raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
-            current = changed.current
-        if current.assignee is None and (if_match is None or current.version == if_match):
-            # The refused write's ALL_OLD image is the read. The rules run on it with the caller
-            # taken for a member of the candidate groups (finished, automatic or not a candidate
-            # at all raise here as they would after a read); the transaction asserts that
-            # membership, so the claim stays one transaction on exactly the state seen.
-            rules.check_claim(current, self.caller, current.candidateGroups)
-            direct = self.caller.is_admin or me in current.candidateUsers
-            try:
-                new = self._next(current, assignee=me, leaseExpiresAt=lease_until(current, None))
-                self.tasks.change_task(self.caller.tenant, current, new, self._event(current, "claim", None, me),
-                                       None if direct else (me, current.candidateGroups))
-                return new
-            except MembershipLost:
-                raise Forbidden(f"User {self.caller.username} may not work on task {task_id}",
-                                reason="accessDenied") from None
-            except (TaskChanged, HistoryRaced, TransactionConflict):
-                pass
-        return self._claim(task_id, if_match)  # held, finished or raced: read and decide
-
-    def claim_after_read(self, task_id: str, if_match: int | None = None) -> Task:
-        """A claim on the read-and-decide path only (no blind one-write attempt first): for a
-        caller that has read the task already, such as a bulk claim (baton.tasks.bulk)."""
-        return self._claim(task_id, if_match)
-
-    def _claim(self, task_id: str, if_match: int | None, seen: tuple[Task, dict[str, list[str]]] | None = None,
-               lease_seconds: int | None = None) -> Task:
-        me = self.caller.user_id
-
-        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
-            mine = groups.get(me, [])
-            if not rules.check_claim(task, self.caller, mine):
+    def _handover(self, via: str, verb: str, targets: tuple[str, ...], reason: str | None = None,
+                  leased: bool = False, lease_seconds: int | None = None) -> Action:
+        """The action of a path that gives the task to someone: eligibility grants it (or says why
+        not) and names what the write asserts. `leased`: the holder takes the task's lease (a claim,
+        or an assign that is one in all but name)."""
+        def decide(seen: Seen) -> Change | None:
+            task = seen.view
+            grant = eligibility.decide(Handover(task, self.caller, via, targets, seen.groups, reason))
+            if grant is None:
                 return None
-            return (self._next(task, assignee=me, leaseExpiresAt=lease_until(task, lease_seconds)),
-                    self._event(task, "claim", None, me),
-                    self._member_check(task, me, mine))
-        return self._mutate(task_id, if_match, plan, seen=seen)[0]
+            if grant.holder is None:  # offered to several: they become its candidate users
+                after = self.next(task, assignee=None, candidateUsers=list(grant.offered))
+            else:
+                after = self.next(task, assignee=grant.holder,
+                                   leaseExpiresAt=lease_until(task, lease_seconds) if leased else None)
+            event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None)
+            return seen.change(after, event, grant.members)
+        me = self.caller.user_id
+        return Action(verb, decide, tuple(u for u in dict.fromkeys(targets) if u != me))
+
+    # ---- Baton's verbs ---------------------------------------------------------------------
+    def claim(self, task_id: str, if_match: int | None = None, lease_seconds: int | None = None,
+              fast_path: bool = True) -> Task:
+        """The caller takes the task. `fast_path` (not for a task read already, such as a bulk
+        request's): try the one-write claim first (`_fast_claim`)."""
+        require_role(self.caller)
+        first = self._fast_claim(task_id, if_match) if fast_path and lease_seconds is None else None
+        if isinstance(first, Task):
+            return first
+        action = self._handover(eligibility.CLAIM, "claim", (self.caller.user_id,), leased=True,
+                                lease_seconds=lease_seconds)
+        return self.apply(task_id, action, if_match, first)[0]
+
+    def _fast_claim(self, task_id: str, if_match: int | None) -> Task | State | None:
+        """The claim's fast path: a direct candidate's lease-free claim of a free task is one
+        conditional write (one round trip, no read) whose condition is eligibility's claim rule.
+        Refused, the write's ALL_OLD image is the read of the algorithm (while nobody holds the
+        task: the memberships are then taken for granted and asserted by the write); anything
+        else reads."""
+        direct = eligibility.direct_claim(self.caller, if_match)
+        if direct is None:
+            return None
+        me = self.caller.user_id
+        event = HistoryEvent(id=new_id(), taskId=task_id, version=0, at=now(), actor=me, action="claim", to=me)
+        try:
+            return self.tasks.claim_direct(self.caller.tenant, task_id, me, event, direct)
+        except TaskChanged as refused:
+            if refused.current is None:
+                raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
+            return (refused.current, None) if refused.current.assignee is None else None
 
     def claim_next(self, group_id: str | None = None, lease_seconds: int | None = None) -> Task | None:
         """Claim for the caller the first task of its queue (or of one group's queue) that it can
@@ -217,111 +136,84 @@ class TaskService:
             candidate: tuple[str, list[str]] = (me, [group_id])
         else:
             candidate = (me, groups)
+        action = self._handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
         tried: set[str] = set()
         cursor: str | None = None
         spread = CLAIM_SPREAD
         for _ in range(MAX_ATTEMPTS * 4):
-            tasks, cursor = self.tasks.queue_head(self.caller.tenant, candidate, CLAIM_BATCH, cursor,
-                                                  own_queue=group_id is None)
+            tasks, cursor = self.listings.queue_head(self.caller.tenant, candidate, CLAIM_BATCH, cursor,
+                                                     own_queue=group_id is None)
             fresh = [t for t in tasks if t.id not in tried]
             while fresh:
                 task = fresh.pop(_pick(min(spread, len(fresh))))
                 tried.add(task.id)
                 try:
-                    return self._claim(task.id, None, seen=(task, {me: groups}), lease_seconds=lease_seconds)
+                    return self.apply(task.id, action, None, (task, {me: groups}))[0]
                 except (Conflict, Forbidden, BadRequest, NotFound):
                     spread = min(CLAIM_BATCH, spread * 2)  # taken or changed since read: spread out
             if cursor is None:
                 return None
         raise Conflict("The queue is changing too fast; try again", reason="busy")
 
+    def assign(self, task_id: str, user_id: str | None, if_match: int | None = None, reason: str | None = None,
+               within_groups: bool = False) -> Task:
+        """Give the task to `user_id` (None: the caller), a candidate of it; the holder passing its
+        own on (or admin anyone's) is a reassignment, within the task's policy, `reason` its
+        comment. `within_groups`: a group task to a member of its groups (the caller, or anyone by
+        admin), under the task's lease, never taken from a holder (Journey Manager's assign)."""
+        target = user_id or self.caller.user_id
+        via = eligibility.MEMBER_ASSIGN if within_groups else eligibility.ASSIGN
+        return self.apply(task_id, self._handover(via, "assign", (target,), reason, leased=within_groups),
+                           if_match)[0]
+
+    def reassign(self, task_id: str, user_ids: list[str], reason: str | None,
+                 if_match: int | None = None) -> tuple[Task, HistoryEvent]:
+        """One user becomes the assignee; several are offered the task (they become its candidate
+        users and nobody holds it)."""
+        task, change = self.apply(task_id, self._handover(eligibility.REASSIGN, "reassign",
+                                                           tuple(dict.fromkeys(user_ids)), reason), if_match)
+        assert change is not None  # reassign always writes
+        return task, change.event
+
+    def unassign(self, task_id: str, if_match: int | None = None) -> Task:
+        """A group task goes back to its groups' queue."""
+        me = self.caller.user_id
+
+        def decide(seen: Seen) -> Change | None:
+            task, mine = seen.view, (seen.groups or {}).get(me, [])
+            if not rules.check_unassign(task, self.caller, mine):
+                return None
+            return seen.change(self.next(task, assignee=None), self.event(task, "unassign", task.assignee, None),
+                               eligibility.membership(task, self.caller, me, seen.groups))
+        return self.apply(task_id, Action("unassign", decide), if_match)[0]
+
     def release(self, task_id: str, if_match: int | None = None) -> Task:
-        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
+        def decide(seen: Seen) -> Change:
+            task = seen.view
             rules.check_release(task, self.caller)
-            return (self._next(task, assignee=None), self._event(task, "release", task.assignee, None),
-                    None)
-        return self._mutate(task_id, if_match, plan, holder_action=True)[0]
+            return seen.change(self.next(task, assignee=None), self.event(task, "release", task.assignee, None))
+        return self.apply(task_id, Action("release", decide, by_holder=True), if_match)[0]
 
     def heartbeat(self, task_id: str, lease_seconds: int | None = None, if_match: int | None = None) -> Task:
         """The holder extends its lease: `lease_seconds` (else the task's default) from now."""
-        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
+        def decide(seen: Seen) -> Change:
+            task = seen.view
             rules.check_heartbeat(task, self.caller, lease_seconds)
             until = lease_until(task, lease_seconds)
-            return (self._next(task, leaseExpiresAt=until),
-                    self._event(task, "heartbeat", task.leaseExpiresAt, until), None)
-        return self._mutate(task_id, if_match, plan, holder_action=True)[0]
-
-    def assign(self, task_id: str, user_id: str, if_match: int | None = None) -> Task:
-        """Itential assign: give the task to a user of the tenant who may work on it."""
-        def check(task: Task, target_groups: list[str] | None) -> bool:
-            if target_groups is None:
-                raise BadRequest(f"User {user_id} not found", reason="userNotFound")
-            return rules.check_assign(task, self.caller, user_id, target_groups)
-        return self._give(task_id, user_id, if_match, "assign", check)
-
-    def txn_assign(self, task_id: str, user_id: str | None, if_match: int | None = None) -> Task:
-        """Journey Manager assign: a group task to the caller, or (admin) to a group member."""
-        target = user_id or self.caller.user_id
-
-        def check(task: Task, target_groups: list[str] | None) -> bool:
-            return rules.check_group_assign(task, self.caller, target, target_groups)
-        return self._give(task_id, target, if_match, "assign", check, leased=True)
-
-    def _give(self, task_id: str, target: str, if_match: int | None, action: str,
-              check: Callable[[Task, list[str] | None], bool], leased: bool = False) -> Task:
-        """`leased`: a claim in all but name (Journey Manager's assign), so it takes the task's lease."""
-        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
-            target_groups = groups.get(target)
-            if not check(task, target_groups):
-                return None
-            lease = lease_until(task, None) if leased else None
-            return (self._next(task, assignee=target, leaseExpiresAt=lease),
-                    self._event(task, action, task.assignee, target),
-                    self._member_check(task, target, target_groups or []))
-        return self._mutate(task_id, if_match, plan, (target,))[0]
-
-    def unassign(self, task_id: str, if_match: int | None = None) -> Task:
-        """Journey Manager unassign: a group task goes back to its groups' queue."""
-        me = self.caller.user_id
-
-        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
-            mine = groups.get(me, [])
-            if not rules.check_unassign(task, self.caller, mine):
-                return None
-            return (self._next(task, assignee=None), self._event(task, "unassign", task.assignee, None),
-                    self._member_check(task, me, mine))
-        return self._mutate(task_id, if_match, plan)[0]
-
-    def reassign(self, task_id: str, user_ids: list[str], comment: str | None,
-                 if_match: int | None = None) -> tuple[Task, HistoryEvent]:
-        """ConductorOne reassign: one user becomes the assignee; several are offered the task
-        (they become its candidate users and nobody holds it)."""
-        me = self.caller.user_id
-        targets = list(dict.fromkeys(user_ids))
-
-        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
-            rules.check_reassign(task, self.caller, groups.get(me, []), targets, groups, comment)
-            if len(targets) == 1:
-                new = self._next(task, assignee=targets[0])
-                event = self._event(task, "reassign", task.assignee, targets[0], comment)
-            else:
-                new = self._next(task, assignee=None, candidateUsers=targets)
-                event = self._event(task, "reassign", task.assignee, None, comment, candidates=targets)
-            member = None if task.assignee == me else self._member_check(task, me, groups.get(me, []))
-            return new, event, member
-        task, event = self._mutate(task_id, if_match, plan, tuple(t for t in targets if t != me))
-        assert event is not None  # reassign always writes
-        return task, event
+            return seen.change(self.next(task, leaseExpiresAt=until),
+                               self.event(task, "heartbeat", task.leaseExpiresAt, until))
+        return self.apply(task_id, Action("heartbeat", decide, by_holder=True), if_match)[0]
 
     def finish(self, task_id: str, status: str, comment: str | None = None,
                if_match: int | None = None) -> Task:
-        action = "complete" if status == "completed" else "abandon"
+        """Complete (`completed`) or abandon (`abandoned`): the holder, or admin."""
+        verb = "complete" if status == "completed" else "abandon"
 
-        def plan(task: Task, groups: dict[str, list[str]]) -> Plan:
+        def decide(seen: Seen) -> Change:
+            task = seen.view
             rules.check_finish(task, self.caller)
-            return (self._next(task, status=status),
-                    self._event(task, action, task.status, status, comment), None)
-        return self._mutate(task_id, if_match, plan, holder_action=True)[0]
+            return seen.change(self.next(task, status=status), self.event(task, verb, task.status, status, comment))
+        return self.apply(task_id, Action(verb, decide, by_holder=True), if_match)[0]
 
     # ---- create and read -------------------------------------------------------------------
     def create(self, body: dict[str, Any]) -> tuple[Task, bool]:
@@ -373,50 +265,8 @@ class TaskService:
         return task
 
     def history(self, task_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of the history as of one version of the task: the task is read first
-        (consistent), then the events after the cursor (a consistent Query). Events a writer
-        added after that read are left for a later page, and the direct claim's pending event
-        (`lastEvent`, always of the version read) is added only where it is not already written
-        out. A Query may see part of a transaction that is still landing (DynamoDB gives Query
-        read-committed isolation, not serializable): a page with a gap, or a last page that ends
-        before the version read, is read again; if it stays so, it ends before the gap with a
-        cursor to continue from. So a page never repeats or skips a version."""
-        before = self.tasks.history_cursor_version(cursor)  # the version the cursor follows (0: none)
-        for _ in range(MAX_ATTEMPTS - 1):
-            events, next_cursor, whole = self._history_read(task_id, limit, cursor, before)
-            if whole:
-                return events, next_cursor
-        events, next_cursor, _ = self._history_read(task_id, limit, cursor, before)
-        return events, next_cursor
-
-    def _history_read(self, task_id: str, limit: int, cursor: str | None, before: int
-                      ) -> tuple[builtins.list[dict[str, Any]], str | None, bool]:
-        """One read of a history page: its events, its cursor, and whether it is whole (when not,
-        the cursor stops before the gap)."""
-        task = self.get(task_id)
-        page = self.tasks.history_page(self.caller.tenant, task_id, limit, cursor)
-        events: builtins.list[HistoryEvent] = []
-        kept: builtins.list[str] = []  # the cursor after each of `events`
-        next_cursor = page.cursor
-        for event, after in page.events:
-            if event.version > task.version:  # written after the task was read: the snapshot ends
-                next_cursor = None
-                break
-            if event.version != (events[-1].version if events else before) + 1:  # a transaction landing
-                next_cursor = kept[-1] if kept else cursor
-                break
-            events.append(event)
-            kept.append(after)
-        last = events[-1].version if events else before
-        if next_cursor is None and task.lastEvent and last == task.version - 1:
-            if len(events) >= limit:  # no room on this page: the next one carries it
-                return [e.public() for e in events], kept[-1], True
-            events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}))
-            last = task.version
-        whole = (next_cursor is not None and next_cursor == page.cursor) or last == task.version
-        if not whole:  # still landing: stop before the gap, continue from there
-            next_cursor = kept[-1] if kept else cursor
-        return [e.public() for e in events], next_cursor, whole
+        """A page of the history as of one version of the task (tasks.history)."""
+        return TaskHistory(self.listings, self.caller.tenant, self.get).page(task_id, limit, cursor)
 
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
              cursor: str | None) -> tuple[list[Task], str | None]:
@@ -429,7 +279,7 @@ class TaskService:
             if assignee is not None:
                 raise BadRequest("Give assignee or candidate, not both")
             cand = (me, self._groups_of(me))
-        return self.tasks.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
+        return self.listings.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
                                      limit=limit, cursor=cursor)
 
     def _groups_of(self, user: str) -> builtins.list[str]:

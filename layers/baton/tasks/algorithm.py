@@ -1,0 +1,109 @@
+"""The one algorithm every task action runs (`Changes.apply`): read the task and the memberships
+the action needs (one consistent BatchGetItem), decide on the task as the rules see it (a passed
+lease taken over: tasks.leases), and write the resulting `Change` (tasks.change: before, after,
+events, what it asserts) as one transaction. If the write is refused, the task as it then was
+(TaskChanged) is decided again: raising why (409, 412, ...), or, when the action is still
+allowed, going round (at most MAX_ATTEMPTS times). A state already read (claim-next's queue, a
+bulk request's read, the claim fast path's refused image) is decided on without reading.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from baton.domain import Caller
+from baton.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from baton.platform import clock
+from baton.platform.dynamo import TransactionConflict
+from baton.tasks.change import Change, Groups, Seen
+from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged
+from baton.tasks.leases import takeover
+from baton.tasks.repository import TaskRepository
+
+MAX_ATTEMPTS = 8
+
+
+def now() -> str:
+    return clock.stamp()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Action(NamedTuple):
+    """One action on one task: its verb; how it decides (the task as seen -> the change, or None
+    when there is nothing to do); the other users whose memberships it reads; whether it is the
+    holder's own action (release, heartbeat, complete, abandon: after its lease has passed it is
+    refused, and the write asserts the lease is still running)."""
+
+    verb: str
+    decide: Callable[[Seen], Change | None]
+    reads: tuple[str, ...] = ()
+    by_holder: bool = False
+
+
+# A state to decide on without reading: the task and the memberships (None: not read).
+State = tuple[Task | None, Groups]
+
+
+class Changes:
+    """The algorithm, for one caller over one repository."""
+
+    def __init__(self, tasks: TaskRepository, caller: Caller) -> None:
+        self.tasks = tasks
+        self.caller = caller
+
+    def apply(self, task_id: str, action: Action, if_match: int | None, first: State | None = None
+              ) -> tuple[Task, Change | None]:
+        """Decide and write `action`; the task as it now is, and the change written (None: there
+        was nothing to change). `first`: a state already read (claim-next's queue, the fast path's
+        refused image), decided on instead of reading."""
+        state = first
+        for _ in range(MAX_ATTEMPTS):
+            if state is None:
+                state = self.tasks.read_task_and_users(self.caller.tenant, task_id,
+                                                       (self.caller.user_id, *action.reads))
+            task, groups = state
+            state = None
+            if task is None:
+                raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
+            if if_match is not None and task.version != if_match:
+                raise PreconditionFailed(f"Task {task_id} is at version {task.version}, not {if_match}")
+            view, expired = takeover(task, self.caller.user_id, action.by_holder)
+            change = action.decide(Seen(task, view, expired, groups, action.by_holder))
+            if change is None:
+                return task, None
+            try:
+                self.tasks.write(self.caller.tenant, change)
+                return change.after, change
+            except MembershipLost as lost:  # the membership the change relied on is gone
+                member = change.membership_of(lost.user)
+                if member is not None and member.assumed:
+                    raise Forbidden(f"User {self.caller.username} may not work on task {task_id}",
+                                    reason="accessDenied") from None
+                raise Forbidden(f"User {lost.user} is no longer a member of the task's groups",
+                                reason="accessDenied") from None
+            except TaskChanged as changed:
+                # The task as it was when the write was refused is the next read (memberships not
+                # read are taken for granted only while nobody holds it).
+                current = changed.current
+                if current is None:
+                    raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
+                state = (current, groups) if groups is not None or current.assignee is None else None
+            except (HistoryRaced, TransactionConflict):
+                pass
+        raise Conflict(f"Task {task_id} is changing too fast; try again", reason="busy")
+
+    def event(self, task: Task, action: str, from_: str | None, to: str | None,
+               comment: str | None = None, candidates: list[str] | None = None) -> HistoryEvent:
+        return HistoryEvent(id=new_id(), taskId=task.id, version=task.version + 1, at=now(),
+                            actor=self.caller.user_id, action=action, **{"from": from_}, to=to,
+                            comment=comment, candidates=candidates)
+
+    def next(self, task: Task, **changes: Any) -> Task:
+        """The task's next version. A lease ends with every change but the one that sets it."""
+        return task.model_copy(update={"leaseExpiresAt": None, **changes, "version": task.version + 1,
+                                       "updatedAt": now()})

@@ -1,0 +1,80 @@
+"""A task change as a value: the task before (as read), the task after, the events written with it,
+and what the write asserts. The service builds one per action (tasks.service), the repository
+writes it as one transaction (tasks.repository), and nothing else describes a change.
+
+What a change asserts is declared through `platform.conditions` (one rule: a Python check and a
+DynamoDB condition): on the task item, the state the rules were checked on (version, status,
+assignee) and the lease where it matters (`task_rule`); on user items, the group memberships the
+decision relied on (`Membership`, from tasks.eligibility)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from baton.platform.conditions import Rule, absent, after, at_most, contains, either, eq, rule
+from baton.tasks.domain import HistoryEvent, Task
+
+LEASE = "leaseExpiresAt"
+# The group memberships read with a task, by user id (a user missing is not a user of the tenant);
+# None: not read (the fast path's refused image), see tasks.eligibility.
+Groups = Mapping[str, list[str]] | None
+
+
+class Membership(NamedTuple):
+    """A change relies on `user` being a member of one of `groups`; the write asserts it on the
+    user's item. `assumed`: taken for granted (not read), so losing it means it never held."""
+
+    user: str
+    groups: tuple[str, ...]
+    assumed: bool = False
+
+    @property
+    def rule(self) -> Rule:
+        return rule(either(*(contains("groups", g) for g in self.groups)))
+
+
+class Change(NamedTuple):
+    """One change of one task. `expired`: the `lease-expired` event of a takeover (numbered before
+    `event`), when the change takes over a passed lease; `by_holder`: the holder's own action
+    (release, heartbeat, complete), which asserts its lease has not passed meanwhile."""
+
+    before: Task
+    after: Task
+    event: HistoryEvent
+    expired: HistoryEvent | None = None
+    members: tuple[Membership, ...] = ()
+    by_holder: bool = False
+
+    @property
+    def events(self) -> tuple[HistoryEvent, ...]:
+        return (self.expired, self.event) if self.expired is not None else (self.event,)
+
+    def task_rule(self) -> Rule:
+        """The task is still exactly as read: version, status, assignee; a passed lease taken over
+        had passed at the takeover; a holder's lease has not passed at the time of its action."""
+        old = self.before
+        pinned = rule(eq("version", old.version), eq("status", old.status),
+                      absent("assignee") if old.assignee is None else eq("assignee", old.assignee))
+        if self.expired is not None:
+            return pinned & at_most(LEASE, self.expired.at)
+        if self.by_holder and old.leaseExpiresAt:
+            return pinned & either(absent(LEASE), after(LEASE, self.event.at))
+        return pinned
+
+    def membership_of(self, user: str) -> Membership | None:
+        return next((m for m in self.members if m.user == user), None)
+
+
+class Seen(NamedTuple):
+    """A task as read (`before`), as the rules see it (`view`: a passed lease taken over, with its
+    `expired` event), and the memberships read with it. `change` makes the Change of an action."""
+
+    before: Task
+    view: Task
+    expired: HistoryEvent | None
+    groups: Groups
+    by_holder: bool
+
+    def change(self, after: Task, event: HistoryEvent, members: tuple[Membership, ...] = ()) -> Change:
+        return Change(self.before, after, event, self.expired, members, self.by_holder)

@@ -1,0 +1,242 @@
+"""Eligibility: may this user hold this task now, given by whom? The one answer for every path
+that gives a task to someone, and the conditions its write asserts.
+
+The paths (`PATHS`): a claim (native, Itential, bulk), claim-next, an assign (Itential, bulk), a
+group member's assign (Journey Manager), a reassign (ConductorOne, bulk). Each asks `decide` with
+a `Handover` (the task as the rules see it, the caller, the path, the users to hold it and the
+memberships read with it) and gets a `Grant` (who holds it, who is offered it, the memberships
+the write must assert: `change.Membership`, a rule of `platform.conditions`), None when there is
+nothing to do, or the refusal as a domain error that each dialect renders in its own shape. The
+direct one-write claim asks `direct_claim` for its condition instead (the claim rule rendered, so
+that the fast path grants exactly what `decide` grants).
+
+In order, a path checks: what every path checks (`_open_to`: role, open, manual; nothing to do
+when the user holds it already), who may give it on this path (the path's own function below),
+the reassignment policy when a held task passes to someone else (`_pass_on`, on every path), and
+the rules about the person who is to hold it (`_may_hold`, on every path).
+
+To add a rule about who may hold a task (capacity, skills, presence, absence, separation of
+duties, offers): add it to `_may_hold` (and, if the task item alone cannot decide it, make
+`direct_claim` answer None for the callers it concerns). A new path: a constant in `PATHS`, a
+function in `_DECIDE`, and a row in tests/unit/test_eligibility.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+from baton.domain import Caller, require_role
+from baton.errors import BadRequest, Conflict, Forbidden
+from baton.platform.conditions import Param, Rule, absent, contains, eq, rule, size
+from baton.tasks.change import Groups, Membership
+from baton.tasks.domain import Task
+from baton.tasks.rules import (
+    FREE,
+    MANUAL,
+    OPEN,
+    fields,
+    is_candidate,
+    may_work_on,
+    require_group_task,
+    require_manual,
+    require_open,
+)
+
+CLAIM, CLAIM_NEXT, ASSIGN, MEMBER_ASSIGN, REASSIGN = "claim", "claim-next", "assign", "member-assign", "reassign"
+PATHS = (CLAIM, CLAIM_NEXT, ASSIGN, MEMBER_ASSIGN, REASSIGN)
+
+# A task anyone eligible may claim: open, manual, held by nobody.
+CLAIMABLE = rule(OPEN, MANUAL, FREE)
+# The one-request claim (no read first): a claimable task whose only candidate is the caller
+# (`me`), offered to no group, without a lease to set or a pending claim event to write out. Its
+# condition is this rule rendered; anything else takes the read-and-decide path.
+DIRECT_CLAIM = CLAIMABLE & rule(contains("candidateUsers", Param("me")), size("candidateUsers", 1),
+                                size("candidateGroups", 0), absent("lastEvent"), absent("leaseSeconds"))
+# A write at the version the client expects (If-Match).
+AT_VERSION = eq("version", Param("version"))
+
+
+class Handover(NamedTuple):
+    """A request to give `task` (as the rules see it: a passed lease taken over) to `targets` (one
+    to hold it; several to be offered it, on a reassign) on path `via`, by `caller`. `groups`: the
+    memberships read with the task (None: not read; the caller is then taken for a member of the
+    task's groups, and the write asserts it). `reason`: why (a reassignment's comment)."""
+
+    task: Task
+    caller: Caller
+    via: str
+    targets: tuple[str, ...]
+    groups: Groups
+    reason: str | None = None
+
+
+class Grant(NamedTuple):
+    """Who holds the task after the write (None: nobody, it is offered to `offered`), and the
+    memberships the write asserts. `reassignment`: a held task passes to someone else."""
+
+    holder: str | None
+    offered: tuple[str, ...] = ()
+    members: tuple[Membership, ...] = ()
+    reassignment: bool = False
+
+
+def decide(h: Handover) -> Grant | None:
+    """Grant the handover, or raise why not; None when there is nothing to do."""
+    return _DECIDE[h.via](h)
+
+
+def direct_claim(caller: Caller, if_match: int | None) -> tuple[Rule, dict[str, Any]] | None:
+    """The fast path's condition for a claim by `caller` (the claim rule, at the expected version
+    when one is given) and its parameters; None when the task item alone cannot decide it."""
+    return (DIRECT_CLAIM & AT_VERSION if if_match is not None else DIRECT_CLAIM), {
+        "me": caller.user_id, "version": if_match}
+
+
+def may_claim_directly(task: Task, user_id: str) -> bool:
+    return DIRECT_CLAIM.holds(fields(task), me=user_id)
+
+
+def check_claim(task: Task, caller: Caller, groups: Iterable[str]) -> bool:
+    """Raise why the caller may not claim; False when the caller already holds it."""
+    return decide(Handover(task, caller, CLAIM, (caller.user_id,), {caller.user_id: list(groups)})) is not None
+
+
+# ---- what every path checks ----------------------------------------------------------------------
+
+def _open_to(h: Handover, target: str) -> bool:
+    """Role, open, manual; False when `target` holds the task already (nothing to do)."""
+    require_role(h.caller)
+    require_open(h.task)
+    require_manual(h.task)
+    return h.task.assignee != target
+
+
+def _groups_of(h: Handover, user: str) -> list[str] | None:
+    """`user`'s groups as read (None: not a user of the tenant); not read: the task's groups."""
+    if h.groups is None:
+        return list(h.task.candidateGroups) if user == h.caller.user_id else None
+    return h.groups.get(user)
+
+
+def _membership(h: Handover, user: str) -> tuple[Membership, ...]:
+    return membership(h.task, h.caller, user, h.groups)
+
+
+def membership(task: Task, caller: Caller, user: str, groups: Groups) -> tuple[Membership, ...]:
+    """What a write asserts for `user` to hold (or act on) the task: nothing for a candidate user
+    (or admin acting for itself); else a membership of a candidate group it shares (not read:
+    of one of the task's groups)."""
+    if user in task.candidateUsers or caller.is_admin and user == caller.user_id:
+        return ()
+    if groups is None:
+        return (Membership(user, tuple(task.candidateGroups), assumed=True),) if task.candidateGroups else ()
+    shared = sorted(set(groups.get(user) or []) & set(task.candidateGroups))
+    return (Membership(user, (shared[0],)),) if shared else ()
+
+
+def _pass_on(h: Handover, targets: tuple[str, ...]) -> bool:
+    """A held task passing to someone else is a reassignment, on every path: the task's policy
+    (`allowReassignment`, `allowedReassignees`, `requireReassignmentReason`) applies as it does
+    to a reassign. True when it is one."""
+    task = h.task
+    if h.via != REASSIGN and (task.assignee is None or targets == (task.assignee,)):
+        return False
+    if not task.policy.allowReassignment:
+        raise Forbidden(f"Task {task.id} does not allow reassignment", reason="reassignmentNotAllowed")
+    if not targets:
+        raise BadRequest("newStepUserIds must name at least one user", reason="invalidRequest")
+    unknown = [u for u in targets if h.groups is None or u not in h.groups]
+    if unknown:
+        raise BadRequest(f"Unknown user: {', '.join(unknown)}", reason="invalidRequest")
+    allowed = set(task.policy.allowedReassignees)
+    if allowed and not set(targets) <= allowed:
+        refused = [u for u in targets if u not in allowed]
+        raise BadRequest(f"Not an allowed reassignee: {', '.join(refused)}", reason="invalidRequest")
+    if task.policy.requireReassignmentReason and not (h.reason or "").strip():
+        raise BadRequest("A comment is required to reassign this task", reason="invalidRequest")
+    return True
+
+
+def _may_hold(h: Handover, user: str) -> None:
+    """The rules about the person who is to hold the task, whatever the path. Today the paths'
+    own checks say it all; capacity, skills, presence, absence and separation of duties go here."""
+
+
+# ---- who may give it, path by path -------------------------------------------------------------
+
+def _claim(h: Handover) -> Grant | None:
+    """The caller takes a task it may work on (a candidate, or admin) that nobody holds."""
+    me, task = h.caller.user_id, h.task
+    if not _open_to(h, me):
+        return None
+    if not may_work_on(task, h.caller, _groups_of(h, me) or []):
+        raise Forbidden(f"User {h.caller.username} may not work on task {task.id}", reason="accessDenied")
+    if not FREE.holds(fields(task), {}):
+        raise Conflict(f"Task {task.id} is already claimed by {task.assignee}",
+                       reason="txnAlreadyAssigned", holder=task.assignee)
+    _may_hold(h, me)
+    return Grant(me, members=_membership(h, me))
+
+
+def _assign(h: Handover) -> Grant | None:
+    """A task to a candidate of it: anyone may give a free task; the holder may pass its own on,
+    admin anyone's (a reassignment: `_pass_on`)."""
+    target, task = h.targets[0], h.task
+    if _groups_of(h, target) is None:
+        raise BadRequest(f"User {target} not found", reason="userNotFound")
+    if not _open_to(h, target):
+        return None
+    if not is_candidate(task, target, _groups_of(h, target) or []):
+        raise BadRequest(f"User {target} may not work on task {task.id}", reason="accessDenied")
+    if task.assignee is not None and task.assignee != h.caller.user_id and not h.caller.is_admin:
+        raise Conflict(f"Task {task.id} is already assigned to {task.assignee}",
+                       reason="txnAlreadyAssigned", holder=task.assignee)
+    reassignment = _pass_on(h, (target,))
+    _may_hold(h, target)
+    return Grant(target, members=_membership(h, target), reassignment=reassignment)
+
+
+def _member_assign(h: Handover) -> Grant | None:
+    """A group task to a member of its groups: the caller, or anyone by admin; a held task is
+    unassigned first (so it never passes from a holder here)."""
+    target, task, me = h.targets[0], h.task, h.caller.user_id
+    require_role(h.caller)
+    require_open(task)
+    require_manual(task)
+    require_group_task(task)
+    if target != me and not h.caller.is_admin:
+        raise Forbidden("Only admin may assign a task to someone else", reason="accessDenied")
+    if not set(_groups_of(h, target) or []) & set(task.candidateGroups):
+        raise Forbidden(f"User {target} is not a member of the groups of task {task.id}", reason="accessDenied")
+    if task.assignee == target:
+        return None
+    if task.assignee is not None:
+        raise Conflict(f"Task {task.id} is already assigned to {task.assignee}; unassign it first",
+                       reason="txnAlreadyAssigned", holder=task.assignee)
+    reassignment = _pass_on(h, (target,))
+    _may_hold(h, target)
+    return Grant(target, members=_membership(h, target), reassignment=reassignment)
+
+
+def _reassign(h: Handover) -> Grant | None:
+    """The holder, a candidate of a free task, or admin gives the task to one user, or offers it to
+    several (they become its candidate users), within the task's policy."""
+    task, me, targets = h.task, h.caller.user_id, h.targets
+    require_role(h.caller)
+    require_open(task)
+    require_manual(task)
+    if not (task.assignee == me or h.caller.is_admin
+            or (task.assignee is None and is_candidate(task, me, _groups_of(h, me) or []))):
+        raise Forbidden(f"User {h.caller.username} may not reassign task {task.id}", reason="accessDenied")
+    _pass_on(h, targets)
+    for user in targets:
+        _may_hold(h, user)
+    members = () if task.assignee == me else _membership(h, me)
+    if len(targets) == 1:
+        return Grant(targets[0], members=members, reassignment=True)
+    return Grant(None, offered=targets, members=members, reassignment=True)
+
+
+_DECIDE: dict[str, Callable[[Handover], Grant | None]] = {
+    CLAIM: _claim, CLAIM_NEXT: _claim, ASSIGN: _assign, MEMBER_ASSIGN: _member_assign, REASSIGN: _reassign}

@@ -1,0 +1,100 @@
+"""The task's items: how a task, its history events and its queue entries are laid out in the
+table (keys, index attributes, the queues it is in), and back. Pure: no reads, no writes.
+
+A task's queue entries (one per candidate user and group) change in the same transaction as the
+task, next to the task, its history event, a membership check and a pending event: so a task has
+at most `MAX_CANDIDATES` candidates, and a bulk atomic request at most `MAX_ATOMIC_TASKS` tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baton.platform.dynamo import MAX_TRANSACTION_ITEMS, deserialize, serialize
+from baton.platform.keys import LEASE, TASK_SK, Keys, newest_order, queue_order
+from baton.platform.settings import get_settings
+from baton.table import SK
+from baton.tasks.domain import MAX_PRIORITY, HistoryEvent, Task
+from baton.tasks.unit_of_work import Op
+
+MAX_CANDIDATES = MAX_TRANSACTION_ITEMS - 3
+ITEMS_PER_TASK = 3  # task, history event, a direct claim's pending event written out
+MAX_ATOMIC_TASKS = (MAX_TRANSACTION_ITEMS - 2) // ITEMS_PER_TASK  # 32: room for two membership checks
+
+
+def _queue_order(task: Task) -> str:
+    return queue_order(MAX_PRIORITY - task.priority, task.dueDate, task.createdAt, task.id)
+
+
+def queue_partitions(tenant: str, task: Task) -> list[str]:
+    """The queues a task is in: one per candidate user and group while it is open, manual and
+    free or held under a lease (shown by the queues once the lease has passed); none otherwise.
+    A free task's first queue is carried by the task item itself, the others by entry items next
+    to it (see `queue_entries`); a leased task's item is in its holder's inbox, so every queue
+    takes an entry item."""
+    if task.status != "open" or task.type != "manual" or (task.assignee is not None and not task.leaseExpiresAt):
+        return []
+    parts = [Keys.user_queue(tenant, u) for u in task.candidateUsers]
+    parts += [Keys.group_queue(tenant, g) for g in task.candidateGroups]
+    return list(dict.fromkeys(parts))
+
+
+def queue_entries(tenant: str, task: Task) -> dict[str, dict[str, Any]]:
+    """The entry items of a task's other queues (all but the first), by sort key. They live in
+    the task's partition (`Q#U#{user}`, `Q#G#{group}`) and carry only what the queue index
+    needs; a queue page reads their tasks."""
+    pk = Keys.task(tenant, task.id)["pk"]
+    order = _queue_order(task)
+    out: dict[str, dict[str, Any]] = {}
+    parts = queue_partitions(tenant, task)
+    for part in parts if task.assignee is not None else parts[1:]:
+        sk = Keys.queue_entry_sk(tenant, part)
+        out[sk] = {"pk": pk, "sk": sk, "gsi3pk": part, "gsi3sk": order, "taskId": task.id,
+                   LEASE: task.leaseExpiresAt}
+    return out
+
+
+def task_item(tenant: str, task: Task) -> dict[str, Any]:
+    data = task.model_dump()
+    data.update(Keys.task(tenant, task.id))
+    data["gsi1pk"] = Keys.tasks_index(tenant, task.status, Keys.shard(task.id, get_settings().list_shards))
+    data["gsi1sk"] = newest_order(task.createdAt, task.id)
+    if task.assignee is not None:
+        data["gsi2pk"] = Keys.assignee_index(tenant, task.assignee, task.status)
+        data["gsi2sk"] = data["gsi1sk"]
+    queues = queue_partitions(tenant, task)
+    if queues and task.assignee is None:
+        data["gsi3pk"], data["gsi3sk"] = queues[0], _queue_order(task)
+    elif task.assignee is not None and task.status == "open":
+        data["gsi3pk"], data["gsi3sk"] = Keys.inbox(tenant, task.assignee), _queue_order(task)
+    if task.requestHash:
+        data["requestHash"] = task.requestHash
+    return serialize(data)
+
+
+def entry_ops(tenant: str, old: Task | None, new: Task) -> list[Op]:
+    """The writes that move a task's queue entries from `old`'s state to `new`'s."""
+    before = queue_entries(tenant, old) if old is not None else {}
+    after = queue_entries(tenant, new)
+    ops: list[Op] = []
+    for sk, item in after.items():
+        if before.get(sk) != item:
+            ops.append(Op("Put", serialize(item)))
+    for sk, item in before.items():
+        if sk not in after:
+            ops.append(Op("Delete", serialize({"pk": item["pk"], "sk": sk})))
+    return ops
+
+
+def task_from_item(item: dict[str, Any]) -> Task:
+    return Task.model_validate(deserialize(item))
+
+
+def is_task(item: dict[str, Any]) -> bool:
+    return bool(item[SK]["S"] == TASK_SK)
+
+
+def event_item(tenant: str, event: HistoryEvent) -> dict[str, Any]:
+    data = event.model_dump(by_alias=True)
+    data["pk"] = Keys.task(tenant, event.taskId)["pk"]
+    data["sk"] = Keys.history_sk(event.version)
+    return serialize(data)

@@ -1,0 +1,106 @@
+"""Task listings: a page of tasks (a queue, an inbox, a user's tasks, the tenant's tasks), the
+head of a queue for claim-next, a page of a task's history. Each from keys made for it (never a
+filtered tenant-wide list), through the merged Queries of platform.dynamo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from baton.platform import clock
+from baton.platform.cursors import cursor_after, decode_position, encode_position, fingerprint, sort_key_of
+from baton.platform.dynamo import Dynamo, deserialize, serialize
+from baton.platform.keys import HISTORY, QUEUED, SHOW_IN_INBOX, SHOW_IN_QUEUE, Keys
+from baton.platform.settings import get_settings
+from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS
+from baton.tasks.domain import STATUSES, HistoryEvent, Task
+from baton.tasks.layout import is_task, task_from_item
+
+
+@dataclass
+class HistoryPage:
+    """Events in version order, each with the cursor that resumes right after it, and the
+    page's own cursor (None on the last page)."""
+
+    events: list[tuple[HistoryEvent, str]]
+    cursor: str | None
+
+
+class TaskListings:
+    def __init__(self, db: Dynamo) -> None:
+        self.db = db
+
+    def history_page(self, tenant: str, task_id: str, limit: int, cursor: str | None) -> HistoryPage:
+        pk = Keys.task(tenant, task_id)["pk"]
+        page = self.db.query_page(
+            limit, cursor, "pk", pk, HISTORY,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :h)", ConsistentRead=True,
+            ExpressionAttributeValues=serialize({":pk": pk, ":h": HISTORY}))
+        events = [(HistoryEvent.model_validate(deserialize(i)), cursor_after(i) or "") for i in page.items]
+        return HistoryPage(events, page.cursor)
+
+    @staticmethod
+    def history_cursor_version(cursor: str | None) -> int:
+        """The version of the history event a (valid) history cursor follows; 0 without one."""
+        return Keys.history_version(sort_key_of(cursor))
+
+    def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
+                   status: str | None, limit: int, cursor: str | None) -> tuple[list[Task], str | None]:
+        """A page of tasks, each from keys made for it (never a filtered tenant-wide list):
+        - `candidate` (user, groups): the user's queue, in queue order: the user's own queue
+          partition and one per group, merged; a task in several of them appears once;
+        - `assignee` with status open: that user's inbox, in queue order;
+        - `assignee` otherwise: the user's tasks by status, newest first (all statuses merged);
+        - neither: the tenant's tasks by status, newest first, merged over the listing shards.
+        A page holds `limit` items whenever that many exist, and has a cursor only if more do."""
+        kind: tuple[str | None, ...]
+        show: str | None = None
+        if candidate is not None:
+            if status not in (None, "open"):
+                return [], None  # a queue holds open tasks only
+            user, groups = candidate
+            parts = [Keys.user_queue(tenant, user), *(Keys.group_queue(tenant, g) for g in groups)]
+            index, forward, kind, show = GSI_QUEUE, True, ("queue", user), SHOW_IN_QUEUE
+        elif assignee is not None and status == "open":
+            parts, index, forward, kind = [Keys.inbox(tenant, assignee)], GSI_QUEUE, True, ("inbox", assignee)
+            show = SHOW_IN_INBOX
+        elif assignee is not None:
+            parts = [Keys.assignee_index(tenant, assignee, s) for s in ((status,) if status else STATUSES)]
+            index, forward, kind = GSI_ASSIGNEE, False, ("assignee", assignee, status)
+        else:
+            shards = range(get_settings().list_shards)
+            parts = [Keys.tasks_index(tenant, s, k) for s in ((status,) if status else STATUSES) for k in shards]
+            index, forward, kind = GSI_TASKS, False, ("tasks", status)
+        mark = fingerprint(tenant, *kind)
+        after = decode_position(cursor, mark, QUEUED if forward else None)
+        items, last = self.db.merged(index, parts, forward=forward, limit=limit, after=after, region=QUEUED,
+                                     show=show, now=clock.stamp() if show else None)
+        return self._tasks_of(tenant, items), encode_position(last, mark)
+
+    def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,
+                   own_queue: bool = True) -> tuple[list[Task], str | None]:
+        """The first `limit` tasks of a user's queue (or, without `own_queue`, of the given
+        groups' queues) after the queue position `after`, and the position to go on from."""
+        user, groups = candidate
+        parts = ([Keys.user_queue(tenant, user)] if own_queue else []) + [Keys.group_queue(tenant, g) for g in groups]
+        if not parts:
+            return [], None
+        items, last = self.db.merged(GSI_QUEUE, parts, forward=True, limit=limit, after=after, region=QUEUED,
+                                     show=SHOW_IN_QUEUE, now=clock.stamp())
+        return self._tasks_of(tenant, items), last
+
+    def _tasks_of(self, tenant: str, items: list[dict[str, Any]]) -> list[Task]:
+        """The tasks of index items: a task item is the task; a queue entry names its task,
+        read (consistent) in one BatchGetItem for the page."""
+        wanted = [i["taskId"]["S"] for i in items if not is_task(i)]
+        found: dict[str, Task] = {}
+        if wanted:
+            found = {t.id: t for t in (task_from_item(i) for i in self.db.batch_get(
+                Keys.task(tenant, t) for t in wanted))}
+        tasks: list[Task] = []
+        for item in items:
+            if is_task(item):
+                tasks.append(task_from_item(item))
+            elif item["taskId"]["S"] in found:
+                tasks.append(found[item["taskId"]["S"]])
+        return tasks

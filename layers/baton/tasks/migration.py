@@ -1,0 +1,53 @@
+"""The schema migration of task items: `baton migrate` and `baton serve` bring tasks written by an
+older Baton (or under another `list_shards`) to the current keys. A Scan, never on a request path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baton.platform.conditions import eq, rule
+from baton.platform.dynamo import Dynamo, deserialize, serialize
+from baton.platform.keys import SCHEMA_MARKER, SCHEMA_VERSION, TASK_SK, unesc
+from baton.platform.settings import get_settings
+from baton.table import INDEXES
+from baton.tasks.layout import entry_ops, task_from_item, task_item
+from baton.tasks.unit_of_work import Op
+
+
+def migrate(db: Dynamo) -> int:
+    """Bring task items written by an older Baton (one tenant-wide listing key, no queue keys)
+    or under another `list_shards` to the current keys, with their queue entries: one
+    transaction per task, conditioned on the version it read. Runs once per schema and shard
+    count (a marker item records it); a Scan, never on a request path. Returns how many tasks
+    it rewrote."""
+    shards = get_settings().list_shards
+    done = db.get(SCHEMA_MARKER)
+    if done and deserialize(done).get("schema") == SCHEMA_VERSION and deserialize(done).get("shards") == shards:
+        return 0
+    changed = 0
+    kwargs: dict[str, Any] = {"TableName": db.table, "FilterExpression": "sk = :t",
+                              "ExpressionAttributeValues": {":t": {"S": TASK_SK}}}
+    while True:
+        page = db.call("scan", **kwargs)
+        for item in page.get("Items", []):
+            changed += _migrate_task(db, item)
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    db.call("put_item", TableName=db.table,
+            Item=serialize({**SCHEMA_MARKER, "schema": SCHEMA_VERSION, "shards": shards}))
+    return changed
+
+
+def _migrate_task(db: Dynamo, item: dict[str, Any]) -> int:
+    tenant = unesc(item["pk"]["S"].split("#")[1])
+    task = task_from_item(item)
+    new = task_item(tenant, task)
+    if "lastEvent" in item:
+        new["lastEvent"] = item["lastEvent"]
+    index_keys = [k for pair in INDEXES.values() for k in pair]
+    if all(item.get(k) == new.get(k) for k in index_keys):
+        return 0
+    ops = [Op("Put", new, rule(eq("version", task.version))), *entry_ops(tenant, None, task)]
+    db.transact([op.render() for op in ops])
+    return 1
