@@ -18,7 +18,8 @@ from baton.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.platform import clock
 from baton.platform.dynamo import TransactionConflict
 from baton.tasks.change import Change, Groups, Seen
-from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged
+from baton.tasks.domain import HistoryEvent, HistoryRaced, HolderRefused, MembershipLost, Task, TaskChanged
+from baton.tasks.eligibility import at_capacity
 from baton.tasks.leases import takeover
 from baton.tasks.repository import TaskRepository
 
@@ -86,6 +87,11 @@ class Changes:
                                     reason="accessDenied") from None
                 raise Forbidden(f"User {lost.user} is no longer a member of the task's groups",
                                 reason="accessDenied") from None
+            except HolderRefused as refused:  # full, or without a required skill, at write time
+                if refused.why == "capacity" and refused.person is not None:
+                    raise at_capacity(refused.person) from None
+                raise Forbidden(f"User {refused.user} lacks the skills task {task_id} requires",
+                                reason="missingSkills") from None
             except TaskChanged as changed:
                 # The task as it was when the write was refused is the next read (memberships not
                 # read are taken for granted only while nobody holds it).

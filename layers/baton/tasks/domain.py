@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field
 
@@ -78,6 +78,22 @@ class HistoryEvent(Model):
         return self.model_dump(by_alias=True)
 
 
+class Person(NamedTuple):
+    """A user of the directory as the task rules see it: read with the task (its user item)."""
+
+    id: str
+    groups: tuple[str, ...] = ()
+    skills: frozenset[str] = frozenset()
+    capacity: int | None = None
+    load: int = 0
+    presence: str = "available"
+    active: bool = True
+
+    @property
+    def full(self) -> bool:
+        return self.capacity is not None and self.load >= self.capacity
+
+
 # ---- what a task write can answer instead of succeeding ------------------------------------------
 
 class TaskChanged(Exception):
@@ -103,6 +119,17 @@ class MembershipLost(Exception):
     def __init__(self, user: str) -> None:
         super().__init__(f"{user} left the groups")
         self.user = user
+
+
+class HolderRefused(Exception):
+    """The user who was to hold the task may not at write time: `why` is `capacity` (it holds as
+    many open tasks as its capacity allows) or `skills` (it lacks one the task requires)."""
+
+    def __init__(self, user: str, why: str, person: Person | None) -> None:
+        super().__init__(f"{user}: {why}")
+        self.user = user
+        self.why = why
+        self.person = person
 
 
 class HistoryRaced(Exception):

@@ -23,14 +23,14 @@ function in `_DECIDE`, and a row in tests/unit/test_eligibility.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden
 from baton.platform.conditions import Param, Rule, absent, contains, eq, rule, size
 from baton.tasks.change import Groups, Membership
-from baton.tasks.domain import Task
+from baton.tasks.domain import Person, Task
 from baton.tasks.rules import (
     FREE,
     MANUAL,
@@ -69,6 +69,9 @@ class Handover(NamedTuple):
     targets: tuple[str, ...]
     groups: Groups
     reason: str | None = None
+    # The users read with the task, as the rules see them (presence, capacity, load, skills); a
+    # user missing is not a user of the tenant, or was not read (the write asserts what it can).
+    people: Mapping[str, Person] | None = None
 
 
 class Grant(NamedTuple):
@@ -88,9 +91,14 @@ def decide(h: Handover) -> Grant | None:
 
 def direct_claim(caller: Caller, if_match: int | None) -> tuple[Rule, dict[str, Any]] | None:
     """The fast path's condition for a claim by `caller` (the claim rule, at the expected version
-    when one is given) and its parameters; None when the task item alone cannot decide it."""
-    return (DIRECT_CLAIM & AT_VERSION if if_match is not None else DIRECT_CLAIM), {
-        "me": caller.user_id, "version": if_match}
+    when one is given) and its parameters; None when the task item alone cannot decide it.
+
+    Since capacity (API.md "People"), it never can: whoever claims, the claim changes the
+    claimant's load in the same transaction, with the capacity asserted on its user item, and a
+    transaction returns no item, while the claim answers with the task. A one-write claim would
+    need the task read after it: two round trips, as the read-and-decide path is, which answers
+    every refusal exactly (docs/decisions.md, "People")."""
+    return None
 
 
 def may_claim_directly(task: Task, user_id: str) -> bool:
@@ -158,9 +166,26 @@ def _pass_on(h: Handover, targets: tuple[str, ...]) -> bool:
     return True
 
 
-def _may_hold(h: Handover, user: str) -> None:
-    """The rules about the person who is to hold the task, whatever the path. Today the paths'
-    own checks say it all; capacity, skills, presence, absence and separation of duties go here."""
+def _may_hold(h: Handover, user: str, holds: bool = True) -> None:
+    """The rules about the person who is to hold the task, whatever the path (absence and
+    separation of duties go here too):
+    - skills: a task with `requiredSkills` only to a user holding every one of them (admin too:
+      the work needs the skill); a user the directory does not hold has none;
+    - capacity: not to a user holding as many open tasks as its `capacity` (409 `capacity`).
+    The write asserts both on the user's item (tasks.repository), so a race cannot pass them.
+    Presence does not stop a claim or an assign: it is the router's (directory.routing)."""
+    person = (h.people or {}).get(user)
+    required = set(h.task.requiredSkills)
+    if required and (person is None or not required <= person.skills):
+        missing = sorted(required - (person.skills if person else frozenset()))
+        raise Forbidden(f"User {user} lacks the skills task {h.task.id} requires: {', '.join(missing)}",
+                        reason="missingSkills")
+    if holds and person is not None and person.full:
+        raise at_capacity(person)
+
+
+def at_capacity(person: Person) -> Conflict:
+    return Conflict(f"User {person.id} holds {person.load} open tasks, its capacity", reason="capacity")
 
 
 # ---- who may give it, path by path -------------------------------------------------------------
@@ -231,7 +256,7 @@ def _reassign(h: Handover) -> Grant | None:
         raise Forbidden(f"User {h.caller.username} may not reassign task {task.id}", reason="accessDenied")
     _pass_on(h, targets)
     for user in targets:
-        _may_hold(h, user)
+        _may_hold(h, user, holds=len(targets) == 1)
     members = () if task.assignee == me else _membership(h, me)
     if len(targets) == 1:
         return Grant(targets[0], members=members, reassignment=True)

@@ -15,16 +15,47 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from baton.errors import BadRequest
-from baton.platform.conditions import Rule, absent, rule
+from baton.platform.conditions import Rule, absent, contains, present, rule
 from baton.platform.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo, deserialize, serialize
 from baton.platform.keys import Keys
 from baton.tasks.change import Change
-from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged, TaskExists
+from baton.tasks.domain import (
+    HistoryEvent,
+    HistoryRaced,
+    HolderRefused,
+    MembershipLost,
+    Person,
+    Task,
+    TaskChanged,
+    TaskExists,
+)
 from baton.tasks.layout import MAX_CANDIDATES, entry_ops, event_item, is_task, task_from_item, task_item
 from baton.tasks.stream import DEFERRED
 from baton.tasks.unit_of_work import Op, UnitOfWork
 
 NEW = rule(absent("pk"))  # a Put that must not replace an item
+EXISTS = rule(present("pk"))  # an Update that must not create an item
+NO_USER = rule(absent("pk"))  # a holder the directory does not hold
+
+
+def person_from(data: dict[str, Any]) -> Person:
+    """A (deserialized) user item as the task rules see it."""
+    capacity = data.get("capacity")
+    return Person(str(data["userId"]), tuple(data.get("groups", [])), frozenset(data.get("skills", [])),
+                  None if capacity is None else int(capacity), int(data.get("load", 0)),
+                  str(data.get("presence", "available")), bool(data.get("active", True)))
+
+
+def holders(change: Change) -> tuple[str | None, str | None]:
+    """Who held the task as read (its open task counted in that user's load) and who holds it
+    after the change: the users whose load it changes (the same user: nobody's)."""
+    old = change.before.assignee if change.before.status == "open" else None
+    new = change.after.assignee if change.after.status == "open" else None
+    return (old, new) if old != new else (None, None)
+
+
+class _UserUnknown(Exception):
+    """A write took a user for a directory user, or for none, wrongly: write it again."""
 
 
 class TaskRepository:
@@ -33,13 +64,18 @@ class TaskRepository:
         self.uow = uow or UnitOfWork(db)
         self._first: dict[str, Task | None] = {}  # prefetched tasks, each answering its next read
         self._groups: dict[str, list[str]] = {}
+        # The users read so far, as the rules see them (kept up to date with the loads this
+        # repository's writes change), and the ids found not to be users of the tenant.
+        self.people: dict[str, Person] = {}
+        self.absent: set[str] = set()
 
     # ---- reads -----------------------------------------------------------------------------
     def prefetch(self, tenant: str, task_ids: Sequence[str], user_ids: Iterable[str]) -> None:
         """Read these tasks and users now, in one consistent BatchGetItem; each task's next read
         (`read_task_and_users`) is answered from it (a bulk request's reads)."""
+        user_ids = list(user_ids)
         keys = [*(Keys.task(tenant, t) for t in task_ids), *(Keys.user(tenant, u) for u in user_ids)]
-        tasks, self._groups = self._tasks_and_users(self.db.batch_get(keys))
+        tasks, self._groups = self._tasks_and_users(self.db.batch_get(keys), user_ids)
         self._first = {t: tasks.get(t) for t in task_ids}
 
     def read_task_and_users(self, tenant: str, task_id: str, user_ids: Iterable[str]
@@ -48,12 +84,19 @@ class TaskRepository:
         (a user absent from the answer does not exist in the tenant)."""
         if task_id in self._first:  # prefetched: this first read is made already
             return self._first.pop(task_id), {u: self._groups[u] for u in user_ids if u in self._groups}
+        user_ids = list(user_ids)
         keys = [Keys.task(tenant, task_id), *(Keys.user(tenant, u) for u in user_ids)]
-        tasks, users = self._tasks_and_users(self.db.batch_get(keys))
+        tasks, users = self._tasks_and_users(self.db.batch_get(keys), user_ids)
         return tasks.get(task_id), users
 
-    @staticmethod
-    def _tasks_and_users(items: list[dict[str, Any]]) -> tuple[dict[str, Task], dict[str, list[str]]]:
+    def read_people(self, tenant: str, user_ids: Iterable[str]) -> dict[str, Person]:
+        """The users of these ids that exist (one consistent BatchGetItem), remembered."""
+        user_ids = list(user_ids)
+        self._tasks_and_users(self.db.batch_get(Keys.user(tenant, u) for u in user_ids), user_ids)
+        return {u: self.people[u] for u in user_ids if u in self.people}
+
+    def _tasks_and_users(self, items: list[dict[str, Any]], user_ids: Iterable[str]
+                         ) -> tuple[dict[str, Task], dict[str, list[str]]]:
         tasks: dict[str, Task] = {}
         users: dict[str, list[str]] = {}
         for item in items:
@@ -61,8 +104,11 @@ class TaskRepository:
                 task = task_from_item(item)
                 tasks[task.id] = task
             else:
-                data = deserialize(item)
-                users[data["userId"]] = list(data.get("groups", []))
+                person = person_from(deserialize(item))
+                users[person.id] = list(person.groups)
+                self.people[person.id] = person
+                self.absent.discard(person.id)
+        self.absent.update(u for u in user_ids if u not in users)
         return tasks, users
 
     def get_task(self, tenant: str, task_id: str) -> Task | None:
@@ -81,13 +127,45 @@ class TaskRepository:
     def write(self, tenant: str, change: Change) -> None:
         """Write the change as one transaction: the task if it is still as the change read it
         (`Change.task_rule`), its events (a takeover's `lease-expired` first), the memberships it
-        relies on, a pending direct-claim event written out, the queue entries it moves.
-        Refused: TaskChanged (the task as it now is), MembershipLost, HistoryRaced."""
+        relies on, the load of the user who held it and of the user who now holds it (API.md
+        "People": the capacity asserted at write time), a pending direct-claim event written out,
+        the queue entries it moves. DynamoDB takes one operation per item, so a membership the
+        change relies on for a holder is part of that holder's load Update. Refused: TaskChanged
+        (the task as it now is), MembershipLost, HolderRefused, HistoryRaced."""
+        for _ in range(3):
+            try:
+                return self._write(tenant, change)
+            except _UserUnknown:
+                continue  # a holder turned out not to be (or to be) a directory user: written accordingly
+        raise HistoryRaced()
+
+    def _write(self, tenant: str, change: Change) -> None:
         old, new = change.before, change.after
         ops = [Op("Put", task_item(tenant, new), change.task_rule()),
                Op("Put", event_item(tenant, change.event), NEW)]
-        checked: dict[int, str] = {}  # op index -> the user whose membership it checks
+        checked: dict[int, str] = {}  # op index -> the user whose item it changes or checks
+        loads: dict[int, int] = {}  # op index -> the load change it makes
+        was, now = holders(change)
+        for user, delta in ((was, -1), (now, 1)):
+            if user is None:
+                continue
+            member = change.membership_of(user)
+            checked[len(ops)] = user
+            key = serialize(Keys.user(tenant, user))
+            if user in self.absent:
+                ops.append(Op("ConditionCheck", key, member.rule if member else NO_USER))
+                continue
+            condition = EXISTS if member is None else EXISTS & member.rule
+            if delta > 0:
+                for skill in new.requiredSkills:
+                    condition = condition & contains("skills", skill)
+            person = self.people.get(user)
+            loads[len(ops)] = delta
+            ops.append(Op("Update", key, condition, delta=delta, at=change.event.at if delta > 0 else None,
+                          limit=person.capacity if person else None))
         for member in change.members:
+            if member.user in (was, now):
+                continue
             checked[len(ops)] = member.user
             ops.append(Op("ConditionCheck", serialize(Keys.user(tenant, member.user)), member.rule))
         if old.lastEvent:  # a direct claim's event, written out now (the Put above drops it)
@@ -105,8 +183,34 @@ class TaskRepository:
             if failed.index == 0:
                 raise TaskChanged(task_from_item(failed.item) if failed.item else None) from None
             if failed.index in checked:
-                raise MembershipLost(checked[failed.index]) from None
+                self._refused(change, checked[failed.index], loads.get(failed.index, 0), failed.item)
             raise HistoryRaced() from None
+        for user, delta in ((was, -1), (now, 1)):  # the loads as this write left them
+            if user is not None and user in self.people:
+                self.people[user] = self.people[user]._replace(load=self.people[user].load + delta)
+
+    def _refused(self, change: Change, user: str, delta: int, item: dict[str, Any] | None) -> None:
+        """Why the operation on `user`'s item (its load changed by `delta`; 0: a check) refused the
+        change: raises the outcome."""
+        member = change.membership_of(user)
+        if item is None:  # no such user
+            if delta:  # written as a directory user: write it again as none
+                self.absent.add(user)
+                self.people.pop(user, None)
+                raise _UserUnknown()
+            raise MembershipLost(user)
+        person = person_from(deserialize(item))
+        self.people[user] = person
+        if member is not None and not member.rule.holds(deserialize(item)):
+            raise MembershipLost(user)
+        if not delta and member is None:  # it was taken for no user, and is one now
+            self.absent.discard(user)
+            raise _UserUnknown()
+        if delta <= 0:
+            raise HistoryRaced()
+        if not set(change.after.requiredSkills) <= person.skills:
+            raise HolderRefused(user, "skills", person)
+        raise HolderRefused(user, "capacity", person)
 
     def claim_direct(self, tenant: str, task_id: str, user: str, event: HistoryEvent,
                      condition: tuple[Rule, dict[str, Any]]) -> Task:

@@ -76,7 +76,8 @@ class TaskService(Changes):
         or an assign that is one in all but name)."""
         def decide(seen: Seen) -> Change | None:
             task = seen.view
-            grant = eligibility.decide(Handover(task, self.caller, via, targets, seen.groups, reason))
+            grant = eligibility.decide(Handover(task, self.caller, via, targets, seen.groups, reason,
+                                                self.tasks.people))
             if grant is None:
                 return None
             if grant.holder is None:  # offered to several: they become its candidate users
@@ -128,7 +129,10 @@ class TaskService(Changes):
         conditional write, so it is never given twice."""
         require_role(self.caller)
         me = self.caller.user_id
-        groups = self._groups_of(me)
+        person = self.tasks.read_people(self.caller.tenant, [me]).get(me)
+        groups = list(person.groups) if person else []
+        if person is not None and person.full:
+            raise eligibility.at_capacity(person)
         if group_id is not None:
             if group_id not in groups and not self.caller.is_admin:
                 raise Forbidden(f"User {self.caller.username} is not a member of group {group_id}",
@@ -149,7 +153,11 @@ class TaskService(Changes):
                 tried.add(task.id)
                 try:
                     return self.apply(task.id, action, None, (task, {me: groups}))[0]
-                except (Conflict, Forbidden, BadRequest, NotFound):
+                except Conflict as refused:
+                    if refused.reason == "capacity":  # full meanwhile: no other task either
+                        raise
+                    spread = min(CLAIM_BATCH, spread * 2)  # taken or changed since read: spread out
+                except (Forbidden, BadRequest, NotFound):
                     spread = min(CLAIM_BATCH, spread * 2)  # taken or changed since read: spread out
             if cursor is None:
                 return None
