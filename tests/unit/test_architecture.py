@@ -62,3 +62,10 @@ def test_the_check_sees_each_kind_of_leak() -> None:
 
 def test_every_storage_module_exists() -> None:
     assert all((ROOT / m).exists() for m in STORAGE), sorted(m for m in STORAGE if not (ROOT / m).exists())
+
+
+def test_no_module_of_the_layer_is_over_300_lines() -> None:
+    """Split by job before then (docs/architecture.md)."""
+    long = {p.relative_to(ROOT).as_posix(): n for p in (ROOT / "layers" / "baton").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 300}
+    assert long == {}
