@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from baton.platform import clock
-from tests.support import ADMIN, OPS, WRITER, bulk, call, claim, create_task, native, seed
+from tests.support import ADMIN, WRITER, bulk, call, claim, create_task, native, seed
 
 pytestmark = pytest.mark.usefixtures("backend", "controlled_clock")
 

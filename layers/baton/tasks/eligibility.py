@@ -166,7 +166,7 @@ def _pass_on(h: Handover, targets: tuple[str, ...]) -> bool:
     return True
 
 
-def _may_hold(h: Handover, user: str, holds: bool = True) -> None:
+def _may_hold(h: Handover, user: str) -> None:
     """The rules about the person who is to hold the task, whatever the path (absence and
     separation of duties go here too):
     - skills: a task with `requiredSkills` only to a user holding every one of them (admin too:
@@ -180,7 +180,7 @@ def _may_hold(h: Handover, user: str, holds: bool = True) -> None:
         missing = sorted(required - (person.skills if person else frozenset()))
         raise Forbidden(f"User {user} lacks the skills task {h.task.id} requires: {', '.join(missing)}",
                         reason="missingSkills")
-    if holds and person is not None and person.full:
+    if len(h.targets) == 1 and person is not None and person.full:  # offered to several, nobody holds it
         raise at_capacity(person)
 
 
@@ -256,7 +256,7 @@ def _reassign(h: Handover) -> Grant | None:
         raise Forbidden(f"User {h.caller.username} may not reassign task {task.id}", reason="accessDenied")
     _pass_on(h, targets)
     for user in targets:
-        _may_hold(h, user, holds=len(targets) == 1)
+        _may_hold(h, user)
     members = () if task.assignee == me else _membership(h, me)
     if len(targets) == 1:
         return Grant(targets[0], members=members, reassignment=True)
