@@ -31,7 +31,7 @@ def cold(spec: dict[str, Any]) -> dict[str, Any]:
 
     module = importlib.import_module(f"baton_functions.{spec['family']}")
     if spec["cassette"]:
-        from baton.platform.dynamo import get_dynamo
+        from baton.storage.dynamo import get_dynamo
         from benchmarks.stub import install_replay
 
         install_replay(get_dynamo().client, spec["cassette"])
@@ -69,7 +69,7 @@ def _timed(handler: Any, event: dict[str, Any], n: int) -> dict[str, Any]:
 def warm(spec: dict[str, Any]) -> dict[str, Any]:
     import importlib
 
-    from baton.platform.dynamo import get_dynamo
+    from baton.storage.dynamo import get_dynamo
     from benchmarks.stub import install_replay
 
     module = importlib.import_module(f"baton_functions.{spec['family']}")

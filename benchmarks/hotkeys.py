@@ -19,7 +19,7 @@ from baton.directory.domain import Group, User
 from baton.directory.service import DirectoryService
 from baton.domain import Caller
 from baton.errors import BatonError
-from baton.platform.dynamo import Dynamo
+from baton.storage.dynamo import Dynamo
 from baton.table import INDEXES
 from baton.tasks.service import TaskService
 

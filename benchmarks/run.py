@@ -442,7 +442,7 @@ def _first_queue_page(counter: Counter, tenant: str, user: str) -> dict[str, Any
 def measure_queue_scale(sizes: Sizes, counter: Counter, client: Any) -> dict[str, Any]:
     """The first queue page of a user whose group has 5 open tasks, as the tenant's finished
     history grows (written straight to the table in the store's own item shape)."""
-    from baton.platform.dynamo import get_dynamo
+    from baton.storage.dynamo import get_dynamo
     from baton.tasks.domain import Task
     from baton.tasks.layout import task_item
     from baton_local.harness import seed
@@ -480,8 +480,8 @@ def measure_queue_scale(sizes: Sizes, counter: Counter, client: Any) -> dict[str
 
 def measure_queue_groups(sizes: Sizes, counter: Counter) -> dict[str, Any]:
     """The first queue page of a user in 1, 10, 100 groups (one open task in every tenth group)."""
-    from baton.platform.dynamo import get_dynamo, serialize
-    from baton.platform.keys import Keys
+    from baton.storage.dynamo import get_dynamo, serialize
+    from baton.storage.keys import Keys
     from baton_local.harness import call, seed
 
     tenant = f"qg-{uuid.uuid4().hex[:6]}"
@@ -586,7 +586,7 @@ def measure_claim_next(sizes: Sizes) -> dict[str, Any]:
 def measure_hot_keys(sizes: Sizes, endpoint: str) -> dict[str, Any]:
     import boto3
 
-    from baton.platform.dynamo import get_dynamo
+    from baton.storage.dynamo import get_dynamo
     from benchmarks.hotkeys import busy_tenant, enable_stream, shares, stream_records, write_counts
 
     store = get_dynamo()
@@ -698,8 +698,8 @@ SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys",
 @contextmanager
 def local_table() -> Iterator[tuple[Any, Counter, str]]:
     """A fresh table on an in-memory DynamoDB Local, the store pointed at it, its calls counted."""
-    from baton.platform.dynamo import _client, get_dynamo
-    from baton.platform.settings import get_settings
+    from baton.settings import get_settings
+    from baton.storage.dynamo import _client, get_dynamo
     from baton.table import ensure_table
     from baton_local.ddblocal import DynamoDBLocal
 

@@ -4,10 +4,10 @@ native tasks function, which adds the same `taskView`)."""
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform.dynamo import get_dynamo
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.storage.dynamo import get_dynamo
 
-from baton.platform import coldstart  # isort: skip
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -18,10 +18,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, Field
 
 from baton import c1
-from baton.platform.dialects import CONDUCTORONE
-from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
-from baton.platform.settings import MAX_ID_LENGTH
+from baton.edge.dialects import CONDUCTORONE
+from baton.edge.entry import FamilyRouter, lambda_entry
+from baton.edge.http import INPUT, JSON, current_caller, etag, if_match
+from baton.settings import MAX_ID_LENGTH
 from baton.tasks.service import TaskService
 
 router = FamilyRouter("conductorone")

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform.dynamo import get_dynamo
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.storage.dynamo import get_dynamo
 
-from baton.platform import coldstart  # isort: skip
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -21,10 +21,10 @@ from baton.activities.service import ActivityService
 from baton.directory.domain import Group, Presence, Routing, Skills, Strategy, User
 from baton.directory.service import DirectoryService
 from baton.domain import MAX_LEASE_SECONDS
-from baton.platform.dialects import NATIVE
-from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import INPUT, JSON, current_caller
-from baton.platform.settings import MAX_ID_LENGTH
+from baton.edge.dialects import NATIVE
+from baton.edge.entry import FamilyRouter, lambda_entry
+from baton.edge.http import INPUT, JSON, current_caller
+from baton.settings import MAX_ID_LENGTH
 
 router = FamilyRouter("directory")
 PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]

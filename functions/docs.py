@@ -4,8 +4,8 @@ pages (the inbox at `/`, Swagger UI) with their assets."""
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform import coldstart  # isort: skip
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from baton import web
-from baton.platform.dialects import NATIVE, UNAUTHORIZED_SCHEMA, Dialect
-from baton.platform.entry import FamilyRouter, lambda_entry, make_resolver
-from baton.platform.http import JSON, request_header
+from baton.edge.dialects import NATIVE, UNAUTHORIZED_SCHEMA, Dialect
+from baton.edge.entry import FamilyRouter, lambda_entry, make_resolver
+from baton.edge.http import JSON, request_header
 from baton.routes import FAMILIES, ROUTES, Route
 
 if TYPE_CHECKING:

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform.dynamo import get_dynamo
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.storage.dynamo import get_dynamo
 
-from baton.platform import coldstart  # isort: skip
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -16,11 +16,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, Field
 
+from baton.edge.dialects import JOURNEY
+from baton.edge.entry import FamilyRouter, lambda_entry
+from baton.edge.http import INPUT, current_caller, etag, if_match
 from baton.errors import BadRequest
-from baton.platform.dialects import JOURNEY
-from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import INPUT, current_caller, etag, if_match
-from baton.platform.settings import MAX_ID_LENGTH
+from baton.settings import MAX_ID_LENGTH
 from baton.tasks.service import TaskService
 
 router = FamilyRouter("journey")

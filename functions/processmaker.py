@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform.dynamo import get_dynamo
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.storage.dynamo import get_dynamo
 
-from baton.platform import coldstart  # isort: skip
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 
 from baton.activities.service import AssigneeService, Page, paging_value
 from baton.activities.service import Query as AssigneeQuery
-from baton.platform.dialects import PROCESSMAKER
-from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import INPUT, current_caller
-from baton.platform.settings import MAX_ID_LENGTH
+from baton.edge.dialects import PROCESSMAKER
+from baton.edge.entry import FamilyRouter, lambda_entry
+from baton.edge.http import INPUT, current_caller
+from baton.settings import MAX_ID_LENGTH
 
 router = FamilyRouter("processmaker")
 Id = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]

@@ -6,8 +6,8 @@ from (Cognito in AWS, the local issuer locally)."""
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform import coldstart  # isort: skip
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -21,11 +21,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from baton import signin
+from baton.edge.dialects import Dialect, object_schema
+from baton.edge.entry import FamilyRouter, lambda_entry
+from baton.edge.http import JSON
 from baton.errors import BadRequest, BatonError
-from baton.platform.dialects import Dialect, object_schema
-from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import JSON
-from baton.platform.settings import MAX_ID_LENGTH
+from baton.settings import MAX_ID_LENGTH
 from baton.signin import Grant, SignInFailed, backend
 
 router = FamilyRouter("signin")
@@ -150,4 +150,4 @@ def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         return signin.pre_token_generation(event, context)
     finally:
-        coldstart.resume()  # as after any function's first answer (see baton/platform/coldstart.py)
+        coldstart.resume()  # as after any function's first answer (see baton/edge/coldstart.py)

@@ -5,8 +5,8 @@ the history events among them out (each becomes one event on the Baton bus). The
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform import coldstart  # isort: skip
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/platform/coldstart.py).
-from baton.platform.dynamo import get_dynamo
+# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
+from baton.storage.dynamo import get_dynamo
 
-from baton.platform import coldstart  # isort: skip
+from baton.edge import coldstart  # isort: skip
 
 coldstart.prepare()
 
@@ -20,10 +20,10 @@ from pydantic import AfterValidator, BaseModel, Field
 from baton import c1
 from baton.directory.domain import Skills
 from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
-from baton.platform.dialects import NATIVE
-from baton.platform.entry import FamilyRouter, lambda_entry
-from baton.platform.http import INPUT, JSON, current_caller, etag, if_match
-from baton.platform.settings import MAX_ID_LENGTH
+from baton.edge.dialects import NATIVE
+from baton.edge.entry import FamilyRouter, lambda_entry
+from baton.edge.http import INPUT, JSON, current_caller, etag, if_match
+from baton.settings import MAX_ID_LENGTH
 from baton.tasks import bulk
 from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
 from baton.tasks.service import TaskService

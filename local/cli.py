@@ -38,8 +38,8 @@ def _configure_environment(endpoint: str, table: str) -> None:
         "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_SERVICE_NAME": "baton",
         "POWERTOOLS_METRICS_NAMESPACE": "Baton", "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
     })
-    from baton.platform.dynamo import _client
-    from baton.platform.settings import get_settings
+    from baton.settings import get_settings
+    from baton.storage.dynamo import _client
 
     get_settings.cache_clear()
     _client.cache_clear()
@@ -47,6 +47,20 @@ def _configure_environment(endpoint: str, table: str) -> None:
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+def _stream_consumers(args: argparse.Namespace, state: Path, store: Any) -> list[Any]:
+    """What the stream drives besides the event feed: Step Functions callbacks when an endpoint
+    is given (Step Functions Local, say)."""
+    if not args.states_endpoint:
+        return []
+    import boto3
+
+    from baton.tasks.callbacks import Deliverer
+    from baton_local.callbacks import CallbackConsumer
+
+    states = boto3.client("stepfunctions", endpoint_url=args.states_endpoint)
+    return [CallbackConsumer(Deliverer(store, states), state)]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -81,7 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signin.use_backend(credentials.LocalBackend(state))  # the sign-in routes answer from the local issuer
     signins = credentials.ensure_demo(state)
 
-    from baton.platform.dynamo import get_dynamo
+    from baton.storage.dynamo import get_dynamo
     from baton.table import ensure_table
     from baton.tasks.migration import migrate
     from baton_local import demo
@@ -105,12 +119,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         with running(args.host, args.port, key, serialize, args.idle_timeout,
                      handlers=workers.handlers() if workers else None) as server:
             app: Any = server.app  # the LocalApi
-            app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock)
+            app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock,
+                                        _stream_consumers(args, state, store))
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
             print(f"  Inbox:       {url}/   (as a demo user: {url}/?user=alice)")
             print(f"  Swagger UI:  {url}/swagger   OpenAPI: {url}/openapi.json")
             print(f"  Events:      {url}/local/events (Server-Sent Events, bearer token)")
+            if args.states_endpoint:
+                print(f"  Callbacks:   Step Functions at {args.states_endpoint}")
             print(f"  Storage:     {note}")
             print(f"  Demo data:   tenant '{demo.TENANT}' {'loaded' if loaded else 'already present'}")
             if migrated:
@@ -142,7 +159,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         endpoint = engine.endpoint
     try:
         _configure_environment(endpoint, args.table)
-        from baton.platform.dynamo import get_dynamo
+        from baton.storage.dynamo import get_dynamo
         from baton.table import ensure_table
         from baton.tasks.migration import migrate
 
@@ -193,6 +210,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--idle-timeout", type=float, default=30.0, metavar="SECONDS",
                        help="seconds a connection may stay silent, before or inside a request (then 408 or close; "
                             "default: 30)")
+    serve.add_argument("--states-endpoint", default=os.environ.get("BATON_STATES_ENDPOINT"), metavar="URL",
+                       help="deliver Step Functions callbacks of tasks made with a task token to this endpoint "
+                            "(e.g. Step Functions Local; default: $BATON_STATES_ENDPOINT, else none)")
     serve.add_argument("--workers", type=int, default=8, metavar="N",
                        help="worker processes running the functions, one request at a time each (default: 8)")
     serve.set_defaults(func=cmd_serve)

@@ -13,7 +13,7 @@ from baton.directory.domain import Group, User
 from baton.directory.repository import DirectoryRepository
 from baton.directory.service import DirectoryService
 from baton.domain import Caller, utc_timestamp
-from baton.platform.dynamo import Dynamo
+from baton.storage.dynamo import Dynamo
 from baton.tasks.service import TaskService
 
 TENANT = "workflow"

@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,9 @@ KEEPALIVE_SECONDS = 15.0  # a comment line this often, so a dead client is notic
 CATCH_UP_SECONDS = 30.0  # how long a resuming client waits for the feed to reach its id
 
 log = logging.getLogger("baton.local.eventfeed")
+# Something else the stream drives locally (Step Functions callbacks, the router): called with
+# every batch of stream records the reader gets, and with [] on each idle turn.
+Consumer = Callable[[list[dict[str, Any]]], None]
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,10 @@ class StreamReader:
     `lock` is held around each stream call (the moto fallback is not thread-safe)."""
 
     def __init__(self, client: Any, streams: Any, table: str, log_: EventLog,
-                 lock: contextlib.AbstractContextManager[Any] | None = None) -> None:
+                 lock: contextlib.AbstractContextManager[Any] | None = None,
+                 consumers: Sequence[Consumer] = ()) -> None:
         self.client, self.streams, self.table, self.log = client, streams, table, log_
+        self.consumers = list(consumers)  # also given every batch of records (callbacks, the router)
         self.lock = lock or contextlib.nullcontext()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="baton-eventfeed", daemon=True)
@@ -128,6 +133,13 @@ class StreamReader:
                 log.warning("event feed: stream read failed (%s); resuming", err)
                 self.stop.wait(1.0)
 
+    def _consume(self, records: list[dict[str, Any]]) -> None:
+        for consumer in self.consumers:
+            try:
+                consumer(records)
+            except Exception:  # one consumer's fault never stops the feed or the others
+                log.exception("event feed: a stream consumer failed")
+
     def _read(self) -> None:
         arn = self._call(self.client.describe_table, TableName=self.table)["Table"]["LatestStreamArn"]
         iterators: dict[str, str] = {}
@@ -150,6 +162,7 @@ class StreamReader:
                     got = True
                     self.after[sid] = records[-1]["dynamodb"]["SequenceNumber"]
                     self.log.extend(cloud_events(records))
+                    self._consume(records)
                 if out.get("NextShardIterator"):
                     iterators[sid] = out["NextShardIterator"]
                 else:
@@ -157,6 +170,7 @@ class StreamReader:
                     del iterators[sid]
                     refresh = True
             if not got:
+                self._consume([])  # an idle turn: consumers retry what they could not do yet
                 self.log.caught_up.set()
                 # Quickly while someone listens; slowly otherwise (every `baton serve` keeps a
                 # reader: twenty reads a second of an idle stream were most of an idle server's work).
@@ -166,9 +180,10 @@ class StreamReader:
 
 class EventFeed:
     def __init__(self, client: Any, streams: Any, table: str,
-                 lock: contextlib.AbstractContextManager[Any] | None = None) -> None:
+                 lock: contextlib.AbstractContextManager[Any] | None = None,
+                 consumers: Sequence[Consumer] = ()) -> None:
         self.log = EventLog()
-        self.reader = StreamReader(client, streams, table, self.log, lock)
+        self.reader = StreamReader(client, streams, table, self.log, lock, consumers)
 
     def start(self) -> EventFeed:
         self.reader.start()
@@ -230,11 +245,12 @@ def events_endpoint(api: Any, request: Any) -> Any:
 
 
 def open_feed(endpoint: str | None, region: str, table: str,
-              lock: contextlib.AbstractContextManager[Any] | None = None) -> EventFeed:
+              lock: contextlib.AbstractContextManager[Any] | None = None,
+              consumers: Sequence[Consumer] = ()) -> EventFeed:
     """A started feed on the table at `endpoint` (DynamoDB and its Streams API on one endpoint)."""
     from botocore.session import Session
 
     session = Session()
     client = session.create_client("dynamodb", endpoint_url=endpoint, region_name=region)
     streams = session.create_client("dynamodbstreams", endpoint_url=endpoint, region_name=region)
-    return EventFeed(client, streams, table, lock).start()
+    return EventFeed(client, streams, table, lock, consumers).start()

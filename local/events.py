@@ -56,7 +56,7 @@ def claims_for(user: str, tenant: str, roles: list[str] | tuple[str, ...], usern
                ) -> dict[str, Any]:
     """Claims of a token for these groups (with `baton:roles`, as the Cognito trigger and the
     local issuer write it) as the HTTP API JWT authorizer passes them (arrays flattened)."""
-    from baton.platform.auth import ROLES_CLAIM, roles_claim
+    from baton.edge.auth import ROLES_CLAIM, roles_claim
     from baton_local.tokens import authorizer_claims
 
     return authorizer_claims({"sub": user, "username": username or user, "custom:tenant": tenant,

@@ -30,7 +30,7 @@ from joserfc.errors import (
 from joserfc.jwk import KeySet, RSAKey
 from joserfc.jwt import ClaimsOption
 
-from baton.platform.auth import ROLES_CLAIM, roles_claim
+from baton.edge.auth import ROLES_CLAIM, roles_claim
 
 ISSUER = "https://baton.local"
 AUDIENCE = "baton"
@@ -66,7 +66,7 @@ def jwks(key: RSAKey) -> dict[str, Any]:
 def issue(key: RSAKey, *, user: str, tenant: str, roles: list[str], username: str | None = None,
           ttl: int = 3600, now: float | None = None) -> str:
     """An ID token as the Cognito user pool issues it (with the `baton:roles` claim its
-    pre-token-generation trigger adds: see `baton.platform.auth`)."""
+    pre-token-generation trigger adds: see `baton.edge.auth`)."""
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
         "iss": ISSUER, "aud": AUDIENCE, "sub": user, "username": username or user, "custom:tenant": tenant,

@@ -34,7 +34,7 @@ def _fresh_worker(parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # no state of its own to save
     if os.getppid() != parent:  # the parent died before the line above
         os._exit(0)
-    from baton.platform.dynamo import _client, _pool
+    from baton.storage.dynamo import _client, _pool
 
     _client.cache_clear()
     _pool.cache_clear()
@@ -56,7 +56,7 @@ class Workers:
     served by one worker."""
 
     def __init__(self, size: int = WORKERS) -> None:
-        from baton.platform import coldstart
+        from baton.edge import coldstart
 
         load_handlers()
         coldstart.resume()  # the parent answers no request itself: its collector runs, imports frozen

@@ -33,7 +33,7 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Baton")
 
-from baton.platform.settings import get_settings  # noqa: E402
+from baton.settings import get_settings  # noqa: E402
 from baton.table import ensure_table  # noqa: E402
 from baton_local.ddblocal import DynamoDBLocal  # noqa: E402
 
@@ -59,7 +59,7 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws():
         table = f"baton-{uuid.uuid4().hex[:10]}"
         _use(monkeypatch, table, None)
-        from baton.platform.dynamo import get_dynamo
+        from baton.storage.dynamo import get_dynamo
 
         ensure_table(get_dynamo().client, table)
         yield "moto"
@@ -70,7 +70,7 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def local_table(monkeypatch: pytest.MonkeyPatch, ddb_local: DynamoDBLocal) -> Iterator[str]:
     table = f"baton-{uuid.uuid4().hex[:10]}"
     _use(monkeypatch, table, ddb_local.endpoint)
-    from baton.platform.dynamo import get_dynamo
+    from baton.storage.dynamo import get_dynamo
 
     ensure_table(get_dynamo().client, table)
     yield "ddblocal"
@@ -96,9 +96,9 @@ def functions_in_processes(local_table: str) -> Iterator[None]:
 
 @pytest.fixture
 def controlled_clock() -> Iterator[None]:
-    """baton.platform.clock stopped at now, moved only by `clock.advance` in the test (no sleeps,
+    """baton.clock stopped at now, moved only by `clock.advance` in the test (no sleeps,
     and a slow machine can't let a lease run out between two steps), reset after."""
-    from baton.platform import clock
+    from baton import clock
 
     clock.reset()
     clock.freeze()

@@ -26,8 +26,8 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from baton.directory.domain import ClientRegistration
+from baton.edge.auth import ROLES_CLAIM, roles_claim
 from baton.errors import BatonError
-from baton.platform.auth import ROLES_CLAIM, roles_claim
 
 SCOPE = "baton/api"  # the resource server's one scope, asked for by client-credentials sign-ins
 
@@ -146,7 +146,7 @@ def _configured() -> Backend:
         return Disabled()
     from botocore.session import Session
 
-    from baton.platform.settings import get_settings
+    from baton.settings import get_settings
 
     cognito = Session().create_client("cognito-idp", region_name=get_settings().region)
     return CognitoBackend(cognito, os.environ["SIGNIN_DOMAIN"], os.environ["SIGNIN_USER_POOL_ID"],
@@ -157,7 +157,7 @@ def _configured() -> Backend:
 
 def token_claims(tenant: str, roles: list[str]) -> dict[str, str]:
     """The claims Baton reads, as strings (API Gateway hands string claims through untouched):
-    the tenant, and the roles as `baton:roles` (see baton.platform.auth: one JSON array, since API Gateway
+    the tenant, and the roles as `baton:roles` (see baton.edge.auth: one JSON array, since API Gateway
     flattens array claims; `cognito:groups` can't be set for a client anyway)."""
     return {"custom:tenant": tenant, ROLES_CLAIM: roles_claim(roles)}
 
@@ -187,6 +187,6 @@ def pre_token_generation(event: dict[str, Any], context: Any, lookup: Any = None
 
 def _registration(client_id: str) -> ClientRegistration | None:
     from baton.directory.repository import DirectoryRepository
-    from baton.platform.dynamo import get_dynamo
+    from baton.storage.dynamo import get_dynamo
 
     return DirectoryRepository(get_dynamo()).client_registration(client_id)

@@ -281,7 +281,7 @@ def test_layer_ships_bytecode_for_python_313() -> None:
     magic = bytes.fromhex(subprocess.run([compiler, "-c", "import importlib.util as u; print(u.MAGIC_NUMBER.hex())"],
                                          capture_output=True, text=True, check=True).stdout.strip())
     layer = build_layer()
-    for module in ("baton/tasks/service", "baton/platform/entry", "aws_lambda_powertools/event_handler/api_gateway",
+    for module in ("baton/tasks/service", "baton/edge/entry", "aws_lambda_powertools/event_handler/api_gateway",
                    "pydantic/main"):
         source = layer / "python" / f"{module}.py"
         compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from baton.platform.dynamo import get_dynamo
 from baton.routes import ROUTES, Route
+from baton.storage.dynamo import get_dynamo
 from baton_local.events import LambdaContext
 from tests.gen_events import file_name
 from tests.support import handlers, seed

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from baton.platform.dynamo import get_dynamo
+from baton.storage.dynamo import get_dynamo
 from tests.support import bulk, get_task, history, seed
 from tests.support import create_task as create
 

@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from baton.platform.keys import Keys
+from baton.storage.keys import Keys
 from baton.tasks.events import cloud_event, tenant_of_event
 from baton.tasks.stream import PIPE_FILTERS, cloud_events, history_event_of, tenant_of
 from tests.support import ADMIN, OPS, call, claim, history, release, seed

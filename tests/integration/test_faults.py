@@ -16,7 +16,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.retries.standard import ExponentialBackoff
 
-from baton.platform.dynamo import _client, get_dynamo
+from baton.storage.dynamo import _client, get_dynamo
 from tests.support import ADMIN, OPS, before_send_hooks, call, get_task, history, seed
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 import boto3
 import pytest
 
-from baton.platform.dynamo import get_dynamo
+from baton.storage.dynamo import get_dynamo
 from baton_local.ddblocal import DynamoDBLocal
 from benchmarks.hotkeys import busy_tenant, enable_stream, shares, stream_records, write_counts
 

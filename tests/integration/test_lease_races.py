@@ -1,6 +1,6 @@
 """Claim leases under contention on DynamoDB Local: takeovers of an expired lease racing each
 other and the holder's heartbeats, and the events they publish (the rules and each behaviour
-on moto are in tests/unit/test_leases.py). Time moves through baton.platform.clock, never by sleeping."""
+on moto are in tests/unit/test_leases.py). Time moves through baton.clock, never by sleeping."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from functools import partial
 
 import pytest
 
-from baton.platform import clock
+from baton import clock
 from baton.tasks.stream import cloud_events
 from tests.support import ADMIN, call, concurrently, get_task, history, in_processes, native
 from tests.support.events import stream_records, validate

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from baton.platform.dynamo import _client, get_dynamo, serialize
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
+from baton.storage.dynamo import _client, get_dynamo, serialize
 from baton.table import GSI_QUEUE, create_table_kwargs, ensure_table
 from baton.tasks.domain import Task
 from baton.tasks.layout import task_item

@@ -10,7 +10,7 @@ from typing import Any
 
 from baton.directory.domain import Group, User
 from baton.directory.repository import DirectoryRepository
-from baton.platform.dynamo import get_dynamo
+from baton.storage.dynamo import get_dynamo
 from tests.support import ADMIN, TENANT, call, concurrently, in_processes, seed
 from tests.support.processmaker import BASE, PM, assign, bulk_directory, parallel, pm
 

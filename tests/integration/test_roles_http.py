@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from baton.platform.auth import ROLES_CLAIM
+from baton.edge.auth import ROLES_CLAIM
 from baton_local import tokens
 from baton_local.server import running
 from tests.support import TENANT

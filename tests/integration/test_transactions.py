@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-from baton.platform.dynamo import TRANSACTION_ATTEMPTS, get_dynamo
+from baton.storage.dynamo import TRANSACTION_ATTEMPTS, get_dynamo
 from tests.support import ADMIN, OPS, before_send_hooks, call, get_task, history, seed
 
 

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from baton.platform.dynamo import get_dynamo
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
+from baton.storage.dynamo import get_dynamo
 from baton_local import harness
 from baton_local.harness import ADMIN, OPS, TENANT, Reply, call, concurrently, handlers, in_processes
 
@@ -122,7 +122,7 @@ def before_send_hooks(client: Any) -> Iterator[Callable[[Any], Any]]:
 @contextlib.contextmanager
 def captured_logs(level: str) -> Iterator[io.StringIO]:
     """The functions' log lines, as written, at `level`, for the block."""
-    from baton.platform.observability import logger
+    from baton.edge.observability import logger
 
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)

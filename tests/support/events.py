@@ -8,8 +8,8 @@ from typing import Any
 
 import jsonschema
 
-from baton.platform.dynamo import get_dynamo
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
+from baton.storage.dynamo import get_dynamo
 from benchmarks.hotkeys import stream_records as read_stream
 from tests.support import ROOT
 

@@ -9,7 +9,7 @@ from baton.activities.service import AssigneeService
 from baton.directory.domain import Group, User
 from baton.directory.repository import DirectoryRepository
 from baton.domain import Caller
-from baton.platform.dynamo import get_dynamo
+from baton.storage.dynamo import get_dynamo
 from tests.support import TENANT, call
 
 BASE = f"/api/1.0/{TENANT}/project/prj/activity/act"

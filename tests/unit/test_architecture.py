@@ -1,5 +1,5 @@
 """The layering of docs/architecture.md that import-linter cannot see: only the repositories and
-the platform's storage modules touch item keys. Anywhere else in the layer, the functions or the
+the storage package's modules touch item keys. Anywhere else in the layer, the functions or the
 local tooling, a
 key attribute (`pk`, `sk`, `gsiN...`) spelled as a string, or an import of the key scheme or the
 cursors, is a storage shape leaking above the repositories."""
@@ -12,14 +12,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [ROOT / "layers" / "baton", ROOT / "functions", ROOT / "local"]
-# The modules that may spell keys: the table's definition, the platform's storage side, the
+# The modules that may spell keys: the table's definition, the storage package, the
 # repositories, and the task stream's reader (which reads the table's own change records).
 STORAGE = {f"layers/baton/{m}.py" for m in (
-    "table", "platform/dynamo", "platform/keys", "platform/cursors",
-    "tasks/layout", "tasks/repository", "tasks/listings", "tasks/migration", "tasks/stream",
+    "table", "storage/dynamo", "storage/keys", "storage/cursors",
+    "tasks/layout", "tasks/repository", "tasks/listings", "tasks/migration", "tasks/stream", "tasks/callbacks",
     "directory/repository", "activities/repository")}
 KEY_ATTRIBUTE = re.compile(r"^(pk|sk|gsi[0-9]+(pk|sk)?)$")
-KEY_MODULES = {"baton.platform.keys", "baton.platform.cursors"}
+KEY_MODULES = {"baton.storage.keys", "baton.storage.cursors"}
 KEY_NAMES = {"PK", "SK", "INDEXES", "KEYS"}
 
 
@@ -53,9 +53,9 @@ def test_only_the_storage_modules_touch_item_keys() -> None:
 
 
 def test_the_check_sees_each_kind_of_leak() -> None:
-    assert sorted(leaks('from baton.platform.keys import Keys\nitem["sk"]\nx = {"gsi3pk": 1}\n'
+    assert sorted(leaks('from baton.storage.keys import Keys\nitem["sk"]\nx = {"gsi3pk": 1}\n'
                         'from baton.table import PK\n')) == [
-        "line 1: imports baton.platform.keys", "line 2: the key attribute 'sk'",
+        "line 1: imports baton.storage.keys", "line 2: the key attribute 'sk'",
         "line 3: the key attribute 'gsi3pk'", "line 4: imports PK from baton.table"]
     assert leaks('item["status"]\nfrom baton.table import GSI_QUEUE\n') == []
 

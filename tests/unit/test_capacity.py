@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from baton.platform import clock
+from baton import clock
 from tests.support import ADMIN, WRITER, bulk, call, claim, create_task, native, seed
 
 pytestmark = pytest.mark.usefixtures("backend", "controlled_clock")

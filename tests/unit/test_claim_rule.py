@@ -13,8 +13,8 @@ import pytest
 from baton.attrs import to_attr
 from baton.domain import Caller
 from baton.errors import BatonError
-from baton.platform.dynamo import ConditionFailed, get_dynamo, serialize
-from baton.platform.keys import Keys
+from baton.storage.dynamo import ConditionFailed, get_dynamo, serialize
+from baton.storage.keys import Keys
 from baton.tasks.domain import Task
 from baton.tasks.eligibility import AT_VERSION, DIRECT_CLAIM, check_claim, may_claim_directly
 from baton.tasks.layout import task_item

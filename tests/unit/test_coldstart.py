@@ -1,4 +1,4 @@
-"""Cold-start measures (baton/platform/coldstart.py): checked in fresh interpreters, where they apply."""
+"""Cold-start measures (baton/edge/coldstart.py): checked in fresh interpreters, where they apply."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from baton.platform.coldstart import reexports
+from baton.edge.coldstart import reexports
 from tests.support import ROOT
 
 

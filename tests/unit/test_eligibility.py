@@ -24,8 +24,8 @@ GIVES = {("itential", "claim"), ("itential", "assign"), ("tasks", "claim"), ("ta
          ("tasks", "bulk_action"), ("journey", "assign"), ("conductorone", "reassign")}
 GIVES_NOTHING = {("itential", "release"), ("tasks", "create_task"), ("tasks", "release"), ("tasks", "heartbeat"),
                  ("tasks", "complete"), ("tasks", "abandon"), ("journey", "unassign"),
-                 ("directory", "put_user"), ("directory", "put_presence"),
-                 ("directory", "put_group"), ("directory", "put_activity"),
+                 ("directory", "put_user"), ("directory", "put_group"), ("directory", "put_activity"),
+                 ("directory", "put_presence"),  # the router (off the stream) gives, through eligibility
                  ("processmaker", "assign"), ("processmaker", "remove"),  # an activity's assignees, not a task
                  ("signin", "oauth_token"), ("signin", "login"), ("signin", "processmaker_token")}
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.platform.dynamo import get_dynamo
 from baton.routes import ROUTES, Route, match
+from baton.storage.dynamo import get_dynamo
 from baton_local.events import LambdaContext, claims_for, http_event
 from tests.support import ADMIN, HOSTILE_IDS, TENANT, call, get_task, handlers, history, seed, table_items
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from baton.platform.dynamo import Dynamo
+from baton.storage.dynamo import Dynamo
 from tests.support import ADMIN, OPS, call, claim, get_task, history, seed
 
 UNASSIGN = "/workspaces/secure/api/v1/txn/unassign"

@@ -1,7 +1,7 @@
 """Claim leases (API.md "Queues, leases, claim-next, bulk actions, events"): a claim under a
 lease ends by itself, with no background job; the next claim takes the task over, writing
 `lease-expired` (actor `system`) before its own claim in one transaction. Time moves through
-baton.platform.clock, never by sleeping."""
+baton.clock, never by sleeping."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from baton.platform import clock
+from baton import clock
 from tests.support import ADMIN, WRITER, call, claim, get_task, history, native, release, seed
 
 pytestmark = pytest.mark.usefixtures("controlled_clock")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from baton.platform.observability import logger
+from baton.edge.observability import logger
 from tests.support import ADMIN, call, captured_logs, claim, seed
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")

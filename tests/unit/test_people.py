@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from baton.platform.dynamo import get_dynamo
-from baton.platform.keys import Keys
+from baton.storage.dynamo import get_dynamo
+from baton.storage.keys import Keys
 from tests.support import ADMIN, OPS, TENANT, WRITER, call, seed
 
 pytestmark = pytest.mark.usefixtures("backend")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from baton.platform.dynamo import get_dynamo, serialize
-from baton.platform.keys import Keys
+from baton.storage.dynamo import get_dynamo, serialize
+from baton.storage.keys import Keys
 from baton.tasks.domain import Task
 from baton.tasks.layout import task_item
 from tests.support import ADMIN, WRITER, call, claim, get_task, history, seed

@@ -11,8 +11,7 @@ import jsonschema
 import pytest
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
 
-from baton.errors import BatonError, Conflict, Unauthorized
-from baton.platform.dialects import (
+from baton.edge.dialects import (
     CONDUCTORONE,
     ERROR_CLASSES,
     ITENTIAL,
@@ -22,6 +21,7 @@ from baton.platform.dialects import (
     Dialect,
     error_response,
 )
+from baton.errors import BatonError, Conflict, Unauthorized
 from baton.routes import FAMILIES, ROUTES, Route, match
 from baton_local.events import LambdaContext
 from tests.gen_events import SAMPLES, file_name, sample
@@ -30,8 +30,8 @@ from tests.support import handlers, seed
 
 def test_each_family_serves_exactly_its_routes() -> None:
     """The resolver each Lambda handler builds holds exactly the table's routes for its family."""
-    from baton.platform.dialects import NATIVE
-    from baton.platform.entry import make_resolver
+    from baton.edge.dialects import NATIVE
+    from baton.edge.entry import make_resolver
 
     for family in FAMILIES:
         module = importlib.import_module(f"baton_functions.{family}")

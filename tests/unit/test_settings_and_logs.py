@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from baton.platform.dynamo import get_dynamo
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
+from baton.storage.dynamo import get_dynamo
 from tests.support import ADMIN, call, captured_logs, seed
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from baton.platform.dynamo import get_dynamo, serialize
-from baton.platform.keys import Keys
 from baton.signin import ROLES_CLAIM, CognitoBackend, SignInFailed, pre_token_generation
+from baton.storage.dynamo import get_dynamo, serialize
+from baton.storage.keys import Keys
 from tests.support.cognito import cognito, jwt
 
 
@@ -69,7 +69,7 @@ def test_password_grant_through_initiate_auth_with_the_secret_hash() -> None:
 def test_the_trigger_entry_point_resumes_garbage_collection() -> None:
     import gc
 
-    from baton.platform import coldstart
+    from baton.edge import coldstart
     from baton_functions.signin import pre_token_generation as entry
 
     coldstart.pause()

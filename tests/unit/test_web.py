@@ -134,7 +134,7 @@ def test_demo_sign_in_is_local_only() -> None:
 def test_demo_data_has_processmaker_assignees_and_a_task_from_an_activity() -> None:
     from baton.activities.service import AssigneeService
     from baton.domain import Caller
-    from baton.platform.dynamo import get_dynamo
+    from baton.storage.dynamo import get_dynamo
 
     store = get_dynamo()
     assert demo.load(store) and not demo.load(store)

@@ -3,7 +3,7 @@ already used its thread pools, each worker still gets working ones of its own.""
 
 from __future__ import annotations
 
-from baton.platform.dynamo import _pool
+from baton.storage.dynamo import _pool
 from baton_local.workers import Workers
 
 

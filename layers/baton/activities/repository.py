@@ -3,7 +3,7 @@ Takes and returns `Activity` and `Entry`; a refused assignment write is Assignme
 (AlreadyAssigned when the same id was assigned meanwhile as the other kind).
 
 The assignment rows are stored in list order (their sort key is the entry's place,
-platform.keys.entry_order, kept right by every rename in directory.repository), so an
+activities.order, kept right by every rename in directory.repository), so an
 unfiltered page reads what it shows: one Query from the activity item (which sorts first and
 carries the counts) up to the page's end."""
 
@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from baton.activities.domain import Activity, AlreadyAssigned, AssignmentRaced, Entry
-from baton.platform.dynamo import ConditionFailed, Dynamo, deserialize, serialize
-from baton.platform.keys import AAS, ACTIVITY_SK, COUNTERS, Keys, entry_order, entry_rank
+from baton.activities.order import COUNTERS, entry_place, entry_rank
+from baton.storage.dynamo import ConditionFailed, Dynamo, deserialize, serialize
+from baton.storage.keys import AAS, ACTIVITY_SK, Keys, ranked_order
 
 
 def entry_from_item(data: dict[str, Any], activity_pk: str | None = None) -> Entry:
@@ -28,7 +29,7 @@ def entry_from_item(data: dict[str, Any], activity_pk: str | None = None) -> Ent
 
 
 def _item_of(entry: Entry) -> dict[str, Any]:
-    """What the key scheme reads of an entry to place it (entry_order, entry_rank)."""
+    """What the list order reads of an entry to place it (entry_place, entry_rank)."""
     if entry.kind == "group":
         return {"groupId": entry.uid, "name": entry.name}
     return {"userId": entry.uid, "firstname": entry.name, "active": entry.active}
@@ -36,7 +37,7 @@ def _item_of(entry: Entry) -> dict[str, Any]:
 
 def in_list_order(entries: Iterable[Entry]) -> list[Entry]:
     """Entries as the lists show them: groups by title, then users by first name (ties by id)."""
-    return sorted(entries, key=lambda e: entry_order(_item_of(e)))
+    return sorted(entries, key=lambda e: ranked_order(*entry_place(_item_of(e))))
 
 
 class ActivityRepository:
@@ -154,7 +155,7 @@ class ActivityRepository:
             names["#ac"] = "active"
             values[":ac"] = entry.active
         entry_values = {**serialize(values), ":act": {"S": act["pk"]}, ":set": {"SS": [act["pk"]]}}
-        row = Keys.assignee(act["pk"], entry_order(item))
+        row = Keys.assignee(act["pk"], ranked_order(*entry_place(item)))
         actions: list[dict[str, Any]] = [
             {"Update" if counter else "ConditionCheck": act_action},
             {"Update": {"Key": serialize(Keys.group(tenant, uid) if group else Keys.user(tenant, uid)),

@@ -3,7 +3,7 @@ ProcessMaker's server does (../shared/spec/processmaker-source-behaviour.md).
 
 Lists are groups by title, then users by first name (ties by id); inactive users are never
 listed. The assignment rows are stored in exactly that order (their sort key is the entry's place,
-`platform.keys.entry_order`, kept right by every rename), so an unfiltered page reads what it shows: one
+`activities.order`, kept right by every rename), so an unfiltered page reads what it shows: one
 Query up to the page's end (the activity item first, with the counts kept by the writes) and one
 BatchGetItem for the names. A name filter, `assignee/all` (groups expanded) and the available
 assignees (the directory minus the assigned) read their whole set: one Query plus BatchGetItem per
@@ -22,7 +22,7 @@ from baton.activities.domain import KINDS, Activity, AssignmentRaced, Entry
 from baton.activities.repository import ActivityRepository, in_list_order
 from baton.domain import PM_ROLES, WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, NotFound
-from baton.platform.dynamo import Dynamo, TransactionConflict
+from baton.storage.dynamo import Dynamo, TransactionConflict
 
 MAX_ATTEMPTS = 8
 INTEGER = re.compile(r"^[+-]?(0|[1-9][0-9]*)$")

@@ -1,13 +1,14 @@
 """The directory repository: users and groups of a tenant, and the client registrations of
 sign-in. Takes and returns `User` and `Group`; a refused write is GroupChanged or UnknownMember.
 A user or group assigned to activities carries its assignment rows' places: a change of the
-name they sort by moves them in the same transaction (platform.keys.entry_order)."""
+name they sort by moves them in the same transaction (activities.order)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from baton.activities.order import COUNTERS, entry_place, entry_rank
 from baton.directory.domain import (
     PROFILE_FIELDS,
     ClientRegistration,
@@ -18,7 +19,7 @@ from baton.directory.domain import (
     User,
 )
 from baton.errors import BadRequest, Conflict
-from baton.platform.dynamo import (
+from baton.storage.dynamo import (
     MAX_TRANSACTION_ITEMS,
     ConditionFailed,
     Dynamo,
@@ -26,7 +27,7 @@ from baton.platform.dynamo import (
     deserialize,
     serialize,
 )
-from baton.platform.keys import ACTIVITY_SK, COUNTERS, USERS, Keys, entry_order, entry_rank
+from baton.storage.keys import ACTIVITY_SK, USERS, Keys, ranked_order
 
 
 def search_text(*parts: str) -> str:
@@ -179,7 +180,7 @@ class DirectoryRepository:
         """Write `head` (the entry's own change) and move the entry's assignment rows from its old
         place in the lists to its new one, adjusting the activities' counts when it starts or stops
         counting (an inactive user), all in one transaction."""
-        before, after = entry_order(old), entry_order(new)
+        before, after = ranked_order(*entry_place(old)), ranked_order(*entry_place(new))
         delta = (entry_rank(new) in COUNTERS) - (entry_rank(old) in COUNTERS)
         counter = COUNTERS.get(entry_rank(new)) or COUNTERS.get(entry_rank(old))
         kind = "group" if "groupId" in new else "user"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from baton import clock
 from baton.directory.domain import Group, GroupChanged, Presence, UnknownMember, User
 from baton.directory.repository import DirectoryRepository
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
-from baton.platform import clock
-from baton.platform.dynamo import Dynamo, TransactionConflict
+from baton.storage.dynamo import Dynamo, TransactionConflict
 
 MAX_ATTEMPTS = 8
 

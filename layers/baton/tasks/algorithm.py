@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from baton import clock
 from baton.domain import Caller
 from baton.errors import Conflict, Forbidden, NotFound, PreconditionFailed
-from baton.platform import clock
-from baton.platform.dynamo import TransactionConflict
+from baton.storage.dynamo import TransactionConflict
 from baton.tasks.change import Change, Groups, Seen
 from baton.tasks.domain import HistoryEvent, HistoryRaced, HolderRefused, MembershipLost, Task, TaskChanged
 from baton.tasks.eligibility import at_capacity

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, BatonError, Conflict
-from baton.platform.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict
+from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict
 from baton.tasks.algorithm import MAX_ATTEMPTS
 from baton.tasks.domain import AtomicRefused, Task
 from baton.tasks.layout import MAX_ATOMIC_TASKS

@@ -2,7 +2,7 @@
 and what the write asserts. The service builds one per action (tasks.service), the repository
 writes it as one transaction (tasks.repository), and nothing else describes a change.
 
-What a change asserts is declared through `platform.conditions` (one rule: a Python check and a
+What a change asserts is declared through `storage.conditions` (one rule: a Python check and a
 DynamoDB condition): on the task item, the state the rules were checked on (version, status,
 assignee) and the lease where it matters (`task_rule`); on user items, the group memberships the
 decision relied on (`Membership`, from tasks.eligibility)."""
@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from baton.platform.conditions import Rule, absent, after, at_most, contains, either, eq, rule
+from baton.storage.conditions import Rule, absent, after, at_most, contains, either, eq, rule
 from baton.tasks.domain import HistoryEvent, Task
+from baton.tasks.leases import LEASE
 
-LEASE = "leaseExpiresAt"
 # The group memberships read with a task, by user id (a user missing is not a user of the tenant);
 # None: not read (the fast path's refused image), see tasks.eligibility.
 Groups = Mapping[str, list[str]] | None

@@ -5,7 +5,7 @@ The paths (`PATHS`): a claim (native, Itential, bulk), claim-next, an assign (It
 group member's assign (Journey Manager), a reassign (ConductorOne, bulk). Each asks `decide` with
 a `Handover` (the task as the rules see it, the caller, the path, the users to hold it and the
 memberships read with it) and gets a `Grant` (who holds it, who is offered it, the memberships
-the write must assert: `change.Membership`, a rule of `platform.conditions`), None when there is
+the write must assert: `change.Membership`, a rule of `storage.conditions`), None when there is
 nothing to do, or the refusal as a domain error that each dialect renders in its own shape. The
 direct one-write claim asks `direct_claim` for its condition instead (the claim rule rendered, so
 that the fast path grants exactly what `decide` grants).
@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden
-from baton.platform.conditions import Param, Rule, absent, contains, eq, rule, size
+from baton.storage.conditions import Param, Rule, absent, contains, eq, rule, size
 from baton.tasks.change import Groups, Membership
 from baton.tasks.domain import Person, Task
 from baton.tasks.rules import (

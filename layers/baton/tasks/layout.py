@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from baton.platform.dynamo import MAX_TRANSACTION_ITEMS, deserialize, serialize
-from baton.platform.keys import LEASE, TASK_SK, Keys, newest_order, queue_order
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
+from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, deserialize, serialize
+from baton.storage.keys import TASK_SK, Keys, newest_order, queue_order
 from baton.table import SK
 from baton.tasks.domain import MAX_PRIORITY, HistoryEvent, Task
+from baton.tasks.leases import LEASE
 from baton.tasks.unit_of_work import Op
 
 MAX_CANDIDATES = MAX_TRANSACTION_ITEMS - 3

@@ -2,16 +2,22 @@
 
 A leased claim holds a task until `leaseExpiresAt`; after it the task is free for anyone eligible.
 Nothing sweeps expired leases: the next change of the task takes it over in its own transaction,
-writing the `lease-expired` event (actor `system`) before its own (tasks.service._mutate); the
-queues show the task again from that moment (platform.keys.SHOW_IN_QUEUE)."""
+writing the `lease-expired` event (actor `system`) before its own (tasks.algorithm); the
+queues show the task again from that moment (SHOW_IN_QUEUE)."""
 
 from __future__ import annotations
 
 import uuid
 
+from baton import clock
 from baton.errors import Conflict
-from baton.platform import clock
 from baton.tasks.domain import HistoryEvent, Task
+
+LEASE = "leaseExpiresAt"  # the task item's attribute: when its holder's claim ends
+# Which queue and inbox rows a read shows: a queue shows lease-free entries and passed leases, an
+# inbox lease-free holds and running leases (one attribute compared with the time of the read).
+SHOW_IN_QUEUE = f"attribute_not_exists({LEASE}) OR {LEASE} <= :now"
+SHOW_IN_INBOX = f"attribute_not_exists({LEASE}) OR {LEASE} > :now"
 
 
 def lease_until(task: Task, seconds: int | None) -> str | None:

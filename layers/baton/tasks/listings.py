@@ -1,20 +1,21 @@
 """Task listings: a page of tasks (a queue, an inbox, a user's tasks, the tenant's tasks), the
 head of a queue for claim-next, a page of a task's history. Each from keys made for it (never a
-filtered tenant-wide list), through the merged Queries of platform.dynamo."""
+filtered tenant-wide list), through the merged Queries of storage.dynamo."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from baton.platform import clock
-from baton.platform.cursors import cursor_after, decode_position, encode_position, fingerprint, sort_key_of
-from baton.platform.dynamo import Dynamo, deserialize, serialize
-from baton.platform.keys import HISTORY, QUEUED, SHOW_IN_INBOX, SHOW_IN_QUEUE, Keys
-from baton.platform.settings import get_settings
+from baton import clock
+from baton.settings import get_settings
+from baton.storage.cursors import cursor_after, decode_position, encode_position, fingerprint, sort_key_of
+from baton.storage.dynamo import Dynamo, deserialize, serialize
+from baton.storage.keys import HISTORY, QUEUED, Keys
 from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS
 from baton.tasks.domain import STATUSES, HistoryEvent, Task
 from baton.tasks.layout import is_task, task_from_item
+from baton.tasks.leases import SHOW_IN_INBOX, SHOW_IN_QUEUE
 
 
 @dataclass

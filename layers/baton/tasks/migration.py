@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from baton.platform.conditions import eq, rule
-from baton.platform.dynamo import Dynamo, deserialize, serialize
-from baton.platform.keys import SCHEMA_MARKER, SCHEMA_VERSION, TASK_SK, unesc
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
+from baton.storage.conditions import eq, rule
+from baton.storage.dynamo import Dynamo, deserialize, serialize
+from baton.storage.keys import SCHEMA_MARKER, SCHEMA_VERSION, TASK_SK, unesc
 from baton.table import INDEXES
 from baton.tasks.layout import entry_ops, task_from_item, task_item
 from baton.tasks.unit_of_work import Op

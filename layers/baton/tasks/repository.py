@@ -5,7 +5,7 @@ transaction index leaves it. The items' layout is tasks.layout, listings tasks.l
 schema migration tasks.migration.
 
 Every change is one transaction whose conditions are the change's own (tasks.change: rules of
-platform.conditions, rendered here), made through a unit of work (tasks.unit_of_work: at once, or
+storage.conditions, rendered here), made through a unit of work (tasks.unit_of_work: at once, or
 staged for a bulk atomic request); a failed condition carries the item as it was (ALL_OLD), so
 the outcome says why without a second read."""
 
@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from baton.errors import BadRequest
-from baton.platform.conditions import Rule, absent, contains, present, rule
-from baton.platform.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo, deserialize, serialize
-from baton.platform.keys import Keys
+from baton.storage.conditions import Rule, absent, contains, present, rule
+from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo, deserialize, serialize
+from baton.storage.keys import Keys
 from baton.tasks.change import Change
 from baton.tasks.domain import (
     HistoryEvent,

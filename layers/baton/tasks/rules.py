@@ -5,7 +5,7 @@ tasks.eligibility.
 
 The service checks them on the state it read, and the write re-asserts that state (tasks.change),
 so a concurrent change turns into a failed condition rather than a lost update. The basic clauses
-(`OPEN`, `MANUAL`, `FREE`) are declared once through platform.conditions: a Python check and a
+(`OPEN`, `MANUAL`, `FREE`) are declared once through storage.conditions: a Python check and a
 DynamoDB condition.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden
-from baton.platform.conditions import absent, eq
+from baton.storage.conditions import absent, eq
 from baton.tasks.domain import Task
 
 OPEN = eq("status", "open")

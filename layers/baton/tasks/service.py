@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
-from baton.platform.dynamo import Dynamo
+from baton.storage.dynamo import Dynamo
 from baton.tasks import eligibility, rules
 from baton.tasks.algorithm import MAX_ATTEMPTS, Action, Changes, State, new_id, now
 from baton.tasks.change import Change, Seen

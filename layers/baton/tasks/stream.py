@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from baton.attrs import from_attr
-from baton.platform.keys import HISTORY, TASK_SK, Keys
+from baton.storage.keys import HISTORY, TASK_SK, Keys
 from baton.table import PK, SK
 from baton.tasks.events import cloud_event, in_version_order
 

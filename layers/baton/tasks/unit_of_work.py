@@ -1,5 +1,5 @@
 """Units of work: where the task repository's writes go. A write is a list of `Op` values (a Put,
-a Delete or a ConditionCheck, each with its condition as a `platform.conditions` rule, rendered
+a Delete or a ConditionCheck, each with its condition as a `storage.conditions` rule, rendered
 only when the transaction is made), owned by one task.
 
 - `UnitOfWork`: each write is its own transaction, made at once (every request but a bulk
@@ -19,8 +19,8 @@ from typing import Any, Literal, NamedTuple
 
 from baton.attrs import to_attr
 from baton.errors import BadRequest
-from baton.platform.conditions import Rule, absent, at_most, below, either, eq, rule
-from baton.platform.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo
+from baton.storage.conditions import Rule, absent, at_most, below, either, eq, rule
+from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo
 from baton.tasks.domain import AtomicRefused
 
 

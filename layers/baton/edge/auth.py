@@ -20,7 +20,7 @@ from typing import Any
 
 from baton.domain import Caller
 from baton.errors import Unauthorized
-from baton.platform.settings import MAX_ID_LENGTH
+from baton.settings import MAX_ID_LENGTH
 
 ROLES_CLAIM = "baton:roles"
 

@@ -10,7 +10,7 @@ Logging: every line carries the request's correlation id (API Gateway's request 
 Lambda context fields and `cold_start`, added by a filter when (and only when) a line is
 written. Powertools' `inject_lambda_context` would set them on every request (a JMESPath
 query and a rebuild of the logger's keys, ~5% of a warm claim) for logs that are silent on
-success (see `baton.platform.entry`)."""
+success (see `baton.edge.entry`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
 
 logger = Logger(service="baton")
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]

@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
+from baton.edge.http import JSON
 from baton.errors import (
     BadRequest,
     BatonError,
@@ -21,7 +22,6 @@ from baton.errors import (
     Unauthorized,
     Unavailable,
 )
-from baton.platform.http import JSON
 
 GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 412: 9, 413: 3, 503: 14, 500: 13}
 

@@ -17,12 +17,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
 
+from baton.edge import coldstart
+from baton.edge.auth import claims_of
+from baton.edge.dialects import Dialect, error_response
+from baton.edge.http import JSON, body_error, validation_message
+from baton.edge.observability import logger, request_logging, traced
 from baton.errors import BadRequest, BatonError, Internal, NotFound
-from baton.platform import coldstart
-from baton.platform.auth import claims_of
-from baton.platform.dialects import Dialect, error_response
-from baton.platform.http import JSON, body_error, validation_message
-from baton.platform.observability import logger, request_logging, traced
 from baton.routes import ROUTES
 
 

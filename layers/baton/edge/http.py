@@ -12,9 +12,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import ConfigDict
 
 from baton.domain import Caller
+from baton.edge.auth import caller_from_claims, claims_of
 from baton.errors import BadRequest, BatonError, PayloadTooLarge
-from baton.platform.auth import caller_from_claims, claims_of
-from baton.platform.settings import MAX_BODY_BYTES
+from baton.settings import MAX_BODY_BYTES
 
 JSON = "application/json"
 VERSION = re.compile(r"[0-9]{1,18}")

@@ -1,5 +1,7 @@
 """The key scheme of the one table: partition and sort keys, the listing shards, the queue
-order and partitions, and the place of an assignee row. The only module that spells a key.
+order and partitions, and the place of a ranked row. The only module that spells a key. It knows
+no feature's rules: what a rank means (activities.order) or which lease a read shows (tasks.leases)
+belongs to the feature.
 
 Key parts are escaped so that joining them with '#' is injective; a tenant's keys all start with
 `T#{tenant}#`. Timestamps are stored in one fixed-width UTC form, so string order is time order.
@@ -8,7 +10,6 @@ Key parts are escaped so that joining them with '#' is injective; a tenant's key
 from __future__ import annotations
 
 import zlib
-from typing import Any
 
 # The key scheme's version: 2 added queue order, queue entries and the sharded listing.
 SCHEMA_VERSION = 2
@@ -17,16 +18,7 @@ HISTORY = "H#"  # the sort-key region of a task's history events
 USERS, GROUPS = "USER#", "GROUP#"  # the sort-key regions of a directory partition
 ACTIVITY_SK = "ACT"
 QUEUED = "Q#"  # the sort-key region of claimable entries in a queue partition (and of the inbox)
-LEASE = "leaseExpiresAt"
-# Which gsi3 items a read shows: a queue shows lease-free entries and passed leases, an inbox
-# lease-free holds and running leases (one attribute compared with the time of the read).
-SHOW_IN_QUEUE = f"attribute_not_exists({LEASE}) OR {LEASE} <= :now"
-SHOW_IN_INBOX = f"attribute_not_exists({LEASE}) OR {LEASE} > :now"
-# Activity assignee rows sort as ProcessMaker's server lists them: groups by title, then users by
-# first name (ties by id); inactive users after the end of the list (kept, not listed or counted).
-AAS = "ACT#AAS#"
-RANK_GROUP, RANK_USER, RANK_INACTIVE = "G", "U", "X"
-COUNTERS = {RANK_GROUP: "groupCount", RANK_USER: "userCount"}
+AAS = "ACT#AAS#"  # the sort-key region of an activity's assignment rows (in `ranked_order`)
 SORT_NAME_CHARS = 64
 SCHEMA_MARKER = {"pk": "BATON#META", "sk": "SCHEMA"}
 
@@ -85,7 +77,7 @@ class Keys:
 
     @staticmethod
     def assignee(activity_pk: str, order: str) -> dict[str, str]:
-        """An assignment row: after its activity item in the partition, in list order (`entry_order`)."""
+        """An assignment row: after its activity item in the partition, in list order (`ranked_order`)."""
         return {"pk": activity_pk, "sk": AAS + order}
 
     @staticmethod
@@ -148,17 +140,7 @@ def _sort_name(name: str) -> str:
     return "".join(kept)[:SORT_NAME_CHARS]
 
 
-def entry_rank(entry: dict[str, Any]) -> str:
-    """A directory item's rank in assignee lists: a group, an active user, an inactive user."""
-    if "groupId" in entry:
-        return RANK_GROUP
-    return RANK_USER if entry.get("active", True) else RANK_INACTIVE
-
-
-def entry_order(entry: dict[str, Any]) -> str:
-    """A directory item's place in assignee lists: the sort key of its assignment rows (compared
-    as strings in Python and as UTF-8 bytes by DynamoDB, which agree)."""
-    group = "groupId" in entry
-    name = entry.get("name", "") if group else entry.get("firstname", "")
-    uid = entry["groupId"] if group else entry["userId"]
-    return f"{entry_rank(entry)}#{_sort_name(str(name))}\x01{esc(str(uid))}"
+def ranked_order(rank: str, name: str, uid: str) -> str:
+    """A row's place in a ranked list: by rank, then name (case-folded), then id (compared as
+    strings in Python and as UTF-8 bytes by DynamoDB, which agree)."""
+    return f"{rank}#{_sort_name(name)}\x01{esc(uid)}"

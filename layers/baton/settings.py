@@ -12,7 +12,7 @@ MAX_ID_LENGTH = 128
 
 
 class Settings(BaseModel):
-    # None in Lambda when TABLE_NAME is missing: the store then refuses to guess (see platform.dynamo.get_dynamo).
+    # None in Lambda when TABLE_NAME is missing: the store then refuses to guess (see storage.dynamo.get_dynamo).
     table_name: str | None = Field(default="baton")
     dynamodb_endpoint: str | None = None
     region: str = "us-east-1"

@@ -23,8 +23,8 @@ from botocore.exceptions import ClientError
 
 from baton.attrs import from_attr, to_attr
 from baton.errors import BadRequest, Conflict, Internal, Unavailable
-from baton.platform.cursors import decode_cursor, encode_cursor
-from baton.platform.settings import get_settings
+from baton.settings import get_settings
+from baton.storage.cursors import decode_cursor, encode_cursor
 from baton.table import INDEXES
 
 THROTTLE_CODES = frozenset({
