@@ -109,6 +109,14 @@ def list_users(
     return {"items": [u.model_dump() for u in users], "cursor": next_cursor}
 
 
+@router.handles("group_stats", summary="A group's team view: its queue and its members' presence and load",
+                tags=["Directory"])
+def group_stats(groupId: PathId) -> dict[str, Any]:
+    from baton.tasks.team import TeamView
+
+    return TeamView(get_dynamo(), current_caller(router.current_event)).stats(groupId)
+
+
 @router.handles("put_group", summary="Create or replace a group and its members", tags=["Directory"])
 def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Group]:
     group = Group(id=groupId, name=body.name, members=body.members, routing=Routing(**body.routing.model_dump()))

@@ -49,18 +49,22 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _stream_consumers(args: argparse.Namespace, state: Path, store: Any) -> list[Any]:
-    """What the stream drives besides the event feed: Step Functions callbacks when an endpoint
-    is given (Step Functions Local, say)."""
+def _stream_consumers(args: argparse.Namespace, state: Path, store: Any, lock: Any = None) -> list[Any]:
+    """What the stream drives besides the event feed: the router (groups with a routing
+    strategy get their tasks pushed), and Step Functions callbacks when an endpoint is given
+    (Step Functions Local, say)."""
+    from baton_local.router import RouterConsumer
+
+    router = RouterConsumer(store, lock)  # with moto (not thread-safe), routing takes the requests' lock
     if not args.states_endpoint:
-        return []
+        return [router]
     import boto3
 
     from baton.tasks.callbacks import Deliverer
     from baton_local.callbacks import CallbackConsumer
 
     states = boto3.client("stepfunctions", endpoint_url=args.states_endpoint)
-    return [CallbackConsumer(Deliverer(store, states), state)]
+    return [router, CallbackConsumer(Deliverer(store, states), state)]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -120,7 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                      handlers=workers.handlers() if workers else None) as server:
             app: Any = server.app  # the LocalApi
             app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock,
-                                        _stream_consumers(args, state, store))
+                                        _stream_consumers(args, state, store, app.lock if serialize else None))
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
             print(f"  Inbox:       {url}/   (as a demo user: {url}/?user=alice)")

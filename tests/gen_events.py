@@ -42,6 +42,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/users/{userId}/presence"): {"user": "alice", "params": {"userId": "alice"},
                                                  "body": {"status": "away"}, "expect": 200},
     ("GET", "/api/v1/users"): {"query": {"filter": "ali"}, "expect": 200},
+    ("GET", "/api/v1/groups/{groupId}/stats"): {"params": {"groupId": "ops"}, "expect": 200},
     ("PUT", "/api/v1/groups/{groupId}"): {"body": {"name": "Crew", "members": ["alice"]}, "roles": ["admin"],
                                           "expect": 201},
     ("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}"): {"body": {"name": "Review", "type": "task"},

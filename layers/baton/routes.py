@@ -82,6 +82,8 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/api/v1/users/{userId}/presence", "directory", name="put_presence", roles=WORK_ROLES,
           dynamodb=_actions("UpdateItem")),  # the user itself, or admin/apiwrite (the service decides)
     Route("GET", "/api/v1/users", "directory", name="list_users", dynamodb=_actions("Query")),
+    Route("GET", "/api/v1/groups/{groupId}/stats", "directory", name="group_stats",
+          dynamodb=_actions("GetItem", "BatchGetItem", "Query")),
     Route("PUT", "/api/v1/groups/{groupId}", "directory", name="put_group", roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", name="put_activity",

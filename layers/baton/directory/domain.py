@@ -54,6 +54,8 @@ class Group(Model):
     name: str
     members: list[str] = Field(default_factory=list)
     routing: Routing = Field(default_factory=Routing)
+    # The member round-robin routing gave the last task to (the router's, never a group write's).
+    routingLast: str | None = Field(default=None, exclude=True)
 
 
 @dataclass(frozen=True)

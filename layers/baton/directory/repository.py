@@ -5,6 +5,7 @@ name they sort by moves them in the same transaction (activities.order)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -129,6 +130,13 @@ class DirectoryRepository:
             return None, 0
         data = deserialize(item)
         return Group.model_validate({**data, "id": data["groupId"]}), int(data.get("version", 0))
+
+    def set_routing_last(self, tenant: str, group_id: str, user_id: str) -> None:
+        """Record whom the router gave the group's last task (round-robin goes on after them)."""
+        with contextlib.suppress(ConditionFailed):  # the group is gone: nothing to remember
+            self.db.call("update_item", TableName=self.db.table, Key=serialize(Keys.group(tenant, group_id)),
+                         UpdateExpression="SET routingLast = :u", ConditionExpression="attribute_exists(pk)",
+                         ExpressionAttributeValues=serialize({":u": user_id}))
 
     def put_group(self, tenant: str, group: Group, old_members: list[str], old_version: int) -> None:
         """Replace a group read at `old_version` and move the memberships on the user items, in

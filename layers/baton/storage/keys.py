@@ -64,6 +64,14 @@ class Keys:
         return f"T#{esc(tenant)}#DIR"
 
     @staticmethod
+    def tenant_of_directory(pk: str) -> str | None:
+        """The tenant of a directory partition key `T#{tenant}#DIR`, else None."""
+        parts = pk.split("#")
+        if len(parts) != 3 or parts[0] != "T" or parts[2] != "DIR":
+            return None
+        return unesc(parts[1])
+
+    @staticmethod
     def user(tenant: str, user_id: str) -> dict[str, str]:
         return {"pk": Keys.directory(tenant), "sk": f"{USERS}{esc(user_id)}"}
 

@@ -16,7 +16,7 @@ enrichment function and in `baton serve`'s local feed alike. Pure functions, no 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from baton.attrs import from_attr
 from baton.storage.keys import HISTORY, TASK_SK, Keys
@@ -66,3 +66,37 @@ def cloud_events(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     one task within the batch are put in version order (tasks.events.in_version_order)."""
     found = [found for found in map(history_event_of, records) if found is not None]
     return in_version_order([cloud_event(tenant, event) for tenant, event in found])
+
+
+class Trigger(NamedTuple):
+    tenant: str
+    kind: str  # "task" or "user"
+    id: str
+    groups: tuple[str, ...] = ()
+
+
+def routing_triggers(records: Iterable[Mapping[str, Any]]) -> list[Trigger]:
+    """What the records may need routed (tasks.routing), each once, in stream order."""
+    out: dict[Trigger, None] = {}
+    for record in records:
+        change = record.get("dynamodb") or {}
+        keys = change.get("Keys") or {}
+        pk, sk = keys.get(PK, {}).get("S"), keys.get(SK, {}).get("S")
+        if not isinstance(pk, str) or not isinstance(sk, str) or record.get("eventName") == "REMOVE":
+            continue
+        new, old = _plain(change.get("NewImage") or {}), _plain(change.get("OldImage") or {})
+        if sk == TASK_SK:
+            tenant = Keys.tenant_of_task(pk)
+            free = (new.get("status") == "open" and new.get("type", "manual") == "manual"
+                    and new.get("assignee") is None and new.get("candidateGroups"))
+            if tenant and free and (not old or old.get("assignee") is not None or old.get("status") != "open"
+                                    or old.get("candidateGroups") != new.get("candidateGroups")):
+                out[Trigger(tenant, "task", str(new["id"]))] = None
+        elif "userId" in new and new.get("groups"):
+            tenant = Keys.tenant_of_directory(pk)
+            back = new.get("presence", "available") == "available" and old.get("presence", "available") != "available"
+            room = int(new.get("load", 0)) < int(old.get("load", 0))
+            more = new.get("capacity") != old.get("capacity")
+            if tenant and (back or room or more):
+                out[Trigger(tenant, "user", str(new["userId"]), tuple(sorted(new["groups"])))] = None
+    return list(out)
