@@ -161,6 +161,20 @@ def claim(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) -> R
     return task_response(_service().claim(taskId, if_match(router.current_event), body.leaseSeconds if body else None))
 
 
+@router.handles("accept", summary="Accept a task offered to me (a claim)", tags=["Tasks"])
+def accept(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[TaskOut]:
+    from baton.tasks.offers import OfferService
+
+    return task_response(OfferService(_service()).accept(taskId))
+
+
+@router.handles("reject", summary="Reject a task offered to me (it is offered to the next member)", tags=["Tasks"])
+def reject(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[TaskOut]:
+    from baton.tasks.offers import OfferService
+
+    return task_response(OfferService(_service()).reject(taskId))
+
+
 @router.handles("release", summary="Release a task I hold", tags=["Tasks"])
 def release(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[TaskOut]:
     return task_response(_service().release(taskId, if_match(router.current_event)))

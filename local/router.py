@@ -31,9 +31,9 @@ class RouterConsumer:
         self.thread.start()
 
     def __call__(self, records: list[dict[str, Any]]) -> None:
-        found = routing_triggers(records)
-        if found:
-            self.pending.put(found)
+        """Every batch the reader reads, and an empty one on each idle turn (about every second):
+        what the records trigger, then the offers that have expired meanwhile."""
+        self.pending.put(routing_triggers(records))
 
     def _run(self) -> None:
         while True:
@@ -41,5 +41,6 @@ class RouterConsumer:
             try:
                 with self.lock:
                     self.router.handle(found)
+                    self.router.sweep()
             except Exception:  # a fault routes nothing this time; the next trigger tries again
                 log.exception("router: routing failed")

@@ -31,6 +31,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tasks/{taskId}/action/claim"): {"user": "alice", "body": {"leaseSeconds": 300},
                                                       "expect": 200},
     ("POST", "/api/v1/tasks/{taskId}/action/release"): {"user": "alice", "expect": 409},
+    ("POST", "/api/v1/tasks/{taskId}/action/accept"): {"user": "alice", "expect": 409},  # not offered to alice
+    ("POST", "/api/v1/tasks/{taskId}/action/reject"): {"user": "alice", "expect": 409},
     ("POST", "/api/v1/tasks/{taskId}/action/heartbeat"): {"user": "alice", "body": {"leaseSeconds": 60},
                                                           "expect": 409},
     ("POST", "/api/v1/tasks/{taskId}/action/complete"): {"user": "root", "roles": ["admin"],

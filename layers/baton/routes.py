@@ -66,6 +66,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/tasks/{taskId}", "tasks", name="get_task", dynamodb=_actions("GetItem")),
     Route("GET", "/api/v1/tasks/{taskId}/history", "tasks", name="task_history", dynamodb=_actions("GetItem", "Query")),
     Route("POST", "/api/v1/tasks/{taskId}/action/claim", "tasks", name="claim", roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/accept", "tasks", name="accept", roles=WORK_ROLES,
+          dynamodb=TASK_ACTION | _actions("GetItem")),  # an offer, as a claim
+    Route("POST", "/api/v1/tasks/{taskId}/action/reject", "tasks", name="reject", roles=WORK_ROLES,
+          dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/release", "tasks", name="release",
           roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/heartbeat", "tasks", name="heartbeat",

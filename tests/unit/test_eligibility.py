@@ -21,11 +21,12 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 # (family, route name) of every route that writes, by whether it gives a task to someone.
 GIVES = {("itential", "claim"), ("itential", "assign"), ("tasks", "claim"), ("tasks", "claim_next"),
-         ("tasks", "bulk_action"), ("journey", "assign"), ("conductorone", "reassign")}
+         ("tasks", "bulk_action"), ("journey", "assign"), ("conductorone", "reassign"),
+         ("tasks", "accept")}  # an offer accepted: a claim
 GIVES_NOTHING = {("itential", "release"), ("tasks", "create_task"), ("tasks", "release"), ("tasks", "heartbeat"),
                  ("tasks", "complete"), ("tasks", "abandon"), ("journey", "unassign"),
                  ("directory", "put_user"), ("directory", "put_group"), ("directory", "put_activity"),
-                 ("directory", "put_presence"),  # the router (off the stream) gives, through eligibility
+                 ("directory", "put_presence"), ("tasks", "reject"),  # the router (off the stream) gives
                  ("processmaker", "assign"), ("processmaker", "remove"),  # an activity's assignees, not a task
                  ("signin", "oauth_token"), ("signin", "login"), ("signin", "processmaker_token")}
 

@@ -121,3 +121,78 @@ def test_longest_idle_gives_to_whom_waited_longest() -> None:
     create_task("i3", candidateGroups=["crew"])
     router.route_task(TENANT, "i3")
     assert assignee("i3") == assignee("i0")  # the first one given is the longest idle
+
+
+def offers(strategy: str = "round-robin", seconds: int = 60) -> None:
+    r = call("PUT", "/api/v1/groups/crew", {"name": "crew", "members": CREW,
+                                            "routing": {"strategy": strategy, "offerSeconds": seconds}},
+             user="root", roles=ADMIN)
+    assert r.status in (200, 201), r
+
+
+def task_of(task: str) -> dict[str, Any]:
+    body: dict[str, Any] = call("GET", f"/api/v1/tasks/{task}").body
+    return body
+
+
+def queue(user: str) -> list[str]:
+    return [t["id"] for t in call("GET", "/api/v1/tasks", query={"candidate": "me"}, user=user).body["items"]]
+
+
+@pytest.mark.usefixtures("controlled_clock")
+def test_an_offer_reserves_the_task_for_one_member_until_accepted() -> None:
+    offers()
+    create_task("o1", candidateGroups=["crew"])
+    assert Router(get_dynamo()).route_task(TENANT, "o1") == 1
+    task = task_of("o1")
+    assert task["offeredTo"] == "alice" and task["assignee"] is None and task["offerExpiresAt"]
+    assert load("alice") == 1  # the offer holds a slot
+    assert "o1" in queue("alice") and "o1" not in queue("bob")  # hidden from the others' queues
+    r = call("POST", "/api/v1/tasks/o1/action/claim", user="bob")
+    assert r.status == 409 and r.body["code"] == "offered"
+    assert call("POST", "/api/v1/tasks/claim-next", {"groupId": "crew"}, user="bob").status == 204
+    assert call("POST", "/api/v1/tasks/o1/action/accept", user="bob").status == 409
+    r = call("POST", "/api/v1/tasks/o1/action/accept", user="alice")
+    assert r.status == 200 and r.body["assignee"] == "alice" and r.body["offeredTo"] is None
+    assert load("alice") == 1
+    assert [e["action"] for e in history("o1")][-2:] == ["offer", "claim"]
+    assert history("o1")[-2]["comment"] == "routing:round-robin"
+
+
+@pytest.mark.usefixtures("controlled_clock")
+def test_a_rejected_or_expired_offer_goes_to_the_next_member_then_round_again() -> None:
+    from baton import clock
+
+    offers(seconds=30)
+    create_task("o2", candidateGroups=["crew"])
+    router = Router(get_dynamo())
+    assert router.route_task(TENANT, "o2") == 1 and task_of("o2")["offeredTo"] == "alice"
+    r = call("POST", "/api/v1/tasks/o2/action/reject", user="alice")
+    assert r.status == 200 and r.body["offeredTo"] is None and load("alice") == 0
+    assert history("o2")[-1]["comment"] == "offer-rejected"
+    assert router.route_task(TENANT, "o2") == 1 and task_of("o2")["offeredTo"] == "bob"
+    clock.advance(31)
+    router.handle([Trigger(TENANT, "offer", "o2", at=task_of("o2")["offerExpiresAt"])])
+    assert router.sweep() == 1
+    task = task_of("o2")
+    assert task["offeredTo"] == "carol" and (load("bob"), load("carol")) == (0, 1)
+    assert history("o2")[-1]["comment"] == "offer-expired" and history("o2")[-1]["from"] == "bob"
+    clock.advance(31)
+    assert router.route_task(TENANT, "o2") == 1  # everyone has been offered it: a new round
+    assert task_of("o2")["offeredTo"] in CREW and load("carol") + load("alice") + load("bob") == 1
+
+
+@pytest.mark.usefixtures("controlled_clock")
+def test_an_expired_offer_nobody_can_take_goes_back_to_the_queue() -> None:
+    from baton import clock
+
+    offers(seconds=10)
+    create_task("o3", candidateGroups=["crew"])
+    router = Router(get_dynamo())
+    assert router.route_task(TENANT, "o3") == 1
+    for u in CREW:
+        call("PUT", f"/api/v1/users/{u}/presence", {"status": "offline"}, user=u)
+    clock.advance(11)
+    assert router.route_task(TENANT, "o3") == 0
+    task = task_of("o3")
+    assert task["offeredTo"] is None and load("alice") == 0 and "o3" in queue("bob")

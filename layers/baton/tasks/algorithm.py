@@ -110,6 +110,10 @@ class Changes:
                             comment=comment, candidates=candidates)
 
     def next(self, task: Task, **changes: Any) -> Task:
-        """The task's next version. A lease ends with every change but the one that sets it."""
-        return task.model_copy(update={"leaseExpiresAt": None, **changes, "version": task.version + 1,
+        """The task's next version. A lease ends with every change but the one that sets it, an
+        offer with every change but the one that makes it; a holder ends the round of offers."""
+        ended: dict[str, Any] = {"offeredTo": None, "offerExpiresAt": None}
+        if changes.get("assignee"):
+            ended["offerTried"] = []
+        return task.model_copy(update={"leaseExpiresAt": None, **ended, **changes, "version": task.version + 1,
                                        "updatedAt": now()})

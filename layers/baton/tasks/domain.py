@@ -45,6 +45,12 @@ class Task(Model):
     createdBy: str | None = None  # the user who created it (ConductorOne's createdByUserId)
     # Only users holding every one of these may claim it or be given it (admin too).
     requiredSkills: list[str] = Field(default_factory=list)
+    # An offer (a group's routing with offerSeconds): reserved for `offeredTo` until it accepts,
+    # rejects, or `offerExpiresAt` passes; `offerTried`: who was offered it and let it go (not
+    # offered it again until everyone eligible has been).
+    offeredTo: str | None = None
+    offerExpiresAt: str | None = None
+    offerTried: list[str] = Field(default_factory=list)
     version: int = 1
     createdAt: str
     updatedAt: str
@@ -56,6 +62,14 @@ class Task(Model):
     @property
     def is_group_task(self) -> bool:
         return bool(self.candidateGroups)
+
+    @property
+    def bearer(self) -> str | None:
+        """Whose load the task counts in: its holder, else the member it is offered to."""
+        return self.assignee or self.offeredTo
+
+    def offer_live(self, now: str) -> bool:
+        return self.offeredTo is not None and (self.offerExpiresAt is None or self.offerExpiresAt > now)
 
     def lease_expired(self, now: str) -> bool:
         """Held under a lease that has passed: the task is free again for anyone eligible."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
+from baton import clock
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden
 from baton.storage.conditions import Param, Rule, absent, contains, eq, rule, size
@@ -180,7 +181,8 @@ def _may_hold(h: Handover, user: str) -> None:
         missing = sorted(required - (person.skills if person else frozenset()))
         raise Forbidden(f"User {user} lacks the skills task {h.task.id} requires: {', '.join(missing)}",
                         reason="missingSkills")
-    if len(h.targets) == 1 and person is not None and person.full:  # offered to several, nobody holds it
+    # Offered to several, nobody holds it; offered to this user, its load holds the slot already.
+    if len(h.targets) == 1 and person is not None and person.full and h.task.bearer != user:
         raise at_capacity(person)
 
 
@@ -200,6 +202,9 @@ def _claim(h: Handover) -> Grant | None:
     if not FREE.holds(fields(task), {}):
         raise Conflict(f"Task {task.id} is already claimed by {task.assignee}",
                        reason="txnAlreadyAssigned", holder=task.assignee)
+    if task.offeredTo not in (None, me) and task.offer_live(clock.stamp()):
+        raise Conflict(f"Task {task.id} is offered to {task.offeredTo} until {task.offerExpiresAt}",
+                       reason="offered")
     _may_hold(h, me)
     return Grant(me, members=_membership(h, me))
 

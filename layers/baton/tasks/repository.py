@@ -47,10 +47,10 @@ def person_from(data: dict[str, Any]) -> Person:
 
 
 def holders(change: Change) -> tuple[str | None, str | None]:
-    """Who held the task as read (its open task counted in that user's load) and who holds it
-    after the change: the users whose load it changes (the same user: nobody's)."""
-    old = change.before.assignee if change.before.status == "open" else None
-    new = change.after.assignee if change.after.status == "open" else None
+    """Who bore the task as read (held it, or had it offered: an offer reserves a slot) and who
+    bears it after the change: the users whose load it changes (the same user: nobody's)."""
+    old = change.before.bearer if change.before.status == "open" else None
+    new = change.after.bearer if change.after.status == "open" else None
     return (old, new) if old != new else (None, None)
 
 

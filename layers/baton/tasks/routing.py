@@ -26,6 +26,7 @@ from baton.domain import ROLE_ADMIN, Caller
 from baton.errors import BatonError
 from baton.storage.dynamo import Dynamo
 from baton.tasks.listings import TaskListings
+from baton.tasks.offers import OfferService
 from baton.tasks.service import TaskService
 from baton.tasks.stream import Trigger
 
@@ -42,16 +43,30 @@ class Router:
         self.db = db
         self.directory = DirectoryRepository(db)
         self._groups: dict[tuple[str, str], tuple[float, Group | None]] = {}
+        self.offers: dict[tuple[str, str], str] = {}  # (tenant, task) -> when its offer expires
 
     def handle(self, found: Iterable[Trigger]) -> int:
         """Route what the triggers name; how many tasks were given."""
         given = 0
         for trigger in found:
-            if trigger.kind == "task":
+            if trigger.kind == "offer" and trigger.at:
+                self.offers[(trigger.tenant, trigger.id)] = trigger.at
+            elif trigger.kind == "task":
+                self.offers.pop((trigger.tenant, trigger.id), None)
                 given += self.route_task(trigger.tenant, trigger.id)
             else:
                 for group_id in trigger.groups:
                     given += self.route_queue(trigger.tenant, group_id)
+        return given
+
+    def sweep(self) -> int:
+        """Route the tasks whose offers have expired (to the next member, or back to the queue)."""
+        now = clock.stamp()
+        due = [key for key, at in self.offers.items() if at <= now]
+        given = 0
+        for tenant, task_id in due:
+            self.offers.pop((tenant, task_id), None)
+            given += self.route_task(tenant, task_id)
         return given
 
     def _group(self, tenant: str, group_id: str) -> Group | None:
@@ -82,22 +97,32 @@ class Router:
         task = service.tasks.get_task(tenant, task_id)
         if task is None or task.status != "open" or task.type != "manual" or task.candidateGroups == []:
             return 0
-        if task.assignee is not None and not task.lease_expired(clock.stamp()):
+        now = clock.stamp()
+        if task.assignee is not None and not task.lease_expired(now) or task.offer_live(now):
             return 0
         for group_id in task.candidateGroups:
             group = self._group(tenant, group_id)
             if group is None or group.routing.strategy not in PUSH_STRATEGIES:
                 continue
-            excluded: set[str] = set()
+            # who had the task offered and let it go: not again until everyone eligible has been
+            tried = {*task.offerTried, *([task.offeredTo] if task.offeredTo else [])}
+            excluded: set[str] = set(tried)
             for _ in range(MAX_PICKS):
                 members = list(self.directory.users(tenant, group.members).values())
                 by_order = sorted(members, key=lambda m: group.members.index(m.id))
                 chosen = pick(group.routing.strategy, by_order, task.requiredSkills, last=group.routingLast,
                               excluded=excluded)
+                if chosen is None and tried and excluded == tried:  # everyone has been offered it: again
+                    excluded = set()
+                    continue
                 if chosen is None:
                     break
+                reason = f"routing:{group.routing.strategy}"
                 try:
-                    service.assign(task_id, chosen.id, reason=f"routing:{group.routing.strategy}")
+                    if group.routing.offerSeconds:
+                        OfferService(service).offer(task_id, chosen.id, group.routing.offerSeconds, reason)
+                    else:
+                        service.assign(task_id, chosen.id, reason=reason)
                 except BatonError as refused:
                     if refused.reason in ("txnAlreadyAssigned", "txnAlreadyFinished", "txnNotFound"):
                         return 0  # claimed, finished or gone meanwhile
@@ -106,4 +131,6 @@ class Router:
                 self.directory.set_routing_last(tenant, group_id, chosen.id)
                 self._groups[(tenant, group_id)] = (0.0, None)
                 return 1
+        if task.offeredTo is not None:  # expired, and nobody to offer it to: back to the queue
+            OfferService(service).withdraw(task_id)
         return 0

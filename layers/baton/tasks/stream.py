@@ -70,9 +70,10 @@ def cloud_events(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 class Trigger(NamedTuple):
     tenant: str
-    kind: str  # "task" or "user"
+    kind: str  # "task" (free in a group's queue), "user" (may take work again), "offer" (expires `at`)
     id: str
     groups: tuple[str, ...] = ()
+    at: str | None = None
 
 
 def routing_triggers(records: Iterable[Mapping[str, Any]]) -> list[Trigger]:
@@ -89,9 +90,12 @@ def routing_triggers(records: Iterable[Mapping[str, Any]]) -> list[Trigger]:
             tenant = Keys.tenant_of_task(pk)
             free = (new.get("status") == "open" and new.get("type", "manual") == "manual"
                     and new.get("assignee") is None and new.get("candidateGroups"))
-            if tenant and free and (not old or old.get("assignee") is not None or old.get("status") != "open"
-                                    or old.get("candidateGroups") != new.get("candidateGroups")):
+            if tenant and free and new.get("offeredTo") is None and (
+                    not old or old.get("assignee") is not None or old.get("status") != "open"
+                    or old.get("offeredTo") is not None or old.get("candidateGroups") != new.get("candidateGroups")):
                 out[Trigger(tenant, "task", str(new["id"]))] = None
+            if tenant and free and new.get("offeredTo") and new.get("offerExpiresAt"):
+                out[Trigger(tenant, "offer", str(new["id"]), at=str(new["offerExpiresAt"]))] = None
         elif "userId" in new and new.get("groups"):
             tenant = Keys.tenant_of_directory(pk)
             back = new.get("presence", "available") == "available" and old.get("presence", "available") != "available"
