@@ -1,5 +1,5 @@
 """ConductorOne dialect: reassign a task (`GET /api/v1/tasks/{id}`, the task get, is served by the
-native tasks function, which adds the same `taskView`)."""
+native tasks function, which composes the same `taskView`)."""
 # ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, Field
 
-from baton import c1
-from baton.edge.dialects import CONDUCTORONE
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller, etag, if_match
 from baton.settings import MAX_ID_LENGTH
 from baton.tasks.service import TaskService
+from baton.vendors.conductorone import views
+from baton.vendors.conductorone.errors import CONDUCTORONE
 
 router = FamilyRouter("conductorone")
-EXPAND_USERS = frozenset({"*", "stepApprovers", "step_approver_ids", "users", "newStepUsers"})
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
@@ -62,14 +61,8 @@ def reassign(taskId: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH,
     service = TaskService(get_dynamo(), caller)
     targets = body.newStepUserIds or []
     task, event = service.reassign(taskId, targets, body.comment, if_match(router.current_event))
-    expanded: list[dict[str, Any]] = []
-    if body.expand_paths() & EXPAND_USERS:
-        users = service.users(targets)
-        expanded = [c1.user(users[u]) for u in dict.fromkeys(targets) if u in users]
-    view: dict[str, Any] = {"task": c1.task(task)}
-    if expanded:
-        view["stepApproversPath"] = "$.expanded[*]"
-    answer = ReassignResponse(taskView=view, expanded=expanded, ticketActionId=event.id)
+    expanded = views.expanded_users(targets, service.users(targets)) if views.wants_users(body.expand_paths()) else []
+    answer = ReassignResponse(**views.task_view(task, expanded), ticketActionId=event.id)
     return Response(200, JSON, answer, headers=etag(task.version))
 
 

@@ -14,13 +14,14 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from baton.activities.domain import Activity
 from baton.activities.service import ActivityService
+from baton.directory.absence import Absence, AbsenceMode
 from baton.directory.domain import Group, Presence, Routing, Skills, Strategy, User
 from baton.directory.service import DirectoryService
-from baton.domain import MAX_LEASE_SECONDS
+from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller
@@ -30,6 +31,8 @@ router = FamilyRouter("directory")
 PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Text = Annotated[str, Field(max_length=256)]
+Timestamp = Annotated[str, Field(max_length=64, description="RFC 3339 date-time with an offset; stored in UTC"),
+                      AfterValidator(utc_timestamp)]
 MAX_CAPACITY = 10_000
 MAX_OFFER_SECONDS = 24 * 3600
 
@@ -49,6 +52,14 @@ class UserIn(BaseModel):
 class PresenceIn(BaseModel):
     model_config = INPUT
     status: Presence
+
+
+class AbsenceIn(BaseModel):
+    model_config = INPUT
+    from_: Timestamp = Field(alias="from")
+    until: Timestamp
+    delegateTo: Id | None = None
+    mode: AbsenceMode = "redirect"
 
 
 class RoutingIn(BaseModel):
@@ -97,6 +108,19 @@ def put_user(userId: PathId, body: Annotated[UserIn, Body()]) -> Response[User]:
                 tags=["Directory"])
 def put_presence(userId: PathId, body: Annotated[PresenceIn, Body()]) -> User:
     return _service().set_presence(userId, body.status)
+
+
+@router.handles("put_absence", summary="Set a user's absence and who stands in (the user itself, or admin)",
+                tags=["Directory"])
+def put_absence(userId: PathId, body: Annotated[AbsenceIn, Body()]) -> User:
+    absence = Absence.model_validate({"from": body.from_, "until": body.until, "delegateTo": body.delegateTo,
+                                      "mode": body.mode})
+    return _service().set_absence(userId, absence)
+
+
+@router.handles("end_absence", summary="End a user's absence now (the user itself, or admin)", tags=["Directory"])
+def end_absence(userId: PathId) -> User:
+    return _service().set_absence(userId, None)
 
 
 @router.handles("list_users", summary="List users", tags=["Directory"])

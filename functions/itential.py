@@ -16,12 +16,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, Field
 
-from baton.edge.dialects import ITENTIAL
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller, etag, if_match
 from baton.settings import MAX_ID_LENGTH
 from baton.tasks.domain import Task
 from baton.tasks.service import TaskService
+from baton.vendors.itential.errors import ITENTIAL
+from baton.vendors.itential.views import document
 
 router = FamilyRouter("itential")
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The id of the Task.")]
@@ -36,29 +37,6 @@ class EmptyBody(BaseModel):
 class AssignBody(BaseModel):
     model_config = INPUT
     userId: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
-
-
-ITENTIAL_STATUS = {"open": "running", "completed": "complete", "abandoned": "canceled"}
-
-
-def document(task: Task) -> dict[str, Any]:
-    """The task as an Itential task document (the fields of the claim and release pages), with
-    Baton's own fields alongside. Where both name a field, Itential's meaning wins: `status` is
-    Itential's (`running` while open, `complete`, `canceled`); Baton's is on the native routes."""
-    finished = task.status != "open"
-    metrics: dict[str, Any] = {"start_time": task.createdAt, "server_id": "baton", "retrying": False,
-                               "user": task.assignee or "", "owner": task.createdBy or ""}
-    if finished:
-        metrics.update(end_time=task.updatedAt, finish_state="success" if task.status == "completed" else "canceled")
-    return {
-        **task.model_dump(),
-        "_id": task.id, "name": task.name, "location": "Application", "app": "Baton", "view": "",
-        "status": ITENTIAL_STATUS[task.status], "type": task.type, "variables": {}, "last_updated": task.updatedAt,
-        "encodingVersion": 1, "incomingRefs": [], "groups": list(task.candidateGroups),
-        "job": {"_id": task.projectId or "", "task": task.activityId or "", "name": task.name,
-                "description": task.description, "ancestors": []},
-        "metrics": metrics,
-    }
 
 
 class ItentialResult(BaseModel):

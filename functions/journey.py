@@ -16,12 +16,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, Field
 
-from baton.edge.dialects import JOURNEY
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, current_caller, etag, if_match
 from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
 from baton.tasks.service import TaskService
+from baton.vendors.journey.errors import JOURNEY
 
 router = FamilyRouter("journey")
 TAGS = ["Journey Manager"]

@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 
 from baton.activities.service import AssigneeService, Page, paging_value
 from baton.activities.service import Query as AssigneeQuery
-from baton.edge.dialects import PROCESSMAKER
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, current_caller
 from baton.settings import MAX_ID_LENGTH
+from baton.vendors.processmaker.errors import PROCESSMAKER
 
 router = FamilyRouter("processmaker")
 Id = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]

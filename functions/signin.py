@@ -20,29 +20,18 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from baton import signin
-from baton.edge.dialects import Dialect, object_schema
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import JSON
-from baton.errors import BadRequest, BatonError
+from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
-from baton.signin import Grant, SignInFailed, backend
+from baton.signin import trigger
+from baton.signin.errors import SIGNIN
+from baton.signin.grants import Grant, SignInFailed, backend
+from baton.vendors.itential import signin as itential
+from baton.vendors.processmaker import signin as processmaker
 
 router = FamilyRouter("signin")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-OAUTH_ERRORS = {400: "invalid_request", 413: "invalid_request", 500: "server_error", 503: "temporarily_unavailable"}
-
-
-def _render(err: BatonError) -> tuple[int, dict[str, Any]]:
-    """OAuth's error body (`error`, `error_description`), with Itential's `message` alongside."""
-    code = err.reason if err.status == 401 or err.reason.startswith(("invalid_", "unsupported_")) \
-        else OAUTH_ERRORS.get(err.status, "invalid_request")
-    return err.status, {"error": code, "error_description": err.message, "message": err.message}
-
-
-STRING = {"type": "string"}
-SIGNIN = Dialect("signin", _render, object_schema(("error", "error_description", "message"), error=STRING,
-                                            error_description=STRING, message=STRING), errors=(SignInFailed,))
 
 
 def _fields() -> dict[str, Any]:
@@ -112,7 +101,7 @@ def oauth_token() -> Response[dict[str, Any]]:
     _grant_type(fields, "client_credentials")
     client = _client(fields, required=True)
     assert client is not None
-    return _token(backend().client_credentials(*client), "Bearer")
+    return _token(backend().client_credentials(*client), itential.TOKEN_TYPE)
 
 
 @router.handles("login", summary="Itential: sign in with username and password (the token as text)",
@@ -120,9 +109,7 @@ def oauth_token() -> Response[dict[str, Any]]:
                  "text/plain": {"schema": {"type": "string"}}}}})
 def login() -> Response[str]:
     fields = _fields()
-    user = fields.get("user", fields)
-    if not isinstance(user, dict):
-        raise BadRequest("Invalid request: user must be an object")
+    user = itential.login_user(fields)
     username, password = _text(user, "username"), _text(user, "password")
     grant = backend().password(username, password, None)
     return Response(200, "text/plain", grant.access_token, headers=NO_STORE)
@@ -136,10 +123,8 @@ def processmaker_token(workspace: Annotated[str, Path(min_length=1, max_length=M
     _grant_type(fields, "password")
     client = _client(fields, required=True)
     username, password = _text(fields, "username"), _text(fields, "password")
-    grant = backend().password(username, password, client)
-    if grant.tenant != workspace:  # never a token for another tenant's workspace
-        raise SignInFailed("Invalid username and password combination")
-    return _token(grant, "bearer")
+    grant = processmaker.for_workspace(backend().password(username, password, client), workspace)
+    return _token(grant, processmaker.TOKEN_TYPE)
 
 
 lambda_handler = lambda_entry(SIGNIN, router, json_only=False)
@@ -148,6 +133,6 @@ lambda_handler = lambda_entry(SIGNIN, router, json_only=False)
 def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The user pool's trigger (infra/signin.py)."""
     try:
-        return signin.pre_token_generation(event, context)
+        return trigger.pre_token_generation(event, context)
     finally:
         coldstart.resume()  # as after any function's first answer (see baton/edge/coldstart.py)

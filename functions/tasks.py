@@ -17,7 +17,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import AfterValidator, BaseModel, Field
 
-from baton import c1
 from baton.directory.domain import Skills
 from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.edge.dialects import NATIVE
@@ -27,6 +26,7 @@ from baton.settings import MAX_ID_LENGTH
 from baton.tasks import bulk
 from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
 from baton.tasks.service import TaskService
+from baton.vendors.conductorone.views import task_view
 
 router = FamilyRouter("tasks")
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -145,7 +145,7 @@ def list_tasks(
 @router.handles("get_task", summary="Get a task", tags=["Tasks"])
 def get_task(taskId: TaskId) -> Response[TaskWithView]:
     task = _service().get(taskId)
-    body = TaskWithView.model_validate({**task.model_dump(), "taskView": {"task": c1.task(task)}, "expanded": []})
+    body = TaskWithView.model_validate({**task.model_dump(), **task_view(task)})
     return Response(200, JSON, body, headers=etag(task.version))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, Names, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_events as events
@@ -19,9 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from baton.tasks.stream import PIPE_FILTERS
-from infra.api import ACKNOWLEDGED
-from infra.environment import FUNCTION_ENV
-from infra.layer import build_functions
+from infra.function import depend_on_policy_only, python_function
 
 # The EventBridge envelope of every Baton event; the CloudEvent is its `detail`.
 EVENT_SOURCE = "baton"
@@ -36,13 +34,18 @@ def _queue(scope: Construct, name: str, **kwargs: object) -> sqs.Queue:
 
 
 class TaskEvents(Construct):
+    """`bus_name` names the bus and its archive (default: unique to this construct)."""
+
     def __init__(self, scope: Construct, construct_id: str, *, table: ddb.ITableV2, layer: lambda_.ILayerVersion,
-                 code: lambda_.Code) -> None:
+                 code: lambda_.Code, bus_name: str | None = None,
+                 retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH, snap_start: bool = False) -> None:
         super().__init__(scope, construct_id)
         stream_arn = table.table_stream_arn
         assert stream_arn is not None, "the table needs its stream (infra/data.py)"
-        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{Stack.of(self).stack_name}-baton")
-        self.archive = self.bus.archive("Archive", archive_name=f"{Stack.of(self).stack_name}-baton",
+        # An archive's name is at most 48 characters; a bus's 256.
+        bus_name = bus_name or Names.unique_resource_name(self, max_length=48, separator="-")
+        self.bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
+        self.archive = self.bus.archive("Archive", archive_name=bus_name,
                                         description="Every Baton task event, for replay",
                                         event_pattern=events.EventPattern(source=[EVENT_SOURCE]),
                                         retention=Duration.days(ARCHIVE_DAYS))
@@ -50,28 +53,24 @@ class TaskEvents(Construct):
         Validations.of(self.dead_letters).acknowledge(Acknowledgment(
             id="AwsSolutions-SQS3", reason="It is the Pipe's dead-letter queue (cdk-nag sees only queue redrives)."))
 
-        log_group = logs.LogGroup(self, "EnrichLogs", retention=logs.RetentionDays.ONE_MONTH,
-                                  removal_policy=RemovalPolicy.DESTROY)
-        self.enrich = lambda_.Function(
-            self, "Enrich", runtime=lambda_.Runtime.PYTHON_3_13, architecture=lambda_.Architecture.ARM_64,
-            handler="baton_functions.task_events.lambda_handler", code=code, layers=[layer], memory_size=256,
-            timeout=Duration.seconds(30), tracing=lambda_.Tracing.ACTIVE, log_group=log_group,
-            environment={"POWERTOOLS_SERVICE_NAME": "baton-events", **FUNCTION_ENV})
-        enrich_policy = self.enrich.role.node.find_child("DefaultPolicy").node.default_child  # type: ignore[union-attr]
-        self.enrich.node.default_child.add_override(  # type: ignore[union-attr]
-            "DependsOn", [Stack.of(self).get_logical_id(enrich_policy)])  # type: ignore[arg-type]
+        log_group = logs.LogGroup(self, "EnrichLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
+        self.enrich, enrich_target = python_function(
+            self, "Enrich", handler="baton_functions.task_events.lambda_handler", code=code, layer=layer,
+            log_group=log_group, memory_size=256, timeout=Duration.seconds(30), snap_start=snap_start,
+            environment={"POWERTOOLS_SERVICE_NAME": "baton-events"})
+        depend_on_policy_only(self.enrich)
 
         role = iam.Role(self, "PipeRole", assumed_by=iam.ServicePrincipal("pipes.amazonaws.com"))
         role.add_to_policy(iam.PolicyStatement(
             actions=["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                      "dynamodb:ListStreams"], resources=[stream_arn]))
         role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"],
-                                               resources=[self.enrich.function_arn]))
+                                               resources=[enrich_target.function_arn]))
         self.bus.grant_put_events_to(role)
         self.dead_letters.grant_send_messages(role)
 
         self.pipe = pipes.CfnPipe(
-            self, "Pipe", role_arn=role.role_arn, source=stream_arn, enrichment=self.enrich.function_arn,
+            self, "Pipe", role_arn=role.role_arn, source=stream_arn, enrichment=enrich_target.function_arn,
             target=self.bus.event_bus_arn, description="Baton history events as CloudEvents",
             source_parameters=pipes.CfnPipe.PipeSourceParametersProperty(
                 dynamo_db_stream_parameters=pipes.CfnPipe.PipeSourceDynamoDBStreamParametersProperty(
@@ -103,16 +102,3 @@ class TaskEvents(Construct):
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             alarm_description="Task events the Pipe could not deliver (see docs/events.md)")
-
-
-class EventsStack(Stack):
-    """The events' own stack: the API stack's layer, the functions' code, the data stack's stream."""
-
-    def __init__(self, scope: Construct, construct_id: str, *, table: ddb.ITableV2,
-                 layer: lambda_.ILayerVersion, **kwargs: object) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        code = lambda_.Code.from_asset(str(build_functions()))
-        self.events = TaskEvents(self, "TaskEvents", table=table, layer=layer, code=code)
-        for rule, reason in ACKNOWLEDGED:
-            if "BatonData" not in rule:  # the API's index grant: nothing here reads the table
-                Validations.of(self).acknowledge(Acknowledgment(id=rule, reason=reason))

@@ -15,7 +15,7 @@ The authorizer accepts the access tokens of both clients (their `client_id` is t
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
@@ -23,8 +23,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from baton.signin import SCOPE
-from infra.environment import FUNCTION_ENV
+from baton.signin.grants import SCOPE
+from infra.function import depend_on_policy_only, python_function
 
 RESOURCE_SERVER, SCOPE_NAME = SCOPE.split("/")
 
@@ -49,23 +49,19 @@ class SignIn(Construct):
         self.domain = domain  # the pool's one domain (Identity's), whose token endpoint the function calls
         self.audience = [self.machine_client.user_pool_client_id, self.password_client.user_pool_client_id]
 
-    def trigger(self, *, code: lambda_.Code, layer: lambda_.ILayerVersion, table: ddb.ITableV2) -> lambda_.Function:
+    def trigger(self, *, code: lambda_.Code, layer: lambda_.ILayerVersion, table: ddb.ITableV2,
+                retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+                snap_start: bool = False) -> lambda_.Function:
         """The pre-token-generation trigger (reads client registrations: GetItem only)."""
-        log_group = logs.LogGroup(self, "TriggerLogs", retention=logs.RetentionDays.ONE_MONTH,
-                                  removal_policy=RemovalPolicy.DESTROY)
-        fn = lambda_.Function(
-            self, "PreTokenGeneration", runtime=lambda_.Runtime.PYTHON_3_13, architecture=lambda_.Architecture.ARM_64,
-            handler="baton_functions.signin.pre_token_generation", code=code, layers=[layer], memory_size=256,
-            timeout=Duration.seconds(5), tracing=lambda_.Tracing.ACTIVE, log_group=log_group,
-            environment={"TABLE_NAME": table.table_name, "POWERTOOLS_SERVICE_NAME": "baton-signin-trigger",
-                         **FUNCTION_ENV})
+        log_group = logs.LogGroup(self, "TriggerLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
+        fn, target = python_function(
+            self, "PreTokenGeneration", handler="baton_functions.signin.pre_token_generation", code=code,
+            layer=layer, log_group=log_group, memory_size=256, timeout=Duration.seconds(5), snap_start=snap_start,
+            environment={"TABLE_NAME": table.table_name, "POWERTOOLS_SERVICE_NAME": "baton-signin-trigger"})
         table.grant(fn, "dynamodb:GetItem")
-        # The role is already a dependency through GetAtt; keep only the policy one (cfn-lint W3005).
-        policy = fn.role.node.find_child("DefaultPolicy").node.default_child  # type: ignore[union-attr]
-        cfn_function = fn.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction) and policy is not None
-        cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(policy)])  # type: ignore[arg-type]
-        self.pool.add_trigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, fn, cognito.LambdaVersion.V3_0)
+        depend_on_policy_only(fn)
+        self.pool.add_trigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, target,
+                              cognito.LambdaVersion.V3_0)
         return fn
 
     def wire(self, fn: lambda_.Function) -> None:

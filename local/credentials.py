@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baton.signin import Grant, SignInFailed
+from baton.signin.grants import Grant, SignInFailed
 from baton_local import tokens
 
 FILE = "credentials.json"

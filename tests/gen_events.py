@@ -43,6 +43,11 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                                         "roles": ["admin"], "expect": 201},
     ("PUT", "/api/v1/users/{userId}/presence"): {"user": "alice", "params": {"userId": "alice"},
                                                  "body": {"status": "away"}, "expect": 200},
+    ("PUT", "/api/v1/users/{userId}/absence"): {
+        "user": "alice", "params": {"userId": "alice"}, "expect": 200,
+        "body": {"from": "2026-12-20T00:00:00Z", "until": "2027-01-05T00:00:00Z", "delegateTo": "bob",
+                 "mode": "redirect"}},
+    ("DELETE", "/api/v1/users/{userId}/absence"): {"user": "alice", "params": {"userId": "alice"}, "expect": 200},
     ("GET", "/api/v1/users"): {"query": {"filter": "ali"}, "expect": 200},
     ("GET", "/api/v1/groups/{groupId}/stats"): {"params": {"groupId": "ops"}, "expect": 200},
     ("PUT", "/api/v1/groups/{groupId}"): {"body": {"name": "Crew", "members": ["alice"]}, "roles": ["admin"],

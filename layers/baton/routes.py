@@ -85,6 +85,10 @@ ROUTES: tuple[Route, ...] = (
           dynamodb=_actions("UpdateItem", "PutItem", "DeleteItem")),  # a rename moves assignment rows
     Route("PUT", "/api/v1/users/{userId}/presence", "directory", name="put_presence", roles=WORK_ROLES,
           dynamodb=_actions("UpdateItem")),  # the user itself, or admin/apiwrite (the service decides)
+    Route("PUT", "/api/v1/users/{userId}/absence", "directory", name="put_absence", roles=WORK_ROLES,
+          dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem")),  # the user itself, or admin
+    Route("DELETE", "/api/v1/users/{userId}/absence", "directory", name="end_absence", roles=WORK_ROLES,
+          dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem")),
     Route("GET", "/api/v1/users", "directory", name="list_users", dynamodb=_actions("Query")),
     Route("GET", "/api/v1/groups/{groupId}/stats", "directory", name="group_stats",
           dynamodb=_actions("GetItem", "BatchGetItem", "Query")),

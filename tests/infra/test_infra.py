@@ -68,7 +68,8 @@ def test_table(synthesized: tuple[Path, Template, Template]) -> None:
 def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
     functions = resources(api, "AWS::Lambda::Function")
-    assert len(functions) == len(FAMILIES) + 1  # and the user pool's trigger (test_signin_backed_by_cognito)
+    # and the user pool's trigger (test_signin_backed_by_cognito), the callbacks (test_step_functions_callbacks)
+    assert len(functions) == len(FAMILIES) + 2
     handlers = set()
     for fn in functions.values():
         props = fn["Properties"]
@@ -79,9 +80,9 @@ def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
         assert len(props["Layers"]) == 1
         handlers.add(props["Handler"])
     assert handlers == {f"baton_functions.{f}.lambda_handler" for f in FAMILIES} | {
-        "baton_functions.signin.pre_token_generation"}
+        "baton_functions.signin.pre_token_generation", "baton_functions.callbacks.lambda_handler"}
     groups = resources(api, "AWS::Logs::LogGroup")
-    assert len(groups) == len(FAMILIES) + 2 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
+    assert len(groups) == len(FAMILIES) + 3 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
     api.resource_count_is("AWS::Lambda::LayerVersion", 1)
 
 
@@ -223,7 +224,7 @@ def test_existing_idp_from_context(tmp_path: Path) -> None:
 def test_alarms_and_dashboard(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
     alarms = resources(api, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 2 + 2 * len(FAMILIES)
+    assert len(alarms) == 2 + 2 * len(FAMILIES) + 1  # and the callbacks' dead letters (test_step_functions_callbacks)
     metrics = {a["Properties"].get("MetricName") for a in alarms.values()}
     assert {"5xx", "Errors", "Throttles", "ThrottledRequests"} <= metrics
     api.resource_count_is("AWS::CloudWatch::Dashboard", 1)
@@ -329,3 +330,24 @@ def test_events_archive_and_example_rule(events_stack: Template) -> None:
                          "detail": {"type": ["baton.task.claim", "baton.task.assign", "baton.task.reassign"]}},
         "Targets": [Match.object_like({"Arn": Match.any_value()})]})
     events_stack.has_resource_properties("AWS::CloudWatch::Alarm", {"MetricName": "ApproximateNumberOfMessagesVisible"})
+
+
+def test_step_functions_callbacks(synthesized: tuple[Path, Template, Template]) -> None:
+    """A stream-fed function with retries, bisection, partial-batch failures and a dead-letter queue
+    with an alarm; it may send task results and nothing else of Step Functions."""
+    _, _, api = synthesized
+    mapping = next(iter(resources(api, "AWS::Lambda::EventSourceMapping").values()))["Properties"]
+    assert mapping["StartingPosition"] == "TRIM_HORIZON" and mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == 10 and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "OnFailure" in mapping["DestinationConfig"]
+    assert "callbackToken" in json.dumps(mapping["FilterCriteria"])
+    docs = [p["Properties"]["PolicyDocument"] for name, p in resources(api, "AWS::IAM::Policy").items()
+            if name.startswith("CallbacksDeliver")]
+    actions = {a for doc in docs for st in doc["Statement"]
+               for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+    assert {a for a in actions if a.startswith("states:")} == {
+        "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+    assert {a for a in actions if a.startswith("dynamodb:") and "Stream" not in a and "Records" not in a
+            and "ShardIterator" not in a} == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    alarms = resources(api, "AWS::CloudWatch::Alarm")
+    assert any("callback" in a["Properties"].get("AlarmDescription", "") for a in alarms.values())

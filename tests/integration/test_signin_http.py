@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from baton.signin import CognitoBackend, SignInFailed
+from baton.signin.cognito import CognitoBackend
+from baton.signin.grants import SignInFailed
 from tests.support.cognito import cognito, jwt
 
 

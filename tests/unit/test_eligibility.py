@@ -26,7 +26,8 @@ GIVES = {("itential", "claim"), ("itential", "assign"), ("tasks", "claim"), ("ta
 GIVES_NOTHING = {("itential", "release"), ("tasks", "create_task"), ("tasks", "release"), ("tasks", "heartbeat"),
                  ("tasks", "complete"), ("tasks", "abandon"), ("journey", "unassign"),
                  ("directory", "put_user"), ("directory", "put_group"), ("directory", "put_activity"),
-                 ("directory", "put_presence"), ("tasks", "reject"),  # the router (off the stream) gives
+                 ("directory", "put_presence"), ("directory", "put_absence"), ("directory", "end_absence"),
+                 ("tasks", "reject"),  # the router (off the stream) gives
                  ("processmaker", "assign"), ("processmaker", "remove"),  # an activity's assignees, not a task
                  ("signin", "oauth_token"), ("signin", "login"), ("signin", "processmaker_token")}
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from baton.edge.auth import caller_from_claims, parse_roles
-from baton.signin import pre_token_generation
+from baton.signin.trigger import pre_token_generation
 from baton_local import tokens
 from tests.support import TENANT, call
 

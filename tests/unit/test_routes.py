@@ -11,18 +11,13 @@ import jsonschema
 import pytest
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
 
-from baton.edge.dialects import (
-    CONDUCTORONE,
-    ERROR_CLASSES,
-    ITENTIAL,
-    JOURNEY,
-    NATIVE,
-    PROCESSMAKER,
-    Dialect,
-    error_response,
-)
+from baton.edge.dialects import ERROR_CLASSES, NATIVE, Dialect, error_response
 from baton.errors import BatonError, Conflict, Unauthorized
 from baton.routes import FAMILIES, ROUTES, Route, match
+from baton.vendors.conductorone.errors import CONDUCTORONE
+from baton.vendors.itential.errors import ITENTIAL
+from baton.vendors.journey.errors import JOURNEY
+from baton.vendors.processmaker.errors import PROCESSMAKER
 from baton_local.events import LambdaContext
 from tests.gen_events import SAMPLES, file_name, sample
 from tests.support import handlers, seed

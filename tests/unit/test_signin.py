@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from baton.signin import ROLES_CLAIM, CognitoBackend, SignInFailed, pre_token_generation
+from baton.edge.auth import ROLES_CLAIM
+from baton.signin.cognito import CognitoBackend
+from baton.signin.grants import SignInFailed
+from baton.signin.trigger import pre_token_generation
 from baton.storage.dynamo import get_dynamo, serialize
 from baton.storage.keys import Keys
 from tests.support.cognito import cognito, jwt

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from baton.directory.absence import Absence
 from baton.domain import Model
 
 Presence = Literal["available", "away", "offline"]
@@ -35,6 +36,9 @@ class User(Model):
     skills: list[str] = Field(default_factory=list)
     load: int = 0
     lastAssignedAt: str | None = None
+    # Away, and who stands in (directory.absence); only through its own route. Shown until it
+    # ends: a reader compares `until` with now (an absence ends by itself).
+    absence: Absence | None = None
 
 
 # The fields a user write (PUT /api/v1/users/{id}) sets; the others belong to their own paths.
@@ -64,6 +68,11 @@ class ClientRegistration:
 
     tenant: str
     roles: tuple[str, ...]
+
+
+class AbsenceChanged(Exception):
+    """An absence the change was checked on (the user's own or one in its delegate chain) changed
+    since it was read: read and decide again."""
 
 
 class GroupChanged(Exception):

@@ -6,12 +6,15 @@ name they sort by moves them in the same transaction (activities.order)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from baton.activities.order import COUNTERS, entry_place, entry_rank
+from baton.attrs import to_attr
+from baton.directory.absence import Absence
 from baton.directory.domain import (
     PROFILE_FIELDS,
+    AbsenceChanged,
     ClientRegistration,
     Group,
     GroupChanged,
@@ -117,6 +120,41 @@ class DirectoryRepository:
         except ConditionFailed:
             return None
         return user_from_item(out["Attributes"])
+
+    def set_absence(self, tenant: str, user_id: str, absence: Absence | None,
+                    seen: Mapping[str, Absence | None]) -> User | None:
+        """Set (None: end) a user's absence, in one transaction that pins every absence the change
+        was checked on (`seen`: the user's own and its delegate chain's, by user): a cycle cannot
+        form between the read and the write. The user as it now is; None if there is no such
+        user; AbsenceChanged if an absence in `seen` changed meanwhile."""
+        def pinned(user: str) -> tuple[str, dict[str, Any]]:
+            before = seen.get(user)
+            if before is None:
+                return "attribute_exists(pk) AND attribute_not_exists(absence)", {}
+            return "attribute_exists(pk) AND absence = :was", {":was": to_attr(before.public())}
+        cond, values = pinned(user_id)
+        if absence is None:
+            update: dict[str, Any] = {"UpdateExpression": "REMOVE absence"}
+        else:
+            update = {"UpdateExpression": "SET absence = :a"}
+            values = {**values, ":a": to_attr(absence.public())}
+        actions: list[dict[str, Any]] = [{"Update": {
+            "Key": serialize(Keys.user(tenant, user_id)), "ConditionExpression": cond, **update,
+            **({"ExpressionAttributeValues": values} if values else {})}}]
+        for other in seen:
+            if other != user_id:
+                check, check_values = pinned(other)
+                actions.append({"ConditionCheck": {"Key": serialize(Keys.user(tenant, other)),
+                                                   "ConditionExpression": check,
+                                                   **({"ExpressionAttributeValues": check_values}
+                                                      if check_values else {})}})
+        try:
+            self.db.transact(actions)
+        except ConditionFailed as failed:
+            if failed.index == 0 and not failed.item:
+                return None
+            raise AbsenceChanged() from None
+        return self.users(tenant, [user_id]).get(user_id)
 
     def groups_of(self, tenant: str, user_id: str) -> list[str]:
         """The groups a user is a member of (none for an unknown user)."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from baton import clock
-from baton.directory.domain import Group, GroupChanged, Presence, UnknownMember, User
+from baton.directory.absence import Absence, refuses_cycle
+from baton.directory.domain import AbsenceChanged, Group, GroupChanged, Presence, UnknownMember, User
 from baton.directory.repository import DirectoryRepository
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -30,6 +31,47 @@ class DirectoryService:
         if user is None:
             raise NotFound(f"User {user_id} not found", reason="userNotFound")
         return user
+
+    def set_absence(self, user_id: str, absence: Absence | None) -> User:
+        """The user itself, or admin, sets (None: ends) a user's absence. The delegate must be a
+        user of the tenant, and the delegation must not close a cycle (409), checked on the
+        chain as read and pinned by the write (the repository's `set_absence`)."""
+        require_role(self.caller)
+        if user_id != self.caller.user_id and not self.caller.is_admin:
+            raise Forbidden(f"User {self.caller.username} may set only its own absence", reason="accessDenied")
+        if absence is not None and absence.until <= absence.start:
+            raise BadRequest("An absence's `until` must be after its `from`", reason="invalidRequest")
+        delegate = absence.delegateTo if absence is not None else None
+        for _ in range(MAX_ATTEMPTS):
+            seen, why = self._chain(user_id, delegate)
+            if why is not None:
+                raise Conflict(why, reason="delegationCycle")
+            try:
+                user = self.directory.set_absence(self.caller.tenant, user_id, absence, seen)
+            except AbsenceChanged:
+                continue
+            if user is None:
+                raise NotFound(f"User {user_id} not found", reason="userNotFound")
+            return user
+        raise Conflict(f"The absences of {user_id}'s delegates are changing too fast; try again", reason="busy")
+
+    def _chain(self, user_id: str, delegate: str | None) -> tuple[dict[str, Absence | None], str | None]:
+        """The absences along `user_id` → `delegate` → ... as read now (one read per hop), and why
+        that delegation is refused (a cycle), if it is."""
+        seen: dict[str, Absence | None] = {}
+
+        def lookup(user: str) -> Absence | None:
+            if user not in seen:
+                found = self.directory.users(self.caller.tenant, [user]).get(user)
+                if found is None:
+                    error = NotFound if user == user_id else BadRequest
+                    raise error(f"User {user} not found", reason="userNotFound")
+                seen[user] = found.absence
+            return seen[user]
+        lookup(user_id)
+        if delegate is not None:
+            lookup(delegate)
+        return seen, refuses_cycle(user_id, delegate, lookup)
 
     def users(self, text: str | None, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
         return self.directory.users_page(self.caller.tenant, text, limit, cursor)

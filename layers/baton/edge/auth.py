@@ -8,7 +8,7 @@ one string (`cognito:groups` `["Domain admin"]` arrives as `"[Domain admin]"`, t
 as `["Domain", "admin"]`), so the group list cannot be recovered from it. A string claim is
 passed through untouched, and JSON keeps every name whole, so a role counts only when one
 group is exactly its name. The Cognito user pool's pre-token-generation trigger
-(`baton.signin.pre_token_generation`, wired by the CDK stack) adds the claim to every ID token; the
+(`baton.signin.trigger.pre_token_generation`, wired by the CDK stack) adds the claim to every ID token; the
 local issuer adds the same claim; an external identity provider must too.
 """
 

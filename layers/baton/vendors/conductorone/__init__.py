@@ -1,0 +1,1 @@
+"""ConductorOne's dialect: its gRPC-style error body and its task and user views."""

@@ -1,0 +1,1 @@
+"""Journey Manager's dialect: its error body (every refusal a 400 with an `errorKey`)."""
