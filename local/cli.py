@@ -90,6 +90,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         engine = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         engine.start()
         endpoint, serialize = f"http://127.0.0.1:{port}", True
+        os.environ["BATON_BULK_WORKERS"] = "1"  # moto is not thread-safe: a bulk request's writes in turn
         note = ("WARNING: Java or DynamoDB Local missing: falling back to an in-memory moto server; "
                 "requests are serialized and nothing survives a restart")
     _configure_environment(endpoint, args.table)

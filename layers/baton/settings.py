@@ -21,6 +21,9 @@ class Settings(BaseModel):
     # How many partitions a tenant's task listing is spread over (write sharding): raise it for
     # tenants that change more than ~1,000 tasks a second; `baton migrate` re-keys after a change.
     list_shards: int = Field(default=32, ge=1, le=1000)
+    # How many of a bulk request's per-task writes run at once (1: one after another, as with moto,
+    # which is not thread-safe).
+    bulk_workers: int = Field(default=16, ge=1, le=64)
 
 
 @lru_cache(maxsize=1)
@@ -33,4 +36,5 @@ def get_settings() -> Settings:
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", "baton"),
         xray_subsegments=os.environ.get("BATON_XRAY_SUBSEGMENTS", "").lower() in ("1", "true", "on"),
         list_shards=int(os.environ.get("BATON_LIST_SHARDS") or 32),
+        bulk_workers=int(os.environ.get("BATON_BULK_WORKERS") or 16),
     )

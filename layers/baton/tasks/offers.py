@@ -11,6 +11,7 @@ transaction that moves the loads of the member let go and of the member offered.
 from __future__ import annotations
 
 from baton import clock
+from baton.domain import require_role
 from baton.errors import Conflict, Forbidden
 from baton.tasks import eligibility
 from baton.tasks.algorithm import Action
@@ -73,6 +74,7 @@ class OfferService:
 
     def accept(self, task_id: str) -> Task:
         """The member a task is offered to takes it: a claim."""
+        require_role(self.caller)
         task = self.service.get(task_id)
         if task.offeredTo != self.caller.user_id:
             raise Conflict(f"Task {task_id} is not offered to {self.caller.username}", reason="notOffered")
@@ -80,6 +82,7 @@ class OfferService:
 
     def reject(self, task_id: str) -> Task:
         """The member a task is offered to lets it go: the router offers it to the next one."""
+        require_role(self.caller)
         service, me = self.service, self.caller.user_id
 
         def decide(seen: Seen) -> Change:
