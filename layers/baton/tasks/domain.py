@@ -102,6 +102,7 @@ class Person(NamedTuple):
     load: int = 0
     presence: str = "available"
     active: bool = True
+    lastAssignedAt: str | None = None
 
     @property
     def full(self) -> bool:

@@ -14,7 +14,7 @@ from baton import clock
 from baton.domain import require_role
 from baton.errors import Conflict, Forbidden
 from baton.tasks import eligibility
-from baton.tasks.algorithm import Action
+from baton.tasks.algorithm import Action, State
 from baton.tasks.change import Change, Seen
 from baton.tasks.domain import Task
 from baton.tasks.eligibility import Handover
@@ -29,7 +29,7 @@ class OfferService:
         self.service = service
         self.caller = service.caller
 
-    def offer(self, task_id: str, user: str, seconds: int, reason: str) -> Task:
+    def offer(self, task_id: str, user: str, seconds: int, reason: str, first: State | None = None) -> Task:
         """Offer a free task to `user` (who must be eligible to hold it, as for an assign) for
         `seconds`; an expired offer to someone else is ended by the same write (`offer-expired`)."""
         service = self.service
@@ -58,7 +58,7 @@ class OfferService:
             after = service.next(task, offeredTo=user, offerExpiresAt=clock.after(seconds), offerTried=tried)
             event = service.event(task, OFFER, task.offeredTo, user, why)
             return seen.change(after, event, grant.members)
-        return service.apply(task_id, Action(OFFER, decide, (user,)), None)[0]
+        return service.apply(task_id, Action(OFFER, decide, (user,)), None, first)[0]
 
     def withdraw(self, task_id: str) -> Task:
         """An expired offer nobody else can take ends: the task is back in its groups' queues."""

@@ -43,7 +43,7 @@ def person_from(data: dict[str, Any]) -> Person:
     capacity = data.get("capacity")
     return Person(str(data["userId"]), tuple(data.get("groups", [])), frozenset(data.get("skills", [])),
                   None if capacity is None else int(capacity), int(data.get("load", 0)),
-                  str(data.get("presence", "available")), bool(data.get("active", True)))
+                  str(data.get("presence", "available")), bool(data.get("active", True)), data.get("lastAssignedAt"))
 
 
 def holders(change: Change) -> tuple[str | None, str | None]:

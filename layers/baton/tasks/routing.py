@@ -19,12 +19,14 @@ import time
 from collections.abc import Iterable
 
 from baton import clock
-from baton.directory.domain import Group
+from baton.directory.domain import Group, User
 from baton.directory.repository import DirectoryRepository
 from baton.directory.routing import PUSH_STRATEGIES, pick
 from baton.domain import ROLE_ADMIN, Caller
 from baton.errors import BatonError
 from baton.storage.dynamo import Dynamo
+from baton.tasks import eligibility
+from baton.tasks.domain import Person
 from baton.tasks.listings import TaskListings
 from baton.tasks.offers import OfferService
 from baton.tasks.service import TaskService
@@ -34,6 +36,13 @@ ROUTER = "baton-router"  # the actor of a routed assignment
 MAX_PICKS = 8  # members tried for one task before it waits for the next trigger
 GROUP_TTL = 2.0  # seconds a group's routing is cached by one router process
 QUEUE_BATCH = 10
+
+
+def _user(person: Person) -> User:
+    """A member as the strategies read it."""
+    return User(id=person.id, username=person.id, presence=person.presence,  # type: ignore[arg-type]
+                capacity=person.capacity, skills=sorted(person.skills), load=person.load,
+                lastAssignedAt=person.lastAssignedAt, active=person.active)
 
 
 class Router:
@@ -108,9 +117,11 @@ class Router:
             tried = {*task.offerTried, *([task.offeredTo] if task.offeredTo else [])}
             excluded: set[str] = set(tried)
             for _ in range(MAX_PICKS):
-                members = list(self.directory.users(tenant, group.members).values())
-                by_order = sorted(members, key=lambda m: group.members.index(m.id))
-                chosen = pick(group.routing.strategy, by_order, task.requiredSkills, last=group.routingLast,
+                # the members as the task rules see them (one BatchGetItem), which the write then
+                # decides on without reading again
+                people = service.tasks.read_people(tenant, group.members)
+                members = [_user(people[m]) for m in group.members if m in people]
+                chosen = pick(group.routing.strategy, members, task.requiredSkills, last=group.routingLast,
                               excluded=excluded)
                 if chosen is None and tried and excluded == tried:  # everyone has been offered it: again
                     excluded = set()
@@ -118,18 +129,22 @@ class Router:
                 if chosen is None:
                     break
                 reason = f"routing:{group.routing.strategy}"
+                seen = (task, {u: list(p.groups) for u, p in people.items()})
                 try:
                     if group.routing.offerSeconds:
-                        OfferService(service).offer(task_id, chosen.id, group.routing.offerSeconds, reason)
+                        OfferService(service).offer(task_id, chosen.id, group.routing.offerSeconds, reason, seen)
                     else:
-                        service.assign(task_id, chosen.id, reason=reason)
+                        service.apply(task_id, service.handover(eligibility.ASSIGN, "assign", (chosen.id,), reason),
+                                      None, seen)
                 except BatonError as refused:
                     if refused.reason in ("txnAlreadyAssigned", "txnAlreadyFinished", "txnNotFound"):
                         return 0  # claimed, finished or gone meanwhile
                     excluded.add(chosen.id)  # full, away or gone meanwhile: the next one
                     continue
-                self.directory.set_routing_last(tenant, group_id, chosen.id)
-                self._groups[(tenant, group_id)] = (0.0, None)
+                if group.routing.strategy == "round-robin":
+                    self.directory.set_routing_last(tenant, group_id, chosen.id)
+                    self._groups[(tenant, group_id)] = (time.monotonic() + GROUP_TTL,
+                                                        group.model_copy(update={"routingLast": chosen.id}))
                 return 1
         if task.offeredTo is not None:  # expired, and nobody to offer it to: back to the queue
             OfferService(service).withdraw(task_id)

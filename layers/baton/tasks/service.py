@@ -69,7 +69,7 @@ class TaskService(Changes):
 
         return ActivityRepository(self.db)
 
-    def _handover(self, via: str, verb: str, targets: tuple[str, ...], reason: str | None = None,
+    def handover(self, via: str, verb: str, targets: tuple[str, ...], reason: str | None = None,
                   leased: bool = False, lease_seconds: int | None = None) -> Action:
         """The action of a path that gives the task to someone: eligibility grants it (or says why
         not) and names what the write asserts. `leased`: the holder takes the task's lease (a claim,
@@ -99,7 +99,7 @@ class TaskService(Changes):
         first = self._fast_claim(task_id, if_match) if fast_path and lease_seconds is None else None
         if isinstance(first, Task):
             return first
-        action = self._handover(eligibility.CLAIM, "claim", (self.caller.user_id,), leased=True,
+        action = self.handover(eligibility.CLAIM, "claim", (self.caller.user_id,), leased=True,
                                 lease_seconds=lease_seconds)
         return self.apply(task_id, action, if_match, first)[0]
 
@@ -140,7 +140,7 @@ class TaskService(Changes):
             candidate: tuple[str, list[str]] = (me, [group_id])
         else:
             candidate = (me, groups)
-        action = self._handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
+        action = self.handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
         tried: set[str] = set()
         cursor: str | None = None
         spread = CLAIM_SPREAD
@@ -171,14 +171,14 @@ class TaskService(Changes):
         admin), under the task's lease, never taken from a holder (Journey Manager's assign)."""
         target = user_id or self.caller.user_id
         via = eligibility.MEMBER_ASSIGN if within_groups else eligibility.ASSIGN
-        return self.apply(task_id, self._handover(via, "assign", (target,), reason, leased=within_groups),
+        return self.apply(task_id, self.handover(via, "assign", (target,), reason, leased=within_groups),
                            if_match)[0]
 
     def reassign(self, task_id: str, user_ids: list[str], reason: str | None,
                  if_match: int | None = None) -> tuple[Task, HistoryEvent]:
         """One user becomes the assignee; several are offered the task (they become its candidate
         users and nobody holds it)."""
-        task, change = self.apply(task_id, self._handover(eligibility.REASSIGN, "reassign",
+        task, change = self.apply(task_id, self.handover(eligibility.REASSIGN, "reassign",
                                                            tuple(dict.fromkeys(user_ids)), reason), if_match)
         assert change is not None  # reassign always writes
         return task, change.event

@@ -128,7 +128,7 @@ class Batch(UnitOfWork):
         if len(self.ops) > MAX_TRANSACTION_ITEMS:
             raise BadRequest(f"atomic: these tasks need {len(self.ops)} items in one transaction; DynamoDB "
                              f"takes {MAX_TRANSACTION_ITEMS} (a task is 2 or 3, plus one per queue it enters or "
-                             f"leaves)")
+                             f"leaves, plus one per user whose load it changes)")
         try:
             self.db.transact([op.render() for op in self.ops])
         except ConditionFailed as failed:
