@@ -2,19 +2,15 @@
 with retries, bisection and a dead-letter queue, infra/), delivering each callback of
 `baton.tasks.callbacks` once in effect. A failure reports the first record it could not deliver
 (ReportBatchItemFailures), so the stream retries from there and keeps each task's order."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
-
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
 
 from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from baton.edge import coldstart
 from baton.edge.observability import logger
 from baton.storage.dynamo import get_dynamo
 from baton.tasks.callbacks import Deliverer, callbacks_of

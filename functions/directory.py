@@ -1,14 +1,6 @@
 """Native directory routes: users, groups, project activities."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
-
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.storage.dynamo import get_dynamo
-
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
 
 from typing import Annotated, Any, Literal
 
@@ -25,10 +17,12 @@ from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller
+from baton.edge.paths import SEGMENT
 from baton.settings import MAX_ID_LENGTH
+from baton.storage.dynamo import get_dynamo
 
-router = FamilyRouter("directory")
-PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+router = FamilyRouter("directory", NATIVE)
+PathId = Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Text = Annotated[str, Field(max_length=256)]
 Timestamp = Annotated[str, Field(max_length=64, description="RFC 3339 date-time with an offset; stored in UTC"),
@@ -155,4 +149,4 @@ def put_activity(prjUid: PathId, actUid: PathId, body: Annotated[ActivityIn, Bod
     return saved(ActivityService(get_dynamo(), current_caller(router.current_event)).put_activity(activity), activity)
 
 
-lambda_handler = lambda_entry(NATIVE, router)
+lambda_handler = lambda_entry(router)

@@ -1,30 +1,27 @@
 """Public routes: the OpenAPI document of every route in the route table, health, and the browser
 pages (the inbox at `/`, Swagger UI) with their assets."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
-
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
 
 import json
 from functools import lru_cache
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from baton import web
 from baton.edge.dialects import NATIVE, UNAUTHORIZED_SCHEMA, Dialect
 from baton.edge.entry import FamilyRouter, lambda_entry, make_resolver
 from baton.edge.http import JSON, request_header
+from baton.edge.paths import SEGMENT
 from baton.routes import FAMILIES, ROUTES, Route
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
+Asset = Annotated[str, SEGMENT, Path()]
 TITLE = "Baton"
 VERSION = "1.0.0"
 DESCRIPTION = ("Task assignment: claim, release, assign, unassign and reassign, in the dialects of "
@@ -52,7 +49,7 @@ def full_api() -> APIGatewayHttpResolver:
 
 def _docs_router() -> Any:
 
-    router = FamilyRouter("docs")
+    router = FamilyRouter("docs", NATIVE)
 
     @router.handles("health", summary="Liveness", tags=["Docs"], security=[])
     def health() -> dict[str, str]:
@@ -76,7 +73,7 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _dialect(family: str) -> Dialect:
-    dialect: Dialect = api_families()[family].lambda_handler.dialect
+    dialect: Dialect = api_families()[family].router.dialect
     return dialect
 
 
@@ -132,14 +129,14 @@ def _pages_router() -> Any:
     with their assets. Served by this function so that they deploy with the stack and work
     offline (see docs/decisions.md); a separate router keeps them out of the OpenAPI document."""
 
-    router = FamilyRouter("docs")
+    router = FamilyRouter("docs", NATIVE)
 
     @router.handles("inbox", include_in_schema=False)
     def inbox() -> Response[Any]:
         return _asset(web.page("inbox.html"), router.current_event)
 
     @router.handles("inbox_asset", include_in_schema=False, compress=True)
-    def inbox_asset(asset: str) -> Response[Any]:
+    def inbox_asset(asset: Asset) -> Response[Any]:
         if asset == "config.json":
             return Response(200, JSON, json.dumps(web.sign_in_config()), headers={"Cache-Control": "no-store"})
         return _asset(web.inbox_asset(asset), router.current_event)
@@ -149,7 +146,7 @@ def _pages_router() -> Any:
         return _asset(web.page("swagger.html"), router.current_event)
 
     @router.handles("swagger_asset", include_in_schema=False, compress=True)
-    def swagger_asset(asset: str) -> Response[Any]:
+    def swagger_asset(asset: Asset) -> Response[Any]:
         return _asset(web.swagger_asset(asset), router.current_event)
 
     return router
@@ -167,4 +164,4 @@ def _asset(found: web.Asset | None, request: BaseProxyEvent) -> Response[Any]:
     return Response(200, found.content_type, found.body, headers=headers)
 
 
-lambda_handler = lambda_entry(NATIVE, _docs_router(), _pages_router())
+lambda_handler = lambda_entry(_docs_router(), _pages_router())

@@ -1,14 +1,6 @@
 """Itential dialect: claim, release and assign a task."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
-
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.storage.dynamo import get_dynamo
-
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
 
 from typing import Annotated, Any
 
@@ -18,14 +10,16 @@ from pydantic import BaseModel, Field
 
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller, etag, if_match
+from baton.edge.paths import SEGMENT
 from baton.settings import MAX_ID_LENGTH
+from baton.storage.dynamo import get_dynamo
 from baton.tasks.domain import Task
 from baton.tasks.service import TaskService
 from baton.vendors.itential.errors import ITENTIAL
 from baton.vendors.itential.views import document
 
-router = FamilyRouter("itential")
-TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The id of the Task.")]
+router = FamilyRouter("itential", ITENTIAL)
+TaskId = Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The id of the Task.")]
 
 
 class EmptyBody(BaseModel):
@@ -69,4 +63,4 @@ def assign(taskId: TaskId, body: Annotated[AssignBody, Body()]) -> Response[Iten
     return result("Successfully assigned the task", task)
 
 
-lambda_handler = lambda_entry(ITENTIAL, router)
+lambda_handler = lambda_entry(router)

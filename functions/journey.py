@@ -1,14 +1,6 @@
 """Journey Manager dialect: return a group task to its queue (unassign), or take it (assign)."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
-
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.storage.dynamo import get_dynamo
-
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
 
 from typing import Annotated
 
@@ -20,10 +12,11 @@ from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, current_caller, etag, if_match
 from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
+from baton.storage.dynamo import get_dynamo
 from baton.tasks.service import TaskService
 from baton.vendors.journey.errors import JOURNEY
 
-router = FamilyRouter("journey")
+router = FamilyRouter("journey", JOURNEY)
 TAGS = ["Journey Manager"]
 Key = Annotated[str | None, Field(default=None, max_length=MAX_ID_LENGTH)]
 
@@ -73,4 +66,4 @@ def assign(body: Annotated[AssignRequest | None, Body()] = None) -> Response[Non
     return Response(200, None, None, headers=etag(task.version))
 
 
-lambda_handler = lambda_entry(JOURNEY, router)
+lambda_handler = lambda_entry(router)

@@ -1,14 +1,6 @@
 """ProcessMaker dialect: the assignees of a project activity."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
-
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.storage.dynamo import get_dynamo
-
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
 
 from typing import Annotated, Literal
 
@@ -20,11 +12,13 @@ from baton.activities.service import AssigneeService, Page, paging_value
 from baton.activities.service import Query as AssigneeQuery
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, current_caller
+from baton.edge.paths import SEGMENT
 from baton.settings import MAX_ID_LENGTH
+from baton.storage.dynamo import get_dynamo
 from baton.vendors.processmaker.errors import PROCESSMAKER
 
-router = FamilyRouter("processmaker")
-Id = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+router = FamilyRouter("processmaker", PROCESSMAKER)
+Id = Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Text = Annotated[str | None, Query(max_length=256)]
 Filter = Annotated[str | None, Query(max_length=256, description="Case-insensitive search in names")]
 Paging = Annotated[str | None, Query(max_length=64, description="A non-negative integer")]
@@ -125,4 +119,4 @@ def remove(workspace: Id, prj_uid: Id, act_uid: Id, aas_uid: Id) -> Response[Non
     return Response(200, None, None)
 
 
-lambda_handler = lambda_entry(PROCESSMAKER, router)
+lambda_handler = lambda_entry(router)

@@ -2,14 +2,8 @@
 ProcessMaker's `POST /{workspace}/oauth2/token` (password grant). Public routes (no authorizer):
 they hand out the tokens the authorizer then accepts. See `baton.signin` for where tokens come
 from (Cognito in AWS, the local issuer locally)."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
-
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
 
 import base64
 import binascii
@@ -20,8 +14,10 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
+from baton.edge import coldstart
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import JSON
+from baton.edge.paths import SEGMENT
 from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
 from baton.signin import trigger
@@ -30,7 +26,7 @@ from baton.signin.grants import Grant, SignInFailed, backend
 from baton.vendors.itential import signin as itential
 from baton.vendors.processmaker import signin as processmaker
 
-router = FamilyRouter("signin")
+router = FamilyRouter("signin", SIGNIN)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -117,7 +113,7 @@ def login() -> Response[str]:
 
 @router.handles("processmaker_token", summary="ProcessMaker: sign in with the password grant",
              tags=["Sign-in"], security=[])
-def processmaker_token(workspace: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+def processmaker_token(workspace: Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH)]
                        ) -> Response[dict[str, Any]]:
     fields = _fields()
     _grant_type(fields, "password")
@@ -127,7 +123,7 @@ def processmaker_token(workspace: Annotated[str, Path(min_length=1, max_length=M
     return _token(grant, processmaker.TOKEN_TYPE)
 
 
-lambda_handler = lambda_entry(SIGNIN, router, json_only=False)
+lambda_handler = lambda_entry(router, json_only=False)
 
 
 def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,17 +1,12 @@
 """The EventBridge Pipe's enrichment: a batch of DynamoDB stream records in, the CloudEvents of
 the history events among them out (each becomes one event on the Baton bus). The mapping is
 `baton.tasks.stream.cloud_events`, the same `baton serve` uses for GET /local/events."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
-
 from typing import Any
 
+from baton.edge import coldstart
 from baton.tasks.stream import cloud_events
 
 

@@ -1,15 +1,8 @@
 """Native task routes: create, read, list, history, claim, release, heartbeat, complete, abandon."""
-# ruff: noqa: E402 (the cold-start measures start before the imports below)
 
 from __future__ import annotations
 
-# First, before Powertools is imported: the cold-start measures (baton/edge/coldstart.py).
-from baton.storage.dynamo import get_dynamo
-
-from baton.edge import coldstart  # isort: skip
-
-coldstart.prepare()
-
+import json
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -22,20 +15,40 @@ from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller, etag, if_match
+from baton.edge.paths import SEGMENT
 from baton.settings import MAX_ID_LENGTH
+from baton.storage.dynamo import get_dynamo
 from baton.tasks import bulk
 from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
 from baton.tasks.service import TaskService
 from baton.vendors.conductorone.views import task_view
 
-router = FamilyRouter("tasks")
-TaskId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+router = FamilyRouter("tasks", NATIVE)
+TaskId = Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 LeaseSeconds = Annotated[int, Field(ge=1, le=MAX_LEASE_SECONDS, description="A claim's lease, in seconds")]
 Timestamp = Annotated[str, Field(max_length=64, description="RFC 3339 date-time with an offset; stored in UTC"),
                       AfterValidator(utc_timestamp)]
+MAX_VARIABLES_BYTES = 32 * 1024
+
+
+def json_variables(value: dict[str, Any]) -> dict[str, Any]:
+    """A completion's variables: a JSON object of at most MAX_VARIABLES_BYTES (as compact UTF-8
+    JSON), finite numbers only (a Step Functions execution parses it)."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+        size = len(text.encode("utf-8"))
+    except (ValueError, UnicodeEncodeError):
+        raise ValueError("variables must be JSON: finite numbers and valid text only") from None
+    if size > MAX_VARIABLES_BYTES:
+        raise ValueError(f"variables take {size} bytes as JSON; at most {MAX_VARIABLES_BYTES}")
+    return value
+
+
+Variables = Annotated[dict[str, Any], AfterValidator(json_variables),
+                      Field(description=f"Any JSON object, at most {MAX_VARIABLES_BYTES} bytes as JSON")]
 
 
 class PolicyIn(BaseModel):
@@ -61,6 +74,8 @@ class CreateTask(BaseModel):
     followUpDate: Timestamp | None = None
     leaseSeconds: LeaseSeconds | None = None
     requiredSkills: Skills | None = Field(default=None, description="Skills a holder needs (default: the activity's)")
+    callback: CallbackIn | None = Field(default=None, description="End a waiting Step Functions execution when "
+                                                                  "the task is completed or abandoned")
 
 
 class ClaimNextBody(BaseModel):
@@ -83,6 +98,19 @@ class EmptyBody(BaseModel):
 class FinishBody(BaseModel):
     model_config = INPUT
     comment: str | None = Field(default=None, max_length=2048)
+
+
+class CompleteBody(FinishBody):
+    """How the task ended: an outcome (`approved`, `rejected`, ...) and data for whoever waits on it."""
+
+    outcome: str | None = Field(default=None, min_length=1, max_length=64)
+    variables: Variables | None = None
+
+
+class CallbackIn(BaseModel):
+    model_config = INPUT
+    stepFunctionsTaskToken: str = Field(min_length=1, max_length=1024,
+                                        description="The task token of a Step Functions `.waitForTaskToken` state")
 
 
 class TaskOut(Task):
@@ -186,19 +214,20 @@ def heartbeat(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) 
     return task_response(_service().heartbeat(taskId, lease, if_match(router.current_event)))
 
 
-@router.handles("complete", summary="Complete a task", tags=["Tasks"])
-def complete(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
-    comment = body.comment if body else None
-    return task_response(_service().finish(taskId, "completed", comment, if_match(router.current_event)))
+@router.handles("complete", summary="Complete a task, saying how it ended", tags=["Tasks"])
+def complete(taskId: TaskId, body: Annotated[CompleteBody | None, Body()] = None) -> Response[TaskOut]:
+    body = body or CompleteBody()
+    return task_response(_service().finish(taskId, "completed", body.comment, if_match(router.current_event),
+                                           body.outcome, body.variables)[0])
 
 
 @router.handles("abandon", summary="Abandon a task", tags=["Tasks"])
 def abandon(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
     comment = body.comment if body else None
-    return task_response(_service().finish(taskId, "abandoned", comment, if_match(router.current_event)))
+    return task_response(_service().finish(taskId, "abandoned", comment, if_match(router.current_event))[0])
 
 
-lambda_handler = lambda_entry(NATIVE, router)
+lambda_handler = lambda_entry(router)
 
 
 class BulkBody(BaseModel):
@@ -210,7 +239,7 @@ class BulkBody(BaseModel):
 
 
 @router.handles("bulk_action", summary="One action on up to 100 tasks", tags=["Tasks"])
-def bulk_action(action: Annotated[Literal[bulk.ACTIONS], Path()],  # type: ignore[valid-type]
+def bulk_action(action: Annotated[Literal[bulk.ACTIONS], SEGMENT, Path()],  # type: ignore[valid-type]
                 body: Annotated[BulkBody, Body()]) -> dict[str, Any]:
     """Each task gets its own conditional write and the status its single action would answer;
     `atomic: true` applies all or none in one transaction (at most 32 tasks; 409 naming the

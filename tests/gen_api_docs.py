@@ -32,8 +32,9 @@ what each route costs.
 
 - **Token**: every route but those marked *public* needs `Authorization: Bearer <JWT>`; a missing
   or bad token is `401 {"message": "Unauthorized"}` in every dialect.
-- **Roles** come from the token's `cognito:groups`: a route listing roles refuses other callers
-  with 403 (Journey Manager: 400 `accessDenied`); *any* means any caller of the tenant.
+- **Roles** come from the token's `baton:roles` claim (a JSON array of role names, in one string
+  claim; never `cognito:groups`, see [security.md](security.md)): a route listing roles refuses
+  other callers with 403 (Journey Manager: 400 `accessDenied`); *any* means any caller of the tenant.
 - **Errors** are in the route's dialect (shapes below); bad input is a 4xx, never a 5xx.
 - **Versions**: task responses carry `version` and an `ETag`; every task mutation takes
   `If-Match: <version>` and answers 412 when it is stale.

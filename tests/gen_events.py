@@ -68,6 +68,10 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tasks/{taskId}/action/reassign"): {
         "user": "root", "roles": ["admin"], "expect": 200,
         "body": {"comment": "over to bob", "newStepUserIds": ["bob"], "expandMask": {"paths": ["*"]}}},
+    ("POST", "/api/v1/tasks/{taskId}/action/approve"): {
+        "user": "root", "roles": ["admin"], "expect": 200, "body": {"policyStepId": "step", "comment": "looks good"}},
+    ("POST", "/api/v1/tasks/{taskId}/action/deny"): {
+        "user": "root", "roles": ["admin"], "expect": 200, "body": {"policyStepId": "step", "comment": "not now"}},
     # sign-in samples stop at validation (the real flows are tested over HTTP: test_vendor_clients)
     ("POST", "/oauth/token"): {"body": {"grant_type": "client_credentials", "client_id": "itential"}, "expect": 400},
     ("POST", "/login"): {"body": {"user": {"username": "alice"}}, "expect": 400},

@@ -113,8 +113,12 @@ ROUTES: tuple[Route, ...] = (
           roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/workspaces/secure/api/v1/txn/assign", "journey", name="assign",
           roles=WORK_ROLES, dynamodb=TASK_ACTION),
-    # ConductorOne: reassign
+    # ConductorOne: reassign, approve and deny (a completion with outcome `approved` / `denied`)
     Route("POST", "/api/v1/tasks/{taskId}/action/reassign", "conductorone", name="reassign", roles=WORK_ROLES,
+          dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/approve", "conductorone", name="approve", roles=WORK_ROLES,
+          dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/deny", "conductorone", name="deny", roles=WORK_ROLES,
           dynamodb=TASK_ACTION),
     # Vendor sign-in: public, they hand out the tokens the authorizer accepts (no table access)
     Route("POST", "/oauth/token", "signin", name="oauth_token", auth=False),

@@ -89,6 +89,31 @@ def test_conductorone_sdk_reassign_parses_into_its_models(server: Server) -> Non
     assert res.raw_response.json()["taskView"]["task"]["assignee"] is None
 
 
+@pytest.mark.parametrize(("verb", "outcome"), [("approve", "approved"), ("deny", "denied")])
+def test_conductorone_sdk_approve_and_deny_complete_with_an_outcome(server: Server, verb: str, outcome: str) -> None:
+    task_id = new_task(server, candidateUsers=["alice"])
+    request(server.base, "POST", f"/operations-manager/tasks/{task_id}/claim", token(server.state, "alice",
+                                                                                      "operations"))
+    alice = c1_client(server, "alice")
+    if verb == "approve":
+        res: Any = alice.task_actions.approve(request={
+            "task_id": task_id, "task_actions_service_approve_request": {"policy_step_id": "step", "comment": "ok"}})
+        out: Any = res.task_actions_service_approve_response
+    else:
+        res = alice.task_actions.deny(request={
+            "task_id": task_id, "task_actions_service_deny_request": {"policy_step_id": "step", "comment": "no"}})
+        out = res.task_actions_service_deny_response
+    assert res.status_code == 200 and out is not None and out.ticket_action_id
+    assert out.task_view is not None and out.task_view.task is not None
+    assert out.task_view.task.state == shared.TaskState.TASK_STATE_CLOSED
+    status, task = request(server.base, "GET", f"/api/v1/tasks/{task_id}", admin(server))
+    assert status == 200 and task["outcome"] == outcome and task["completedBy"] == "alice"
+    with pytest.raises(errors.SDKError) as refused:  # finished: the SDK's error, in the gRPC-gateway shape
+        alice.task_actions.approve(request={"task_id": task_id,
+                                            "task_actions_service_approve_request": {"policy_step_id": "step"}})
+    assert refused.value.status_code == 400 and json.loads(refused.value.body)["code"] == 9
+
+
 def test_conductorone_sdk_task_get_gives_a_task_view(server: Server) -> None:
     task_id = new_task(server, candidateUsers=["alice"])
     res = c1_client(server, "alice").task.get(request={"id": task_id})

@@ -67,3 +67,43 @@ def resources(driver: webdriver.Chrome) -> list[str]:
     urls: list[str] = driver.execute_script(
         "return [location.href, ...performance.getEntriesByType('resource').map(e => e.name)]")
     return urls
+
+
+@contextmanager
+def one_browser_per_module() -> Iterator[webdriver.Chrome]:
+    """One chromium for a module's tests (starting one costs seconds on a loaded machine); `fresh`
+    gives each test a clean page."""
+    with chromium() as driver:
+        driver.set_script_timeout(120)
+        yield driver
+
+
+def fresh(driver: webdriver.Chrome, base: str, width: int = 1280, height: int = 900) -> webdriver.Chrome:
+    """The shared browser as a new test wants it: the window's size, no page state of the previous
+    test (storage of the server's origin, cookies), and its console log read away."""
+    driver.set_window_size(width, height)
+    driver.get(base + "/health")
+    driver.execute_script("localStorage.clear(); sessionStorage.clear();")
+    driver.delete_all_cookies()
+    driver.get_log("browser")
+    return driver
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(driver: webdriver.Chrome, impacts: tuple[str, ...] = ("serious", "critical"),
+                   context: str = "document") -> list[dict[str, object]]:
+    """axe-core's violations of the page as it is now (WCAG 2.x A and AA rules and axe's best
+    practices), those of the given impacts. axe-core comes from npm (package.json, `make install`)
+    and is put into the page by the test: the page itself loads nothing from anywhere else."""
+    assert AXE.is_file(), f"{AXE} missing: `make install` installs axe-core from npm"
+    if not driver.execute_script("return typeof window.axe === 'object'"):
+        driver.execute_script(AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, object]] = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        f"axe.run({context}, {{resultTypes: ['violations']}})"
+        ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}))))"
+        ".catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));")
+    return [v for v in found if v["impact"] in impacts]

@@ -25,6 +25,7 @@ GIVES = {("itential", "claim"), ("itential", "assign"), ("tasks", "claim"), ("ta
          ("tasks", "accept")}  # an offer accepted: a claim
 GIVES_NOTHING = {("itential", "release"), ("tasks", "create_task"), ("tasks", "release"), ("tasks", "heartbeat"),
                  ("tasks", "complete"), ("tasks", "abandon"), ("journey", "unassign"),
+                 ("conductorone", "approve"), ("conductorone", "deny"),  # a completion
                  ("directory", "put_user"), ("directory", "put_group"), ("directory", "put_activity"),
                  ("directory", "put_presence"), ("directory", "put_absence"), ("directory", "end_absence"),
                  ("tasks", "reject"),  # the router (off the stream) gives

@@ -112,6 +112,16 @@ def test_path_ids_with_odd_characters_are_4xx_in_the_dialect() -> None:
         assert status < 500, (path, status, text)
 
 
+def test_any_id_without_a_slash_is_reachable_by_its_path() -> None:
+    """A path parameter reaches its route as API Gateway handed it over, whatever its characters."""
+    for task_id in ['a"b', "a\\b", "a`b", "%41", "a%2Fb", "\x01\n", "\u2028★", "é" * 128, "HOST $ ' * (x)"]:
+        assert call("POST", "/api/v1/tasks", {"id": task_id, "name": "Odd"}, user="root", roles=ADMIN).status == 201
+        got = call("GET", "/api/v1/tasks/" + task_id, user="root", roles=ADMIN)
+        assert (got.status, got.body["id"]) == (200, task_id), task_id
+        claimed = call("POST", f"/operations-manager/tasks/{task_id}/claim", {}, user="root", roles=ADMIN)
+        assert (claimed.status, claimed.body["data"]["_id"]) == (200, task_id), task_id
+
+
 def test_a_tenant_or_user_over_the_key_size_is_refused() -> None:
     for claims in ({"sub": "root", "custom:tenant": "t" * 3000}, {"sub": "u" * 3000, "custom:tenant": TENANT}):
         status, _ = send(match("GET", "/api/v1/tasks")[0], "/api/v1/tasks",  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import pytest
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as Router
 
 from baton.edge.dialects import ERROR_CLASSES, NATIVE, Dialect, error_response
+from baton.edge.entry import make_resolver
 from baton.errors import BatonError, Conflict, Unauthorized
 from baton.routes import FAMILIES, ROUTES, Route, match
 from baton.vendors.conductorone.errors import CONDUCTORONE
@@ -25,8 +26,6 @@ from tests.support import handlers, seed
 
 def test_each_family_serves_exactly_its_routes() -> None:
     """The resolver each Lambda handler builds holds exactly the table's routes for its family."""
-    from baton.edge.dialects import NATIVE
-    from baton.edge.entry import make_resolver
 
     for family in FAMILIES:
         module = importlib.import_module(f"baton_functions.{family}")
@@ -36,6 +35,26 @@ def test_each_family_serves_exactly_its_routes() -> None:
         app = make_resolver(NATIVE, *routers)
         served = {(r.method, r.openapi_path) for r in app._static_routes + app._dynamic_routes}
         assert served == {(r.method, r.path) for r in ROUTES if r.family == family}, family
+
+
+def test_every_path_parameter_is_decoded_before_its_checks() -> None:
+    """The entry routes a path with its segments percent-encoded (baton.edge.paths): each path
+    parameter of each route declares SEGMENT, which gives the route the value as it was."""
+    import re
+    import typing
+
+    from baton.edge.paths import SEGMENT
+
+    for family in FAMILIES:
+        module = importlib.import_module(f"baton_functions.{family}")
+        routers = [v for v in vars(module).values() if isinstance(v, Router)]
+        if family == "docs":
+            routers = [module._docs_router(), module._pages_router()]
+        app = make_resolver(NATIVE, *routers)
+        for route in app._static_routes + app._dynamic_routes:
+            hints = typing.get_type_hints(route.func, include_extras=True)
+            for name in re.findall(r"\{(\w+)\}", route.openapi_path):
+                assert SEGMENT in getattr(hints.get(name), "__metadata__", ()), (family, route.openapi_path, name)
 
 
 def test_openapi_lists_every_route_but_the_pages() -> None:

@@ -1,7 +1,8 @@
 """Cold start: what a function does before its first answer, kept to what that answer needs.
 
-Two measures, both started by `prepare()`, the first statement of each function module (before
-it imports Powertools), and ended by `resume()` after the function's first answer:
+Two measures, both started by `prepare()`, which the functions' package runs when it is imported
+(`baton_functions/__init__`: Lambda imports it before the function module it names, so before
+Powertools), and ended by `resume()` after the function's first answer:
 
 - The garbage collector waits until the first request is answered. Initialising a function
   (botocore's service model, pydantic's validators, the routes) builds hundreds of thousands of

@@ -1,5 +1,6 @@
 """The Lambda entry of a function: one Powertools resolver per family, whose exception handlers
-answer in the family's dialect, behind the body checks, the logging context and tracing."""
+answer in the family's dialect (its router's), behind the body checks, the logging context and
+tracing."""
 
 from __future__ import annotations
 
@@ -22,29 +23,19 @@ from baton.edge.auth import claims_of
 from baton.edge.dialects import Dialect, error_response
 from baton.edge.http import JSON, body_error, validation_message
 from baton.edge.observability import logger, request_logging, traced
+from baton.edge.paths import routing_path
 from baton.errors import BadRequest, BatonError, Internal, NotFound
 from baton.routes import ROUTES
 
 
-class Resolver(APIGatewayHttpResolver):
-    """Powertools' HTTP API resolver, with API Gateway's notion of a path parameter."""
-
-    @staticmethod
-    def _compile_regex(rule: str, base_regex: str = "^{}$") -> re.Pattern[str]:
-        """A path parameter is anything but '/': API Gateway hands it over percent-decoded, so
-        quotes, backslashes, backticks and control characters arrive as themselves (Powertools'
-        own pattern leaves them unrouted, and an unrouted request would fall to the fault
-        handler). The route table's patterns (`Route.pattern`) say the same."""
-        return re.compile(base_regex.replace("$", r"\Z").format(re.sub(r"(<\w+>)", r"(?P\1[^/]+)", rule)))
-
-
 class FamilyRouter(Router):
-    """A family's router whose routes take their method and path from the route table, by name:
-    `@router.handles("claim", summary=...)` serves the family's route named `claim`."""
+    """A family's router, answering in its dialect, whose routes take their method and path from
+    the route table, by name: `@router.handles("claim", summary=...)` serves the family's route
+    named `claim`. A path parameter is declared `Annotated[str, SEGMENT, Path(...)]` (edge.paths)."""
 
-    def __init__(self, family: str) -> None:
+    def __init__(self, family: str, dialect: Dialect) -> None:
         super().__init__()
-        self.family = family
+        self.family, self.dialect = family, dialect
         self.table = {r.name: r for r in ROUTES if r.family == family}
 
     def handles(self, name: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -54,7 +45,7 @@ class FamilyRouter(Router):
 
 
 def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
-    app = Resolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
 
@@ -84,14 +75,17 @@ def make_resolver(dialect: Dialect, *routers: Router) -> APIGatewayHttpResolver:
     return app
 
 
-def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
+def lambda_entry(router: FamilyRouter, *more: Router, json_only: bool = True
                  ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda handler of one family: refuse oversized bodies before parsing, then resolve.
+    """The Lambda handler of one family (`router`'s, with `more` routers of the same family):
+    refuse oversized bodies before parsing, then resolve the path with its segments encoded
+    (edge.paths).
 
     One request at a time, as Lambda runs a function: the resolver (built on the first request)
     holds the request being handled, and routes read it from their router's `current_event`.
     The local server runs requests concurrently in worker processes (baton_local.workers)."""
     apps: list[APIGatewayHttpResolver] = []
+    dialect = router.dialect
 
     def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         refused = body_error(event, json_only)
@@ -105,8 +99,8 @@ def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
             # The sign-in routes read OAuth's forms too, so they keep the Content-Type they got.
             event["headers"] = {**(event.get("headers") or {}), "content-type": JSON}
         if not apps:
-            apps.append(make_resolver(dialect, *routers))
-        return apps[0].resolve(event, context)
+            apps.append(make_resolver(dialect, router, *more))
+        return apps[0].resolve({**event, "rawPath": routing_path(event.get("rawPath") or "/")}, context)
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result = answer(event, context)
@@ -130,5 +124,4 @@ def lambda_entry(dialect: Dialect, *routers: Router, json_only: bool = True
         finally:
             coldstart.resume()  # after the first answer, whatever it was
 
-    handler.dialect = dialect  # type: ignore[attr-defined]  # read by the OpenAPI document
     return handler

@@ -82,7 +82,7 @@ def _step(service: TaskService, action: str, user_id: str | None, comment: str |
     if action == "reassign":
         assert user_id is not None
         return lambda t: service.reassign(t, [user_id], comment)[0]
-    return lambda t: service.finish(t, "completed" if action == "complete" else "abandoned", comment)
+    return lambda t: service.finish(t, "completed" if action == "complete" else "abandoned", comment)[0]
 
 
 def _prefetched(db: Dynamo, uow: UnitOfWork, caller: Caller, task_ids: list[str], users: Iterable[str]

@@ -70,7 +70,10 @@ def callback_of(record: Mapping[str, Any]) -> Callback | None:
     base = (tenant, str(new.get("id")), int(new.get("version", 0)))
     status = new.get("status")
     if status == "completed":
-        output = {"taskId": new.get("id"), "outcome": new.get("outcome"), "variables": new.get("variables"),
+        variables = new.get("variables")
+        if isinstance(variables, str):  # stored as JSON text (tasks.layout)
+            variables = json.loads(variables)
+        output = {"taskId": new.get("id"), "outcome": new.get("outcome"), "variables": variables,
                   "completedBy": new.get("completedBy"), "completedAt": new.get("completedAt")}
         return Callback(*base, "success", token, output)
     if status == "abandoned":
@@ -103,7 +106,7 @@ class Deliverer:
     def deliver(self, cb: Callback) -> str:
         """Make the call unless it was made: "sent", "closed" (the execution is gone) or
         "duplicate". A transient failure raises, so the record is retried."""
-        if cb.kind != "heartbeat" and self.delivered(cb):
+        if self.delivered(cb):
             return "duplicate"
         outcome = "sent"
         try:
@@ -114,7 +117,6 @@ class Deliverer:
                                               cause=f"Task {cb.task_id} was abandoned")
             else:
                 self.states.send_task_heartbeat(taskToken=cb.token)
-                return outcome  # heartbeats are idempotent: nothing to remember
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") not in CLOSED:
                 raise

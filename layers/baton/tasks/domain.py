@@ -54,10 +54,24 @@ class Task(Model):
     version: int = 1
     createdAt: str
     updatedAt: str
+    # How it ended (complete's `outcome` and `variables`; ConductorOne's approve/deny), by whom, when.
+    outcome: str | None = None
+    variables: dict[str, Any] | None = None
+    completedBy: str | None = None
+    completedAt: str | None = None
+    # A Step Functions execution waiting on this task (tasks.callbacks): the token is kept on the
+    # item and never served; `callback` shows its last characters only.
+    callback: dict[str, str] | None = None
+    callbackToken: str | None = Field(default=None, exclude=True, repr=False)
     requestHash: str | None = Field(default=None, exclude=True)
     # The event of a direct claim, kept in the task item by its single conditional write until
     # the next change writes it out as its history event (see tasks.repository.claim_direct).
     lastEvent: dict[str, Any] | None = Field(default=None, exclude=True)
+
+    @staticmethod
+    def callback_view(token: str) -> dict[str, str]:
+        """How a task shows its callback token: never in full."""
+        return {"stepFunctionsTaskToken": "…" + token[-6:]}
 
     @property
     def is_group_task(self) -> bool:

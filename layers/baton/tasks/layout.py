@@ -7,6 +7,7 @@ at most `MAX_CANDIDATES` candidates, and a bulk atomic request at most `MAX_ATOM
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from baton.settings import get_settings
@@ -71,6 +72,10 @@ def task_item(tenant: str, task: Task) -> dict[str, Any]:
         data["gsi3pk"], data["gsi3sk"] = Keys.inbox(tenant, task.assignee), _queue_order(task)
     if task.requestHash:
         data["requestHash"] = task.requestHash
+    if task.callbackToken:
+        data["callbackToken"] = task.callbackToken
+    if task.variables is not None:  # kept as JSON text: any JSON (floats, depth) fits an attribute
+        data["variables"] = json.dumps(task.variables, sort_keys=True, separators=(",", ":"))
     return serialize(data)
 
 
@@ -89,7 +94,10 @@ def entry_ops(tenant: str, old: Task | None, new: Task) -> list[Op]:
 
 
 def task_from_item(item: dict[str, Any]) -> Task:
-    return Task.model_validate(deserialize(item))
+    data = deserialize(item)
+    if isinstance(data.get("variables"), str):
+        data["variables"] = json.loads(data["variables"])
+    return Task.model_validate(data)
 
 
 def is_task(item: dict[str, Any]) -> bool:

@@ -212,16 +212,20 @@ class TaskService(Changes):
                                self.event(task, "heartbeat", task.leaseExpiresAt, until))
         return self.apply(task_id, Action("heartbeat", decide, by_holder=True), if_match)[0]
 
-    def finish(self, task_id: str, status: str, comment: str | None = None,
-               if_match: int | None = None) -> Task:
-        """Complete (`completed`) or abandon (`abandoned`): the holder, or admin."""
+    def finish(self, task_id: str, status: str, comment: str | None = None, if_match: int | None = None,
+               outcome: str | None = None, variables: dict[str, Any] | None = None) -> tuple[Task, Change | None]:
+        """Complete (`completed`) or abandon (`abandoned`): the holder, or admin; the task and the
+        change written. A completion records how it ended (`outcome`, `variables`), by whom, when."""
         verb = "complete" if status == "completed" else "abandon"
 
         def decide(seen: Seen) -> Change:
             task = seen.view
             rules.check_finish(task, self.caller)
-            return seen.change(self.next(task, status=status), self.event(task, verb, task.status, status, comment))
-        return self.apply(task_id, Action(verb, decide, by_holder=True), if_match)[0]
+            ended: dict[str, Any] = {"status": status}
+            if status == "completed":
+                ended.update(outcome=outcome, variables=variables, completedBy=self.caller.user_id, completedAt=now())
+            return seen.change(self.next(task, **ended), self.event(task, verb, task.status, status, comment))
+        return self.apply(task_id, Action(verb, decide, by_holder=True), if_match)
 
     # ---- create and read -------------------------------------------------------------------
     def create(self, body: dict[str, Any]) -> tuple[Task, bool]:
@@ -229,6 +233,10 @@ class TaskService(Changes):
         require_role(self.caller, WRITE_ROLES)
         tenant = self.caller.tenant
         request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        token = (body.get("callback") or {}).get("stepFunctionsTaskToken")
+        body = {k: v for k, v in body.items() if k != "callback"}
+        if token:
+            body = {**body, "callbackToken": token, "callback": Task.callback_view(token)}
         candidate_users = list(dict.fromkeys(body.get("candidateUsers") or []))
         candidate_groups = list(dict.fromkeys(body.get("candidateGroups") or []))
         project_id, activity_id = body.get("projectId"), body.get("activityId")

@@ -1,24 +1,48 @@
-// Baton inbox: my tasks and my queue, claim, claim next, release, complete, reassign, history.
+// Baton inbox: my tasks and my queue, claim, claim next, release, complete, reassign, a task's
+// page with its history, and (admins) the supervisor view with bulk actions.
 // Plain JavaScript, no build step, no third-party code; it talks only to the API it is served by
 // (and, in AWS, to the user pool's hosted UI to sign in). Every text from the API is put in the
 // page as text, never as HTML.
+//
+// Lists keep their place: a change (from the event feed, a poll, or my own action) updates the
+// rows it affects in place; the loaded pages, the scroll position and the focus stay. Rows that
+// arrive are highlighted and counted ("3 new") until seen.
 "use strict";
 
 const PAGE = 50; // tasks per list page
+const RELOAD_PAGE = 100; // page size when a list is read again up to what is loaded (the API's maximum)
 const POLL_MS = 15000; // refresh period when the event feed is not there
+const SETTLE_MS = 150; // events are gathered this long, then their tasks read once each
 const $ = (id) => document.getElementById(id);
+const LISTS = ["mine", "queue"];
+const FILTERS = ["q", "group", "priorityMin", "priorityMax", "dueBefore", "overdue", "caseId", "holder", "sort"];
 
 const state = {
   token: null, // the bearer token: in memory; in AWS also in sessionStorage (this tab only)
   me: null, // the token's claims
+  roles: [],
   cognito: null, // the hosted UI's URL and client id, when signed in through it
   users: new Map(), // user id -> user, for names and the reassign list
-  lists: { mine: { items: [], cursor: null }, queue: { items: [], cursor: null } },
+  groups: null, // my directory groups when known (the local demo directory says), else null
+  learned: new Set(), // groups I am surely in, learned from my queue
+  lists: { mine: newList(), queue: newList() },
   selected: null, // id of the task shown in the detail panel
+  shown: null, // that task, as last read
+  current: null, // id of the task the keyboard is on
   poll: null,
   feed: null,
   refreshing: null,
+  pending: new Set(), // task ids changed by events, to read
+  settle: null,
+  since: null, // events older than this (server time) are in the lists already
+  filters: {},
+  demo: null,
+  sup: { items: [], cursor: null, picked: new Set() },
 };
+
+function newList() {
+  return { items: [], cursor: null, loaded: false, fresh: new Set() };
+}
 
 class ApiError extends Error {
   constructor(status, message) {
@@ -55,9 +79,17 @@ function claimsOf(token) {
   return JSON.parse(decodeURIComponent(escape(json)));
 }
 
+// The roles as the API reads them: `baton:roles`, a JSON array (as a string, or an array).
 function rolesOf(claims) {
-  const groups = claims["cognito:groups"];
-  return Array.isArray(groups) ? groups : [];
+  let roles = claims["baton:roles"];
+  if (typeof roles === "string") {
+    try {
+      roles = JSON.parse(roles);
+    } catch {
+      roles = [];
+    }
+  }
+  return Array.isArray(roles) ? roles.filter((r) => typeof r === "string") : [];
 }
 
 function messageOf(data, status) {
@@ -81,10 +113,14 @@ function nameOf(userId) {
 function when(text) {
   if (!text) return "";
   const date = new Date(text);
-  return Number.isNaN(date.getTime()) ? text : date.toLocaleString();
+  return Number.isNaN(date.getTime()) ? text
+    : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+const me = () => state.me && state.me.sub;
+const isAdmin = () => state.roles.includes("admin");
 const taskPath = (id, rest = "") => `api/v1/tasks/${encodeURIComponent(id)}${rest}`;
+const typing = (node) => node && (node.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(node.tagName));
 
 // ---------------------------------------------------------------- the API
 
@@ -127,7 +163,9 @@ async function signInDemo(userId) {
   });
   const data = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, messageOf(data, response.status));
-  history.replaceState(null, "", `${location.pathname}?user=${encodeURIComponent(userId)}`);
+  const params = new URLSearchParams(location.search);
+  params.set("user", userId);
+  history.replaceState(null, "", `${location.pathname}?${params}`.replace(/%2C/g, ","));
   return data.token;
 }
 
@@ -167,27 +205,13 @@ async function cognitoFinish(cognito, params) {
 }
 
 async function start() {
-  $("sign-out").addEventListener("click", () => {
-    signOut("");
-    if (state.cognito) { // end the hosted UI's session too; it sends the browser back here
-      const query = new URLSearchParams({ client_id: state.cognito.clientId, logout_uri: redirectUri() });
-      location.assign(`${state.cognito.url}/logout?${query}`);
-    }
-  });
-  $("refresh").addEventListener("click", () => refresh());
-  $("claim-next").addEventListener("click", claimNext);
-  $("mine-more").addEventListener("click", () => loadList("mine", true));
-  $("queue-more").addEventListener("click", () => loadList("queue", true));
-  $("reassign").addEventListener("submit", reassign);
-  $("token-sign-in").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const token = $("token-input").value.trim();
-    if (token) begin(token, true);
-  });
+  performance.mark("baton-start");
+  wire();
   const params = new URLSearchParams(location.search);
   try {
     const demo = await demoDirectory();
     if (demo) {
+      state.demo = demo;
       showDemoChooser(demo);
       if (params.get("user")) return await begin(await signInDemo(params.get("user")), false);
       return showSignIn();
@@ -207,6 +231,44 @@ async function start() {
     showSignIn();
     flash(error.message, true);
   }
+}
+
+function wire() {
+  $("sign-out").addEventListener("click", () => {
+    signOut("");
+    if (state.cognito) { // end the hosted UI's session too; it sends the browser back here
+      const query = new URLSearchParams({ client_id: state.cognito.clientId, logout_uri: redirectUri() });
+      location.assign(`${state.cognito.url}/logout?${query}`);
+    }
+  });
+  $("refresh").addEventListener("click", () => refresh());
+  $("claim-next").addEventListener("click", claimNext);
+  for (const which of LISTS) {
+    $(`${which}-more`).addEventListener("click", () => loadMore(which));
+    $(`${which}-new`).addEventListener("click", () => showNew(which));
+  }
+  $("reassign").addEventListener("submit", reassign);
+  $("complete").addEventListener("submit", confirmComplete);
+  $("detail-close").addEventListener("click", () => closeTask());
+  $("help-open").addEventListener("click", () => $("help").showModal());
+  $("compact").addEventListener("change", (event) => setCompact(event.target.checked, true));
+  $("notify").addEventListener("change", (event) => setNotify(event.target.checked));
+  $("filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    applyFilters(readFilterForm(), true);
+  });
+  $("f-clear").addEventListener("click", () => applyFilters({}, true));
+  $("f-save").addEventListener("click", saveFilter);
+  $("f-load").addEventListener("click", loadSavedFilter);
+  $("bulk").addEventListener("submit", bulkAction);
+  $("sup-more").addEventListener("click", () => loadSupervise(true));
+  $("token-sign-in").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token-input").value.trim();
+    if (token) begin(token, true).catch((error) => flash(error.message, true));
+  });
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("popstate", () => fromUrl());
 }
 
 function showDemoChooser(demo) {
@@ -230,6 +292,8 @@ function showSignIn() {
   $("app").hidden = true;
   $("sign-in").hidden = false;
   $("sign-out").hidden = true;
+  $("view-work").hidden = true;
+  $("view-supervise").hidden = true;
   $("who").textContent = "";
   $("live").textContent = "";
 }
@@ -243,16 +307,23 @@ async function begin(token, keep) {
   }
   state.token = token;
   state.me = claims;
+  state.roles = rolesOf(claims);
   if (keep) sessionStorage.setItem("baton.token", token);
+  const demoUser = state.demo && state.demo.users.find((u) => u.id === claims.sub);
+  state.groups = demoUser ? new Set(demoUser.groups) : null;
   $("sign-in").hidden = true;
   $("app").hidden = false;
   $("sign-out").hidden = false;
-  const roles = rolesOf(claims);
+  $("view-supervise").hidden = !isAdmin();
+  $("f-holder-label").hidden = !isAdmin();
   $("who").textContent = `${claims.username || claims["cognito:username"] || claims.sub}`
-    + ` · ${claims["custom:tenant"] || ""}${roles.length ? ` · ${roles.join(", ")}` : ""}`;
+    + ` · ${claims["custom:tenant"] || ""}${state.roles.length ? ` · ${state.roles.join(", ")}` : ""}`;
   flash("");
+  setCompact(localStorage.getItem(prefKey("compact")) === "1", false);
+  setNotify(localStorage.getItem(prefKey("notify")) === "1" && "Notification" in window
+    && Notification.permission === "granted", false);
   await loadUsers();
-  await refresh();
+  await fromUrl(true);
   follow();
 }
 
@@ -264,10 +335,233 @@ function signOut(message) {
   clearInterval(state.poll);
   state.poll = null;
   state.selected = null;
-  $("detail").hidden = true;
+  state.lists = { mine: newList(), queue: newList() };
+  closeTask(false);
   history.replaceState(null, "", location.pathname);
   showSignIn();
   flash(message, Boolean(message));
+}
+
+// ---------------------------------------------------------------- preferences (this browser)
+
+const prefKey = (name) => `baton.${name}.${(state.me && state.me["custom:tenant"]) || ""}.${me() || ""}`;
+
+function setCompact(on, remember) {
+  $("compact").checked = on;
+  $("app").classList.toggle("compact", on);
+  if (remember) {
+    if (on) localStorage.setItem(prefKey("compact"), "1");
+    else localStorage.removeItem(prefKey("compact"));
+  }
+}
+
+async function setNotify(on, ask = true) {
+  if (on && ask) {
+    if (!("Notification" in window)) {
+      flash("This browser has no desktop notifications.", true);
+      on = false;
+    } else if (Notification.permission !== "granted") {
+      on = (await Notification.requestPermission()) === "granted";
+      if (!on) flash("Notifications are blocked for this page in the browser's settings.", true);
+    }
+  }
+  $("notify").checked = on;
+  state.notify = on;
+  if (ask) {
+    if (on) localStorage.setItem(prefKey("notify"), "1");
+    else localStorage.removeItem(prefKey("notify"));
+  }
+}
+
+function notify(task, why) {
+  if (!state.notify || !("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const note = new Notification(`Baton: ${why}`, { body: task.name || task.id, tag: `baton-${task.id}` });
+    note.onclick = () => {
+      window.focus();
+      showTask(task.id);
+    };
+  } catch {
+    // a browser that allows notifications only from a service worker: the page still shows it
+  }
+}
+
+// ---------------------------------------------------------------- the URL: view, task, filters
+
+function filtersOf(params) {
+  const found = {};
+  for (const name of FILTERS) {
+    const value = params.get(name);
+    if (value !== null && value !== "") found[name] = value;
+  }
+  if (found.sort === "queue") delete found.sort;
+  return found;
+}
+
+function urlFor(filters, view, task) {
+  const params = new URLSearchParams();
+  const user = new URLSearchParams(location.search).get("user");
+  if (user) params.set("user", user);
+  if (view) params.set("view", view);
+  for (const [k, v] of Object.entries(filters)) params.set(k, v);
+  if (task) params.set("task", task);
+  const query = params.toString();
+  return `${location.pathname}${query ? `?${query}` : ""}`;
+}
+
+function sameFilters(a, b) {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((k) => (a[k] ?? "") === (b[k] ?? ""));
+}
+
+// Read the page's state from the URL: on sign-in, and when the back or forward button moves.
+async function fromUrl(first = false) {
+  if (!state.token) return;
+  const params = new URLSearchParams(location.search);
+  const filters = filtersOf(params);
+  const view = params.get("view") === "supervise" && isAdmin() ? "supervise" : null;
+  fillFilterForm(filters);
+  const active = Object.keys(filters).filter((k) => !["q", "sort"].includes(k)).length;
+  $("f-active").textContent = active ? `(${active})` : "";
+  $("work").hidden = view === "supervise";
+  $("supervise").hidden = view !== "supervise";
+  $("view-work").hidden = view !== "supervise";
+  $("view-supervise").hidden = view === "supervise" || !isAdmin();
+  $("claim-next").hidden = view === "supervise";
+  $("claim-next-says").hidden = view === "supervise";
+  const changed = first || !sameFilters(filters, state.filters) || state.view !== view;
+  state.filters = filters;
+  state.view = view;
+  if (changed) {
+    if (view === "supervise") await loadSupervise(false);
+    else await Promise.all(LISTS.map((which) => loadList(which)));
+    if (first) performance.mark("baton-first-paint");
+  }
+  // read again: the reader may have opened a task while the lists loaded
+  const task = new URLSearchParams(location.search).get("task");
+  if (task && view !== "supervise") {
+    if (task !== state.selected) await showTask(task, { push: false });
+  } else if (state.selected) {
+    closeTask(false);
+  }
+}
+
+function readFilterForm() {
+  const filters = {};
+  for (const [name, id] of [["q", "f-q"], ["group", "f-group"], ["priorityMin", "f-pmin"], ["priorityMax", "f-pmax"],
+    ["dueBefore", "f-due"], ["caseId", "f-case"], ["holder", "f-holder"], ["sort", "f-sort"]]) {
+    const value = $(id).value.trim();
+    if (value) filters[name] = value;
+  }
+  if ($("f-overdue").checked) filters.overdue = "true";
+  if (filters.sort === "queue") delete filters.sort;
+  if (!isAdmin()) delete filters.holder;
+  return filters;
+}
+
+function fillFilterForm(filters) {
+  for (const [name, id] of [["q", "f-q"], ["group", "f-group"], ["priorityMin", "f-pmin"], ["priorityMax", "f-pmax"],
+    ["dueBefore", "f-due"], ["caseId", "f-case"], ["holder", "f-holder"]]) {
+    $(id).value = filters[name] || "";
+  }
+  $("f-sort").value = filters.sort || "queue";
+  $("f-overdue").checked = filters.overdue === "true";
+}
+
+async function applyFilters(filters, push) {
+  if (push) history.pushState(null, "", urlFor(filters, state.view, state.view ? null : state.selected));
+  await fromUrl();
+}
+
+function saveFilter() {
+  const filters = readFilterForm();
+  localStorage.setItem(prefKey("filter"), JSON.stringify(filters));
+  flash(Object.keys(filters).length ? "Saved as your filter (in this browser)." : "Saved: no filter.");
+}
+
+function loadSavedFilter() {
+  let saved = null;
+  try {
+    saved = JSON.parse(localStorage.getItem(prefKey("filter")) || "null");
+  } catch {
+    saved = null;
+  }
+  if (!saved || typeof saved !== "object") {
+    flash("You have no saved filter yet: set one, then “Save as my filter”.");
+    return;
+  }
+  applyFilters(filtersOf(new URLSearchParams(saved)), true);
+}
+
+function filterQuery() {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(state.filters)) {
+    if (k === "holder") continue; // the supervisor view's
+    if (k === "dueBefore") params.set(k, new Date(`${v}T00:00:00`).toISOString());
+    else params.set(k, v);
+  }
+  const query = params.toString();
+  return query ? `&${query}` : "";
+}
+
+// ---------------------------------------------------------------- order and membership
+
+// The order the API lists a list in (docs/api.md): queue order unless a sort is chosen.
+function compare(a, b) {
+  const sort = state.filters.sort || "queue";
+  const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+  const due = (t) => t.dueDate || "~";
+  let order;
+  if (sort === "due") order = [cmp(due(a), due(b)), cmp(b.priority ?? 50, a.priority ?? 50)];
+  else if (sort === "age") order = [];
+  else order = [cmp(b.priority ?? 50, a.priority ?? 50), cmp(due(a), due(b))];
+  order.push(cmp(a.createdAt || "", b.createdAt || ""), cmp(a.id, b.id));
+  return order.find((c) => c !== 0) || 0;
+}
+
+function mayBeMyGroup(task) {
+  const groups = task.candidateGroups || [];
+  if (!groups.length) return false;
+  if (state.groups) return groups.some((g) => state.groups.has(g));
+  if (groups.some((g) => state.learned.has(g))) return true;
+  return null; // not known here: the queue is asked
+}
+
+function matchesFilters(task) {
+  const f = state.filters;
+  if (f.q) {
+    const words = f.q.toLowerCase();
+    const hay = `${task.id}\n${task.name || ""}\n${task.description || ""}`.toLowerCase();
+    if (!hay.includes(words)) return false;
+  }
+  if (f.group && !(task.candidateGroups || []).includes(f.group)) return false;
+  const priority = task.priority ?? 50;
+  if (f.priorityMin && priority < Number(f.priorityMin)) return false;
+  if (f.priorityMax && priority > Number(f.priorityMax)) return false;
+  if (f.overdue === "true" && !(task.dueDate && new Date(task.dueDate) < new Date())) return false;
+  if (f.dueBefore && !(task.dueDate && new Date(task.dueDate) < new Date(`${f.dueBefore}T00:00:00`))) return false;
+  if (f.caseId && task.caseId !== f.caseId) return false;
+  return true;
+}
+
+const leasePassed = (task) => Boolean(task.leaseExpiresAt && new Date(task.leaseExpiresAt) <= new Date());
+
+// Which list a task belongs in for me now: "mine", "queue", null (neither), or "ask" (it may be
+// in my queue through a group this page does not know I am in).
+function placeOf(task) {
+  if (!task || task.status !== "open" || !matchesFilters(task)) return null;
+  if (task.assignee === me() && !leasePassed(task)) return "mine";
+  if (task.type === "automatic" || (task.assignee && !leasePassed(task))) return null;
+  if ((task.candidateUsers || []).includes(me())) return "queue";
+  const group = mayBeMyGroup(task);
+  return group === null ? "ask" : group ? "queue" : null;
+}
+
+function learn(tasks) {
+  for (const task of tasks) { // a task in my queue that names me not: I am in one of its groups
+    const groups = task.candidateGroups || [];
+    if (groups.length === 1 && !(task.candidateUsers || []).includes(me())) state.learned.add(groups[0]);
+  }
 }
 
 // ---------------------------------------------------------------- lists
@@ -284,22 +578,102 @@ async function loadUsers() {
 
 const QUERIES = { mine: "assignee=me&status=open", queue: "candidate=me&status=open" };
 
-async function loadList(which, more = false) {
+async function fetchPage(which, cursor, limit = PAGE) {
+  const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+  const { data } = await api("GET", `api/v1/tasks?${QUERIES[which]}${filterQuery()}&limit=${limit}${after}`);
+  if (which === "queue") learn(data.items);
+  return { items: data.items, cursor: data.cursor || null };
+}
+
+function noteReadTime(at) {
+  // Events from before the lists were first read are in them already: the feed replays every
+  // event it keeps to a new client, and those are skipped by their time (the feed is the local
+  // server's, on this machine's clock; a second of margin).
+  if (state.since === null) state.since = at - 1000;
+}
+
+// The first page, from scratch (sign-in, new filters).
+async function loadList(which) {
   const list = state.lists[which];
-  const cursor = more && list.cursor ? `&cursor=${encodeURIComponent(list.cursor)}` : "";
-  const { data } = await api("GET", `api/v1/tasks?${QUERIES[which]}&limit=${PAGE}${cursor}`);
-  list.items = more ? list.items.concat(data.items) : data.items;
-  list.cursor = data.cursor || null;
+  try {
+    const at = Date.now();
+    const page = await fetchPage(which, null);
+    noteReadTime(at);
+    list.items = page.items;
+    list.cursor = page.cursor;
+    list.fresh.clear();
+    list.loaded = true;
+    render(which);
+  } catch (error) {
+    listError(which, error);
+  }
+}
+
+function listError(which, error) {
+  if (error.status === 401) return;
+  if (error.status === 400 && Object.keys(state.filters).length) {
+    flash(`These filters are not served here: ${error.message}`, true);
+  } else {
+    flash(error.message, true);
+  }
+  state.lists[which].items = [];
+  state.lists[which].cursor = null;
   render(which);
 }
 
+async function loadMore(which) {
+  const list = state.lists[which];
+  if (!list.cursor) return;
+  try {
+    const page = await fetchPage(which, list.cursor);
+    const known = new Set(list.items.map((t) => t.id));
+    const added = page.items.filter((t) => !known.has(t.id));
+    list.items = list.items.concat(added);
+    list.cursor = page.cursor;
+    const node = $(which);
+    node.querySelector(".empty")?.remove();
+    node.append(...added.map((task) => taskItem(task, which)));
+    counts(which);
+  } catch (error) {
+    if (error.status !== 401) flash(error.message, true);
+  }
+}
+
+// Read the list again as far as it is loaded (pages of 100), and bring the rows in line in place.
+async function reload(which) {
+  const list = state.lists[which];
+  const want = Math.max(list.items.length, PAGE);
+  let items = [];
+  let cursor = null;
+  do {
+    // eslint-disable-next-line no-await-in-loop
+    const page = await fetchPage(which, cursor, RELOAD_PAGE);
+    items = items.concat(page.items);
+    cursor = page.cursor;
+  } while (cursor && items.length < want);
+  keepPlace([...list.items, ...items].map((t) => t.id), () => {
+    const before = new Set(list.items.map((t) => t.id));
+    const now = new Set(items.map((t) => t.id));
+    for (const task of list.items) if (!now.has(task.id)) removeRow(which, task.id);
+    for (const task of items) {
+      if (before.has(task.id)) updateRow(which, task);
+      else insertRow(which, task, false);
+    }
+    list.cursor = cursor;
+    list.items = items;
+    reorder(which);
+  });
+  counts(which);
+}
+
 async function refresh() {
-  if (!state.token) return;
+  if (!state.token) return undefined;
   if (state.refreshing) return state.refreshing;
   state.refreshing = (async () => {
     try {
-      await Promise.all([loadList("mine"), loadList("queue")]);
-      if (state.selected) await showTask(state.selected);
+      if (state.view === "supervise") await loadSupervise(false);
+      else await Promise.all(LISTS.map((which) => reload(which)));
+      if (state.selected) await showTask(state.selected, { push: false, quiet: true });
     } catch (error) {
       if (error.status !== 401) flash(error.message, true);
     } finally {
@@ -312,38 +686,72 @@ async function refresh() {
 function render(which) {
   const list = state.lists[which];
   const node = $(which);
-  const items = list.items.map((task) => taskItem(task, which));
-  node.replaceChildren(...(items.length ? items : [el("li", { class: "empty" },
-    which === "mine" ? "Nothing assigned to you." : "Nothing waiting in your queue.")]));
+  node.replaceChildren(...list.items.map((task) => taskItem(task, which)));
+  counts(which);
+}
+
+function counts(which) {
+  const list = state.lists[which];
+  const node = $(which);
+  if (!list.items.length && !node.querySelector(".empty")) {
+    node.replaceChildren(el("li", { class: "empty" },
+      which === "mine" ? "Nothing assigned to you." : "Nothing waiting in your queue."));
+  } else if (list.items.length) {
+    node.querySelector(".empty")?.remove();
+  }
   $(`${which}-count`).textContent = `(${list.items.length}${list.cursor ? "+" : ""})`;
   $(`${which}-more`).hidden = !list.cursor;
+  const fresh = $(`${which}-new`);
+  fresh.hidden = list.fresh.size === 0;
+  fresh.textContent = `${list.fresh.size} new`;
+  fresh.setAttribute("aria-label", `${list.fresh.size} new in ${which === "mine" ? "my tasks" : "my queue"}: show them`);
+}
+
+function rowOf(which, id) {
+  return $(which).querySelector(`li.task[data-id="${CSS.escape(id)}"]`);
 }
 
 function taskItem(task, which) {
   const meta = [el("span", { class: "id" }, task.id)];
-  if (task.priority !== undefined && task.priority !== null) meta.push(el("span", { class: "priority" }, `priority ${task.priority}`));
+  meta.push(el("span", { class: "priority" }, `priority ${task.priority ?? 50}`));
   if (task.dueDate) {
     const overdue = new Date(task.dueDate) < new Date();
-    meta.push(el("span", { class: `due${overdue ? " overdue" : ""}` }, `due ${when(task.dueDate)}`));
+    meta.push(el("span", { class: `due${overdue ? " overdue" : ""}` }, `due ${when(task.dueDate)}${overdue ? " (overdue)" : ""}`));
   }
   if (task.leaseExpiresAt) meta.push(el("span", { class: "lease" }, `lease until ${when(task.leaseExpiresAt)}`));
   if (which === "queue") {
     const offered = [...(task.candidateGroups || []).map((g) => `group ${g}`), ...(task.candidateUsers || [])];
     if (offered.length) meta.push(el("span", { class: "offered" }, `offered to ${offered.join(", ")}`));
   }
+  const name = task.name || task.id;
   const actions = which === "mine"
-    ? [button("Release", () => act(task, "release")), button("Complete", () => act(task, "complete")),
-      button("Reassign…", () => showTask(task.id, true))]
-    : [button("Claim", () => act(task, "claim"), "primary")];
-  actions.push(button("History", () => showTask(task.id)));
-  return el("li", { class: `task${state.selected === task.id ? " selected" : ""}`, dataset: { id: task.id } },
-    el("div", { class: "title" }, task.name || task.id), el("div", { class: "meta" }, meta),
+    ? [button("Release", () => act(task.id, "release"), "", name), button("Complete", () => showTask(task.id, { focus: "complete" }), "", name),
+      button("Reassign…", () => showTask(task.id, { focus: "reassign" }), "", name)]
+    : [button("Claim", () => act(task.id, "claim"), "primary", name)];
+  actions.push(button("History", () => showTask(task.id), "", name));
+  const list = state.lists[which];
+  const classes = ["task"];
+  if (state.selected === task.id) classes.push("selected");
+  if (state.current === task.id) classes.push("current");
+  if (list.fresh.has(task.id)) classes.push("new");
+  return el("li", { class: classes.join(" "), dataset: { id: task.id, version: task.version }, tabindex: "-1" },
+    el("div", { class: "title" }, el("a", {
+      href: urlFor(state.filters, null, task.id),
+      onclick: (event) => {
+        if (event.ctrlKey || event.metaKey || event.shiftKey) return;
+        event.preventDefault();
+        showTask(task.id);
+      },
+    }, name)),
+    el("div", { class: "meta" }, meta),
     el("div", { class: "actions" }, actions));
 }
 
-function button(label, handler, cls = "") {
+function button(label, handler, cls, taskName) {
+  const plain = label.replace("…", "");
   return el("button", {
-    type: "button", class: cls, dataset: { action: label.replace("…", "").toLowerCase() },
+    type: "button", class: cls, dataset: { action: plain.toLowerCase() },
+    "aria-label": taskName ? `${plain}: ${taskName}` : undefined,
     onclick: async (event) => {
       const node = event.currentTarget;
       node.disabled = true;
@@ -356,36 +764,194 @@ function button(label, handler, cls = "") {
   }, label);
 }
 
+// Run `change` (which adds, removes or moves rows) without moving what the reader looks at: the
+// first row on screen that `change` does not touch stays where it was on the screen.
+function keepPlace(touched, change) {
+  const skip = new Set(touched);
+  let anchor = null;
+  let top = 0;
+  for (const node of document.querySelectorAll("#mine li.task, #queue li.task, #mine-more, #queue-more")) {
+    if (node.dataset.id && skip.has(node.dataset.id)) continue;
+    const rect = node.getBoundingClientRect();
+    if (rect.height && rect.bottom > 0) {
+      anchor = node;
+      top = rect.top;
+      break;
+    }
+  }
+  const focused = document.activeElement;
+  change();
+  if (anchor && anchor.isConnected) {
+    const delta = anchor.getBoundingClientRect().top - top;
+    if (Math.abs(delta) >= 1) window.scrollBy(0, delta);
+  }
+  if (focused && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
+}
+
+function removeRow(which, id) {
+  rowOf(which, id)?.remove();
+  state.lists[which].fresh.delete(id);
+}
+
+function updateRow(which, task) {
+  const row = rowOf(which, task.id);
+  if (!row) return;
+  if (Number(row.dataset.version) === task.version) return;
+  const active = row.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+  const fresh = taskItem(task, which);
+  row.replaceWith(fresh);
+  if (active) fresh.querySelector(`button[data-action="${active}"]`)?.focus({ preventScroll: true });
+}
+
+// Put a task's row where the list's order says (the list's items hold it already, or get it).
+function insertRow(which, task, mark) {
+  const list = state.lists[which];
+  if (mark) list.fresh.add(task.id);
+  const row = taskItem(task, which);
+  const node = $(which);
+  node.querySelector(".empty")?.remove();
+  const next = list.items.find((t) => t.id !== task.id && compare(task, t) < 0);
+  const before = next ? rowOf(which, next.id) : null;
+  node.insertBefore(row, before);
+}
+
+function reorder(which) {
+  // rows in the order of list.items (after a reload some may have moved)
+  const node = $(which);
+  const list = state.lists[which];
+  let prev = null;
+  for (const task of list.items) {
+    const row = rowOf(which, task.id);
+    if (!row) continue;
+    const want = prev ? prev.nextElementSibling : node.firstElementChild;
+    if (want !== row) node.insertBefore(row, want);
+    prev = row;
+  }
+}
+
+// A task as it is now (null: gone): update, move, add or drop its rows. `mark` highlights a
+// task that arrives in a list (not my own doing).
+function place(id, task, mark) {
+  let where = placeOf(task);
+  if (where === "ask") where = null; // the caller asks the queue first (placeAsked)
+  const touched = [id];
+  keepPlace(touched, () => {
+    for (const which of LISTS) {
+      const list = state.lists[which];
+      const at = list.items.findIndex((t) => t.id === id);
+      if (which !== where) {
+        if (at >= 0) {
+          list.items.splice(at, 1);
+          removeRow(which, id);
+        }
+        continue;
+      }
+      if (at >= 0) list.items.splice(at, 1);
+      // beyond the last loaded row of a list with more pages: it comes with its page
+      const last = list.items[list.items.length - 1];
+      if (list.cursor && last && compare(task, last) > 0) {
+        removeRow(which, id);
+        continue;
+      }
+      const index = list.items.findIndex((t) => compare(task, t) < 0);
+      list.items.splice(index < 0 ? list.items.length : index, 0, task);
+      if (at >= 0 && rowOf(which, id)) {
+        removeRow(which, id);
+        insertRow(which, task, mark && list.fresh.has(id));
+      } else {
+        insertRow(which, task, mark);
+        if (mark && which === "queue") notify(task, "new in your queue");
+        if (mark && which === "mine") notify(task, "assigned to you");
+      }
+    }
+  });
+  for (const which of LISTS) counts(which);
+  if (state.selected === id && task) showTask(id, { push: false, quiet: true, task });
+}
+
+// A task that may be in my queue through a group I am not known to be in: read my queue up to
+// where the task would be (pages of 100), and see.
+async function placeAsked(task, mark) {
+  const list = state.lists.queue;
+  let cursor = null;
+  let found = false;
+  let read = 0;
+  do {
+    // eslint-disable-next-line no-await-in-loop
+    const page = await fetchPage("queue", cursor, RELOAD_PAGE);
+    read += page.items.length;
+    found = page.items.some((t) => t.id === task.id);
+    const last = page.items[page.items.length - 1];
+    cursor = page.cursor;
+    if (found || !last || compare(task, last) < 0) break;
+  } while (cursor && read < list.items.length + RELOAD_PAGE);
+  if (found) {
+    learn([task]);
+    place(task.id, { ...task }, mark);
+    if (placeOf(task) === "ask") { // still unknown (several groups): put it in by hand
+      keepPlace([task.id], () => {
+        const index = list.items.findIndex((t) => compare(task, t) < 0);
+        list.items.splice(index < 0 ? list.items.length : index, 0, task);
+        insertRow("queue", task, mark);
+      });
+      counts("queue");
+      if (mark) notify(task, "new in your queue");
+    }
+  } else {
+    place(task.id, null, false);
+  }
+}
+
 // ---------------------------------------------------------------- actions
 
 const ACTIONS = {
-  claim: (task) => api("POST", `operations-manager/tasks/${encodeURIComponent(task.id)}/claim`, { version: task.version }),
-  release: (task) => api("POST", `operations-manager/tasks/${encodeURIComponent(task.id)}/release`, { version: task.version }),
-  complete: (task) => api("POST", taskPath(task.id, "/action/complete"), { body: {}, version: task.version }),
+  claim: (task) => api("POST", taskPath(task.id, "/action/claim"), { body: {}, version: task.version }),
+  release: (task) => api("POST", taskPath(task.id, "/action/release"), { body: {}, version: task.version }),
+  complete: (task, extra) => api("POST", taskPath(task.id, "/action/complete"), { body: extra || {}, version: task.version }),
 };
 const DONE = { claim: "Claimed", release: "Released", complete: "Completed" };
 
-async function act(task, action) {
-  try {
-    await ACTIONS[action](task);
-    flash(`${DONE[action]} ${task.name || task.id}.`);
-  } catch (error) {
-    if (error.status === 401) return;
-    flash(error.status === 412 ? `${task.id} changed meanwhile: the lists are fresh again.` : error.message, true);
+function known(id) {
+  for (const which of LISTS) {
+    const task = state.lists[which].items.find((t) => t.id === id);
+    if (task) return task;
   }
-  await refresh();
+  return state.shown && state.shown.id === id ? state.shown : { id };
+}
+
+async function act(id, action, extra) {
+  const task = known(id);
+  const t0 = performance.now();
+  try {
+    const { data } = await ACTIONS[action](task, extra);
+    place(id, data, false);
+    for (const which of LISTS) state.lists[which].fresh.delete(id);
+    flash(`${DONE[action]} ${data.name || id}.`);
+    performance.measure("baton-action", { start: t0, end: performance.now() });
+    return data;
+  } catch (error) {
+    if (error.status === 401) return null;
+    flash(error.status === 412 ? `${id} changed meanwhile: it is shown as it is now.` : error.message, true);
+    await readTasks([id], false);
+    return null;
+  }
 }
 
 async function claimNext() {
   try {
     const { status, data } = await api("POST", "api/v1/tasks/claim-next", { body: {} });
-    if (status === 204 || !data) flash("Nothing in your queue to claim.");
-    else flash(`Claimed ${data.name || data.id}.`);
+    if (status === 204 || !data) {
+      flash("Nothing in your queue to claim.");
+    } else {
+      place(data.id, data, false);
+      flash(`Claimed ${data.name || data.id}.`);
+      state.current = data.id;
+      highlightCurrent();
+    }
   } catch (error) {
     if (error.status === 401) return;
     flash(error.status === 404 ? "Claim next is not available on this server." : error.message, true);
   }
-  await refresh();
 }
 
 async function reassign(event) {
@@ -393,6 +959,12 @@ async function reassign(event) {
   const id = state.selected;
   const target = $("reassign-user").value;
   const comment = $("reassign-comment").value.trim();
+  const policy = (state.shown && state.shown.policy) || {};
+  if (policy.requireReassignmentReason && !comment) {
+    flash("This task needs a comment to be reassigned.", true);
+    $("reassign-comment").focus();
+    return;
+  }
   const body = { newStepUserIds: [target] };
   if (comment) body.comment = comment;
   try {
@@ -402,68 +974,394 @@ async function reassign(event) {
   } catch (error) {
     if (error.status !== 401) flash(error.message, true);
   }
-  await refresh();
+  await readTasks([id], false);
 }
 
-// ---------------------------------------------------------------- detail and history
+function confirmComplete(event) {
+  event.preventDefault();
+  const task = state.shown;
+  if (!task) return;
+  const outcome = $("complete-outcome-field").hidden ? "" : $("complete-outcome").value;
+  const comment = $("complete-comment").value.trim();
+  $("confirm-text").textContent = `${task.name || task.id}${outcome ? ` — outcome: ${outcome}` : ""}`
+    + `${comment ? ` — comment: “${comment}”` : ""}. This cannot be undone.`;
+  const dialog = $("confirm");
+  dialog.returnValue = "";
+  dialog.onclose = async () => {
+    if (dialog.returnValue !== "yes") return;
+    const body = {};
+    if (comment) body.comment = comment;
+    if (outcome) body.outcome = outcome;
+    const done = await act(task.id, "complete", body);
+    if (done) {
+      $("complete-comment").value = "";
+      await showTask(task.id, { push: false, quiet: true });
+    }
+  };
+  dialog.showModal();
+}
 
-async function showTask(id, focusReassign = false) {
+// ---------------------------------------------------------------- a task's page
+
+function closeTask(push = true) {
+  state.selected = null;
+  state.shown = null;
+  $("detail").hidden = true;
+  $("work").classList.remove("with-detail");
+  for (const node of document.querySelectorAll(".task.selected")) node.classList.remove("selected");
+  if (push && state.token) history.pushState(null, "", urlFor(state.filters, state.view, null));
+}
+
+const show = (value) => value !== undefined && value !== null && value !== "" && !(Array.isArray(value) && !value.length);
+
+function fieldsOf(task) {
+  const policy = task.policy || {};
+  const rows = [["id", task.id], ["status", task.status], ["holder", nameOf(task.assignee) || "nobody"],
+    ["priority", task.priority], ["due", task.dueDate ? `${when(task.dueDate)}${new Date(task.dueDate) < new Date() && task.status === "open" ? " (overdue)" : ""}` : ""],
+    ["follow up", when(task.followUpDate)],
+    ["candidates", [...(task.candidateGroups || []).map((g) => `group ${g}`), ...(task.candidateUsers || []).map(nameOf)].join(", ")],
+    ["policy", [policy.allowReassignment === false ? "no reassignment" : "reassignable",
+      show(policy.allowedReassignees) ? `only to ${policy.allowedReassignees.map(nameOf).join(", ")}` : "",
+      policy.requireReassignmentReason ? "a comment is required" : ""].filter(Boolean).join("; ")],
+    ["lease", [task.leaseSeconds ? `${task.leaseSeconds} s per claim` : "", task.leaseExpiresAt ? `held until ${when(task.leaseExpiresAt)}` : ""]
+      .filter(Boolean).join("; ")],
+    ["type", task.type], ["project", task.projectId ? `${task.projectId}${task.activityId ? ` / ${task.activityId}` : ""}` : ""],
+    ["case", task.caseId || (task.case && (task.case.id || task.case.name))],
+    ["outcome", task.outcome],
+    ["created", `${when(task.createdAt)}${task.createdBy ? ` by ${nameOf(task.createdBy)}` : ""}`],
+    ["updated", when(task.updatedAt)], ["version", task.version]];
+  // what other features add to a task, shown when it has them
+  for (const key of ["escalations", "firedSteps", "escalation", "caseTasks", "skills", "routing"]) {
+    if (show(task[key])) rows.push([key, typeof task[key] === "object" ? JSON.stringify(task[key]) : task[key]]);
+  }
+  return rows.filter(([, v]) => show(v));
+}
+
+async function showTask(id, { focus = null, push = true, quiet = false, task = null } = {}) {
+  const changing = state.selected !== id;
   state.selected = id;
   for (const node of document.querySelectorAll(".task")) node.classList.toggle("selected", node.dataset.id === id);
-  let task;
+  for (const which of LISTS) {
+    if (state.lists[which].fresh.delete(id)) {
+      rowOf(which, id)?.classList.remove("new");
+      counts(which);
+    }
+  }
+  if (push && changing) history.pushState(null, "", urlFor(state.filters, state.view, id));
+  if (quiet && task && state.shown && state.shown.id === id && state.shown.version === task.version) return;
   let events;
   try {
-    [{ data: task }, { data: events }] = await Promise.all([
-      api("GET", taskPath(id)), api("GET", taskPath(id, "/history?limit=100"))]);
+    const reads = [api("GET", taskPath(id, "/history?limit=100"))];
+    if (!task) reads.push(api("GET", taskPath(id)));
+    const [history, got] = await Promise.all(reads);
+    events = history.data;
+    task = task || got.data;
+  } catch (error) {
+    if (error.status !== 401 && !quiet) flash(error.status === 404 ? `There is no task ${id}.` : error.message, true);
+    if (error.status === 404) closeTask(false);
+    return;
+  }
+  if (state.selected !== id) return;
+  state.shown = task;
+  $("detail").hidden = false;
+  $("work").classList.add("with-detail");
+  $("detail-title").textContent = task.name || task.id;
+  $("detail-description").textContent = task.description || "";
+  $("detail-description").hidden = !task.description;
+  $("detail-fields").replaceChildren(...fieldsOf(task).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  $("history").replaceChildren(...events.items.map((e, i) => el("tr", {},
+    el("td", { class: "num" }, e.version ?? i + 1), el("td", { class: "when" }, when(e.at)), el("td", {}, nameOf(e.actor)),
+    el("td", { class: "what" }, e.action), el("td", {}, fromTo(e.action, e.from)),
+    el("td", {}, fromTo(e.action, e.to) || (e.candidates || []).map(nameOf).join(", ")),
+    el("td", { class: "comment" }, e.comment || ""))));
+  const open = task.status === "open";
+  const mine = open && task.assignee === me() && !leasePassed(task);
+  const free = open && task.type !== "automatic" && (!task.assignee || leasePassed(task));
+  const actions = [];
+  if (free) actions.push(button("Claim", () => act(id, "claim"), "primary", task.name));
+  if (mine) actions.push(button("Release", () => act(id, "release"), "", task.name));
+  $("detail-actions").replaceChildren(...actions);
+  const mayFinish = open && (mine || isAdmin());
+  $("complete").hidden = !mayFinish;
+  const outcomes = Array.isArray(task.outcomes) ? task.outcomes : [];
+  $("complete-outcome-field").hidden = !outcomes.length;
+  if (outcomes.length && [...$("complete-outcome").options].map((o) => o.value).join() !== outcomes.join()) {
+    $("complete-outcome").replaceChildren(...outcomes.map((o) => el("option", { value: o }, o)));
+  }
+  showReassign(task, open && (mine || isAdmin() || (free && task.assignee === null)));
+  if (focus === "reassign" && !$("reassign").hidden) $("reassign-user").focus();
+  if (focus === "complete" && !$("complete").hidden) $("complete-comment").focus();
+  if (changing && window.matchMedia("(max-width: 900px)").matches) $("detail").scrollIntoView();
+}
+
+function fromTo(action, value) {
+  if (!value) return "";
+  if (["create", "complete", "abandon"].includes(action)) return value; // statuses
+  if (action === "heartbeat") return when(value);
+  return nameOf(value);
+}
+
+// Reassign offers the users the task's policy allows (all active users of the tenant when it
+// names none), and marks a required comment.
+function showReassign(task, may) {
+  const policy = task.policy || {};
+  const form = $("reassign");
+  if (!may || task.type === "automatic") {
+    form.hidden = true;
+    return;
+  }
+  form.hidden = false;
+  const allowed = show(policy.allowedReassignees) ? policy.allowedReassignees : null;
+  const blocked = policy.allowReassignment === false;
+  const choices = blocked ? [] : (allowed || [...state.users.values()].filter((u) => u.active !== false).map((u) => u.id))
+    .filter((u) => u !== me() && u !== task.assignee);
+  $("reassign-policy").textContent = blocked ? "This task's policy does not allow reassignment."
+    : allowed ? `This task may go only to ${allowed.map(nameOf).join(", ")}.` : "";
+  const select = $("reassign-user");
+  if ([...select.options].map((o) => o.value).join("\n") !== choices.join("\n")) { // rebuilt only when it changed:
+    const current = select.value; // a refresh must not reset a choice being made
+    select.replaceChildren(...choices.map((u) => el("option", { value: u }, nameOf(u))));
+    if (current && choices.includes(current)) select.value = current;
+  }
+  select.disabled = blocked || !choices.length;
+  form.querySelector("button[type=submit]").disabled = blocked || !choices.length;
+  const required = Boolean(policy.requireReassignmentReason);
+  const comment = $("reassign-comment");
+  comment.required = required;
+  if (required) comment.setAttribute("aria-required", "true");
+  else comment.removeAttribute("aria-required");
+  $("reassign-comment-label").replaceChildren("Comment",
+    ...(required ? [" ", el("span", { class: "required" }, "(required)")] : []));
+}
+
+// ---------------------------------------------------------------- the supervisor view (admin)
+
+async function loadSupervise(more) {
+  const sup = state.sup;
+  const params = new URLSearchParams({ status: "open", limit: "100" });
+  if (state.filters.holder) params.set("assignee", state.filters.holder);
+  if (more && sup.cursor) params.set("cursor", sup.cursor);
+  try {
+    const { data } = await api("GET", `api/v1/tasks?${params}${filterQuery()}`);
+    sup.items = more ? sup.items.concat(data.items) : data.items;
+    sup.cursor = data.cursor || null;
+    if (!more) sup.picked.clear();
   } catch (error) {
     if (error.status !== 401) flash(error.message, true);
     return;
   }
-  $("detail").hidden = false;
-  $("detail-title").textContent = task.name || task.id;
-  const fields = [["id", task.id], ["status", task.status], ["assignee", nameOf(task.assignee) || "nobody"],
-    ["priority", task.priority], ["due", when(task.dueDate)], ["candidates",
-      [...(task.candidateGroups || []).map((g) => `group ${g}`), ...(task.candidateUsers || [])].join(", ")],
-    ["version", task.version], ["updated", when(task.updatedAt)]];
-  $("detail-fields").replaceChildren(...fields.filter(([, v]) => v !== undefined && v !== null && v !== "")
-    .flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
-  $("history").replaceChildren(...events.items.map((e, i) => el("tr", {},
-    el("td", {}, e.version ?? i + 1), el("td", {}, when(e.at)), el("td", {}, nameOf(e.actor)), el("td", {}, e.action),
-    el("td", {}, nameOf(e.from)), el("td", {}, nameOf(e.to) || (e.candidates || []).join(", ")),
-    el("td", {}, e.comment || ""))));
-  const mine = task.status === "open" && task.assignee === state.me.sub;
-  $("reassign").hidden = !mine;
-  if (mine) {
-    const select = $("reassign-user");
-    const others = [...state.users.values()].filter((u) => u.id !== state.me.sub);
-    const shown = [...select.options].map((o) => o.value).join("\n");
-    if (shown !== others.map((u) => u.id).join("\n")) { // rebuilt only when it changed: a refresh
-      const current = select.value; // must not reset a choice being made
-      select.replaceChildren(...others.map((u) => el("option", { value: u.id }, nameOf(u.id))));
-      if (current) select.value = current;
-    }
-    if (focusReassign) select.focus();
+  const users = [...state.users.values()].filter((u) => u.active !== false);
+  const select = $("bulk-user");
+  if (select.options.length !== users.length) {
+    select.replaceChildren(...users.map((u) => el("option", { value: u.id }, nameOf(u.id))));
   }
+  renderSupervise();
+}
+
+function renderSupervise() {
+  const sup = state.sup;
+  const byHolder = new Map();
+  for (const task of sup.items) {
+    const holder = task.assignee || "";
+    if (!byHolder.has(holder)) byHolder.set(holder, []);
+    byHolder.get(holder).push(task);
+  }
+  const holders = [...byHolder.keys()].sort((a, b) => (a === "" ? -1 : b === "" ? 1 : nameOf(a).localeCompare(nameOf(b))));
+  $("sup-groups").replaceChildren(...holders.map((holder) => {
+    const tasks = byHolder.get(holder);
+    const title = holder ? nameOf(holder) : "Nobody (in the queues)";
+    const headId = `sup-h-${holder || "none"}`;
+    const all = el("input", {
+      type: "checkbox", "aria-label": `Select every task of ${title}`,
+      onchange: (event) => {
+        for (const t of tasks) {
+          if (event.target.checked) sup.picked.add(t.id);
+          else sup.picked.delete(t.id);
+        }
+        renderSupervise();
+      },
+    });
+    all.checked = tasks.every((t) => sup.picked.has(t.id));
+    return el("section", { class: "holder", "aria-labelledby": headId, dataset: { holder } },
+      el("h3", { id: headId }, `${title} `, el("span", { class: "count" }, `(${tasks.length})`)),
+      el("table", { class: "sup-table", "aria-labelledby": headId },
+        el("thead", {}, el("tr", {}, el("th", { class: "pick", scope: "col" }, all), el("th", { scope: "col" }, "task"),
+          el("th", { scope: "col" }, "priority"), el("th", { scope: "col" }, "due"), el("th", { scope: "col" }, "offered to"))),
+        el("tbody", {}, tasks.map((task) => {
+          const box = el("input", {
+            type: "checkbox", "aria-label": `Select ${task.name || task.id}`, dataset: { id: task.id },
+            onchange: (event) => {
+              if (event.target.checked) sup.picked.add(task.id);
+              else sup.picked.delete(task.id);
+              $("bulk-selected").textContent = `${sup.picked.size} selected`;
+            },
+          });
+          box.checked = sup.picked.has(task.id);
+          return el("tr", { dataset: { id: task.id } }, el("td", { class: "pick" }, box),
+            el("td", {}, el("a", { href: urlFor({}, null, task.id) }, task.name || task.id), " ",
+              el("span", { class: "count" }, task.id)),
+            el("td", {}, task.priority ?? 50), el("td", {}, when(task.dueDate)),
+            el("td", {}, [...(task.candidateGroups || []).map((g) => `group ${g}`), ...(task.candidateUsers || [])].join(", ")));
+        }))));
+  }));
+  if (!sup.items.length) $("sup-groups").replaceChildren(el("p", { class: "empty" }, "No open tasks."));
+  $("sup-count").textContent = `(${sup.items.length}${sup.cursor ? "+" : ""})`;
+  $("sup-more").hidden = !sup.cursor;
+  $("bulk-selected").textContent = `${sup.picked.size} selected`;
+}
+
+// Tasks that changed, read again and put in place (the selection stays).
+async function superviseTasks(ids) {
+  const sup = state.sup;
+  const found = await Promise.all(ids.map((id) => api("GET", taskPath(id)).then((r) => r.data, () => null)));
+  ids.forEach((id, i) => {
+    const task = found[i];
+    const at = sup.items.findIndex((t) => t.id === id);
+    const keep = task && task.status === "open" && (!state.filters.holder || task.assignee === state.filters.holder);
+    if (at >= 0 && keep) sup.items[at] = task;
+    else if (at >= 0) sup.items.splice(at, 1);
+    else if (keep) sup.items.unshift(task); // the view lists newest first
+    if (!keep) sup.picked.delete(id);
+  });
+  renderSupervise();
+}
+
+async function bulkAction(event) {
+  event.preventDefault();
+  const sup = state.sup;
+  const action = $("bulk-action").value;
+  const taskIds = sup.items.map((t) => t.id).filter((id) => sup.picked.has(id)).slice(0, 100);
+  if (!taskIds.length) {
+    flash("Select tasks first.", true);
+    return;
+  }
+  const body = { taskIds };
+  if (action === "reassign" || action === "assign") body.userId = $("bulk-user").value;
+  const comment = $("bulk-comment").value.trim();
+  if (comment && action === "reassign") body.comment = comment;
+  let results;
+  try {
+    ({ data: { results } } = await api("POST", `api/v1/task-actions/${action}`, { body }));
+  } catch (error) {
+    if (error.status !== 401) flash(error.message, true);
+    return;
+  }
+  const names = new Map(sup.items.map((t) => [t.id, t.name || t.id]));
+  const good = results.filter((r) => r.status < 300).length;
+  $("bulk-results").replaceChildren(
+    el("p", {}, `${action}: ${good} of ${results.length} done.`),
+    el("ul", {}, results.map((r) => el("li", { class: r.status < 300 ? "good" : "bad", dataset: { id: r.taskId, status: r.status } },
+      `${names.get(r.taskId) || r.taskId} (${r.taskId}): ${r.status < 300 ? "done" : `${r.status} ${messageOf(r.error, r.status)}`}`))));
+  for (const r of results) {
+    if (r.task) {
+      const at = sup.items.findIndex((t) => t.id === r.taskId);
+      if (at >= 0) {
+        if (r.task.status === "open") sup.items[at] = r.task;
+        else sup.items.splice(at, 1);
+      }
+      sup.picked.delete(r.taskId);
+    }
+  }
+  renderSupervise();
+}
+
+// ---------------------------------------------------------------- keyboard
+
+function rows() {
+  return [...document.querySelectorAll("#mine li.task, #queue li.task")];
+}
+
+function highlightCurrent() {
+  for (const node of document.querySelectorAll(".task.current")) node.classList.toggle("current", node.dataset.id === state.current);
+  const row = rows().find((r) => r.dataset.id === state.current);
+  if (row) {
+    row.classList.add("current");
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: "nearest" });
+  }
+}
+
+function onKey(event) {
+  if (!state.token || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (document.querySelector("dialog[open]")) return; // the dialog has the keys (Esc closes it)
+  if (typing(event.target)) {
+    if (event.key === "Escape") event.target.blur();
+    return;
+  }
+  if (state.view === "supervise" && event.key !== "?") return;
+  const all = rows();
+  const at = all.findIndex((r) => r.dataset.id === state.current);
+  const currentRow = at >= 0 ? all[at] : null;
+  switch (event.key) {
+    case "j":
+    case "k": {
+      if (!all.length) return;
+      const next = event.key === "j" ? Math.min(at + 1, all.length - 1) : Math.max(at - 1, 0);
+      state.current = all[at < 0 ? 0 : next].dataset.id;
+      highlightCurrent();
+      break;
+    }
+    case "Enter":
+      if (!currentRow) return;
+      showTask(currentRow.dataset.id);
+      break;
+    case "c":
+      if (!currentRow || currentRow.closest("ul").id !== "queue") {
+        flash("Choose a task of your queue first (j / k).", true);
+        return;
+      }
+      act(currentRow.dataset.id, "claim");
+      break;
+    case "n":
+      claimNext();
+      break;
+    case "/":
+      $("f-q").focus();
+      $("f-q").select();
+      break;
+    case "?":
+      $("help").showModal();
+      break;
+    case "Escape":
+      if (state.selected) closeTask();
+      break;
+    default:
+      return;
+  }
+  event.preventDefault();
+}
+
+function showNew(which) {
+  const list = state.lists[which];
+  const first = list.items.find((t) => list.fresh.has(t.id));
+  const row = first && rowOf(which, first.id);
+  if (row) {
+    row.scrollIntoView({ block: "center" });
+    state.current = first.id;
+    highlightCurrent();
+  }
+  for (const id of list.fresh) rowOf(which, id)?.classList.remove("new");
+  list.fresh.clear();
+  counts(which);
 }
 
 // ---------------------------------------------------------------- live updates
 
 // The local server streams every task change as Server-Sent Events at /local/events. fetch() is
-// used rather than EventSource so that the token goes in the Authorization header. Where there
-// is no feed (in AWS, changes go to EventBridge), the lists refresh every POLL_MS instead.
+// used rather than EventSource so that the token goes in the Authorization header. Each event
+// names a task: it is read once (events of a moment are gathered) and its rows updated in
+// place. Where there is no feed (in AWS, changes go to EventBridge), the lists are read again
+// every POLL_MS, as far as they are loaded, and brought in line in place.
 async function follow() {
   if (state.feed) state.feed.abort();
   const controller = new AbortController();
   state.feed = controller;
-  let pending = null;
   let wasLive = false;
-  const changed = () => {
-    clearTimeout(pending);
-    pending = setTimeout(refresh, 200);
-  };
   try {
+    const headers = { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" };
+    if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId; // resume after it
     const response = await fetch("local/events", {
-      headers: { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" },
+      headers,
       cache: "no-store", signal: controller.signal,
     });
     const type = response.headers.get("Content-Type") || "";
@@ -473,6 +1371,7 @@ async function follow() {
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {
+      // eslint-disable-next-line no-await-in-loop
       const { value, done } = await reader.read();
       if (done) break;
       buffer += value.replace(/\r\n?/g, "\n");
@@ -480,7 +1379,10 @@ async function follow() {
       while ((end = buffer.indexOf("\n\n")) >= 0) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        if (/^data:/m.test(block)) changed();
+        const id = block.split("\n").find((l) => l.startsWith("id:"));
+        if (id) state.lastEventId = id.slice(3).trim();
+        const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+        if (data) onEvent(data);
       }
     }
   } catch {
@@ -488,7 +1390,69 @@ async function follow() {
   }
   if (controller.signal.aborted || !state.token) return;
   live(false);
-  if (wasLive) setTimeout(() => state.feed === controller && follow(), POLL_MS); // it was there: try again
+  if (wasLive) {
+    setTimeout(() => {
+      if (state.feed === controller) {
+        follow();
+        refresh();
+      }
+    }, POLL_MS); // it was there: try again
+  }
+}
+
+function onEvent(data) {
+  let event;
+  try {
+    event = JSON.parse(data);
+  } catch {
+    return;
+  }
+  const id = event.subject;
+  if (!id) return;
+  const at = Date.parse(event.time);
+  if (state.since !== null && !Number.isNaN(at) && at < state.since) return; // in the lists already
+  const version = event.data && event.data.version;
+  const have = LISTS.map((w) => state.lists[w].items.find((t) => t.id === id)).find(Boolean);
+  if (have && version && have.version >= version && state.selected !== id) return; // seen (my own action)
+  const mark = !(event.data && event.data.actor === me());
+  state.pending.add(`${mark ? "!" : ""}${id}`);
+  clearTimeout(state.settle);
+  state.settle = setTimeout(drain, SETTLE_MS);
+}
+
+async function drain() {
+  const wanted = [...state.pending];
+  state.pending.clear();
+  const marks = new Map();
+  for (const key of wanted) {
+    const mark = key.startsWith("!");
+    const id = mark ? key.slice(1) : key;
+    marks.set(id, (marks.get(id) || false) || mark);
+  }
+  if (state.view === "supervise") await superviseTasks([...marks.keys()]);
+  else await readTasks([...marks.keys()], marks);
+}
+
+// Read these tasks (eight at a time) and place each.
+async function readTasks(ids, marks) {
+  const queue = [...ids];
+  const worker = async () => {
+    while (queue.length) {
+      const id = queue.shift();
+      const mark = marks ? marks.get(id) : false;
+      let task = null;
+      try {
+        // eslint-disable-next-line no-await-in-loop
+        ({ data: task } = await api("GET", taskPath(id)));
+      } catch (error) {
+        if (error.status === 401) return;
+        if (error.status !== 404) continue;
+      }
+      if (placeOf(task) === "ask") await placeAsked(task, mark); // eslint-disable-line no-await-in-loop
+      else place(id, task, mark);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, ids.length) }, worker));
 }
 
 function live(on) {
