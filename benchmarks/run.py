@@ -68,6 +68,8 @@ class Sizes:
     drain_tasks: int = 2000
     hot_tasks: int = 1000
     hot_changes: int = 10_000
+    people_ops: int = 2000
+    team_history: int = 1000
     families: tuple[str, ...] = ("itential", "tasks", "directory", "processmaker", "journey", "conductorone",
                                  "docs")
     fresh_engines: bool = True  # a DynamoDB Local for each table-filling section
@@ -75,7 +77,8 @@ class Sizes:
 
 QUICK = Sizes(cold_runs=1, warm_requests=30, claimers=8, race_rounds=1, users=60, groups=3, members=10,
               deep_start=50, page=5, history=(0, 50), user_groups=(1, 3), drain_workers=4, drain_tasks=20,
-              hot_tasks=20, hot_changes=60, families=("itential",), fresh_engines=False)
+              hot_tasks=20, hot_changes=60, people_ops=40, team_history=10, families=("itential",),
+              fresh_engines=False)
 
 
 # ---- counting DynamoDB calls ----------------------------------------------------------------
@@ -583,6 +586,12 @@ def measure_claim_next(sizes: Sizes) -> dict[str, Any]:
             "conflicts_per_claim": round((after["refused"] - before["refused"]) / claimed, 2), "problems": problems}
 
 
+def measure_people(ops: int, history: int, counter: Counter) -> dict[str, Any]:
+    from benchmarks.people import measure_people as people
+
+    return people(ops, history, counter)
+
+
 def measure_hot_keys(sizes: Sizes, endpoint: str) -> dict[str, Any]:
     import boto3
 
@@ -630,6 +639,15 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
         "claim-next: no task given twice, none left": r["claim_next"]["given_twice"] == 0
             and r["claim_next"]["claimed"] == r["claim_next"]["tasks"] and not r["claim_next"]["problems"],
         "hot key share <= 5%": r["hot_key_share"]["max_share"] <= 0.05,
+        "people: round-robin 5 x 100 gives 20 +- 1 each": all(
+            19 <= n <= 21 for n in r["people"]["fairness"]["round_robin_counts"]),
+        "people: least-loaded spread <= 1": r["people"]["fairness"]["least_loaded_max_spread"] <= 1,
+        "people: 64 claims at capacity 3 win exactly 3, load 3": r["people"]["capacity_race"]["won"] == 3
+            and r["people"]["capacity_race"]["load"] == 3,
+        "people: a random mix leaves every load exact, no breach": r["people"]["mix"]["loads_off"] == 0
+            and r["people"]["mix"]["capacity_breaches"] == 0 and r["people"]["mix"]["errors_5xx"] == 0,
+        "people: team view cost independent of history": r["people"]["team_view"]["after"]["round_trips"]
+            == r["people"]["team_view"]["empty"]["round_trips"],
         "layer <= 25 MB": r["layer_mb"] is not None and r["layer_mb"] <= 25,
     }
 
@@ -691,10 +709,24 @@ def table(r: dict[str, Any]) -> str:
         f"tasks, table and each index) | **{hk['max_share'] * 100:.1f}%** | ≤ 5% |",
         f"| layer, unzipped | {r['layer_mb']} MB | ≤ 25 MB |",
     ]
+    if "people" in r:
+        p = r["people"]
+        f, race, mix, tv = p["fairness"], p["capacity_race"], p["mix"], p["team_view"]
+        lines += [
+            f"| `people`: round-robin 5 members × 100 tasks / least-loaded largest spread | "
+            f"{f['round_robin_counts']} / **{f['least_loaded_max_spread']}** | 20 ± 1 / ≤ 1 |",
+            f"| `people`: {race['claims']} concurrent claims at capacity {race['capacity']}: won, load | "
+            f"**{race['won']}**, {race['load']} | 3, 3 |",
+            f"| `people`: {mix['ops']:,} random operations by {mix['users']} users: loads off, breaches, 5xx | "
+            f"**{mix['loads_off']}**, {mix['capacity_breaches']}, {mix['errors_5xx']} | 0, 0, 0 |",
+            f"| `people`: team view on a 10-task queue, before / after {tv['history']:,} changes (RT, capacity) | "
+            f"{tv['empty']['round_trips']} RT, {tv['empty']['capacity']} / {tv['after']['round_trips']} RT, "
+            f"{tv['after']['capacity']} | same RT |",
+        ]
     return "\n".join(lines)
 
 
-SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys", "layer")
+SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys", "people", "layer")
 
 
 @contextmanager
@@ -774,6 +806,8 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
         section("claim_next", on_fresh_engine(lambda _n, _c, _e: {"claim_next": measure_claim_next(sizes)}))
         section("hot_keys", on_fresh_engine(
             lambda _n, _c, endpoint: {"hot_key_share": measure_hot_keys(sizes, endpoint)}))
+        section("people", on_fresh_engine(lambda counter, _c, _e: {"people": measure_people(
+            sizes.people_ops, sizes.team_history, counter)}))
     section("layer", lambda: {"layer_mb": measure_layer(build_layer)})
     if only == SECTIONS:
         results["goals"] = goals(results)
