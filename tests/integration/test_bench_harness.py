@@ -16,7 +16,7 @@ from tests.support import ROOT
 pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("bench")]
 KEYS = {"cold_init_ms", "baseline_init_ms", "cold_init_ratio", "warm_p50_us", "warm_p99_us", "warm_baseline_p50_us",
         "warm_ratio", "ddb_calls", "bulk_claim_100", "race", "scale", "queue_scale", "queue_groups", "claim_next",
-        "hot_key_share", "layer_mb"}
+        "hot_key_share", "people", "layer_mb"}
 
 
 def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
@@ -41,4 +41,6 @@ def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
     assert set(results["queue_groups"]) == {"1", "3"}
     assert results["claim_next"]["given_twice"] == 0 and results["claim_next"]["problems"] == []
     assert 0 < results["hot_key_share"]["max_share"] <= 1
+    people = results["people"]
+    assert people["capacity_race"]["won"] == 3 and people["mix"]["loads_off"] == 0
     assert "| measure | result | goal |" in proc.stdout
