@@ -82,14 +82,14 @@ ROUTES: tuple[Route, ...] = (
           dynamodb=TASK_ACTION),
     # Native directory
     Route("PUT", "/api/v1/users/{userId}", "directory", name="put_user", roles=WRITE_ROLES, ok=(201, 200),
-          dynamodb=_actions("UpdateItem", "PutItem", "DeleteItem")),  # a rename moves assignment rows
+          dynamodb=_actions("BatchGetItem", "UpdateItem", "PutItem", "DeleteItem")),  # a rename moves rows
     Route("PUT", "/api/v1/users/{userId}/presence", "directory", name="put_presence", roles=WORK_ROLES,
-          dynamodb=_actions("UpdateItem")),  # the user itself, or admin/apiwrite (the service decides)
+          dynamodb=_actions("UpdateItem", "BatchGetItem")),  # the user itself, or admin/apiwrite
     Route("PUT", "/api/v1/users/{userId}/absence", "directory", name="put_absence", roles=WORK_ROLES,
           dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem")),  # the user itself, or admin
     Route("DELETE", "/api/v1/users/{userId}/absence", "directory", name="end_absence", roles=WORK_ROLES,
           dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem")),
-    Route("GET", "/api/v1/users", "directory", name="list_users", dynamodb=_actions("Query")),
+    Route("GET", "/api/v1/users", "directory", name="list_users", dynamodb=_actions("Query", "BatchGetItem")),
     Route("GET", "/api/v1/groups/{groupId}/stats", "directory", name="group_stats",
           dynamodb=_actions("GetItem", "BatchGetItem", "Query")),
     Route("PUT", "/api/v1/groups/{groupId}", "directory", name="put_group", roles=WRITE_ROLES, ok=(201, 200),

@@ -26,7 +26,7 @@ def user(uid: str) -> dict:
 def set_load(uid: str, load: int) -> None:
     """What the task writes do to a user's load, done by hand (the profile route must keep it)."""
     db = get_dynamo()
-    db.client.update_item(TableName=db.table, Key={k: {"S": v} for k, v in Keys.user(TENANT, uid).items()},
+    db.client.update_item(TableName=db.table, Key={k: {"S": v} for k, v in Keys.person(TENANT, uid).items()},
                           UpdateExpression="SET #l = :l", ExpressionAttributeNames={"#l": "load"},
                           ExpressionAttributeValues={":l": {"N": str(load)}})
 

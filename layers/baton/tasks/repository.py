@@ -17,7 +17,7 @@ from typing import Any
 from baton.errors import BadRequest
 from baton.storage.conditions import Rule, absent, contains, present, rule
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo, deserialize, serialize
-from baton.storage.keys import Keys
+from baton.storage.keys import PERSON_SK, Keys
 from baton.tasks.change import Change
 from baton.tasks.domain import (
     HistoryEvent,
@@ -35,15 +35,17 @@ from baton.tasks.unit_of_work import Op, UnitOfWork
 
 NEW = rule(absent("pk"))  # a Put that must not replace an item
 EXISTS = rule(present("pk"))  # an Update that must not create an item
-NO_USER = rule(absent("pk"))  # a holder the directory does not hold
+NO_USER = rule(absent("pk"))  # a holder without a load item (no user of the directory)
 
 
-def person_from(data: dict[str, Any]) -> Person:
-    """A (deserialized) user item as the task rules see it."""
-    capacity = data.get("capacity")
-    return Person(str(data["userId"]), tuple(data.get("groups", [])), frozenset(data.get("skills", [])),
-                  None if capacity is None else int(capacity), int(data.get("load", 0)),
-                  str(data.get("presence", "available")), bool(data.get("active", True)), data.get("lastAssignedAt"))
+def person_from(user: dict[str, Any], load: dict[str, Any] | None) -> Person:
+    """A user as the task rules see it: its (deserialized) user item (groups, presence, active)
+    and load item (Keys.person: load, capacity, skills, lastAssignedAt; None: it has none)."""
+    load = load or {}
+    capacity = load.get("capacity")
+    return Person(str(user["userId"]), tuple(user.get("groups", [])), frozenset(load.get("skills", [])),
+                  None if capacity is None else int(capacity), int(load.get("load", 0)),
+                  str(user.get("presence", "available")), bool(user.get("active", True)), load.get("lastAssignedAt"))
 
 
 def holders(change: Change) -> tuple[str | None, str | None]:
@@ -74,7 +76,7 @@ class TaskRepository:
         """Read these tasks and users now, in one consistent BatchGetItem; each task's next read
         (`read_task_and_users`) is answered from it (a bulk request's reads)."""
         user_ids = list(user_ids)
-        keys = [*(Keys.task(tenant, t) for t in task_ids), *(Keys.user(tenant, u) for u in user_ids)]
+        keys = [*(Keys.task(tenant, t) for t in task_ids), *self._user_keys(tenant, user_ids)]
         tasks, self._groups = self._tasks_and_users(self.db.batch_get(keys), user_ids)
         self._first = {t: tasks.get(t) for t in task_ids}
 
@@ -85,31 +87,41 @@ class TaskRepository:
         if task_id in self._first:  # prefetched: this first read is made already
             return self._first.pop(task_id), {u: self._groups[u] for u in user_ids if u in self._groups}
         user_ids = list(user_ids)
-        keys = [Keys.task(tenant, task_id), *(Keys.user(tenant, u) for u in user_ids)]
+        keys = [Keys.task(tenant, task_id), *self._user_keys(tenant, user_ids)]
         tasks, users = self._tasks_and_users(self.db.batch_get(keys), user_ids)
         return tasks.get(task_id), users
 
     def read_people(self, tenant: str, user_ids: Iterable[str]) -> dict[str, Person]:
         """The users of these ids that exist (one consistent BatchGetItem), remembered."""
         user_ids = list(user_ids)
-        self._tasks_and_users(self.db.batch_get(Keys.user(tenant, u) for u in user_ids), user_ids)
+        self._tasks_and_users(self.db.batch_get(self._user_keys(tenant, user_ids)), user_ids)
         return {u: self.people[u] for u in user_ids if u in self.people}
+
+    @staticmethod
+    def _user_keys(tenant: str, user_ids: Iterable[str]) -> list[dict[str, str]]:
+        """The user items and the load items of these users (read together: one BatchGetItem)."""
+        return [k for u in user_ids for k in (Keys.user(tenant, u), Keys.person(tenant, u))]
 
     def _tasks_and_users(self, items: list[dict[str, Any]], user_ids: Iterable[str]
                          ) -> tuple[dict[str, Task], dict[str, list[str]]]:
         tasks: dict[str, Task] = {}
-        users: dict[str, list[str]] = {}
+        users: dict[str, dict[str, Any]] = {}
+        loads: dict[str, dict[str, Any]] = {}
         for item in items:
             if is_task(item):
                 task = task_from_item(item)
                 tasks[task.id] = task
+            elif item["sk"]["S"] == PERSON_SK:
+                data = deserialize(item)
+                loads[data["userId"]] = data
             else:
-                person = person_from(deserialize(item))
-                users[person.id] = list(person.groups)
-                self.people[person.id] = person
-                self.absent.discard(person.id)
-        self.absent.update(u for u in user_ids if u not in users)
-        return tasks, users
+                data = deserialize(item)
+                users[data["userId"]] = data
+        for uid, data in users.items():
+            self.people[uid] = person_from(data, loads.get(uid))
+        for uid in user_ids:  # a user without a load item: its load is not kept (no directory user)
+            (self.absent.discard if uid in loads else self.absent.add)(uid)
+        return tasks, {uid: list(data.get("groups", [])) for uid, data in users.items()}
 
     def get_task(self, tenant: str, task_id: str) -> Task | None:
         item = self.db.get(Keys.task(tenant, task_id))
@@ -127,11 +139,11 @@ class TaskRepository:
     def write(self, tenant: str, change: Change) -> None:
         """Write the change as one transaction: the task if it is still as the change read it
         (`Change.task_rule`), its events (a takeover's `lease-expired` first), the memberships it
-        relies on, the load of the user who held it and of the user who now holds it (API.md
-        "People": the capacity asserted at write time), a pending direct-claim event written out,
-        the queue entries it moves. DynamoDB takes one operation per item, so a membership the
-        change relies on for a holder is part of that holder's load Update. Refused: TaskChanged
-        (the task as it now is), MembershipLost, HolderRefused, HistoryRaced."""
+        relies on, the load items of the user who bore it and of the user who now bears it (API.md
+        "People": the capacity and skills asserted at write time; a user without a load item, no
+        directory user, asserted to have none), a pending direct-claim event written out, the
+        queue entries it moves. Refused: TaskChanged (the task as it now is), MembershipLost,
+        HolderRefused, HistoryRaced."""
         for _ in range(3):
             try:
                 return self._write(tenant, change)
@@ -149,13 +161,12 @@ class TaskRepository:
         for user, delta in ((was, -1), (now, 1)):
             if user is None:
                 continue
-            member = change.membership_of(user)
             checked[len(ops)] = user
-            key = serialize(Keys.user(tenant, user))
+            key = serialize(Keys.person(tenant, user))
             if user in self.absent:
-                ops.append(Op("ConditionCheck", key, member.rule if member else NO_USER))
+                ops.append(Op("ConditionCheck", key, NO_USER))
                 continue
-            condition = EXISTS if member is None else EXISTS & member.rule
+            condition = EXISTS
             if delta > 0:
                 for skill in new.requiredSkills:
                     condition = condition & contains("skills", skill)
@@ -163,10 +174,9 @@ class TaskRepository:
             loads[len(ops)] = delta
             ops.append(Op("Update", key, condition, delta=delta, at=change.event.at if delta > 0 else None,
                           limit=person.capacity if person else None))
+        members: dict[int, str] = {}
         for member in change.members:
-            if member.user in (was, now):
-                continue
-            checked[len(ops)] = member.user
+            members[len(ops)] = member.user
             ops.append(Op("ConditionCheck", serialize(Keys.user(tenant, member.user)), member.rule))
         if old.lastEvent:  # a direct claim's event, written out now (the Put above drops it)
             pending = HistoryEvent.model_validate({**old.lastEvent, "version": old.version})
@@ -182,6 +192,8 @@ class TaskRepository:
         except ConditionFailed as failed:
             if failed.index == 0:
                 raise TaskChanged(task_from_item(failed.item) if failed.item else None) from None
+            if failed.index in members:
+                raise MembershipLost(members[failed.index]) from None
             if failed.index in checked:
                 self._refused(change, checked[failed.index], loads.get(failed.index, 0), failed.item)
             raise HistoryRaced() from None
@@ -190,24 +202,21 @@ class TaskRepository:
                 self.people[user] = self.people[user]._replace(load=self.people[user].load + delta)
 
     def _refused(self, change: Change, user: str, delta: int, item: dict[str, Any] | None) -> None:
-        """Why the operation on `user`'s item (its load changed by `delta`; 0: a check) refused the
-        change: raises the outcome."""
-        member = change.membership_of(user)
-        if item is None:  # no such user
-            if delta:  # written as a directory user: write it again as none
-                self.absent.add(user)
-                self.people.pop(user, None)
-                raise _UserUnknown()
-            raise MembershipLost(user)
-        person = person_from(deserialize(item))
-        self.people[user] = person
-        if member is not None and not member.rule.holds(deserialize(item)):
-            raise MembershipLost(user)
-        if not delta and member is None:  # it was taken for no user, and is one now
+        """Why the operation on `user`'s load item (its load changed by `delta`; 0: the check that
+        it has none) refused the change: raises the outcome."""
+        if item is None:  # no load item: not a user of the directory, its load not kept
+            self.absent.add(user)
+            raise _UserUnknown()
+        if not delta:  # taken for no user, and it is one now
             self.absent.discard(user)
             raise _UserUnknown()
-        if delta <= 0:
+        if delta < 0:
             raise HistoryRaced()
+        data = deserialize(item)
+        known = self.people.get(user)
+        person = person_from({"userId": user, "groups": list(known.groups) if known else [],
+                              "presence": known.presence if known else "available"}, data)
+        self.people[user] = person
         if not set(change.after.requiredSkills) <= person.skills:
             raise HolderRefused(user, "skills", person)
         raise HolderRefused(user, "capacity", person)

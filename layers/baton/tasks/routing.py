@@ -64,7 +64,8 @@ class Router:
                 self.offers.pop((trigger.tenant, trigger.id), None)
                 given += self.route_task(trigger.tenant, trigger.id)
             else:
-                for group_id in trigger.groups:
+                groups = trigger.groups or tuple(self.directory.groups_of(trigger.tenant, trigger.id))
+                for group_id in groups:
                     given += self.route_queue(trigger.tenant, group_id)
         return given
 

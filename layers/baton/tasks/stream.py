@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from baton.attrs import from_attr
-from baton.storage.keys import HISTORY, TASK_SK, Keys
+from baton.storage.keys import HISTORY, PERSON_SK, TASK_SK, Keys
 from baton.table import PK, SK
 from baton.tasks.events import cloud_event, in_version_order
 
@@ -96,11 +96,15 @@ def routing_triggers(records: Iterable[Mapping[str, Any]]) -> list[Trigger]:
                 out[Trigger(tenant, "task", str(new["id"]))] = None
             if tenant and free and new.get("offeredTo") and new.get("offerExpiresAt"):
                 out[Trigger(tenant, "offer", str(new["id"]), at=str(new["offerExpiresAt"]))] = None
-        elif "userId" in new and new.get("groups"):
+        elif sk == PERSON_SK and "userId" in new:  # a load item: a slot freed, or the capacity changed
+            tenant = Keys.tenant_of_person(pk)
+            room = int(new.get("load", 0)) < int(old.get("load", 0))
+            more = new.get("capacity") != old.get("capacity") and bool(old)
+            if tenant and (room or more):
+                out[Trigger(tenant, "user", str(new["userId"]))] = None
+        elif "userId" in new and new.get("groups"):  # a user item: presence back to available
             tenant = Keys.tenant_of_directory(pk)
             back = new.get("presence", "available") == "available" and old.get("presence", "available") != "available"
-            room = int(new.get("load", 0)) < int(old.get("load", 0))
-            more = new.get("capacity") != old.get("capacity")
-            if tenant and (back or room or more):
+            if tenant and back:
                 out[Trigger(tenant, "user", str(new["userId"]), tuple(sorted(new["groups"])))] = None
     return list(out)
