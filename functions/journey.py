@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, current_caller, etag, if_match
-from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
 from baton.tasks.service import TaskService
+from baton.vendors.journey import fields
 from baton.vendors.journey.errors import JOURNEY
 
 router = FamilyRouter("journey", JOURNEY)
@@ -41,9 +41,7 @@ class AssignRequest(BaseModel):
 
 
 def submit_key(params: UnassignParams | None) -> str:
-    if params is None or not params.submitKey:
-        raise BadRequest("submitKey not specified", reason="submitKeyNotSpecified")
-    return params.submitKey
+    return fields.task_id(params.submitKey if params else None)
 
 
 def _service() -> TaskService:

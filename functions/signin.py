@@ -21,8 +21,9 @@ from baton.edge.paths import SEGMENT
 from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
 from baton.signin import trigger
+from baton.signin.backend import backend
 from baton.signin.errors import SIGNIN
-from baton.signin.grants import Grant, SignInFailed, backend
+from baton.signin.grants import Grant, SignInFailed
 from baton.vendors.itential import signin as itential
 from baton.vendors.processmaker import signin as processmaker
 

@@ -214,6 +214,23 @@ def heartbeat(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) 
     return task_response(_service().heartbeat(taskId, lease, if_match(router.current_event)))
 
 
+class DelegateBody(BaseModel):
+    model_config = INPUT
+    userId: Id
+    comment: str | None = Field(default=None, max_length=2048)
+
+
+@router.handles("delegate", summary="Delegate a task I hold (I stay its owner)", tags=["Tasks"])
+def delegate(taskId: TaskId, body: Annotated[DelegateBody, Body()]) -> Response[TaskOut]:
+    return task_response(_service().delegate(taskId, body.userId, body.comment, if_match(router.current_event)))
+
+
+@router.handles("resolve", summary="Give a delegated task back to its owner", tags=["Tasks"])
+def resolve(taskId: TaskId, body: Annotated[FinishBody | None, Body()] = None) -> Response[TaskOut]:
+    comment = body.comment if body else None
+    return task_response(_service().resolve(taskId, comment, if_match(router.current_event)))
+
+
 @router.handles("complete", summary="Complete a task, saying how it ended", tags=["Tasks"])
 def complete(taskId: TaskId, body: Annotated[CompleteBody | None, Body()] = None) -> Response[TaskOut]:
     body = body or CompleteBody()

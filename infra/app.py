@@ -1,7 +1,8 @@
 """`cdk synth` entry point (see cdk.json): this project's deployment of the `Baton` construct
 (infra/construct.py) in three stacks, the table's own (`BatonData`, which outlives the others),
 `BatonApi` and `BatonEvents`. Context: `jwtIssuer` and `jwtAudience` (an existing identity
-provider), `cognitoDomainPrefix`, `snapStart=true`, `account`, `region`."""
+provider), `cognitoDomainPrefix`, `snapStart=true`, `exampleWorkflow=true` (a fourth stack,
+`BatonExampleWorkflow`: infra/workflow.py), `account`, `region`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra.api import INDEX_GRANT  # noqa: E402
 from infra.construct import Baton, BatonProps, Placement  # noqa: E402
+from infra.workflow import ExampleWorkflow  # noqa: E402
 
 
 def flag(app: App, name: str) -> bool:
@@ -48,7 +50,10 @@ def build_all(app: App | None = None) -> tuple[App, Stack, Stack, Stack]:
     api = Stack(app, "BatonApi", env=env, description="Baton: functions and HTTP API")
     events = Stack(app, "BatonEvents", env=env, description="Baton: task events (stream, pipe, bus)")
     # `Default`: CDK leaves it out of logical ids, so resources keep the ids they had as stacks' own.
-    Baton(api, "Default", props_from_context(app, api, events), placement=Placement(data=data, events=events))
+    baton = Baton(api, "Default", props_from_context(app, api, events), placement=Placement(data=data, events=events))
+    if flag(app, "exampleWorkflow"):  # the optional example (infra/workflow.py, docs/workflows.md)
+        workflow = Stack(app, "BatonExampleWorkflow", env=env, description="Baton: an example workflow's human step")
+        ExampleWorkflow(workflow, "ExampleWorkflow", baton=baton)
     Validations.of(api).acknowledge(Acknowledgment(
         id="AwsSolutions-IAM5[Resource::BatonData:ExportsOutputFnGetAttTableCD117FA1ArnE2C8C204/index/*]",
         reason=INDEX_GRANT))

@@ -94,10 +94,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         note = ("WARNING: Java or DynamoDB Local missing: falling back to an in-memory moto server; "
                 "requests are serialized and nothing survives a restart")
     _configure_environment(endpoint, args.table)
-    from baton.signin import grants
+    from baton.signin.backend import use_backend
     from baton_local import credentials
 
-    grants.use_backend(credentials.LocalBackend(state))  # the sign-in routes answer from the local issuer
+    use_backend(credentials.LocalBackend(state))  # the sign-in routes answer from the local issuer
     signins = credentials.ensure_demo(state)
 
     from baton.storage.dynamo import get_dynamo

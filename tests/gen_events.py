@@ -68,6 +68,11 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tasks/{taskId}/action/reassign"): {
         "user": "root", "roles": ["admin"], "expect": 200,
         "body": {"comment": "over to bob", "newStepUserIds": ["bob"], "expandMask": {"paths": ["*"]}}},
+    ("POST", "/api/v1/tasks/{taskId}/action/delegate"): {
+        "user": "root", "roles": ["admin"], "params": {"taskId": "t2"}, "expect": 409,
+        "body": {"userId": "bob", "comment": "please check the figures"}},
+    ("POST", "/api/v1/tasks/{taskId}/action/resolve"): {
+        "user": "root", "roles": ["admin"], "params": {"taskId": "t2"}, "expect": 409, "body": {"comment": "done"}},
     ("POST", "/api/v1/tasks/{taskId}/action/approve"): {
         "user": "root", "roles": ["admin"], "expect": 200, "body": {"policyStepId": "step", "comment": "looks good"}},
     ("POST", "/api/v1/tasks/{taskId}/action/deny"): {

@@ -1,9 +1,10 @@
 """The `Baton` construct (infra/construct.py) in another CDK app: one stack embedding it twice, one
 with the defaults (a Cognito user pool) and one with its own props (an existing issuer, a table
-name, a log retention, SnapStart). Synthesized once: no name clashes, each instance complete and
-wired to its own table, cdk-nag and cfn-lint clean; SnapStart on published versions, every
-function invoked through its `live` alias. The project's own app (test_infra.py) uses the same
-construct in three stacks."""
+name, a log retention, SnapStart), and the example workflow (infra/workflow.py) on the first.
+Synthesized once: no name clashes, each instance complete and wired to its own table, cdk-nag and
+cfn-lint clean; SnapStart on published versions, every function invoked through its `live`
+alias; the workflow's human step waits for its task token. The project's own app
+(test_infra.py) uses the same construct in three stacks."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 from baton.routes import FAMILIES, ROUTES
-from infra.app import props_from_context
+from infra.app import build_all, props_from_context
 from infra.construct import Baton, BatonProps
+from infra.workflow import ExampleWorkflow
 
 pytestmark = pytest.mark.xdist_group("cdk")  # the worker that synthesizes the project's app; the layer is built once
 
@@ -33,7 +35,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Template]:
     out = tmp_path_factory.mktemp("host.out")
     app = App(outdir=str(out))
     stack = Stack(app, "Host")
-    Baton(stack, "Tasks")
+    tasks = Baton(stack, "Tasks")
+    ExampleWorkflow(stack, "Workflow", baton=tasks)
     Baton(stack, "Approvals", BatonProps(
         jwt_issuer="https://idp.example.com/", jwt_audience=["approvals"], table_name="approvals-tasks",
         log_retention=logs.RetentionDays.THREE_MONTHS, snap_start=True))
@@ -71,9 +74,9 @@ def test_two_instances_in_one_stack_without_clashes(host: tuple[Path, Template])
     assert "AWS::StackId" in json.dumps(domain) and "baton-" in json.dumps(domain)
     assert Counter(json.dumps(r["Properties"].get("DashboardName")) for r in
                    of(template, "AWS::CloudWatch::Dashboard").values())["null"] == 2  # CloudFormation names them
-    # Each instance: one function per family (+ the trigger where there is a pool, + the events' enrichment),
-    # each reading its own table.
-    for prefix, extra in (("Tasks", 2), ("Approvals", 1)):
+    # Each instance: one function per family (+ the trigger where there is a pool, the events' enrichment,
+    # the callbacks), each reading its own table.
+    for prefix, extra in (("Tasks", 3), ("Approvals", 2)):
         functions = of(template, "AWS::Lambda::Function", prefix)
         assert len(functions) == len(FAMILIES) + extra, prefix
         table = next(iter(of(template, "AWS::DynamoDB::GlobalTable", prefix)))
@@ -133,3 +136,40 @@ def test_cdk_nag_and_cfn_lint_are_clean(host: tuple[Path, Template]) -> None:
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or "cfn-lint"
     result = subprocess.run([cfn_lint, str(out / "Host.template.json")], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
+
+
+def test_the_example_workflow_waits_for_a_baton_task(host: tuple[Path, Template]) -> None:
+    _, template = host
+    machines = of(template, "AWS::StepFunctions::StateMachine", "Workflow")
+    assert len(machines) == 1
+    machine = next(iter(machines.values()))["Properties"]
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    assert machine["LoggingConfiguration"]["Level"] == "ALL"
+    assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False  # task fields may be personal
+    parts = machine["DefinitionString"]["Fn::Join"][1]  # tokens (ARNs) stand inside strings: any text will do
+    definition = json.loads("".join(p if isinstance(p, str) else "0" for p in parts))
+    ask = definition["States"]["AskAPerson"]
+    assert ask["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert ask["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
+    assert ask["Catch"][0]["ErrorEquals"] == ["Baton.TaskAbandoned"] and ask["TimeoutSeconds"] > 0
+    assert definition["States"]["Decided"]["Choices"][0] == {
+        "Variable": "$.decision.outcome", "StringEquals": "approved", "Next": "Approved"}
+    # Its Lambda calls the Tasks instance's API, signing in with that instance's client-credentials client.
+    fn = next(f["Properties"] for f in of(template, "AWS::Lambda::Function", "Workflow").values())
+    variables = fn["Environment"]["Variables"]
+    assert next(iter(refs(variables["BATON_API_URL"]))).startswith("TasksHttpApi")
+    client = next(iter(refs(variables["BATON_CLIENT_ID"])))
+    assert "ClientCredentialsClient" in client
+    assert of(template, "AWS::Cognito::UserPoolClient")[client]["Properties"]["AllowedOAuthFlows"] == [
+        "client_credentials"]
+    policy = json.dumps(next(p for k, p in of(template, "AWS::IAM::Policy", "WorkflowCreateTask").items()))
+    assert "cognito-idp:DescribeUserPoolClient" in policy and "dynamodb:" not in policy
+
+
+def test_the_project_app_adds_the_example_workflow_stack_on_request() -> None:
+    plain = build_all(App())[0]
+    assert plain.node.try_find_child("BatonExampleWorkflow") is None
+    app = build_all(App(context={"exampleWorkflow": "true"}))[0]
+    stack = app.node.try_find_child("BatonExampleWorkflow")
+    assert isinstance(stack, Stack)
+    assert any(isinstance(c, ExampleWorkflow) for c in stack.node.children)

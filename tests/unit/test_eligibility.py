@@ -21,8 +21,8 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 # (family, route name) of every route that writes, by whether it gives a task to someone.
 GIVES = {("itential", "claim"), ("itential", "assign"), ("tasks", "claim"), ("tasks", "claim_next"),
-         ("tasks", "bulk_action"), ("journey", "assign"), ("conductorone", "reassign"),
-         ("tasks", "accept")}  # an offer accepted: a claim
+         ("tasks", "bulk_action"), ("journey", "assign"), ("conductorone", "reassign"), ("tasks", "delegate"),
+         ("tasks", "resolve"), ("tasks", "accept")}  # accept: an offer accepted, a claim
 GIVES_NOTHING = {("itential", "release"), ("tasks", "create_task"), ("tasks", "release"), ("tasks", "heartbeat"),
                  ("tasks", "complete"), ("tasks", "abandon"), ("journey", "unassign"),
                  ("conductorone", "approve"), ("conductorone", "deny"),  # a completion
@@ -61,6 +61,8 @@ PATHS: dict[str, tuple[str, Callable[[], Any]]] = {
     "bulk assign": (eligibility.ASSIGN, lambda: bulk("assign", {"taskIds": ["g1"], "userId": "bob"})),
     "bulk reassign": (eligibility.REASSIGN, lambda: bulk(
         "reassign", {"taskIds": ["g1"], "userId": "bob"}, user="root", roles=ADMIN)),
+    "delegate": (eligibility.DELEGATE, lambda: native("delegate", "h1", "alice", {"userId": "bob"})),
+    "resolve": (eligibility.RESOLVE, lambda: native("resolve", "r1", "bob")),
 }
 
 
@@ -71,8 +73,11 @@ def test_the_paths_cover_every_eligibility_path() -> None:
 def scene() -> None:
     seed()
     create_task("g1", candidateGroups=["ops"])
-    for task in ("d1", "d2"):
+    for task in ("d1", "d2", "h1", "r1"):
         create_task(task, candidateUsers=["alice"])
+    for task in ("h1", "r1"):  # held by alice; r1 delegated to bob
+        assert native("claim", task, "alice").status == 200
+    assert native("delegate", "r1", "alice", {"userId": "bob"}).status == 200
 
 
 @pytest.mark.parametrize("label", list(PATHS))

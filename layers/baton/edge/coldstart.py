@@ -16,6 +16,20 @@ Powertools), and ended by `resume()` after the function's first answer:
   `__init__`: its submodules import as usual, and a name asked of the package itself is taken
   from the submodule that `__init__` re-exports it from. A name `__init__` defines itself runs
   the real `__init__` then, so nothing is lost, only deferred.
+
+Under Lambda SnapStart (`-c snapStart=true`; the runtime says so in
+`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`), `prepare()` also registers the runtime's hooks
+(`snapshot_restore_py`, in the Lambda Python runtime; nothing is imported elsewhere):
+
+- before the snapshot, `before_snapshot()` primes what a first request would otherwise build in
+  every restored environment: whatever `baton.snapshot` holds (the DynamoDB client, the
+  resolver with one probe request through it, see `baton.edge.entry`), then the collector
+  freezes all of it and resumes, as after a first answer;
+- after each restore, `after_restore()` re-seeds every pseudo-random source Baton's code uses:
+  the `random` module's generator (claim-next's pick among the head of the queue, the backoff
+  jitter of storage's transaction retries, botocore's retry jitter), whose state the snapshot
+  holds, so that environments restored from one snapshot would otherwise draw the same
+  numbers. `uuid.uuid4` and `secrets` read the kernel's generator, which the restore renews.
 """
 
 from __future__ import annotations
@@ -24,13 +38,17 @@ import ast
 import gc
 import importlib
 import importlib.util
+import os
 import sys
 import threading
 import types
 from typing import Any
 
+from baton import snapshot
+
 _lock = threading.Lock()
 _paused = False
+_hooked = False
 LEAN_PACKAGES = ("aws_lambda_powertools.event_handler", "aws_lambda_powertools.utilities.data_classes")
 
 
@@ -39,6 +57,35 @@ def prepare() -> None:
     pause()
     for package in LEAN_PACKAGES:
         lean_package(package)
+    snapstart_hooks()
+
+
+def snapstart_hooks() -> bool:
+    """Under SnapStart, register the runtime's before-snapshot and after-restore hooks (once);
+    elsewhere nothing, not even the import. True when they are registered."""
+    global _hooked
+    if _hooked or os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
+        return _hooked
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:  # a runtime without the hooks API: SnapStart still works, unprimed
+        return False
+    register_before_snapshot(before_snapshot)
+    register_after_restore(after_restore)
+    _hooked = True
+    return True
+
+
+def before_snapshot() -> None:
+    snapshot.run_before()
+    resume()  # initialisation is over: freeze what it built, collect from here on
+
+
+def after_restore() -> None:
+    import random
+
+    random.seed()  # from os.urandom: each restored environment draws its own numbers
+    snapshot.run_after()
 
 
 def pause() -> None:

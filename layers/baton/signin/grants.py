@@ -3,16 +3,15 @@ ProcessMaker's password grant, are answered with tokens Baton's authorizer accep
 - in AWS, the stack's Cognito user pool (`signin.cognito.CognitoBackend`), whose
   pre-token-generation trigger (`signin.trigger`) puts the tenant and roles in the access token;
 - locally, the local issuer with the users, passwords and clients kept in the state dir
-  (`baton_local.credentials`, outside the layer: `baton serve` hands it in with `use_backend`).
+  (`baton_local.credentials`, outside the layer: `baton serve` hands it in with
+  `signin.backend.use_backend`).
 
 A credential belongs to one tenant; a grant carries it, so a route can refuse to hand out a token
 for another tenant's workspace."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Protocol
 
 from baton.errors import BatonError
@@ -49,27 +48,3 @@ class Disabled:
 
     def password(self, username: str, password: str, client: tuple[str, str] | None) -> Grant:
         raise SignInFailed("This deployment signs in through its identity provider")
-
-
-_given: list[Backend] = []  # a backend handed in by the process that runs the functions
-
-
-def use_backend(given: Backend | None) -> None:
-    """Serve sign-ins from `given` (the local server's issuer); None: back to the environment's."""
-    _given[:] = [given] if given is not None else []
-
-
-def backend() -> Backend:
-    """The backend handed in with `use_backend`, else the environment's."""
-    return _given[0] if _given else _configured()
-
-
-@lru_cache(maxsize=1)
-def _configured() -> Backend:
-    """Chosen on first use from the environment (nothing happens at import): the stack's user
-    pool where the CDK stack configured one, else none."""
-    if "SIGNIN_DOMAIN" not in os.environ:
-        return Disabled()
-    from baton.signin.cognito import from_environment
-
-    return from_environment()

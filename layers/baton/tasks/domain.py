@@ -13,6 +13,7 @@ MAX_PRIORITY = 100
 
 TaskStatus = Literal["open", "completed", "abandoned"]
 TaskType = Literal["manual", "automatic"]
+DelegationState = Literal["pending", "resolved"]
 STATUSES: tuple[TaskStatus, ...] = ("open", "completed", "abandoned")
 
 
@@ -54,6 +55,10 @@ class Task(Model):
     version: int = 1
     createdAt: str
     updatedAt: str
+    # Delegation with return (tasks.delegation): while `pending`, `owner` (who delegated it) keeps
+    # it and alone (or admin) completes it; the delegate (the assignee) resolves it back.
+    owner: str | None = None
+    delegationState: DelegationState | None = None
     # How it ended (complete's `outcome` and `variables`; ConductorOne's approve/deny), by whom, when.
     outcome: str | None = None
     variables: dict[str, Any] | None = None

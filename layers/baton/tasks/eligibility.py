@@ -45,7 +45,8 @@ from baton.tasks.rules import (
 )
 
 CLAIM, CLAIM_NEXT, ASSIGN, MEMBER_ASSIGN, REASSIGN = "claim", "claim-next", "assign", "member-assign", "reassign"
-PATHS = (CLAIM, CLAIM_NEXT, ASSIGN, MEMBER_ASSIGN, REASSIGN)
+DELEGATE, RESOLVE = "delegate", "resolve"
+PATHS = (CLAIM, CLAIM_NEXT, ASSIGN, MEMBER_ASSIGN, REASSIGN, DELEGATE, RESOLVE)
 
 # A task anyone eligible may claim: open, manual, held by nobody.
 CLAIMABLE = rule(OPEN, MANUAL, FREE)
@@ -268,5 +269,36 @@ def _reassign(h: Handover) -> Grant | None:
     return Grant(None, offered=targets, members=members, reassignment=True)
 
 
+def _delegate(h: Handover) -> Grant | None:
+    """The holder (or admin) hands its task to a user of the tenant, keeping it as owner."""
+    target, task = h.targets[0], h.task
+    if _groups_of(h, target) is None:
+        raise BadRequest(f"User {target} not found", reason="userNotFound")
+    if not _open_to(h, target):
+        return None
+    if task.assignee is None:
+        raise Conflict(f"Task {task.id} is not assigned: claim it before delegating it", reason="notAssigned")
+    if task.assignee != h.caller.user_id and not h.caller.is_admin:
+        raise Forbidden(f"Task {task.id} is held by {task.assignee}", reason="accessDenied")
+    if task.delegationState == "pending":
+        raise Conflict(f"Task {task.id} is delegated already; resolve it first", reason="alreadyDelegated")
+    _may_hold(h, target)
+    return Grant(target)
+
+
+def _resolve(h: Handover) -> Grant | None:
+    """The delegate (or admin) gives a delegated task back to its owner."""
+    task = h.task
+    require_role(h.caller)
+    require_open(task)
+    if task.delegationState != "pending" or task.owner is None:
+        raise Conflict(f"Task {task.id} is not delegated", reason="notDelegated")
+    if task.assignee != h.caller.user_id and not h.caller.is_admin:
+        raise Forbidden(f"Task {task.id} is delegated to {task.assignee}", reason="accessDenied")
+    _may_hold(h, task.owner)
+    return Grant(task.owner)
+
+
 _DECIDE: dict[str, Callable[[Handover], Grant | None]] = {
-    CLAIM: _claim, CLAIM_NEXT: _claim, ASSIGN: _assign, MEMBER_ASSIGN: _member_assign, REASSIGN: _reassign}
+    CLAIM: _claim, CLAIM_NEXT: _claim, ASSIGN: _assign, MEMBER_ASSIGN: _member_assign, REASSIGN: _reassign,
+    DELEGATE: _delegate, RESOLVE: _resolve}

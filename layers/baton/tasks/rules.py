@@ -60,9 +60,14 @@ def check_release(task: Task, caller: Caller) -> None:
 
 
 def check_finish(task: Task, caller: Caller) -> None:
-    """Complete and abandon: the holder, or admin."""
+    """Complete and abandon: the holder, or admin; a delegated task (pending): its owner, or admin."""
     require_role(caller)
     require_open(task)
+    if task.delegationState == "pending" and not caller.is_admin:
+        if task.owner != caller.user_id:
+            raise Forbidden(f"Task {task.id} is delegated: only its owner {task.owner} completes it",
+                            reason="accessDenied")
+        return
     if task.assignee != caller.user_id and not caller.is_admin:
         holder = task.assignee or "nobody"
         raise Forbidden(f"Task {task.id} is held by {holder}", reason="accessDenied")

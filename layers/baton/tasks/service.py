@@ -5,9 +5,8 @@ them; who may hold a task is tasks.eligibility, on every path that gives one.
 Every action is an `Action` (its verb and how it decides a `Change`) run by the one algorithm of
 tasks.algorithm (read, decide, write the change with what it asserts, decide again on a refusal).
 The claim has a named fast path (`_fast_claim`): a direct candidate's claim is first tried as one
-conditional write without a read, and a refused one's image of the task is the read of the same
-algorithm.
-"""
+conditional write without a read; a refused one's image of the task is the algorithm's read.
+Delegate and resolve: tasks.delegation."""
 
 from __future__ import annotations
 
@@ -22,14 +21,15 @@ from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
 from baton.storage.dynamo import Dynamo
 from baton.tasks import eligibility, rules
-from baton.tasks.algorithm import MAX_ATTEMPTS, Action, Changes, State, new_id, now
+from baton.tasks.algorithm import MAX_ATTEMPTS, Action, State, new_id, now
 from baton.tasks.change import Change, Seen
+from baton.tasks.delegation import Delegation
 from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
 from baton.tasks.eligibility import Handover
-from baton.tasks.history import TaskHistory
 from baton.tasks.layout import MAX_CANDIDATES
 from baton.tasks.leases import lease_until
 from baton.tasks.listings import TaskListings
+from baton.tasks.reads import TaskReads
 from baton.tasks.repository import TaskRepository
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def _pick(n: int) -> int:
     return random.randrange(n)  # noqa: S311 - spreading load, not security
 
 
-class TaskService(Changes):
+class TaskService(Delegation, TaskReads):
     def __init__(self, db: Dynamo, caller: Caller, tasks: TaskRepository | None = None) -> None:
         """`tasks`: the repository to read and write through (a bulk request's: tasks.bulk)."""
         super().__init__(tasks or TaskRepository(db), caller)
@@ -80,11 +80,11 @@ class TaskService(Changes):
                                                 self.tasks.people))
             if grant is None:
                 return None
-            if grant.holder is None:  # offered to several: they become its candidate users
-                after = self.next(task, assignee=None, candidateUsers=list(grant.offered))
-            else:
-                after = self.next(task, assignee=grant.holder,
-                                   leaseExpiresAt=lease_until(task, lease_seconds) if leased else None)
+            # a hand-over ends a delegation; offered to several, they become its candidate users
+            lease = lease_until(task, lease_seconds) if leased and grant.holder else None
+            offered = {"candidateUsers": list(grant.offered)} if grant.holder is None else {}
+            after = self.next(task, assignee=grant.holder, owner=None, delegationState=None, leaseExpiresAt=lease,
+                              **offered)
             event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None)
             return seen.change(after, event, grant.members)
         me = self.caller.user_id
@@ -196,9 +196,11 @@ class TaskService(Changes):
         return self.apply(task_id, Action("unassign", decide), if_match)[0]
 
     def release(self, task_id: str, if_match: int | None = None) -> Task:
-        def decide(seen: Seen) -> Change:
+        def decide(seen: Seen) -> Change | None:
             task = seen.view
             rules.check_release(task, self.caller)
+            if task.delegationState == "pending":  # a delegate's release gives it back to the owner
+                return self.resolution(seen, "release")
             return seen.change(self.next(task, assignee=None), self.event(task, "release", task.assignee, None))
         return self.apply(task_id, Action("release", decide, by_holder=True), if_match)[0]
 
@@ -227,7 +229,7 @@ class TaskService(Changes):
             return seen.change(self.next(task, **ended), self.event(task, verb, task.status, status, comment))
         return self.apply(task_id, Action(verb, decide, by_holder=True), if_match)
 
-    # ---- create and read -------------------------------------------------------------------
+    # ---- create (reads: tasks.reads) -------------------------------------------------------
     def create(self, body: dict[str, Any]) -> tuple[Task, bool]:
         """Create a task; True when created, False when an identical create was replayed."""
         require_role(self.caller, WRITE_ROLES)
@@ -273,30 +275,6 @@ class TaskService(Changes):
             if existing is not None and existing.requestHash == request_hash:
                 return existing, False
             raise Conflict(f"Task {task.id} already exists with other content") from None
-
-    def get(self, task_id: str) -> Task:
-        task = self.tasks.get_task(self.caller.tenant, task_id)
-        if task is None:
-            raise NotFound(f"Task {task_id} not found", reason="txnNotFound")
-        return task
-
-    def history(self, task_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of the history as of one version of the task (tasks.history)."""
-        return TaskHistory(self.listings, self.caller.tenant, self.get).page(task_id, limit, cursor)
-
-    def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
-             cursor: str | None) -> tuple[list[Task], str | None]:
-        me = self.caller.user_id
-        who = me if assignee == "me" else assignee
-        cand: tuple[str, list[str]] | None = None
-        if candidate is not None:
-            if candidate != "me":
-                raise BadRequest("candidate accepts only 'me'")
-            if assignee is not None:
-                raise BadRequest("Give assignee or candidate, not both")
-            cand = (me, self._groups_of(me))
-        return self.listings.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
-                                     limit=limit, cursor=cursor)
 
     def _groups_of(self, user: str) -> builtins.list[str]:
         return self.directory.groups_of(self.caller.tenant, user)

@@ -1,0 +1,1 @@
+"""The example workflow's Lambda code (its asset: infra/workflow.py)."""

@@ -1,0 +1,57 @@
+"""Round trips of each task action through its handler (moto): the direct candidate's claim is
+one write and nothing else (the fast path), every other action one read and one write, and a
+group candidate's claim the refused one-write claim then one transaction on its image (no read).
+`make bench` measures the same on DynamoDB Local (`ddb_calls`, goals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from baton.storage.dynamo import get_dynamo
+from tests.support import call, create_task, seed
+
+pytestmark = pytest.mark.usefixtures("moto_table")
+
+
+def counted(request: Callable[[], Any]) -> tuple[Any, dict[str, int]]:
+    client = get_dynamo().client
+    calls: dict[str, int] = {}
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] = calls.get(model.name, 0) + 1
+
+    client.meta.events.register("before-call.dynamodb", count)
+    try:
+        return request(), calls
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", count)
+
+
+def test_each_action_costs_what_it_did() -> None:
+    seed()
+    create_task("d", candidateUsers=["alice"])
+    create_task("g", candidateGroups=["ops"])
+    jm = "/workspaces/secure/api/v1/txn"
+    for label, request, expected in (
+        ("direct claim", lambda: call("POST", "/api/v1/tasks/d/action/claim", {}, user="alice"), {"UpdateItem": 1}),
+        ("group claim", lambda: call("POST", "/operations-manager/tasks/g/claim", {}, user="alice"),
+         {"UpdateItem": 1, "TransactWriteItems": 1}),
+        ("release", lambda: call("POST", "/api/v1/tasks/g/action/release", {}, user="alice"),
+         {"BatchGetItem": 1, "TransactWriteItems": 1}),
+        ("assign", lambda: call("POST", "/operations-manager/tasks/g/assign", {"userId": "alice"}, user="bob"),
+         {"BatchGetItem": 1, "TransactWriteItems": 1}),
+        ("unassign", lambda: call("POST", f"{jm}/unassign", {"params": {"submitKey": "g"}}, user="alice"),
+         {"BatchGetItem": 1, "TransactWriteItems": 1}),
+        ("group assign", lambda: call("POST", f"{jm}/assign", {"params": {"submitKey": "g"}}, user="alice"),
+         {"BatchGetItem": 1, "TransactWriteItems": 1}),
+        ("reassign", lambda: call("POST", "/api/v1/tasks/g/action/reassign", {"newStepUserIds": ["bob"]}, user="alice"),
+         {"BatchGetItem": 1, "TransactWriteItems": 1}),
+        ("complete", lambda: call("POST", "/api/v1/tasks/g/action/complete", {}, user="bob"),
+         {"BatchGetItem": 1, "TransactWriteItems": 1}),
+    ):
+        r, calls = counted(request)
+        assert r.status == 200, (label, r)
+        assert calls == expected and sum(calls.values()) <= 2, (label, calls)
