@@ -93,13 +93,9 @@ def decide(h: Handover) -> Grant | None:
 
 def direct_claim(caller: Caller, if_match: int | None) -> tuple[Rule, dict[str, Any]] | None:
     """The fast path's condition for a claim by `caller` (the claim rule, at the expected version
-    when one is given) and its parameters; None when the task item alone cannot decide it.
-
-    Since capacity (API.md "People"), it never can: whoever claims, the claim changes the
-    claimant's load in the same transaction, with the capacity asserted on its user item, and a
-    transaction returns no item, while the claim answers with the task. A one-write claim would
-    need the task read after it: two round trips, as the read-and-decide path is, which answers
-    every refusal exactly (docs/decisions.md, "People")."""
+    when one is given) and its parameters; None when the task item alone cannot decide it. Since
+    capacity it never can: a claim moves the claimant's load in its transaction, which returns no
+    task to answer with (docs/decisions.md, "People")."""
     return None
 
 
@@ -174,8 +170,7 @@ def _may_hold(h: Handover, user: str) -> None:
     - skills: a task with `requiredSkills` only to a user holding every one of them (admin too:
       the work needs the skill); a user the directory does not hold has none;
     - capacity: not to a user holding as many open tasks as its `capacity` (409 `capacity`).
-    The write asserts both on the user's item (tasks.repository), so a race cannot pass them.
-    Presence does not stop a claim or an assign: it is the router's (directory.routing)."""
+    The write asserts both on the user's load item; presence is the router's (directory.routing)."""
     person = (h.people or {}).get(user)
     required = set(h.task.requiredSkills)
     if required and (person is None or not required <= person.skills):
