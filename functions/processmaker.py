@@ -8,13 +8,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, Field
 
-from baton.activities.service import AssigneeService, Page, paging_value
+from baton.activities.domain import Page
+from baton.activities.service import AssigneeService, paging_value
 from baton.activities.service import Query as AssigneeQuery
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, current_caller
 from baton.edge.paths import SEGMENT
 from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
+from baton.vendors.processmaker import views
 from baton.vendors.processmaker.errors import PROCESSMAKER
 
 router = FamilyRouter("processmaker", PROCESSMAKER)
@@ -68,43 +70,44 @@ def _listing(source: str, workspace: str, prj_uid: str, act_uid: str, filter: st
 def assignees(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
               limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
               ) -> list[AssigneeOut]:
-    return _listing("assigned", workspace, prj_uid, act_uid, filter, start, limit, lfilter, rfilter,
-                    type).data  # type: ignore[return-value]
+    page = _listing("assigned", workspace, prj_uid, act_uid, filter, start, limit, lfilter, rfilter, type)
+    return views.assignees(page)  # type: ignore[return-value]
 
 
 @router.handles("assignees_paged", summary="Get page of assignees to task", tags=TAGS)
 def assignees_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
                     limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
                     ) -> AssigneePage:
-    return AssigneePage.model_validate(_listing("assigned", workspace, prj_uid, act_uid, filter, start, limit,
-                                                lfilter, rfilter, type).public())
+    page = _listing("assigned", workspace, prj_uid, act_uid, filter, start, limit, lfilter, rfilter, type)
+    return AssigneePage.model_validate(views.paged(page))
 
 
 @router.handles("all_users", summary="Get all users assigned to task", tags=TAGS)
 def all_users(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
               limit: Paging = None) -> list[AssigneeOut]:
-    return _listing("all", workspace, prj_uid, act_uid, filter, start, limit).data  # type: ignore[return-value]
+    page = _listing("all", workspace, prj_uid, act_uid, filter, start, limit)
+    return views.assignees(page)  # type: ignore[return-value]
 
 
 @router.handles("one", summary="Get assignee to task", tags=TAGS)
 def one(workspace: Id, prj_uid: Id, act_uid: Id, aas_uid: Id) -> AssigneeOut:
-    return AssigneeOut.model_validate(_service(workspace, prj_uid, act_uid).one(aas_uid).public())
+    return AssigneeOut.model_validate(views.assignee(_service(workspace, prj_uid, act_uid).one(aas_uid)))
 
 
 @router.handles("available", summary="Get available assignees for task", tags=TAGS)
 def available(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
               limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
               ) -> list[AssigneeOut]:
-    return _listing("available", workspace, prj_uid, act_uid, filter, start, limit, lfilter, rfilter,
-                    type).data  # type: ignore[return-value]
+    page = _listing("available", workspace, prj_uid, act_uid, filter, start, limit, lfilter, rfilter, type)
+    return views.assignees(page)  # type: ignore[return-value]
 
 
 @router.handles("available_paged", summary="Get page of available assignees for task", tags=TAGS)
 def available_paged(workspace: Id, prj_uid: Id, act_uid: Id, filter: Filter = None, start: Paging = None,
                     limit: Paging = None, lfilter: Text = None, rfilter: Text = None, type: Kind = None
                     ) -> AssigneePage:
-    return AssigneePage.model_validate(_listing("available", workspace, prj_uid, act_uid, filter, start, limit,
-                                                lfilter, rfilter, type).public())
+    page = _listing("available", workspace, prj_uid, act_uid, filter, start, limit, lfilter, rfilter, type)
+    return AssigneePage.model_validate(views.paged(page))
 
 
 @router.handles("assign", summary="Assign to task (PM_FACTORY)", tags=TAGS)

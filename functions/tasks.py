@@ -20,6 +20,7 @@ from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
 from baton.tasks import bulk
 from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
+from baton.tasks.separation import MAX_SEPARATED
 from baton.tasks.service import TaskService
 from baton.vendors.conductorone.views import task_view
 
@@ -76,6 +77,8 @@ class CreateTask(BaseModel):
     requiredSkills: Skills | None = Field(default=None, description="Skills a holder needs (default: the activity's)")
     callback: CallbackIn | None = Field(default=None, description="End a waiting Step Functions execution when "
                                                                   "the task is completed or abandoned")
+    caseId: Id | None = None
+    separation: SeparationIn | None = Field(default=None, description="Who may not hold it (separation of duties)")
 
 
 class ClaimNextBody(BaseModel):
@@ -105,6 +108,13 @@ class CompleteBody(FinishBody):
 
     outcome: str | None = Field(default=None, min_length=1, max_length=64)
     variables: Variables | None = None
+
+
+class SeparationIn(BaseModel):
+    model_config = INPUT
+    excludeCreator: bool = False
+    tasks: list[Id] = Field(default_factory=list, max_length=MAX_SEPARATED)
+    activities: list[Id] = Field(default_factory=list, max_length=MAX_SEPARATED)
 
 
 class CallbackIn(BaseModel):

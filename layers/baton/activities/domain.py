@@ -50,3 +50,26 @@ class AssignmentRaced(Exception):
 
 class AlreadyAssigned(AssignmentRaced):
     """The same id got assigned meanwhile as the other kind (a user for a group, or back)."""
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """An entry as an assignee list shows it."""
+
+    uid: str
+    kind: str  # "user" or "group"
+    name: str
+    lastname: str
+    username: str
+    fields: tuple[str, ...]  # what a filter matches, case-folded
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of an assignee list, with its counts."""
+
+    total: int
+    start: int
+    limit: int
+    filter: str
+    data: list[Assignee]

@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from baton.activities.domain import KINDS, Activity, AssignmentRaced, Entry
+from baton.activities.domain import KINDS, Activity, Assignee, AssignmentRaced, Entry, Page
 from baton.activities.repository import ActivityRepository, in_list_order
 from baton.domain import PM_ROLES, WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, NotFound
@@ -26,20 +25,6 @@ from baton.storage.dynamo import Dynamo, TransactionConflict
 
 MAX_ATTEMPTS = 8
 INTEGER = re.compile(r"^[+-]?(0|[1-9][0-9]*)$")
-
-
-@dataclass(frozen=True)
-class Assignee:
-    uid: str
-    kind: str  # "user" or "group"
-    name: str
-    lastname: str
-    username: str
-    fields: tuple[str, ...]  # what a filter matches, case-folded
-
-    def public(self) -> dict[str, str]:
-        return {"aas_uid": self.uid, "aas_name": self.name, "aas_lastname": self.lastname,
-                "aas_username": self.username, "aas_type": self.kind}
 
 
 def display_name(entry: Entry) -> str:
@@ -90,19 +75,6 @@ def paging_value(name: str, raw: str | None) -> int | None:
     return int(raw)
 
 
-@dataclass(frozen=True)
-class Page:
-    total: int
-    start: int
-    limit: int
-    filter: str
-    data: list[dict[str, str]]
-
-    def public(self) -> dict[str, Any]:
-        return {"total": self.total, "start": self.start, "limit": self.limit, "filter": self.filter,
-                "data": self.data}
-
-
 def page(items: list[Assignee], q: Query) -> Page:
     """Filter and slice a list already in order."""
     match = q.matcher
@@ -110,7 +82,7 @@ def page(items: list[Assignee], q: Query) -> Page:
         match(f) for f in a.fields))]
     end = None if q.limit is None else q.start + q.limit
     window = [] if q.limit == 0 else kept[q.start:end]
-    return Page(0 if q.limit == 0 else len(kept), q.start, q.limit or 0, q.filter or "", [a.public() for a in window])
+    return Page(0 if q.limit == 0 else len(kept), q.start, q.limit or 0, q.filter or "", window)
 
 
 class AssigneeService:
@@ -154,7 +126,7 @@ class AssigneeService:
             total, pairs = self._rows(True, q.start + q.limit, q.type)
             window = pairs[q.start:q.start + q.limit]
             entries = [from_entry(e) for e in self._entries(window)]
-            return Page(total, q.start, q.limit, q.filter or "", [a.public() for a in entries])
+            return Page(total, q.start, q.limit, q.filter or "", entries)
         if q.limit == 0 or q.type not in (None, *KINDS):
             if source == "all":
                 self._rows(False, 0)

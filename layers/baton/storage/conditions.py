@@ -14,7 +14,7 @@ from typing import Any, Literal, NamedTuple
 
 from baton.attrs import to_attr
 
-Op = Literal["eq", "absent", "present", "contains", "size", "le", "gt", "below", "any"]
+Op = Literal["eq", "absent", "present", "contains", "lacks", "size", "le", "gt", "below", "any"]
 
 
 class Param(NamedTuple):
@@ -42,6 +42,8 @@ class Clause(NamedTuple):
         if self.op == "below":  # another field of the same item
             other = fields.get(self.value)
             return have is not None and other is not None and bool(have < other)
+        if self.op == "lacks":  # NOT contains: a missing attribute contains nothing
+            return have is None or self.value_for(params) not in have
         if have is None:  # DynamoDB: a comparison with a missing attribute is false
             return False
         want = self.value_for(params)
@@ -73,11 +75,16 @@ class Clause(NamedTuple):
         value = f":{placeholder}"
         values[value] = to_attr(self.value_for(params))
         return {"eq": f"{name} = {value}", "contains": f"contains({name}, {value})", "size": f"size({name}) = {value}",
+                "lacks": f"NOT contains({name}, {value})",
                 "le": f"{name} <= {value}", "gt": f"{name} > {value}"}[self.op]
 
 
 def eq(field: str, value: Any) -> Clause:
     return Clause(field, "eq", value)
+
+
+def lacks(field: str, value: Any) -> Clause:
+    return Clause(field, "lacks", value)
 
 
 def absent(field: str) -> Clause:

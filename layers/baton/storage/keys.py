@@ -136,6 +136,11 @@ class Keys:
         return QUEUED + queue.removeprefix(f"T#{esc(tenant)}#{QUEUED}")
 
     @staticmethod
+    def case_holds(tenant: str, case_id: str, user_id: str) -> dict[str, str]:
+        """What one user has held in one case (separation of duties' ledger: tasks.separation)."""
+        return {"pk": f"T#{esc(tenant)}#CASE#{esc(case_id)}", "sk": f"HELD#{esc(user_id)}"}
+
+    @staticmethod
     def inbox(tenant: str, user_id: str) -> str:
         return f"T#{esc(tenant)}#I#{esc(user_id)}"
 

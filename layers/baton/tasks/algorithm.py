@@ -18,8 +18,16 @@ from baton.domain import Caller
 from baton.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.storage.dynamo import TransactionConflict
 from baton.tasks.change import Change, Groups, Seen
-from baton.tasks.domain import HistoryEvent, HistoryRaced, HolderRefused, MembershipLost, Task, TaskChanged
-from baton.tasks.eligibility import at_capacity
+from baton.tasks.domain import (
+    HistoryEvent,
+    HistoryRaced,
+    HolderRefused,
+    MembershipLost,
+    SeparationRefused,
+    Task,
+    TaskChanged,
+)
+from baton.tasks.holders import at_capacity
 from baton.tasks.leases import takeover
 from baton.tasks.repository import TaskRepository
 
@@ -92,6 +100,8 @@ class Changes:
                     raise at_capacity(refused.person) from None
                 raise Forbidden(f"User {refused.user} lacks the skills task {task_id} requires",
                                 reason="missingSkills") from None
+            except SeparationRefused as refused:  # the holder's holds in the case, as the write found them
+                raise Conflict(refused.rule, reason="separation") from None
             except TaskChanged as changed:
                 # The task as it was when the write was refused is the next read (memberships not
                 # read are taken for granted only while nobody holds it).

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from baton.storage.conditions import Rule, absent, after, at_most, contains, either, eq, rule
 from baton.tasks.domain import HistoryEvent, Task
 from baton.tasks.leases import LEASE
+from baton.tasks.separation import LedgerEntry
 
 # The group memberships read with a task, by user id (a user missing is not a user of the tenant);
 # None: not read (the fast path's refused image), see tasks.eligibility.
@@ -45,6 +46,7 @@ class Change(NamedTuple):
     expired: HistoryEvent | None = None
     members: tuple[Membership, ...] = ()
     by_holder: bool = False
+    ledger: LedgerEntry | None = None  # the holder's holds in the task's case (tasks.separation)
 
     @property
     def events(self) -> tuple[HistoryEvent, ...]:
@@ -76,5 +78,6 @@ class Seen(NamedTuple):
     groups: Groups
     by_holder: bool
 
-    def change(self, after: Task, event: HistoryEvent, members: tuple[Membership, ...] = ()) -> Change:
-        return Change(self.before, after, event, self.expired, members, self.by_holder)
+    def change(self, after: Task, event: HistoryEvent, members: tuple[Membership, ...] = (),
+               ledger: LedgerEntry | None = None) -> Change:
+        return Change(self.before, after, event, self.expired, members, self.by_holder, ledger)

@@ -27,7 +27,7 @@ class Delegation(Changes):
                 return None
             after = self.next(task, assignee=grant.holder, owner=task.assignee, delegationState="pending")
             return seen.change(after, self.event(task, "delegate", task.assignee, grant.holder, comment),
-                               grant.members)
+                               grant.members, grant.ledger)
         return self.apply(task_id, Action("delegate", decide, (user_id,)), if_match)[0]
 
     def resolve(self, task_id: str, comment: str | None = None, if_match: int | None = None) -> Task:
@@ -44,4 +44,5 @@ class Delegation(Changes):
         if grant is None:
             return None
         after = self.next(task, assignee=grant.holder, delegationState="resolved")
-        return seen.change(after, self.event(task, verb, task.assignee, grant.holder, comment), grant.members)
+        return seen.change(after, self.event(task, verb, task.assignee, grant.holder, comment), grant.members,
+                           grant.ledger)

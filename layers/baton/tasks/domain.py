@@ -7,6 +7,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import Field
 
 from baton.domain import Model
+from baton.tasks.separation import Separation
 
 DEFAULT_PRIORITY = 50
 MAX_PRIORITY = 100
@@ -52,6 +53,9 @@ class Task(Model):
     offeredTo: str | None = None
     offerExpiresAt: str | None = None
     offerTried: list[str] = Field(default_factory=list)
+    caseId: str | None = None  # the process instance it belongs to (an Itential job, a ProcessMaker case)
+    # Who may not hold it because of what they held in the same case (tasks.separation).
+    separation: Separation | None = None
     version: int = 1
     createdAt: str
     updatedAt: str
@@ -164,6 +168,13 @@ class HolderRefused(Exception):
         self.user = user
         self.why = why
         self.person = person
+class SeparationRefused(Exception):
+    """The user's holds in the task's case include one the task is separated from (the ledger's
+    condition failed): `rule` says which clause, never who."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__(rule)
+        self.rule = rule
 
 
 class HistoryRaced(Exception):

@@ -2,7 +2,8 @@
 that gives a task to someone, and the conditions its write asserts.
 
 The paths (`PATHS`): a claim (native, Itential, bulk), claim-next, an assign (Itential, bulk), a
-group member's assign (Journey Manager), a reassign (ConductorOne, bulk). Each asks `decide` with
+group member's assign (Journey Manager), a reassign (ConductorOne, bulk), a delegation and its
+resolution (native). Each asks `decide` with
 a `Handover` (the task as the rules see it, the caller, the path, the users to hold it and the
 memberships read with it) and gets a `Grant` (who holds it, who is offered it, the memberships
 the write must assert: `change.Membership`, a rule of `storage.conditions`), None when there is
@@ -32,6 +33,7 @@ from baton.errors import BadRequest, Conflict, Forbidden
 from baton.storage.conditions import Param, Rule, absent, contains, eq, rule, size
 from baton.tasks.change import Groups, Membership
 from baton.tasks.domain import Person, Task
+from baton.tasks.holders import check_holder
 from baton.tasks.rules import (
     FREE,
     MANUAL,
@@ -43,6 +45,8 @@ from baton.tasks.rules import (
     require_manual,
     require_open,
 )
+from baton.tasks.separation import Held, LedgerEntry, ledger_entry
+from baton.tasks.separation import refusal as separation_refusal
 
 CLAIM, CLAIM_NEXT, ASSIGN, MEMBER_ASSIGN, REASSIGN = "claim", "claim-next", "assign", "member-assign", "reassign"
 DELEGATE, RESOLVE = "delegate", "resolve"
@@ -51,10 +55,12 @@ PATHS = (CLAIM, CLAIM_NEXT, ASSIGN, MEMBER_ASSIGN, REASSIGN, DELEGATE, RESOLVE)
 # A task anyone eligible may claim: open, manual, held by nobody.
 CLAIMABLE = rule(OPEN, MANUAL, FREE)
 # The one-request claim (no read first): a claimable task whose only candidate is the caller
-# (`me`), offered to no group, without a lease to set or a pending claim event to write out. Its
+# (`me`), offered to no group, without a lease to set, a pending claim event to write out or a
+# case (whose holds the claim must record: tasks.separation). Its
 # condition is this rule rendered; anything else takes the read-and-decide path.
 DIRECT_CLAIM = CLAIMABLE & rule(contains("candidateUsers", Param("me")), size("candidateUsers", 1),
-                                size("candidateGroups", 0), absent("lastEvent"), absent("leaseSeconds"))
+                                size("candidateGroups", 0), absent("lastEvent"), absent("leaseSeconds"),
+                                absent("caseId"))
 # A write at the version the client expects (If-Match).
 AT_VERSION = eq("version", Param("version"))
 
@@ -84,11 +90,18 @@ class Grant(NamedTuple):
     offered: tuple[str, ...] = ()
     members: tuple[Membership, ...] = ()
     reassignment: bool = False
+    ledger: LedgerEntry | None = None  # separation of duties: the holder's holds in the task's case
 
 
 def decide(h: Handover) -> Grant | None:
-    """Grant the handover, or raise why not; None when there is nothing to do."""
-    return _DECIDE[h.via](h)
+    """Grant the handover, or raise why not; None when there is nothing to do. A holder of a task
+    of a case adds it to their holds in that case, in the same write, on condition that they held
+    none of the tasks or activities it is separated from (tasks.separation: race-safe)."""
+    grant = _DECIDE[h.via](h)
+    if grant is None or grant.holder is None:
+        return grant
+    task = h.task
+    return grant._replace(ledger=ledger_entry(task.id, task.caseId, task.activityId, task.separation, grant.holder))
 
 
 def direct_claim(caller: Caller, if_match: int | None) -> tuple[Rule, dict[str, Any]] | None:
@@ -165,25 +178,13 @@ def _pass_on(h: Handover, targets: tuple[str, ...]) -> bool:
 
 
 def _may_hold(h: Handover, user: str) -> None:
-    """The rules about the person who is to hold the task, whatever the path (absence and
-    separation of duties go here too):
-    - skills: a task with `requiredSkills` only to a user holding every one of them (admin too:
-      the work needs the skill); a user the directory does not hold has none;
-    - capacity: not to a user holding as many open tasks as its `capacity` (409 `capacity`).
-    The write asserts both on the user's load item; presence is the router's (directory.routing)."""
-    person = (h.people or {}).get(user)
-    required = set(h.task.requiredSkills)
-    if required and (person is None or not required <= person.skills):
-        missing = sorted(required - (person.skills if person else frozenset()))
-        raise Forbidden(f"User {user} lacks the skills task {h.task.id} requires: {', '.join(missing)}",
-                        reason="missingSkills")
-    # Offered to several, nobody holds it; offered to this user, its load holds the slot already.
-    if len(h.targets) == 1 and person is not None and person.full and h.task.bearer != user:
-        raise at_capacity(person)
-
-
-def at_capacity(person: Person) -> Conflict:
-    return Conflict(f"User {person.id} holds {person.load} open tasks, its capacity", reason="capacity")
+    """The rules about the person who is to hold the task, whatever the path: separation of
+    duties (its creator; what they held in the case is asserted by the write: `decide`), then
+    skills and capacity (tasks.holders: asserted by the write too, on the user's load item)."""
+    why = separation_refusal(h.task.separation, h.task.createdBy, user, Held())
+    if why is not None:
+        raise Conflict(why, reason="separation")
+    check_holder(h.task, (h.people or {}).get(user), user, holds=len(h.targets) == 1)
 
 
 # ---- who may give it, path by path -------------------------------------------------------------

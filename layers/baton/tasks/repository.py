@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from baton.errors import BadRequest
-from baton.storage.conditions import Rule, absent, contains, present, rule
+from baton.storage.conditions import Rule, absent, contains, lacks, present, rule
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo, deserialize, serialize
 from baton.storage.keys import PERSON_SK, Keys
 from baton.tasks.change import Change
@@ -25,11 +25,14 @@ from baton.tasks.domain import (
     HolderRefused,
     MembershipLost,
     Person,
+    SeparationRefused,
     Task,
     TaskChanged,
     TaskExists,
 )
 from baton.tasks.layout import MAX_CANDIDATES, entry_ops, event_item, is_task, task_from_item, task_item
+from baton.tasks.separation import Held, LedgerEntry, Separation
+from baton.tasks.separation import refusal as separation_refusal
 from baton.tasks.stream import DEFERRED
 from baton.tasks.unit_of_work import Op, UnitOfWork
 
@@ -184,6 +187,9 @@ class TaskRepository:
             ops.append(Op("Put", {**event_item(tenant, pending), DEFERRED: {"BOOL": True}}))
         if change.expired is not None:
             ops.append(Op("Put", event_item(tenant, change.expired), NEW))
+        held_at = len(ops) if change.ledger is not None else -1
+        if change.ledger is not None:
+            ops.append(self._holds(tenant, change.ledger))
         ops += entry_ops(tenant, old, new)
         if len(ops) > MAX_TRANSACTION_ITEMS:
             raise BadRequest(f"Too many candidates to change at once (at most {MAX_CANDIDATES} per task)")
@@ -196,6 +202,8 @@ class TaskRepository:
                 raise MembershipLost(members[failed.index]) from None
             if failed.index in checked:
                 self._refused(change, checked[failed.index], loads.get(failed.index, 0), failed.item)
+            if failed.index == held_at and change.ledger is not None:
+                raise SeparationRefused(self._refused_rule(change.ledger, failed.item)) from None
             raise HistoryRaced() from None
         for user, delta in ((was, -1), (now, 1)):  # the loads as this write left them
             if user is not None and user in self.people:
@@ -220,6 +228,27 @@ class TaskRepository:
         if not set(change.after.requiredSkills) <= person.skills:
             raise HolderRefused(user, "skills", person)
         raise HolderRefused(user, "capacity", person)
+
+    @staticmethod
+    def _holds(tenant: str, entry: LedgerEntry) -> Op:
+        """Add the task (and its activity) to the holder's holds in the case, on condition that the
+        holds include none of the tasks and activities it is separated from (tasks.separation)."""
+        forbid = rule(*(lacks("tasks", t) for t in entry.forbid_tasks),
+                      *(lacks("activities", a) for a in entry.forbid_activities))
+        sets = ["#ht :ht"] + (["#ha :ha"] if entry.activity_id else [])
+        values = {":ht": {"SS": [entry.task_id]}, **({":ha": {"SS": [entry.activity_id]}} if entry.activity_id else {})}
+        return Op("Update", serialize(Keys.case_holds(tenant, entry.case_id, entry.user)),
+                  forbid if forbid.clauses else None,
+                  update=("ADD " + ", ".join(sets), {"#ht": "tasks", "#ha": "activities"} if entry.activity_id
+                          else {"#ht": "tasks"}, values))
+
+    @staticmethod
+    def _refused_rule(entry: LedgerEntry, item: dict[str, Any] | None) -> str:
+        data = deserialize(item or {})
+        held = Held(frozenset(data.get("tasks", [])), frozenset(data.get("activities", [])))
+        return separation_refusal(Separation(tasks=list(entry.forbid_tasks),
+                                             activities=list(entry.forbid_activities)), None, entry.user, held) \
+            or "Separation of duties"
 
     def claim_direct(self, tenant: str, task_id: str, user: str, event: HistoryEvent,
                      condition: tuple[Rule, dict[str, Any]]) -> Task:

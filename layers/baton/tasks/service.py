@@ -26,6 +26,7 @@ from baton.tasks.change import Change, Seen
 from baton.tasks.delegation import Delegation
 from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
 from baton.tasks.eligibility import Handover
+from baton.tasks.holders import at_capacity
 from baton.tasks.layout import MAX_CANDIDATES
 from baton.tasks.leases import lease_until
 from baton.tasks.listings import TaskListings
@@ -86,7 +87,7 @@ class TaskService(Delegation, TaskReads):
             after = self.next(task, assignee=grant.holder, owner=None, delegationState=None, leaseExpiresAt=lease,
                               **offered)
             event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None)
-            return seen.change(after, event, grant.members)
+            return seen.change(after, event, grant.members, grant.ledger)
         me = self.caller.user_id
         return Action(verb, decide, tuple(u for u in dict.fromkeys(targets) if u != me))
 
@@ -132,7 +133,7 @@ class TaskService(Delegation, TaskReads):
         person = self.tasks.read_people(self.caller.tenant, [me]).get(me)
         groups = list(person.groups) if person else []
         if person is not None and person.full:
-            raise eligibility.at_capacity(person)
+            raise at_capacity(person)
         if group_id is not None:
             if group_id not in groups and not self.caller.is_admin:
                 raise Forbidden(f"User {self.caller.username} is not a member of group {group_id}",

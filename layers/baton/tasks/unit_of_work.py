@@ -26,13 +26,14 @@ from baton.tasks.domain import AtomicRefused
 
 class Op(NamedTuple):
     """One operation of a transaction: `target` is the item (Put) or the key (Delete,
-    ConditionCheck, Update), in DynamoDB's attribute format; `condition` what it asserts.
+    ConditionCheck, Update), in DynamoDB's attribute format; `condition` what it asserts; an
+    Update's `update` is its UpdateExpression and the attribute names and values it uses.
 
-    An `Update` is a change of a user's load (API.md "People"): `delta` open tasks more (or
-    fewer), `at` its last assignment when it gains one. Gaining, it asserts the capacity at write
-    time (`load_rule`): `load < capacity` for one task; for several at once (a bulk atomic request
-    giving one user several tasks) a condition cannot compute `capacity - n`, so it pins the
-    capacity read (`limit`) instead."""
+    An Update without `update` is a change of a user's load (API.md "People"): `delta` open tasks
+    more (or fewer), `at` its last assignment when it gains one. Gaining, it asserts the capacity
+    at write time (`load_rule`): `load < capacity` for one task; for several at once (a bulk atomic
+    request giving one user several tasks) a condition cannot compute `capacity - n`, so it pins
+    the capacity read (`limit`) instead."""
 
     kind: Literal["Put", "Delete", "ConditionCheck", "Update"]
     target: dict[str, Any]
@@ -42,9 +43,10 @@ class Op(NamedTuple):
     at: str | None = None
     limit: int | None = None
     pinned: bool = False
+    update: tuple[str, Mapping[str, str], Mapping[str, Any]] | None = None
 
     def load_rule(self) -> Rule | None:
-        if self.kind != "Update" or self.delta <= 0:
+        if self.kind != "Update" or self.update is not None or self.delta <= 0:
             return None
         if self.delta == 1 and not self.pinned:
             return rule(either(absent("capacity"), below("load", "capacity")))
@@ -60,17 +62,20 @@ class Op(NamedTuple):
             condition = capacity if condition is None else condition & capacity
         if condition is not None:
             body.update(condition.condition("c", **self.params).kwargs())
-        if self.kind == "Update":
+        if self.update is not None:
+            expression, names, values = self.update
+        elif self.kind == "Update":  # a load change
             names = {"#ld": "load"}
-            values: dict[str, Any] = {":z": 0, ":d": self.delta}
+            plain: dict[str, Any] = {":z": 0, ":d": self.delta}
             expression = "SET #ld = if_not_exists(#ld, :z) + :d"
             if self.delta > 0 and self.at:
                 expression += ", #la = :at"
-                names["#la"], values[":at"] = "lastAssignedAt", self.at
+                names["#la"], plain[":at"] = "lastAssignedAt", self.at
+            values = {k: to_attr(v) for k, v in plain.items()}
+        if self.kind == "Update":
             body["UpdateExpression"] = expression
             body["ExpressionAttributeNames"] = {**body.get("ExpressionAttributeNames", {}), **names}
-            body["ExpressionAttributeValues"] = {**body.get("ExpressionAttributeValues", {}),
-                                                 **{k: to_attr(v) for k, v in values.items()}}
+            body["ExpressionAttributeValues"] = {**body.get("ExpressionAttributeValues", {}), **values}
         return {self.kind: body}
 
 
@@ -106,6 +111,8 @@ class Batch(UnitOfWork):
         for i, op in enumerate(self.ops):
             if op.target != new.target or op.kind not in ("ConditionCheck", "Update"):
                 continue
+            if op.kind == new.kind == "Update" and (op.update is not None or new.update is not None):
+                continue  # only load changes add up
             rules = [r for r in (op.condition, new.condition) if r is not None]
             joined = rules[0] if len(rules) == 1 else (rules[0] & rules[1] if rules else None)
             if op.kind == "ConditionCheck" and new.kind == "ConditionCheck":
