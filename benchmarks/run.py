@@ -9,7 +9,7 @@ While it runs, the sections measured so far are in OUT.partial (results.json.par
 
 Sections (keys of results.json): cold_init_ms / baseline_init_ms / cold_init_ratio, warm_p50_us /
 warm_p99_us / warm_baseline_p50_us / warm_ratio, ddb_calls, race, scale, queue_scale, queue_groups,
-claim_next, hot_key_share, layer_mb, goals.
+claim_next, hot_key_share, layer_mb, inbox (benchmarks/inbox.py: the inbox in headless chromium), goals.
 """
 
 from __future__ import annotations
@@ -73,12 +73,15 @@ class Sizes:
     families: tuple[str, ...] = ("itential", "tasks", "directory", "processmaker", "journey", "conductorone",
                                  "docs")
     fresh_engines: bool = True  # a DynamoDB Local for each table-filling section
+    inbox_tasks: int = 500  # the inbox in chromium (benchmarks/inbox.py); 0: not measured
+    inbox_loads: int = 5
+    inbox_actions: int = 10
 
 
 QUICK = Sizes(cold_runs=1, warm_requests=30, claimers=8, race_rounds=1, users=60, groups=3, members=10,
               deep_start=50, page=5, history=(0, 50), user_groups=(1, 3), drain_workers=4, drain_tasks=20,
               hot_tasks=20, hot_changes=60, people_ops=40, team_history=10, families=("itential",),
-              fresh_engines=False)
+              fresh_engines=False, inbox_tasks=0)
 
 
 # ---- counting DynamoDB calls ----------------------------------------------------------------
@@ -649,6 +652,9 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
         "people: team view cost independent of history": r["people"]["team_view"]["after"]["round_trips"]
             == r["people"]["team_view"]["empty"]["round_trips"],
         "layer <= 25 MB": r["layer_mb"] is not None and r["layer_mb"] <= 25,
+        **({"inbox first paint (500 tasks) <= 1 s": r["inbox"]["first_paint_ms"]["p50"] <= 1000,
+            "inbox action round trip <= 300 ms": r["inbox"]["action_round_trip_ms"]["p50"] <= 300}
+           if "inbox" in r else {}),
     }
 
 
@@ -723,10 +729,16 @@ def table(r: dict[str, Any]) -> str:
             f"{tv['empty']['round_trips']} RT, {tv['empty']['capacity']} / {tv['after']['round_trips']} RT, "
             f"{tv['after']['capacity']} | same RT |",
         ]
+    if "inbox" in r:
+        ib = r["inbox"]
+        lines.append(f"| `inbox` in headless chromium, {ib['tasks']} tasks queued: first paint p50 / max, "
+                     f"action round trip (claim) p50 / max | {ib['first_paint_ms']['p50']} / "
+                     f"{ib['first_paint_ms']['max']} ms, {ib['action_round_trip_ms']['p50']} / "
+                     f"{ib['action_round_trip_ms']['max']} ms | ≤ 1 s, ≤ 300 ms |")
     return "\n".join(lines)
 
 
-SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys", "people", "layer")
+SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys", "people", "layer", "inbox")
 
 
 @contextmanager
@@ -809,6 +821,10 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
         section("people", on_fresh_engine(lambda counter, _c, _e: {"people": measure_people(
             sizes.people_ops, sizes.team_history, counter)}))
     section("layer", lambda: {"layer_mb": measure_layer(build_layer)})
+    if sizes.inbox_tasks:
+        from benchmarks.inbox import measure_inbox
+
+        section("inbox", lambda: {"inbox": measure_inbox(sizes.inbox_tasks, sizes.inbox_loads, sizes.inbox_actions)})
     if only == SECTIONS:
         results["goals"] = goals(results)
     return results

@@ -16,6 +16,7 @@ from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller, etag, if_match
 from baton.edge.paths import SEGMENT
+from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
 from baton.tasks import bulk
@@ -174,10 +175,26 @@ def list_tasks(
     status: Annotated[Literal["open", "completed", "abandoned"] | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
+    group: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH,
+                                       description="Only this group's queue (queue order)")] = None,
+    priorityMin: Annotated[int | None, Query(ge=0, le=MAX_PRIORITY,  # noqa: N803 - the API's name
+                                             description="Lowest priority (lists in queue order)")] = None,
+    priorityMax: Annotated[int | None, Query(ge=0, le=MAX_PRIORITY,  # noqa: N803 - the API's name
+                                             description="Highest priority (lists in queue order)")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH,
+                                   description="A task id: that task, when the list holds it")] = None,
 ) -> dict[str, Any]:
+    unknown = sorted(set(router.current_event.query_string_parameters or {}) - LIST_PARAMETERS)
+    if unknown:  # refused, not ignored: a filter this API does not serve must not look applied
+        raise BadRequest(f"Unknown query parameter: {', '.join(unknown)} (known: {', '.join(sorted(LIST_PARAMETERS))})")
     tasks, next_cursor = _service().list(assignee=assignee, candidate=candidate, status=status, limit=limit,
-                                         cursor=cursor)
+                                         cursor=cursor, group=group, priority_min=priorityMin,
+                                         priority_max=priorityMax, q=q)
     return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
+
+
+LIST_PARAMETERS = frozenset({"assignee", "candidate", "status", "limit", "cursor", "group", "priorityMin",
+                             "priorityMax", "q"})
 
 
 @router.handles("get_task", summary="Get a task", tags=["Tasks"])

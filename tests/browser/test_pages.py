@@ -17,7 +17,6 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from baton.routes import ROUTES
-from baton.tasks.service import CLAIM_SPREAD
 from baton_local.ddblocal import DynamoDBLocal
 from tests.support.browser import axe_violations, console_errors, fresh, one_browser_per_module, resources, screenshot
 from tests.support.localserver import Server, on_engine, request, token
@@ -209,12 +208,11 @@ def test_inbox_claim_next_takes_the_first_of_my_queue(server: Server, browser: W
     assert text(browser, '#queue li[data-id="task-4"] .due').startswith("due ")
     says = text(browser, "#claim-next-says")  # the button says what it does (aria-describedby)
     assert browser.find_element(By.ID, "claim-next").get_attribute("aria-describedby") == "claim-next-says"
-    assert f"one of the top {CLAIM_SPREAD} tasks of your queue, at random" in says
+    assert "takes the top task of your queue" in says and "one of the next few" in says
     browser.find_element(By.ID, "claim-next").click()
-    # claim-next takes one of the head of the queue (it spreads concurrent workers: baton.tasks.service)
-    head = queue[:CLAIM_SPREAD]
-    wait(browser, "a task of the queue's head claimed", lambda d: len(task_ids(d, "mine")) == 1
-         and task_ids(d, "mine")[0] in head and task_ids(d, "mine")[0] not in task_ids(d, "queue"))
+    # nobody competes: claim-next takes the head of the queue (the priority-90 task)
+    wait(browser, "the queue's head claimed", lambda d: task_ids(d, "mine") == ["task-4"]
+         and "task-4" not in task_ids(d, "queue"))
     claimed = task_ids(browser, "mine")[0]
     assert text(browser, "#flash").startswith("Claimed ")
     bob = token(server.state, "bob", "operations")
@@ -250,8 +248,8 @@ def test_reassign_offers_only_whom_the_policy_allows_and_marks_a_required_commen
     assert browser.execute_script("return document.getElementById('reassign-comment').validity.valueMissing")
     alice = token(server.state, "alice", "operations")
     assert request(server.base, "GET", "/api/v1/tasks/task-4", alice)[1]["assignee"] == "alice"
-    assert [e["action"] for e in request(server.base, "GET", "/api/v1/tasks/task-4/history", alice)[1]["items"]] \
-        == ["create", "claim"]
+    events = request(server.base, "GET", "/api/v1/tasks/task-4/history", alice)[1]["items"]
+    assert (events[-1]["action"], events[-1]["actor"]) == ("claim", "alice")  # no reassign was sent
     # task-1 names no one: every active user but alice may take it
     press(browser, "mine", "task-4", "release")
     wait(browser, "task-4 back in the queue", lambda d: "task-4" in task_ids(d, "queue"))
@@ -470,3 +468,40 @@ def test_supervisor_sees_open_tasks_by_holder_and_acts_in_bulk(server: Server, b
     assert axe_violations(browser) == [], serious(axe_violations(browser))
     for i in (1, 2):
         assert request(server.base, "POST", f"/api/v1/tasks/sup-{i}/action/abandon", admin)[0] == 200
+
+
+def test_filters_live_in_the_url_and_back_undoes_them(server: Server, browser: WebDriver) -> None:
+    browser.get(server.base + "/?user=bob")
+    wait(browser, "bob's queue", lambda d: {"task-1", "task-2", "task-4"} <= set(task_ids(d, "queue")))
+    everything = task_ids(browser, "queue")
+    click(browser, "#filters summary")
+    browser.find_element(By.ID, "f-pmin").send_keys("80")
+    click(browser, "#f-apply2")
+    wait(browser, "priority 80 and up", lambda d: task_ids(d, "queue") == ["task-4", "task-2"])
+    assert "priorityMin=80" in browser.current_url
+    browser.find_element(By.ID, "f-group").send_keys("ops")
+    click(browser, "#f-apply2")
+    wait(browser, "and of group ops", lambda d: task_ids(d, "queue") == ["task-2"])
+    assert "group=ops" in browser.current_url
+    link = browser.current_url
+    browser.find_element(By.ID, "f-save").click()
+    saved = browser.execute_script("return Object.keys(localStorage).filter(k => k.startsWith('baton.filter.'))")
+    assert saved == ["baton.filter.workflow.bob"]
+
+    browser.back()
+    wait(browser, "Back: priority only", lambda d: task_ids(d, "queue") == ["task-4", "task-2"])
+    assert browser.find_element(By.ID, "f-group").get_attribute("value") == ""
+    browser.back()
+    wait(browser, "Back: no filter", lambda d: task_ids(d, "queue") == everything)
+    browser.find_element(By.ID, "f-load").click()  # the saved filter
+    wait(browser, "the saved filter again", lambda d: task_ids(d, "queue") == ["task-2"])
+    assert browser.current_url == link
+    browser.get(link)  # the link is the filter
+    wait(browser, "the link's list", lambda d: task_ids(d, "queue") == ["task-2"])
+
+    browser.find_element(By.ID, "f-clear").click()
+    wait(browser, "cleared", lambda d: task_ids(d, "queue") == everything)
+    browser.find_element(By.ID, "f-q").send_keys("task-4", Keys.ENTER)
+    wait(browser, "found by id", lambda d: task_ids(d, "queue") == ["task-4"])
+    assert "q=task-4" in browser.current_url
+    assert console_errors(browser, ALLOWED_FAILURES) == []

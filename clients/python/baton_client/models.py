@@ -46,9 +46,11 @@ class Task:
     created_by: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
-    # How a completed task ended (issue 28's outcomes): None where Baton does not show them.
+    # How a completed task ended, and who ended it when.
     outcome: str | None = None
     variables: dict[str, Any] | None = None
+    completed_by: str | None = None
+    completed_at: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     WIRE: ClassVar[dict[str, str]] = {
@@ -58,6 +60,7 @@ class Task:
         "activity_id": "activityId", "priority": "priority", "due_date": "dueDate", "follow_up_date": "followUpDate",
         "lease_seconds": "leaseSeconds", "lease_expires_at": "leaseExpiresAt", "created_by": "createdBy",
         "created_at": "createdAt", "updated_at": "updatedAt", "outcome": "outcome", "variables": "variables",
+        "completed_by": "completedBy", "completed_at": "completedAt",
     }
 
     @classmethod

@@ -213,13 +213,12 @@ class Dynamo:
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
     def merged(self, index: str, partitions: list[str], *, forward: bool, limit: int, after: str | None,
-               region: str, show: str | None = None, now: str | None = None
-               ) -> tuple[list[dict[str, Any]], str | None]:
-        """The first `limit` items of several partitions of an index, in sort-key order (ascending
-        from the sort-key region `region` when `forward`, else descending), after the sort key
-        `after`; and the last sort key returned when more items follow (None otherwise). Items
-        with the same sort key (one task in several queues) count once. `show`: a filter
-        expression on `:now` (the time of the read).
+               region: str, show: str | None = None, now: str | None = None,
+               between: tuple[str, str] | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """The first `limit` items of several partitions of an index, in sort-key order (ascending from the
+        sort-key region `region` when `forward`, else descending), after the sort key `after`; and the last
+        sort key returned when more items follow (None otherwise). Items with the same sort key (one task
+        in several queues) count once. `show`: a filter on `:now` (the read's time); `between`: a key range.
 
         Cost: one Query per partition (run in parallel), each asking for a share of the page
         (`limit` when there are few partitions, down to 1 when there are many), then one more
@@ -231,7 +230,10 @@ class Dynamo:
         def fetch(src: _Source, count: int) -> None:
             values: dict[str, Any] = {":p": src.partition}
             cond = f"{pk_attr} = :p"
-            if after is not None:
+            if between is not None:
+                cond += f" AND {sk_attr} BETWEEN :lo AND :hi"
+                values[":lo"], values[":hi"] = max(after or between[0], between[0]), between[1]
+            elif after is not None:
                 cond += f" AND {sk_attr} {'>' if forward else '<'} :a"
                 values[":a"] = after
             elif forward:
@@ -257,7 +259,7 @@ class Dynamo:
         pending = sources
         count = first
         out: list[dict[str, Any]] = []
-        last: str | None = None
+        last: str | None = after if between is not None else None  # BETWEEN includes the cursor's item
         while True:
             if pending:
                 _parallel(fetch, pending, count)

@@ -13,7 +13,7 @@ from baton.storage.cursors import cursor_after, decode_position, encode_position
 from baton.storage.dynamo import Dynamo, deserialize, serialize
 from baton.storage.keys import HISTORY, QUEUED, Keys
 from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS
-from baton.tasks.domain import STATUSES, HistoryEvent, Task
+from baton.tasks.domain import MAX_PRIORITY, STATUSES, HistoryEvent, Task
 from baton.tasks.layout import is_task, task_from_item
 from baton.tasks.leases import SHOW_IN_INBOX, SHOW_IN_QUEUE
 
@@ -46,22 +46,31 @@ class TaskListings:
         return Keys.history_version(sort_key_of(cursor))
 
     def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
-                   status: str | None, limit: int, cursor: str | None) -> tuple[list[Task], str | None]:
+                   status: str | None, limit: int, cursor: str | None, group: str | None = None,
+                   priority: tuple[int, int] | None = None) -> tuple[list[Task], str | None]:
         """A page of tasks, each from keys made for it (never a filtered tenant-wide list):
         - `candidate` (user, groups): the user's queue, in queue order: the user's own queue
           partition and one per group, merged; a task in several of them appears once;
         - `assignee` with status open: that user's inbox, in queue order;
         - `assignee` otherwise: the user's tasks by status, newest first (all statuses merged);
-        - neither: the tenant's tasks by status, newest first, merged over the listing shards.
+        - neither: the tenant's tasks by status, newest first, merged over the listing shards;
+        - `group` (with `candidate`, or alone): that group's queue only, in queue order;
+        - `priority` (lowest, highest; queue-ordered lists only): a key range of the queue order,
+          whose keys start with the priority (inverted), so no task outside it is read.
         A page holds `limit` items whenever that many exist, and has a cursor only if more do."""
         kind: tuple[str | None, ...]
         show: str | None = None
-        if candidate is not None:
+        if candidate is not None or group is not None:
             if status not in (None, "open"):
                 return [], None  # a queue holds open tasks only
-            user, groups = candidate
-            parts = [Keys.user_queue(tenant, user), *(Keys.group_queue(tenant, g) for g in groups)]
-            index, forward, kind, show = GSI_QUEUE, True, ("queue", user), SHOW_IN_QUEUE
+            user = candidate[0] if candidate else None
+            if group is not None:
+                parts = [Keys.group_queue(tenant, group)]
+            else:
+                assert candidate is not None
+                parts = [Keys.user_queue(tenant, candidate[0]), *(Keys.group_queue(tenant, g) for g in candidate[1])]
+            kind = ("queue", user) if group is None else ("queue", user, "group", group)
+            index, forward, show = GSI_QUEUE, True, SHOW_IN_QUEUE
         elif assignee is not None and status == "open":
             parts, index, forward, kind = [Keys.inbox(tenant, assignee)], GSI_QUEUE, True, ("inbox", assignee)
             show = SHOW_IN_INBOX
@@ -72,10 +81,16 @@ class TaskListings:
             shards = range(get_settings().list_shards)
             parts = [Keys.tasks_index(tenant, s, k) for s in ((status,) if status else STATUSES) for k in shards]
             index, forward, kind = GSI_TASKS, False, ("tasks", status)
+        between = None
+        if priority is not None:
+            assert forward, "a priority range is a range of the queue order"
+            low, high = priority
+            between = (f"{QUEUED}{MAX_PRIORITY - high:03d}#", f"{QUEUED}{MAX_PRIORITY - low:03d}$")  # '$' > '#'
+            kind = (*kind, "priority", str(low), str(high))
         mark = fingerprint(tenant, *kind)
         after = decode_position(cursor, mark, QUEUED if forward else None)
         items, last = self.db.merged(index, parts, forward=forward, limit=limit, after=after, region=QUEUED,
-                                     show=show, now=clock.stamp() if show else None)
+                                     show=show, now=clock.stamp() if show else None, between=between)
         return self._tasks_of(tenant, items), encode_position(last, mark)
 
     def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from baton import clock
 from baton.domain import Caller
-from baton.errors import BadRequest, NotFound
+from baton.errors import NotFound
+from baton.tasks import filters
 from baton.tasks.domain import Task
 from baton.tasks.history import TaskHistory
 from baton.tasks.listings import TaskListings
@@ -32,15 +34,14 @@ class TaskReads:
         return TaskHistory(self.listings, self.caller.tenant, self.get).page(task_id, limit, cursor)
 
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
-             cursor: str | None) -> tuple[list[Task], str | None]:
-        me = self.caller.user_id
-        who = me if assignee == "me" else assignee
-        cand: tuple[str, list[str]] | None = None
-        if candidate is not None:
-            if candidate != "me":
-                raise BadRequest("candidate accepts only 'me'")
-            if assignee is not None:
-                raise BadRequest("Give assignee or candidate, not both")
-            cand = (me, self._groups_of(me))
-        return self.listings.tasks_page(self.caller.tenant, assignee=who, candidate=cand, status=status,
-                                     limit=limit, cursor=cursor)
+             cursor: str | None, group: str | None = None, priority_min: int | None = None,
+             priority_max: int | None = None, q: str | None = None) -> tuple[list[Task], str | None]:
+        """A page of a listing (tasks.listings), narrowed by what its index serves (tasks.filters)."""
+        listing = filters.listing(self.caller, assignee, candidate, status, group, (priority_min, priority_max),
+                                  lambda: self._groups_of(self.caller.user_id))
+        if q is not None:  # one GetItem: the task, when the listing holds it
+            task = self.tasks.get_task(self.caller.tenant, q)
+            return ([task] if task is not None and listing.holds(task, clock.stamp()) else []), None
+        return self.listings.tasks_page(self.caller.tenant, assignee=listing.who, candidate=listing.cand,
+                                        status=status, limit=limit, cursor=cursor, group=group,
+                                        priority=listing.priority)

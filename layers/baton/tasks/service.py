@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from baton.directory.domain import User
     from baton.directory.repository import DirectoryRepository
 
-# claim-next reads the queue CLAIM_BATCH tasks at a time and picks at random among the first
-# CLAIM_SPREAD of them; each collision (the pick was taken meanwhile) doubles the spread, up to
-# the whole batch: alone a worker takes the queue nearly in order, in a crowd it spreads out.
+# claim-next reads the queue CLAIM_BATCH tasks at a time and claims its head; after a collision it
+# picks at random among the first CLAIM_SPREAD untried, each further collision doubling the spread
+# up to the whole batch: alone a worker takes the queue in order, in a crowd it spreads out.
 CLAIM_BATCH = 32
 CLAIM_SPREAD = 4
 
@@ -124,10 +124,10 @@ class TaskService(Delegation, TaskReads):
 
     def claim_next(self, group_id: str | None = None, lease_seconds: int | None = None) -> Task | None:
         """Claim for the caller the first task of its queue (or of one group's queue) that it can
-        win; None when there is none. Concurrent callers read the same head of the queue, so
-        each picks at random among the first CLAIM_SPREAD tasks it read (a collision costs one
-        refused write, then the next pick); a task is claimed by the claim's own rule and
-        conditional write, so it is never given twice."""
+        win; None when there is none. It tries the head first; concurrent callers read the same
+        head, so after a collision (one refused write) each picks at random among the next
+        CLAIM_SPREAD, then wider; a task is claimed by the claim's own rule and conditional
+        write, so it is never given twice."""
         require_role(self.caller)
         me = self.caller.user_id
         person = self.tasks.read_people(self.caller.tenant, [me]).get(me)
@@ -144,7 +144,7 @@ class TaskService(Delegation, TaskReads):
         action = self.handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
         tried: set[str] = set()
         cursor: str | None = None
-        spread = CLAIM_SPREAD
+        spread = 1  # the head; spread out only once a colleague got there first
         for _ in range(MAX_ATTEMPTS * 4):
             tasks, cursor = self.listings.queue_head(self.caller.tenant, candidate, CLAIM_BATCH, cursor,
                                                      own_queue=group_id is None)
@@ -157,9 +157,9 @@ class TaskService(Delegation, TaskReads):
                 except Conflict as refused:
                     if refused.reason == "capacity":  # full meanwhile: no other task either
                         raise
-                    spread = min(CLAIM_BATCH, spread * 2)  # taken or changed since read: spread out
+                    spread = min(CLAIM_BATCH, max(CLAIM_SPREAD, spread * 2))  # taken or changed: spread out
                 except (Forbidden, BadRequest, NotFound):
-                    spread = min(CLAIM_BATCH, spread * 2)  # taken or changed since read: spread out
+                    spread = min(CLAIM_BATCH, max(CLAIM_SPREAD, spread * 2))  # taken or changed: spread out
             if cursor is None:
                 return None
         raise Conflict("The queue is changing too fast; try again", reason="busy")

@@ -15,7 +15,8 @@ const POLL_MS = 15000; // refresh period when the event feed is not there
 const SETTLE_MS = 150; // events are gathered this long, then their tasks read once each
 const $ = (id) => document.getElementById(id);
 const LISTS = ["mine", "queue"];
-const FILTERS = ["q", "group", "priorityMin", "priorityMax", "dueBefore", "overdue", "caseId", "holder", "sort"];
+// The filters the API serves from its indexes (docs/data-model.md), kept in the URL.
+const FILTERS = ["q", "group", "priorityMin", "priorityMax", "holder"];
 
 const state = {
   token: null, // the bearer token: in memory; in AWS also in sessionStorage (this tab only)
@@ -322,8 +323,10 @@ async function begin(token, keep) {
   setCompact(localStorage.getItem(prefKey("compact")) === "1", false);
   setNotify(localStorage.getItem(prefKey("notify")) === "1" && "Notification" in window
     && Notification.permission === "granted", false);
-  await loadUsers();
+  // the directory (names, for a task's page and Reassign) is read beside the lists, not before them
+  state.usersLoaded = loadUsers().catch(() => {}); // a 401 has signed out already
   await fromUrl(true);
+  await state.usersLoaded;
   follow();
 }
 
@@ -394,7 +397,6 @@ function filtersOf(params) {
     const value = params.get(name);
     if (value !== null && value !== "") found[name] = value;
   }
-  if (found.sort === "queue") delete found.sort;
   return found;
 }
 
@@ -421,8 +423,9 @@ async function fromUrl(first = false) {
   const filters = filtersOf(params);
   const view = params.get("view") === "supervise" && isAdmin() ? "supervise" : null;
   fillFilterForm(filters);
-  const active = Object.keys(filters).filter((k) => !["q", "sort"].includes(k)).length;
+  const active = Object.keys(filters).filter((k) => k !== "q").length;
   $("f-active").textContent = active ? `(${active})` : "";
+  if (active) $("f-more").open = true; // the filters in force are shown
   $("work").hidden = view === "supervise";
   $("supervise").hidden = view !== "supervise";
   $("view-work").hidden = view !== "supervise";
@@ -433,12 +436,13 @@ async function fromUrl(first = false) {
   state.filters = filters;
   state.view = view;
   if (changed) {
-    if (view === "supervise") await loadSupervise(false);
+    if (view === "supervise") await state.usersLoaded.then(() => loadSupervise(false));
     else await Promise.all(LISTS.map((which) => loadList(which)));
     if (first) performance.mark("baton-first-paint");
   }
   // read again: the reader may have opened a task while the lists loaded
   const task = new URLSearchParams(location.search).get("task");
+  if (task || view === "supervise") await state.usersLoaded;
   if (task && view !== "supervise") {
     if (task !== state.selected) await showTask(task, { push: false });
   } else if (state.selected) {
@@ -446,26 +450,21 @@ async function fromUrl(first = false) {
   }
 }
 
+const FILTER_FIELDS = [["q", "f-q"], ["group", "f-group"], ["priorityMin", "f-pmin"], ["priorityMax", "f-pmax"],
+  ["holder", "f-holder"]];
+
 function readFilterForm() {
   const filters = {};
-  for (const [name, id] of [["q", "f-q"], ["group", "f-group"], ["priorityMin", "f-pmin"], ["priorityMax", "f-pmax"],
-    ["dueBefore", "f-due"], ["caseId", "f-case"], ["holder", "f-holder"], ["sort", "f-sort"]]) {
+  for (const [name, id] of FILTER_FIELDS) {
     const value = $(id).value.trim();
     if (value) filters[name] = value;
   }
-  if ($("f-overdue").checked) filters.overdue = "true";
-  if (filters.sort === "queue") delete filters.sort;
   if (!isAdmin()) delete filters.holder;
   return filters;
 }
 
 function fillFilterForm(filters) {
-  for (const [name, id] of [["q", "f-q"], ["group", "f-group"], ["priorityMin", "f-pmin"], ["priorityMax", "f-pmax"],
-    ["dueBefore", "f-due"], ["caseId", "f-case"], ["holder", "f-holder"]]) {
-    $(id).value = filters[name] || "";
-  }
-  $("f-sort").value = filters.sort || "queue";
-  $("f-overdue").checked = filters.overdue === "true";
+  for (const [name, id] of FILTER_FIELDS) $(id).value = filters[name] || "";
 }
 
 async function applyFilters(filters, push) {
@@ -493,12 +492,13 @@ function loadSavedFilter() {
   applyFilters(filtersOf(new URLSearchParams(saved)), true);
 }
 
-function filterQuery() {
+// The query parameters of a list (GET /api/v1/tasks): `group` narrows my queue (a group's
+// queue partition), the priority range and the id both lists; the holder is the supervisor's.
+function filterQuery(which) {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(state.filters)) {
-    if (k === "holder") continue; // the supervisor view's
-    if (k === "dueBefore") params.set(k, new Date(`${v}T00:00:00`).toISOString());
-    else params.set(k, v);
+    if (k === "holder" || (k === "group" && which !== "queue")) continue;
+    params.set(k, v);
   }
   const query = params.toString();
   return query ? `&${query}` : "";
@@ -506,16 +506,13 @@ function filterQuery() {
 
 // ---------------------------------------------------------------- order and membership
 
-// The order the API lists a list in (docs/api.md): queue order unless a sort is chosen.
+// Queue order, as the API lists both lists (docs/api.md): priority descending, then due date
+// (none last), then age, then id.
 function compare(a, b) {
-  const sort = state.filters.sort || "queue";
   const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
   const due = (t) => t.dueDate || "~";
-  let order;
-  if (sort === "due") order = [cmp(due(a), due(b)), cmp(b.priority ?? 50, a.priority ?? 50)];
-  else if (sort === "age") order = [];
-  else order = [cmp(b.priority ?? 50, a.priority ?? 50), cmp(due(a), due(b))];
-  order.push(cmp(a.createdAt || "", b.createdAt || ""), cmp(a.id, b.id));
+  const order = [cmp(b.priority ?? 50, a.priority ?? 50), cmp(due(a), due(b)), cmp(a.createdAt || "", b.createdAt || ""),
+    cmp(a.id, b.id)];
   return order.find((c) => c !== 0) || 0;
 }
 
@@ -527,20 +524,14 @@ function mayBeMyGroup(task) {
   return null; // not known here: the queue is asked
 }
 
-function matchesFilters(task) {
+// The filters as the API applies them (a row that arrives by an event must pass them too).
+function matchesFilters(task, which) {
   const f = state.filters;
-  if (f.q) {
-    const words = f.q.toLowerCase();
-    const hay = `${task.id}\n${task.name || ""}\n${task.description || ""}`.toLowerCase();
-    if (!hay.includes(words)) return false;
-  }
-  if (f.group && !(task.candidateGroups || []).includes(f.group)) return false;
+  if (f.q && task.id !== f.q) return false;
+  if (which === "queue" && f.group && !(task.candidateGroups || []).includes(f.group)) return false;
   const priority = task.priority ?? 50;
   if (f.priorityMin && priority < Number(f.priorityMin)) return false;
   if (f.priorityMax && priority > Number(f.priorityMax)) return false;
-  if (f.overdue === "true" && !(task.dueDate && new Date(task.dueDate) < new Date())) return false;
-  if (f.dueBefore && !(task.dueDate && new Date(task.dueDate) < new Date(`${f.dueBefore}T00:00:00`))) return false;
-  if (f.caseId && task.caseId !== f.caseId) return false;
   return true;
 }
 
@@ -549,10 +540,10 @@ const leasePassed = (task) => Boolean(task.leaseExpiresAt && new Date(task.lease
 // Which list a task belongs in for me now: "mine", "queue", null (neither), or "ask" (it may be
 // in my queue through a group this page does not know I am in).
 function placeOf(task) {
-  if (!task || task.status !== "open" || !matchesFilters(task)) return null;
-  if (task.assignee === me() && !leasePassed(task)) return "mine";
-  if (task.type === "automatic" || (task.assignee && !leasePassed(task))) return null;
-  if ((task.candidateUsers || []).includes(me())) return "queue";
+  if (!task || task.status !== "open") return null;
+  if (task.assignee === me() && !leasePassed(task)) return matchesFilters(task, "mine") ? "mine" : null;
+  if (task.type === "automatic" || (task.assignee && !leasePassed(task)) || !matchesFilters(task, "queue")) return null;
+  if ((task.candidateUsers || []).includes(me()) && !state.filters.group) return "queue";
   const group = mayBeMyGroup(task);
   return group === null ? "ask" : group ? "queue" : null;
 }
@@ -580,7 +571,7 @@ const QUERIES = { mine: "assignee=me&status=open", queue: "candidate=me&status=o
 
 async function fetchPage(which, cursor, limit = PAGE) {
   const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-  const { data } = await api("GET", `api/v1/tasks?${QUERIES[which]}${filterQuery()}&limit=${limit}${after}`);
+  const { data } = await api("GET", `api/v1/tasks?${QUERIES[which]}${filterQuery(which)}&limit=${limit}${after}`);
   if (which === "queue") learn(data.items);
   return { items: data.items, cursor: data.cursor || null };
 }
@@ -1138,11 +1129,20 @@ function showReassign(task, may) {
 
 async function loadSupervise(more) {
   const sup = state.sup;
+  // What the API serves: the tenant's open tasks (newest first), one holder's (in queue order),
+  // or one group's queue; a priority range with the latter two; an id with any.
+  const f = state.filters;
   const params = new URLSearchParams({ status: "open", limit: "100" });
-  if (state.filters.holder) params.set("assignee", state.filters.holder);
+  if (f.holder) params.set("assignee", f.holder);
+  else if (f.group) params.set("group", f.group);
+  if (f.holder || f.group) {
+    if (f.priorityMin) params.set("priorityMin", f.priorityMin);
+    if (f.priorityMax) params.set("priorityMax", f.priorityMax);
+  }
+  if (f.q) params.set("q", f.q);
   if (more && sup.cursor) params.set("cursor", sup.cursor);
   try {
-    const { data } = await api("GET", `api/v1/tasks?${params}${filterQuery()}`);
+    const { data } = await api("GET", `api/v1/tasks?${params}`);
     sup.items = more ? sup.items.concat(data.items) : data.items;
     sup.cursor = data.cursor || null;
     if (!more) sup.picked.clear();
