@@ -1,6 +1,7 @@
 """Where a busy tenant's writes land: `changes` task changes on `tasks` tasks of one tenant spread
-over `groups` groups, and the share of the writes each partition key takes, on the table and on
-each index (the test and `make bench`'s `hot_key_share`).
+over `groups` groups (cases of 10 tasks each), and the share of the writes each partition key takes,
+on the table and on each index, the tenant audit (gsi4) and the cases (gsi5) included (the test and
+`make bench`'s `hot_key_share`).
 
 The writes are read back from the table's stream (NEW_AND_OLD_IMAGES), so they are what DynamoDB
 wrote, not what Baton meant to: a base-table write lands on the item's `pk`; an index write lands
@@ -22,6 +23,8 @@ from baton.errors import BatonError
 from baton.storage.dynamo import Dynamo
 from baton.table import INDEXES
 from baton.tasks.service import TaskService
+
+CASE_TASKS = 10  # tasks per case (a process instance's steps)
 
 
 def enable_stream(store: Dynamo) -> str:
@@ -94,7 +97,8 @@ def busy_tenant(store: Dynamo, tenant: str, *, tasks: int = 1000, groups: int = 
     ids = [f"hk-t{n:04d}" for n in range(tasks)]
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda n: creator.create({"id": ids[n], "name": "Busy", "priority": n % 101,
-                                                "candidateGroups": [group_ids[n % groups]]}), range(tasks)))
+                                                "candidateGroups": [group_ids[n % groups]],
+                                                "caseId": f"hk-c{n // CASE_TASKS:04d}"}), range(tasks)))
     written = tasks
     lock = threading.Lock()
     holders: dict[str, str | None] = dict.fromkeys(ids)

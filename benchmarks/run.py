@@ -70,6 +70,7 @@ class Sizes:
     hot_changes: int = 10_000
     people_ops: int = 2000
     team_history: int = 1000
+    audit_events: tuple[int, ...] = (100, 100_000)  # a tenant's audit page at these history sizes
     families: tuple[str, ...] = ("itential", "tasks", "directory", "processmaker", "journey", "conductorone",
                                  "docs")
     fresh_engines: bool = True  # a DynamoDB Local for each table-filling section
@@ -80,8 +81,8 @@ class Sizes:
 
 QUICK = Sizes(cold_runs=1, warm_requests=30, claimers=8, race_rounds=1, users=60, groups=3, members=10,
               deep_start=50, page=5, history=(0, 50), user_groups=(1, 3), drain_workers=4, drain_tasks=20,
-              hot_tasks=20, hot_changes=60, people_ops=40, team_history=10, families=("itential",),
-              fresh_engines=False, inbox_tasks=0)
+              hot_tasks=20, hot_changes=60, people_ops=40, team_history=10, audit_events=(100, 1_000),
+              families=("itential",), fresh_engines=False, inbox_tasks=0)
 
 
 # ---- counting DynamoDB calls ----------------------------------------------------------------
@@ -593,6 +594,59 @@ def measure_people(ops: int, history: int, counter: Counter) -> dict[str, Any]:
     from benchmarks.people import measure_people as people
 
     return people(ops, history, counter)
+def measure_audit_scale(sizes: Sizes, counter: Counter, client: Any) -> dict[str, Any]:
+    """The first page (limit 50) of a tenant's audit for one day, as the tenant's history in that
+    day grows (history items written straight to the table in the store's own item shape, their
+    times spread over the day)."""
+    from baton.storage.dynamo import get_dynamo
+    from baton.tasks.domain import HistoryEvent
+    from baton.tasks.repository import event_item
+    from baton_local.harness import call
+
+    tenant = f"au-{uuid.uuid4().hex[:6]}"
+    store = get_dynamo()
+    day = "2026-03-04"
+    largest = sizes.audit_events[-1]
+
+    def at(i: int) -> str:  # event i of `largest`, spread evenly over the day
+        micros = i * (86_400_000_000 // largest)
+        return f"{day}T{micros // 3_600_000_000:02d}:{micros // 60_000_000 % 60:02d}:" \
+               f"{micros // 1_000_000 % 60:02d}.{micros % 1_000_000:06d}Z"
+
+    def put(chunk: list[int]) -> None:
+        items = [{"PutRequest": {"Item": event_item(tenant, HistoryEvent.model_validate({
+            "id": uuid.uuid4().hex, "taskId": f"t{i // 10:06d}", "version": i % 10 + 1, "at": at(i),
+            "actor": f"user{i % 50}", "action": "claim" if i % 2 else "release", "from": None, "to": "x",
+            "changes": {"assignee": {"from": None, "to": "x"}}, "hash": "0" * 64}))}} for i in chunk]
+        request = {store.table: items}
+        while request:
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+    out: dict[str, Any] = {}
+    written: set[int] = set()
+    for target in sizes.audit_events:
+        # every `largest // target`-th event, so each size spreads over the whole day
+        wanted = list(range(0, largest, largest // target))[:target]
+        fresh = [i for i in wanted if i not in written]
+        chunks = [fresh[n:n + 25] for n in range(0, len(fresh), 25)]
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(put, chunks))
+        written.update(fresh)
+        times, snap, items = [], {}, 0
+        for _ in range(3):
+            counter.reset()
+            t = time.perf_counter()
+            r = call("GET", "/api/v1/audit", query={"from": f"{day}T00:00:00Z", "to": f"{day}T23:59:59Z",
+                                                    "limit": "50"}, user="root", roles=("admin",), tenant=tenant)
+            times.append((time.perf_counter() - t) * 1000)
+            assert r.status == 200, r
+            snap, items = counter.snapshot(), len(r.body["items"])
+        out[str(target)] = {"ms": round(statistics.median(times), 1), "round_trips": snap["round_trips"],
+                            "capacity": snap["consumed_capacity"], "items": items}
+    first, last = out[str(sizes.audit_events[0])], out[str(sizes.audit_events[-1])]
+    out["capacity_ratio"] = round(last["capacity"] / first["capacity"], 2) if first["capacity"] else None
+    out["ms_ratio"] = round(last["ms"] / first["ms"], 2) if first["ms"] else None
+    return out
 
 
 def measure_hot_keys(sizes: Sizes, endpoint: str) -> dict[str, Any]:
@@ -608,7 +662,7 @@ def measure_hot_keys(sizes: Sizes, endpoint: str) -> dict[str, Any]:
     streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name="us-east-1")
     result = shares(write_counts(stream_records(streams, arns[0])))
     return {"changes": changes, "tasks": sizes.hot_tasks, "max_share": max(v["max_share"] for v in result.values()),
-            "by_table_and_index": result}
+            "audit_max_share": result["gsi4"]["max_share"], "by_table_and_index": result}
 
 
 # ---- layer --------------------------------------------------------------------------------------
@@ -651,6 +705,9 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
             and r["people"]["mix"]["capacity_breaches"] == 0 and r["people"]["mix"]["errors_5xx"] == 0,
         "people: team view cost independent of history": r["people"]["team_view"]["after"]["round_trips"]
             == r["people"]["team_view"]["empty"]["round_trips"],
+        "audit index: no key over 5% of a busy tenant's writes": r["hot_key_share"]["audit_max_share"] <= 0.05,
+        "audit page at the largest history within 1.2x the smallest (capacity)":
+            (r["audit_scale"]["capacity_ratio"] or 0) <= 1.2,
         "layer <= 25 MB": r["layer_mb"] is not None and r["layer_mb"] <= 25,
         **({"inbox first paint (500 tasks) <= 1 s": r["inbox"]["first_paint_ms"]["p50"] <= 1000,
             "inbox action round trip <= 300 ms": r["inbox"]["action_round_trip_ms"]["p50"] <= 300}
@@ -713,6 +770,15 @@ def table(r: dict[str, Any]) -> str:
         f"{cn['round_trips_per_claim']}, {cn['conflicts_per_claim']}, **{cn['given_twice']}** | 0 given twice |",
         f"| `hot_key_share`: largest share of one partition key ({hk['changes']:,} changes on {hk['tasks']:,} "
         f"tasks, table and each index) | **{hk['max_share'] * 100:.1f}%** | ≤ 5% |",
+        f"| `hot_key_share` of the audit index (gsi4) alone | **{hk['audit_max_share'] * 100:.1f}%** | ≤ 5% |",
+    ]
+    au = r["audit_scale"]
+    sizes_au = [k for k in au if k.isdigit()]
+    lines += [
+        "| `audit_scale`: first audit page (limit 50, one day) at " + " / ".join(f"{int(k):,}" for k in sizes_au)
+        + " events (capacity, RT, ms) | "
+        + " / ".join(f"{au[k]['capacity']}, {au[k]['round_trips']} RT, {au[k]['ms']} ms" for k in sizes_au)
+        + f" (capacity ratio **{au['capacity_ratio']}**, time {au['ms_ratio']}) | ≤ 1.2 |",
         f"| layer, unzipped | {r['layer_mb']} MB | ≤ 25 MB |",
     ]
     if "people" in r:
@@ -738,7 +804,8 @@ def table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys", "people", "layer", "inbox")
+SECTIONS = ("cold", "warm", "race", "scale", "queues", "claim_next", "hot_keys", "audit", "people", "layer",
+            "inbox")
 
 
 @contextmanager
@@ -820,6 +887,8 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
             lambda _n, _c, endpoint: {"hot_key_share": measure_hot_keys(sizes, endpoint)}))
         section("people", on_fresh_engine(lambda counter, _c, _e: {"people": measure_people(
             sizes.people_ops, sizes.team_history, counter)}))
+        section("audit", on_fresh_engine(
+            lambda counter, client, _e: {"audit_scale": measure_audit_scale(sizes, counter, client)}))
     section("layer", lambda: {"layer_mb": measure_layer(build_layer)})
     if sizes.inbox_tasks:
         from benchmarks.inbox import measure_inbox

@@ -1,4 +1,5 @@
-"""Native task routes: create, read, list, history, claim, release, heartbeat, complete, abandon."""
+"""Native task routes: create, read, update, list (a case's too), history (verified), claim, release,
+heartbeat, complete, abandon, bulk actions, and the tenant audit."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from baton.edge.paths import SEGMENT
 from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
-from baton.tasks import bulk
+from baton.tasks import bulk, edits
+from baton.tasks.audit import AuditService
 from baton.tasks.domain import DEFAULT_PRIORITY, MAX_PRIORITY, Task, TaskType
 from baton.tasks.separation import MAX_SEPARATED
 from baton.tasks.service import TaskService
@@ -80,6 +82,17 @@ class CreateTask(BaseModel):
                                                                   "the task is completed or abandoned")
     caseId: Id | None = None
     separation: SeparationIn | None = Field(default=None, description="Who may not hold it (separation of duties)")
+
+
+class UpdateTask(BaseModel):
+    """What `PATCH /api/v1/tasks/{taskId}` may change; a field left out stays, `dueDate: null` clears it."""
+
+    model_config = INPUT
+    priority: int | None = Field(default=None, ge=0, le=MAX_PRIORITY)
+    dueDate: Timestamp | None = None
+    candidateUsers: list[Id] | None = Field(default=None, max_length=100)
+    candidateGroups: list[Id] | None = Field(default=None, max_length=100)
+    policy: PolicyIn | None = None
 
 
 class ClaimNextBody(BaseModel):
@@ -173,6 +186,7 @@ def list_tasks(
     assignee: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH)] = None,
     candidate: Annotated[Literal["me"] | None, Query()] = None,
     status: Annotated[Literal["open", "completed", "abandoned"] | None, Query()] = None,
+    caseId: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH)] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
     group: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH,
@@ -187,6 +201,12 @@ def list_tasks(
     unknown = sorted(set(router.current_event.query_string_parameters or {}) - LIST_PARAMETERS)
     if unknown:  # refused, not ignored: a filter this API does not serve must not look applied
         raise BadRequest(f"Unknown query parameter: {', '.join(unknown)} (known: {', '.join(sorted(LIST_PARAMETERS))})")
+    if caseId is not None:  # the case's tasks in creation order (one Query per page), given alone
+        if any(v is not None for v in (assignee, candidate, status, group, priorityMin, priorityMax, q)):
+            raise BadRequest("caseId lists a case's tasks: give it alone (with limit and cursor)")
+        tasks, next_cursor = AuditService(get_dynamo(), current_caller(router.current_event)).case(
+            caseId, limit, cursor)
+        return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
     tasks, next_cursor = _service().list(assignee=assignee, candidate=candidate, status=status, limit=limit,
                                          cursor=cursor, group=group, priority_min=priorityMin,
                                          priority_max=priorityMax, q=q)
@@ -194,7 +214,7 @@ def list_tasks(
 
 
 LIST_PARAMETERS = frozenset({"assignee", "candidate", "status", "limit", "cursor", "group", "priorityMin",
-                             "priorityMax", "q"})
+                             "priorityMax", "q", "caseId"})
 
 
 @router.handles("get_task", summary="Get a task", tags=["Tasks"])
@@ -204,10 +224,42 @@ def get_task(taskId: TaskId) -> Response[TaskWithView]:
     return Response(200, JSON, body, headers=etag(task.version))
 
 
-@router.handles("task_history", summary="A task's history, oldest first", tags=["Tasks"])
-def task_history(taskId: TaskId, limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
+@router.handles("update_task", summary="Change a task's priority, due date, candidates or policy", tags=["Tasks"])
+def update_task(taskId: TaskId, body: Annotated[UpdateTask, Body()]) -> Response[TaskOut]:
+    service = _service()  # the edit is an action of the task algorithm (tasks.edits)
+    action = edits.update(service, body.model_dump(exclude_unset=True))
+    return task_response(service.apply(taskId, action, if_match(router.current_event))[0])
+
+
+@router.handles("task_history", summary="A task's history, oldest first (verify=true: check its hash chain)",
+                tags=["Tasks"])
+def task_history(taskId: TaskId, limit: Limit = 100, cursor: Cursor = None,
+                 verify: Annotated[bool, Query()] = False) -> dict[str, Any]:
+    """With `verify=true` the answer also says whether the whole history's hash chain holds
+    (`verified`) and, when not, the version of the first event that breaks it (`brokenAt`)."""
+    out: dict[str, Any] = {}
+    if verify:
+        out.update(AuditService(get_dynamo(), current_caller(router.current_event)).verify(taskId).public())
     events, next_cursor = _service().history(taskId, limit, cursor)
-    return {"items": events, "cursor": next_cursor}
+    return {"items": events, "cursor": next_cursor, **out}
+
+
+@router.handles("audit", summary="The tenant's audit: every change in a time window, oldest first",
+                tags=["Audit"])
+def audit(
+    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+    to: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH)] = None,
+    action: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """`from` and `to` (RFC 3339; default: the day up to now) at most 31 days apart; `actor`,
+    `action` keep one actor's or one action's events (a filtered page may hold fewer than `limit`
+    events and still have a cursor)."""
+    page, start, end = AuditService(get_dynamo(), current_caller(router.current_event)).audit(
+        start=from_, end=to, actor=actor, action=action, limit=limit, cursor=cursor)
+    return {"items": page.events, "cursor": page.cursor, "from": start, "to": end}
 
 
 @router.handles("claim", summary="Claim a task (optionally under a lease)",

@@ -28,6 +28,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tasks/claim-next"): {"body": {"groupId": "ops"}, "expect": 200},
     ("GET", "/api/v1/tasks/{taskId}"): {"expect": 200},
     ("GET", "/api/v1/tasks/{taskId}/history"): {"expect": 200},
+    ("PATCH", "/api/v1/tasks/{taskId}"): {"body": {"priority": 80}, "roles": ["apiwrite"], "expect": 200},
+    ("GET", "/api/v1/audit"): {"user": "root", "roles": ["admin"], "query": {"limit": "10"}, "expect": 200},
     ("POST", "/api/v1/tasks/{taskId}/action/claim"): {"user": "alice", "body": {"leaseSeconds": 300},
                                                       "expect": 200},
     ("POST", "/api/v1/tasks/{taskId}/action/release"): {"user": "alice", "expect": 409},

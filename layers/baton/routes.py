@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from baton.domain import PM_ROLES, WORK_ROLES, WRITE_ROLES
+from baton.domain import PM_ROLES, ROLE_ADMIN, WORK_ROLES, WRITE_ROLES
 
 PM = "/api/1.0/{workspace}/project/{prj_uid}/activity/{act_uid}"
 
@@ -64,6 +64,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/tasks/claim-next", "tasks", name="claim_next", roles=WORK_ROLES, ok=(200, 204),
           dynamodb=TASK_ACTION | _actions("Query")),
     Route("GET", "/api/v1/tasks/{taskId}", "tasks", name="get_task", dynamodb=_actions("GetItem")),
+    Route("PATCH", "/api/v1/tasks/{taskId}", "tasks", name="update_task", roles=WRITE_ROLES, dynamodb=TASK_ACTION),
     Route("GET", "/api/v1/tasks/{taskId}/history", "tasks", name="task_history", dynamodb=_actions("GetItem", "Query")),
     Route("POST", "/api/v1/tasks/{taskId}/action/claim", "tasks", name="claim", roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/accept", "tasks", name="accept", roles=WORK_ROLES,
@@ -84,6 +85,8 @@ ROUTES: tuple[Route, ...] = (
           roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/task-actions/{action}", "tasks", name="bulk_action", roles=WORK_ROLES,  # bulk
           dynamodb=TASK_ACTION),
+    # The tenant audit: every ledger event in a time window (the audit index, month by month)
+    Route("GET", "/api/v1/audit", "tasks", name="audit", roles=frozenset({ROLE_ADMIN}), dynamodb=_actions("Query")),
     # Native directory
     Route("PUT", "/api/v1/users/{userId}", "directory", name="put_user", roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("BatchGetItem", "UpdateItem", "PutItem", "DeleteItem")),  # a rename moves rows
@@ -111,7 +114,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", PM + "/assignee", "processmaker", name="assign", roles=PM_ROLES, ok=(201,),
           dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem", "PutItem")),
     Route("DELETE", PM + "/assignee/{aas_uid}", "processmaker", name="remove", roles=PM_ROLES,
-          dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem", "DeleteItem")),
+          dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem", "DeleteItem", "PutItem")),
     # Journey Manager: transactions
     Route("POST", "/workspaces/secure/api/v1/txn/unassign", "journey", name="unassign",
           roles=WORK_ROLES, dynamodb=TASK_ACTION),

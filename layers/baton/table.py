@@ -13,9 +13,16 @@ PK, SK = "pk", "sk"
 GSI_TASKS = "gsi1"
 GSI_ASSIGNEE = "gsi2"
 GSI_QUEUE = "gsi3"
+# GSI4: the tenant audit: every ledger event (history items, and a task item while it holds a
+# direct claim's pending event) by month and shard, oldest first. GSI5: a case's tasks (sparse:
+# tasks with a caseId), in creation order.
+GSI_AUDIT = "gsi4"
+GSI_CASE = "gsi5"
 
-KEYS = {PK: "S", SK: "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S", "gsi3pk": "S", "gsi3sk": "S"}
-INDEXES = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk"), GSI_QUEUE: ("gsi3pk", "gsi3sk")}
+KEYS = {PK: "S", SK: "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S", "gsi3pk": "S", "gsi3sk": "S",
+        "gsi4pk": "S", "gsi4sk": "S", "gsi5pk": "S", "gsi5sk": "S"}
+INDEXES = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk"), GSI_QUEUE: ("gsi3pk", "gsi3sk"),
+           GSI_AUDIT: ("gsi4pk", "gsi4sk"), GSI_CASE: ("gsi5pk", "gsi5sk")}
 # The stream every task event is derived from (docs/events.md): new and old images, so a task
 # item that gained a `lastEvent` can be told from one that already had it.
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"

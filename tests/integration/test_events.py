@@ -173,4 +173,6 @@ def test_ops_caller_events_use_roles_only_for_access() -> None:
     seed()
     assert claim("t1", "bob", OPS).status == 200
     event = [e for e in cloud_events(stream_records()) if e["subject"] == "t1"][-1]
-    assert event["data"] == {"version": 2, "from": None, "to": "bob", "actor": "bob", "comment": None}
+    assert event["data"] == {"version": 2, "from": None, "to": "bob", "actor": "bob", "comment": None,
+                             "changes": {"assignee": {"from": None, "to": "bob"}}, "reason": "request",
+                             "onBehalfOf": None}

@@ -26,6 +26,7 @@ GIVES = {("itential", "claim"), ("itential", "assign"), ("tasks", "claim"), ("ta
 GIVES_NOTHING = {("itential", "release"), ("tasks", "create_task"), ("tasks", "release"), ("tasks", "heartbeat"),
                  ("tasks", "complete"), ("tasks", "abandon"), ("journey", "unassign"),
                  ("conductorone", "approve"), ("conductorone", "deny"),  # a completion
+                 ("tasks", "update_task"),  # candidates and policy change; nobody is given the task
                  ("directory", "put_user"), ("directory", "put_group"), ("directory", "put_activity"),
                  ("directory", "put_presence"), ("directory", "put_absence"), ("directory", "end_absence"),
                  ("tasks", "reject"),  # the router (off the stream) gives

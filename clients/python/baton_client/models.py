@@ -91,11 +91,18 @@ class HistoryEvent:
     to: str | None = None
     comment: str | None = None
     candidates: list[str] | None = None
+    # The audit ledger: what the change set (field -> {"from", "to"}), why (a reason code), for
+    # whom, and the event's hash in the task's chain (docs/decisions.md).
+    changes: dict[str, dict[str, Any]] | None = None
+    reason: str | None = None
+    on_behalf_of: str | None = None
+    hash: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     WIRE: ClassVar[dict[str, str]] = {
         "id": "id", "task_id": "taskId", "version": "version", "at": "at", "actor": "actor", "action": "action",
-        "from_": "from", "to": "to", "comment": "comment", "candidates": "candidates",
+        "from_": "from", "to": "to", "comment": "comment", "candidates": "candidates", "changes": "changes",
+        "reason": "reason", "on_behalf_of": "onBehalfOf", "hash": "hash",
     }
 
     @classmethod

@@ -21,6 +21,10 @@ class Activity(Model):
     type: ActivityType = "task"
     leaseSeconds: int | None = None  # the default lease of its tasks' claims (copied at creation)
     requiredSkills: list[str] = Field(default_factory=list)  # copied to its tasks at creation
+    # The ledger of its assignee changes (directory events in the tenant audit, baton.ledger): how
+    # many there were and the last one's hash, the previous hash of the next.
+    ledgerVersion: int = Field(default=0, exclude=True)
+    lastHash: str | None = Field(default=None, exclude=True)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ carries the counts) up to the page's end."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from baton import clock, ledger
 from baton.activities.domain import Activity, AlreadyAssigned, AssignmentRaced, Entry
 from baton.activities.order import COUNTERS, entry_place, entry_rank
 from baton.storage.dynamo import ConditionFailed, Dynamo, deserialize, serialize
@@ -33,6 +35,21 @@ def _item_of(entry: Entry) -> dict[str, Any]:
     if entry.kind == "group":
         return {"groupId": entry.uid, "name": entry.name}
     return {"userId": entry.uid, "firstname": entry.name, "active": entry.active}
+
+
+def directory_event(tenant: str, activity: Activity, entry: Entry, actor: str, adding: bool) -> dict[str, Any]:
+    """The ledger event of an assignee change (served as the tenant audit shows it), numbered and
+    hashed after the activity's last one."""
+    who = {"aas_uid": entry.uid, "aas_type": entry.kind}
+    event: dict[str, Any] = {
+        "id": uuid.uuid4().hex, "kind": ledger.DIRECTORY_KIND, "projectId": activity.project_id,
+        "activityId": activity.id, "version": activity.ledgerVersion + 1, "at": clock.stamp(), "actor": actor,
+        "action": "assignee-add" if adding else "assignee-remove", "from": None if adding else entry.uid,
+        "to": entry.uid if adding else None, "comment": None,
+        "changes": {"assignees": {"from": None, "to": who} if adding else {"from": who, "to": None}},
+        "reason": "request", "onBehalfOf": None}
+    event["hash"] = ledger.event_hash(activity.lastHash, event)
+    return event
 
 
 def in_list_order(entries: Iterable[Entry]) -> list[Entry]:
@@ -121,33 +138,43 @@ class ActivityRepository:
                                   ExpressionAttributeValues=serialize({":pk": Keys.directory(tenant)}))
         return in_list_order(entry_from_item(deserialize(i), act_pk) for i in items)
 
-    def add_assignee(self, tenant: str, project_id: str, activity_id: str, entry: Entry) -> None:
-        self._assign(tenant, project_id, activity_id, entry, adding=True)
+    def add_assignee(self, tenant: str, activity: Activity, entry: Entry, actor: str) -> None:
+        self._assign(tenant, activity, entry, actor, adding=True)
 
-    def remove_assignee(self, tenant: str, project_id: str, activity_id: str, entry: Entry) -> None:
-        self._assign(tenant, project_id, activity_id, entry, adding=False)
+    def remove_assignee(self, tenant: str, activity: Activity, entry: Entry, actor: str) -> None:
+        self._assign(tenant, activity, entry, actor, adding=False)
 
-    def _assign(self, tenant: str, project_id: str, activity_id: str, entry: Entry, adding: bool) -> None:
+    def _assign(self, tenant: str, activity: Activity, entry: Entry, actor: str, adding: bool) -> None:
         """Assign (or unassign) a directory entry in one transaction: the activity (exists, a task;
-        counted), the entry (its `assignedTo` set, pinned on the name and state its row's place
-        came from), the other kind's entry of the same id (not assigned; adding only) and the row
-        itself. AssignmentRaced if any of them changed since read (AlreadyAssigned: the other kind)."""
+        counted; its ledger moved on from the version read), the entry (its `assignedTo` set, pinned
+        on the name and state its row's place came from), the other kind's entry of the same id (not
+        assigned; adding only), the row itself, and the change's directory event (`assignee-add` or
+        `assignee-remove`, by `actor`) in the activity's ledger and the tenant audit.
+        AssignmentRaced if any of them changed since read (AlreadyAssigned: the other kind)."""
+        project_id, activity_id = activity.project_id, activity.id
         act = Keys.activity(tenant, project_id, activity_id)
         item = _item_of(entry)
         group = entry.kind == "group"
         uid = entry.uid
         counter = COUNTERS.get(entry_rank(item))
-        act_action: dict[str, Any] = {"Key": serialize(act)}
+        event = directory_event(tenant, activity, entry, actor, adding)
+        # The activity's ledger moves on from the version read: two writes never chain off one hash.
+        ledger_at = "#lv = :lv0" if activity.ledgerVersion else "attribute_not_exists(#lv)"
+        act_action: dict[str, Any] = {
+            "Key": serialize(act), "ConditionExpression": f"attribute_exists(pk) AND {ledger_at}",
+            "UpdateExpression": "SET #lv = :lv1, lastHash = :lh",
+            "ExpressionAttributeNames": {"#lv": "ledgerVersion"},
+            "ExpressionAttributeValues": serialize({":lv1": event["version"], ":lh": event["hash"],
+                                                    **({":lv0": activity.ledgerVersion} if activity.ledgerVersion
+                                                       else {})})}
         if adding:
-            act_action.update(ConditionExpression="attribute_exists(pk) AND #t = :task",
-                              ExpressionAttributeNames={"#t": "type"},
-                              ExpressionAttributeValues=serialize({":task": "task"}))
-        else:
-            act_action["ConditionExpression"] = "attribute_exists(pk)"
+            act_action["ConditionExpression"] += " AND #t = :task"
+            act_action["ExpressionAttributeNames"]["#t"] = "type"
+            act_action["ExpressionAttributeValues"][":task"] = {"S": "task"}
         if counter:
-            act_action["UpdateExpression"] = "ADD #c :d"
-            act_action.setdefault("ExpressionAttributeNames", {})["#c"] = counter
-            act_action.setdefault("ExpressionAttributeValues", {})[":d"] = {"N": "1" if adding else "-1"}
+            act_action["UpdateExpression"] += " ADD #c :d"
+            act_action["ExpressionAttributeNames"]["#c"] = counter
+            act_action["ExpressionAttributeValues"][":d"] = {"N": "1" if adding else "-1"}
         pin = "#n = :n" if group else "#n = :n AND #ac = :ac"
         names = {"#n": "name" if group else "firstname", "#to": "assignedTo"}
         values: dict[str, Any] = {":n": entry.name, ":one": 1}
@@ -157,7 +184,7 @@ class ActivityRepository:
         entry_values = {**serialize(values), ":act": {"S": act["pk"]}, ":set": {"SS": [act["pk"]]}}
         row = Keys.assignee(act["pk"], ranked_order(*entry_place(item)))
         actions: list[dict[str, Any]] = [
-            {"Update" if counter else "ConditionCheck": act_action},
+            {"Update": act_action},
             {"Update": {"Key": serialize(Keys.group(tenant, uid) if group else Keys.user(tenant, uid)),
                         "UpdateExpression": "ADD #to :set, aasVersion :one" if adding
                         else "DELETE #to :set ADD aasVersion :one",
@@ -173,6 +200,9 @@ class ActivityRepository:
                                     "ConditionExpression": "attribute_not_exists(pk)"}})
         else:
             actions.append({"Delete": {"Key": serialize(row), "ConditionExpression": "attribute_exists(pk)"}})
+        actions.append({"Put": {"Item": serialize({
+            **event, "pk": act["pk"], "sk": Keys.directory_event_sk(event["version"]),
+            **Keys.audit_keys(tenant, event["at"], event["id"])}), "ConditionExpression": "attribute_not_exists(pk)"}})
         try:
             self.db.transact(actions)
         except ConditionFailed as failed:

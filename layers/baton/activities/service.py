@@ -217,7 +217,7 @@ class AssigneeService:
                 raise BadRequest(f"This id: {uid} does not correspond to a registered {kind}")
             if act.type == "subprocess":
                 raise BadRequest(f"Users and groups cannot be assigned to the subprocess: {self.activity_id}")
-            self.store.add_assignee(self.tenant, self.project_id, self.activity_id, entry)
+            self.store.add_assignee(self.tenant, act, entry, self.caller.user_id)
         self._change(uid, attempt)
 
     def remove(self, uid: str) -> None:
@@ -227,7 +227,7 @@ class AssigneeService:
             entry = next((e for e in (user, group) if e is not None and e.assigned), None)
             if entry is None:
                 raise BadRequest("This row does not exist!")
-            self.store.remove_assignee(self.tenant, self.project_id, self.activity_id, entry)
+            self.store.remove_assignee(self.tenant, act, entry, self.caller.user_id)
         self._change(uid, attempt)
 
 

@@ -16,12 +16,17 @@ SCHEMA_VERSION = 3  # 3: users' load items (Keys.person)
 TASK_SK = "TASK"
 PERSON_SK = "LOAD"  # a user's load item (Keys.person)
 HISTORY = "H#"  # the sort-key region of a task's history events
+DIRECTORY_EVENTS = "DH#"  # the sort-key region of an activity's directory events (its assignee changes)
 USERS, GROUPS = "USER#", "GROUP#"  # the sort-key regions of a directory partition
 ACTIVITY_SK = "ACT"
 QUEUED = "Q#"  # the sort-key region of claimable entries in a queue partition (and of the inbox)
 AAS = "ACT#AAS#"  # the sort-key region of an activity's assignment rows (in `ranked_order`)
 SORT_NAME_CHARS = 64
 SCHEMA_MARKER = {"pk": "BATON#META", "sk": "SCHEMA"}
+# The tenant audit (gsi4): every ledger event of a tenant, in partitions by month (the UTC
+# `YYYY-MM` of the event's time) and shard (from the event id), ordered by time then event id.
+AUDIT_SHARDS = 32
+AUDIT_BUCKET_CHARS = 7  # `YYYY-MM` of a stored timestamp
 
 
 def esc(part: str) -> str:
@@ -41,6 +46,12 @@ class Keys:
     @staticmethod
     def history_sk(version: int) -> str:
         return f"{HISTORY}{version:012d}"
+
+    @staticmethod
+    def directory_event_sk(version: int) -> str:
+        """A directory event in its activity's partition (not `H#`: those are task events, which
+        the event stream publishes)."""
+        return f"{DIRECTORY_EVENTS}{version:012d}"
 
     @staticmethod
     def history_version(sk: str | None) -> int:
@@ -145,6 +156,24 @@ class Keys:
         return f"T#{esc(tenant)}#I#{esc(user_id)}"
 
     @staticmethod
+    def audit_index(tenant: str, bucket: str, shard: int) -> str:
+        """One partition of a tenant's audit: a month (`YYYY-MM`) and a shard."""
+        return f"T#{esc(tenant)}#AU#{bucket}#{shard}"
+
+    @staticmethod
+    def audit_keys(tenant: str, at: str, event_id: str) -> dict[str, str]:
+        """The audit index's keys of a ledger event (its history item, or the task item that
+        holds a direct claim's pending event): partition by month and shard, sort by time and id."""
+        shard = zlib.crc32(event_id.encode()) % AUDIT_SHARDS
+        return {"gsi4pk": Keys.audit_index(tenant, at[:AUDIT_BUCKET_CHARS], shard),
+                "gsi4sk": audit_order(at, event_id)}
+
+    @staticmethod
+    def case_index(tenant: str, case_id: str) -> str:
+        """A case's tasks (gsi5), in creation order."""
+        return f"T#{esc(tenant)}#C#{esc(case_id)}"
+
+    @staticmethod
     def client_registration(client_id: str) -> dict[str, str]:
         """Where a client-credentials app client's tenant and roles are registered."""
         return {"pk": "SIGNIN#CLIENT#" + esc(client_id), "sk": "CLIENT"}
@@ -155,6 +184,12 @@ def queue_order(rank: int, due: str | None, created: str, task_id: str) -> str:
     then dueDate ascending (none last), then createdAt ascending, then id; `~` sorts after every
     digit."""
     return f"{QUEUED}{rank:03d}#{due or '~'}#{created}#{esc(task_id)}"
+
+
+def audit_order(at: str, event_id: str) -> str:
+    """The audit's sort key: time, then event id (every id is the same length and free of
+    characters below `!`, so `after + " "` is the least key above `after`)."""
+    return f"{at}#{esc(event_id)}"
 
 
 def newest_order(created: str, task_id: str) -> str:

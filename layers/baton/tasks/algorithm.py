@@ -115,9 +115,9 @@ class Changes:
 
     def event(self, task: Task, action: str, from_: str | None, to: str | None,
                comment: str | None = None, candidates: list[str] | None = None) -> HistoryEvent:
-        return HistoryEvent(id=new_id(), taskId=task.id, version=task.version + 1, at=now(),
-                            actor=self.caller.user_id, action=action, **{"from": from_}, to=to,
-                            comment=comment, candidates=candidates)
+        return HistoryEvent.model_validate({
+            "id": new_id(), "taskId": task.id, "version": task.version + 1, "at": now(), "actor": self.caller.user_id,
+            "action": action, "from": from_, "to": to, "comment": comment, "candidates": candidates})
 
     def next(self, task: Task, **changes: Any) -> Task:
         """The task's next version. A lease ends with every change but the one that sets it, an

@@ -7,6 +7,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import Field
 
 from baton.domain import Model
+from baton.ledger import served
 from baton.tasks.separation import Separation
 
 DEFAULT_PRIORITY = 50
@@ -76,6 +77,9 @@ class Task(Model):
     # The event of a direct claim, kept in the task item by its single conditional write until
     # the next change writes it out as its history event (see tasks.repository.claim_direct).
     lastEvent: dict[str, Any] | None = Field(default=None, exclude=True)
+    # The hash of the task's last written history event: the previous hash of the next one
+    # (tasks.ledger), so that a change hashes its event without reading the history.
+    lastHash: str | None = Field(default=None, exclude=True)
 
     @staticmethod
     def callback_view(token: str) -> dict[str, str]:
@@ -110,9 +114,18 @@ class HistoryEvent(Model):
     to: str | None = None
     comment: str | None = None
     candidates: list[str] | None = None  # set when a reassign offered the task to several users
+    # The audit ledger (tasks.ledger): what the change set (field -> {from, to}), why (a code of
+    # tasks.reasons), for whom (the user the actor stood in for), and the hash chain.
+    changes: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    reason: str = "request"
+    onBehalfOf: str | None = None
+    hash: str | None = None
 
-    def public(self) -> dict[str, object]:
-        return self.model_dump(by_alias=True)
+    def public(self) -> dict[str, Any]:
+        """The event as the history route serves it (and as its hash covers it): tasks.ledger.served.
+        A field added later must default to None, so that older events are served, and hash, as
+        they were."""
+        return served(self.model_dump(by_alias=True))
 
 
 class Person(NamedTuple):

@@ -16,7 +16,9 @@ SOURCE_PREFIX = "baton/"
 def cloud_event(tenant: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """A history event as a CloudEvents 1.0 event (structured JSON), as docs/events.md shows it."""
     data: dict[str, Any] = {"version": int(event["version"]), "from": event.get("from"), "to": event.get("to"),
-                            "actor": event.get("actor"), "comment": event.get("comment")}
+                            "actor": event.get("actor"), "comment": event.get("comment"),
+                            "changes": event.get("changes") or {}, "reason": event.get("reason") or "request",
+                            "onBehalfOf": event.get("onBehalfOf")}
     if event.get("candidates"):
         data["candidates"] = sorted(event["candidates"])
     return {

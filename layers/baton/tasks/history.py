@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from baton.tasks.domain import HistoryEvent, Task
+from baton.tasks.layout import pending_event
 from baton.tasks.listings import TaskListings
 
 READS = 8  # a page read again while a transaction lands, at most this many times
@@ -54,10 +55,11 @@ class TaskHistory:
             events.append(event)
             kept.append(after)
         last = events[-1].version if events else before
-        if next_cursor is None and task.lastEvent and last == task.version - 1:
+        pending = pending_event(task)
+        if next_cursor is None and pending is not None and last == task.version - 1:
             if len(events) >= limit:  # no room on this page: the next one carries it
                 return [e.public() for e in events], kept[-1], True
-            events.append(HistoryEvent.model_validate({**task.lastEvent, "version": task.version}))
+            events.append(pending)
             last = task.version
         whole = (next_cursor is not None and next_cursor == page.cursor) or last == task.version
         if not whole:  # still landing: stop before the gap, continue from there

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from baton import ledger
 from baton.settings import get_settings
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, deserialize, serialize
 from baton.storage.keys import TASK_SK, Keys, newest_order, queue_order
@@ -76,6 +77,10 @@ def task_item(tenant: str, task: Task) -> dict[str, Any]:
         data["callbackToken"] = task.callbackToken
     if task.variables is not None:  # kept as JSON text: any JSON (floats, depth) fits an attribute
         data["variables"] = json.dumps(task.variables, sort_keys=True, separators=(",", ":"))
+    if task.lastHash:
+        data["lastHash"] = task.lastHash
+    if task.caseId is not None:
+        data["gsi5pk"], data["gsi5sk"] = Keys.case_index(tenant, task.caseId), data["gsi1sk"]
     return serialize(data)
 
 
@@ -105,7 +110,44 @@ def is_task(item: dict[str, Any]) -> bool:
 
 
 def event_item(tenant: str, event: HistoryEvent) -> dict[str, Any]:
+    """A history item: the event, keyed by its version in the task's partition, and in the
+    tenant audit (gsi4) by its time."""
     data = event.model_dump(by_alias=True)
     data["pk"] = Keys.task(tenant, event.taskId)["pk"]
     data["sk"] = Keys.history_sk(event.version)
+    data.update(Keys.audit_keys(tenant, event.at, event.id))
     return serialize(data)
+
+
+# ---- the audit ledger: changes and the hash chain (baton.ledger) ---------------------------------
+
+def pending_event(task: Task) -> HistoryEvent | None:
+    """A direct claim's event held in the task item (`lastEvent`), numbered by the task's version
+    and hashed after the task's last written event (its `lastHash`), as it will be when the next
+    change writes it out: served and written out, it is the same event with the same hash."""
+    if not task.lastEvent:
+        return None
+    event = HistoryEvent.model_validate({**task.lastEvent, "taskId": task.id, "version": task.version})
+    event.hash = ledger.event_hash(task.lastHash, event.public())
+    return event
+
+
+def record_changes(old: Task, new: Task, event: HistoryEvent, expired: HistoryEvent | None = None) -> None:
+    """The `changes` of a change's events, from the task before and after it (unless the event
+    already says): a takeover's `lease-expired` ends the old holder's claim, then the event."""
+    before = old
+    if expired is not None:
+        before = old.model_copy(update={"assignee": None, "leaseExpiresAt": None})
+        if not expired.changes:
+            expired.changes = ledger.changes(dict(old), dict(before))
+    if not event.changes:
+        event.changes = ledger.changes(dict(before), dict(new))
+
+
+def stamp_chain(old: Task | None, new: Task, events: list[HistoryEvent]) -> None:
+    """Hash `events` (in version order) after the task's last hash, and record the last one on
+    `new` (its `lastHash`): the change writes both in its one transaction."""
+    head = old.lastHash if old is not None else None
+    for event in events:
+        event.hash = head = ledger.event_hash(head, event.public())
+    new.lastHash = head

@@ -38,6 +38,7 @@ def takeover(task: Task, caller_id: str, holder_action: bool) -> tuple[Task, His
                        reason="leaseExpired")
     event = HistoryEvent.model_validate({"id": uuid.uuid4().hex, "taskId": task.id, "version": task.version + 1,
                                          "at": stamp, "actor": "system", "action": "lease-expired",
+                                         "reason": "lease-expired",
                                          "from": task.assignee, "to": None})
     free = task.model_copy(update={"assignee": None, "leaseExpiresAt": None, "version": task.version + 1,
                                    "updatedAt": stamp})

@@ -63,6 +63,9 @@ def _migrate_task(db: Dynamo, item: dict[str, Any]) -> int:
     new = task_item(tenant, task)
     if "lastEvent" in item:
         new["lastEvent"] = item["lastEvent"]
+        for k in ("gsi4pk", "gsi4sk"):  # the pending event's place in the tenant audit
+            if k in item:
+                new[k] = item[k]
     index_keys = [k for pair in INDEXES.values() for k in pair]
     if all(item.get(k) == new.get(k) for k in index_keys):
         return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from baton import ledger
 from baton.errors import BadRequest
 from baton.storage.conditions import Rule, absent, contains, lacks, present, rule
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo, deserialize, serialize
@@ -30,7 +31,17 @@ from baton.tasks.domain import (
     TaskChanged,
     TaskExists,
 )
-from baton.tasks.layout import MAX_CANDIDATES, entry_ops, event_item, is_task, task_from_item, task_item
+from baton.tasks.layout import (
+    MAX_CANDIDATES,
+    entry_ops,
+    event_item,
+    is_task,
+    pending_event,
+    record_changes,
+    stamp_chain,
+    task_from_item,
+    task_item,
+)
 from baton.tasks.separation import Held, LedgerEntry, Separation
 from baton.tasks.separation import refusal as separation_refusal
 from baton.tasks.stream import DEFERRED
@@ -132,7 +143,11 @@ class TaskRepository:
 
     # ---- writes ----------------------------------------------------------------------------
     def create_task(self, tenant: str, task: Task, event: HistoryEvent) -> None:
-        """Put the task if its id is free, with its first history event; TaskExists otherwise."""
+        """Put the task if its id is free, with its first history event (its changes and the first
+        hash of its chain); TaskExists otherwise."""
+        if not event.changes:
+            event.changes = ledger.changes(None, dict(task))
+        stamp_chain(None, task, [event])
         try:
             self.uow.write([Op("Put", task_item(tenant, task), NEW), Op("Put", event_item(tenant, event)),
                             *entry_ops(tenant, None, task)], task.id)
@@ -156,6 +171,11 @@ class TaskRepository:
 
     def _write(self, tenant: str, change: Change) -> None:
         old, new = change.before, change.after
+        # The ledger: what each event changed, and the chain (a pending claim event written out,
+        # a takeover's, then the change's own), its last hash kept on the task written with them.
+        record_changes(old, new, change.event, change.expired)
+        pending = pending_event(old)
+        stamp_chain(old, new, [e for e in (pending, change.expired, change.event) if e is not None])
         ops = [Op("Put", task_item(tenant, new), change.task_rule()),
                Op("Put", event_item(tenant, change.event), NEW)]
         checked: dict[int, str] = {}  # op index -> the user whose item it changes or checks
@@ -181,8 +201,7 @@ class TaskRepository:
         for member in change.members:
             members[len(ops)] = member.user
             ops.append(Op("ConditionCheck", serialize(Keys.user(tenant, member.user)), member.rule))
-        if old.lastEvent:  # a direct claim's event, written out now (the Put above drops it)
-            pending = HistoryEvent.model_validate({**old.lastEvent, "version": old.version})
+        if pending is not None:  # a direct claim's event, written out now (the Put above drops it)
             # `deferred`: its event was published when the claim was made (tasks.events).
             ops.append(Op("Put", {**event_item(tenant, pending), DEFERRED: {"BOOL": True}}))
         if change.expired is not None:
@@ -260,14 +279,18 @@ class TaskRepository:
         rendered = claim.condition(**params)
         values: dict[str, Any] = {":me": user, ":one": 1, ":now": event.at,
                                   ":g2": Keys.assignee_index(tenant, user, "open"), ":g3": Keys.inbox(tenant, user),
-                                  ":ev": event.model_dump(by_alias=True, exclude={"version"}, exclude_none=True)}
+                                  ":ev": event.model_dump(by_alias=True, exclude={"version", "hash"},
+                                                          exclude_none=True),
+                                  # in the tenant audit while the task item holds it
+                                  **{f":{k}": v for k, v in Keys.audit_keys(tenant, event.at, event.id).items()}}
         # The caller is the only candidate: the task item is then its only queue entry, and
         # moving it from that queue to the caller's inbox (gsi3pk) is part of this one write.
         try:
             out = self.db.call(
                 "update_item", TableName=self.db.table, Key=serialize(Keys.task(tenant, task_id)),
                 UpdateExpression="SET assignee = :me, version = version + :one, updatedAt = :now, gsi2pk = :g2, "
-                                 "gsi2sk = gsi1sk, gsi3pk = :g3, lastEvent = :ev",
+                                 "gsi2sk = gsi1sk, gsi3pk = :g3, lastEvent = :ev, gsi4pk = :gsi4pk, "
+                                 "gsi4sk = :gsi4sk",
                 ConditionExpression=rendered.expression, ExpressionAttributeNames=rendered.names,
                 ExpressionAttributeValues={**serialize(values), **rendered.values}, ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD")

@@ -114,7 +114,8 @@ class TaskService(Delegation, TaskReads):
         if direct is None:
             return None
         me = self.caller.user_id
-        event = HistoryEvent(id=new_id(), taskId=task_id, version=0, at=now(), actor=me, action="claim", to=me)
+        event = HistoryEvent(id=new_id(), taskId=task_id, version=0, at=now(), actor=me, action="claim", to=me,
+                             changes={"assignee": {"from": None, "to": me}})
         try:
             return self.tasks.claim_direct(self.caller.tenant, task_id, me, event, direct)
         except TaskChanged as refused:

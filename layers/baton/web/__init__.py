@@ -15,7 +15,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8"}
-INBOX = ("inbox.js", "inbox.css")
+INBOX = ("inbox.js", "inbox.css", "history.js")
 SWAGGER_OWN = ("swagger-init.js",)
 SWAGGER_PACKAGE = ("swagger-ui-bundle.js", "swagger-ui.css")  # from swagger-ui-py's static/
 # The pages' own policy: scripts, styles and API calls from this origin only; the inbox may also

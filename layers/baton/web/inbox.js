@@ -972,7 +972,7 @@ function confirmComplete(event) {
   event.preventDefault();
   const task = state.shown;
   if (!task) return;
-  const outcome = $("complete-outcome-field").hidden ? "" : $("complete-outcome").value;
+  const outcome = $("complete-outcome").value.trim(); // the workflows' outcome (docs/workflows.md)
   const comment = $("complete-comment").value.trim();
   $("confirm-text").textContent = `${task.name || task.id}${outcome ? ` — outcome: ${outcome}` : ""}`
     + `${comment ? ` — comment: “${comment}”` : ""}. This cannot be undone.`;
@@ -986,6 +986,7 @@ function confirmComplete(event) {
     const done = await act(task.id, "complete", body);
     if (done) {
       $("complete-comment").value = "";
+      $("complete-outcome").value = "";
       await showTask(task.id, { push: false, quiet: true });
     }
   };
@@ -1064,7 +1065,7 @@ async function showTask(id, { focus = null, push = true, quiet = false, task = n
     el("td", { class: "num" }, e.version ?? i + 1), el("td", { class: "when" }, when(e.at)), el("td", {}, nameOf(e.actor)),
     el("td", { class: "what" }, e.action), el("td", {}, fromTo(e.action, e.from)),
     el("td", {}, fromTo(e.action, e.to) || (e.candidates || []).map(nameOf).join(", ")),
-    el("td", { class: "comment" }, e.comment || ""))));
+    el("td", { class: "comment" }, describeEvent(e, (id) => state.users.get(id)?.firstname || id)))));
   const open = task.status === "open";
   const mine = open && task.assignee === me() && !leasePassed(task);
   const free = open && task.type !== "automatic" && (!task.assignee || leasePassed(task));
@@ -1074,11 +1075,8 @@ async function showTask(id, { focus = null, push = true, quiet = false, task = n
   $("detail-actions").replaceChildren(...actions);
   const mayFinish = open && (mine || isAdmin());
   $("complete").hidden = !mayFinish;
-  const outcomes = Array.isArray(task.outcomes) ? task.outcomes : [];
-  $("complete-outcome-field").hidden = !outcomes.length;
-  if (outcomes.length && [...$("complete-outcome").options].map((o) => o.value).join() !== outcomes.join()) {
-    $("complete-outcome").replaceChildren(...outcomes.map((o) => el("option", { value: o }, o)));
-  }
+  const outcomes = Array.isArray(task.outcomes) ? task.outcomes : ["approved", "rejected"];
+  $("complete-outcomes").replaceChildren(...outcomes.map((o) => el("option", { value: o })));
   showReassign(task, open && (mine || isAdmin() || (free && task.assignee === null)));
   if (focus === "reassign" && !$("reassign").hidden) $("reassign-user").focus();
   if (focus === "complete" && !$("complete").hidden) $("complete-comment").focus();

@@ -26,7 +26,7 @@ def document(task: Task) -> dict[str, Any]:
         "_id": task.id, "name": task.name, "location": "Application", "app": "Baton", "view": "",
         "status": ITENTIAL_STATUS[task.status], "type": task.type, "variables": {}, "last_updated": task.updatedAt,
         "encodingVersion": 1, "incomingRefs": [], "groups": list(task.candidateGroups),
-        "job": {"_id": task.projectId or "", "task": task.activityId or "", "name": task.name,
+        "job": {"_id": task.caseId or task.projectId or "", "task": task.activityId or "", "name": task.name,
                 "description": task.description, "ancestors": []},
         "metrics": _metrics(task),
     }
