@@ -16,14 +16,14 @@ from baton.directory.service import DirectoryService
 from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
-from baton.edge.http import INPUT, JSON, current_caller
+from baton.edge.http import INPUT, JSON, current_caller, plain_id
 from baton.edge.paths import SEGMENT
 from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
 
 router = FamilyRouter("directory", NATIVE)
 PathId = Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH)]
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(plain_id)]
 Text = Annotated[str, Field(max_length=256)]
 Timestamp = Annotated[str, Field(max_length=64, description="RFC 3339 date-time with an offset; stored in UTC"),
                       AfterValidator(utc_timestamp)]

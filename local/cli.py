@@ -29,7 +29,24 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_environment(endpoint: str, table: str) -> None:
+CURSOR_KEY_FILE = "cursor.key"
+
+
+def cursor_key(state: Path) -> str:
+    """The state dir's secret keying the cursors' MACs (created on first use, mode 0600)."""
+    import secrets
+
+    state.mkdir(parents=True, exist_ok=True)
+    path = state / CURSOR_KEY_FILE
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _configure_environment(endpoint: str, table: str, state: Path | None = None) -> None:
+    if state is not None:
+        os.environ["BATON_CURSOR_KEY"] = cursor_key(state)  # before the workers fork: one key for all
     os.environ.update({
         "TABLE_NAME": table, "DYNAMODB_ENDPOINT": endpoint,
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
@@ -93,7 +110,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["BATON_BULK_WORKERS"] = "1"  # moto is not thread-safe: a bulk request's writes in turn
         note = ("WARNING: Java or DynamoDB Local missing: falling back to an in-memory moto server; "
                 "requests are serialized and nothing survives a restart")
-    _configure_environment(endpoint, args.table)
+    _configure_environment(endpoint, args.table, state)
     from baton.signin.backend import use_backend
     from baton_local import credentials
 
@@ -121,8 +138,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workers = None if serialize else Workers(args.workers)
     feed = None
     try:
+        # Sign-ins (an scrypt hash each) get a quarter of the workers at most: the rest serve the API.
         with running(args.host, args.port, key, serialize, args.idle_timeout,
-                     handlers=workers.handlers() if workers else None) as server:
+                     handlers=workers.handlers() if workers else None,
+                     signin_slots=max(1, args.workers // 4)) as server:
             app: Any = server.app  # the LocalApi
             app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock,
                                         _stream_consumers(args, state, store, app.lock if serialize else None))

@@ -15,13 +15,20 @@ enrichment function and in `baton serve`'s local feed alike. Pure functions, no 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from baton.attrs import from_attr
 from baton.storage.keys import HISTORY, PERSON_SK, TASK_SK, Keys
 from baton.table import PK, SK
-from baton.tasks.events import cloud_event, in_version_order
+from baton.tasks.events import Unpublishable, cloud_event, in_version_order
+
+log = logging.getLogger("baton.tasks.stream")
+
+# The CloudWatch metric counting stream records skipped because they cannot become events
+# (the Pipe's enrichment emits it; the events stack alarms on it: infra/events.py).
+SKIPPED_METRIC = "SkippedStreamRecords"
 
 # Set on a history item written out from a task's `lastEvent`: its event is already published.
 DEFERRED = "deferred"
@@ -64,8 +71,27 @@ def history_event_of(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | 
 def cloud_events(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The CloudEvents of a batch of stream records, in stream order, except that the events of
     one task within the batch are put in version order (tasks.events.in_version_order)."""
-    found = [found for found in map(history_event_of, records) if found is not None]
-    return in_version_order([cloud_event(tenant, event) for tenant, event in found])
+    return publishable_events(records)[0]
+
+
+def publishable_events(records: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """`cloud_events`, and how many records were skipped: a record that cannot be turned into an
+    event (text that is not Unicode, a history item missing a field) is skipped and counted,
+    never fatal, so that one poison record cannot stop the events of every tenant. The API refuses
+    such text where it enters (baton.edge.http), so a skip is a record written past it."""
+    events: list[dict[str, Any]] = []
+    skipped = 0
+    for record in records:
+        try:
+            found = history_event_of(record)
+            if found is not None:
+                events.append(cloud_event(*found))
+        except (Unpublishable, KeyError, TypeError, ValueError, AttributeError) as err:
+            skipped += 1
+            keys = (record.get("dynamodb") or {}).get("Keys") if isinstance(record, Mapping) else None
+            log.warning("stream record skipped: it cannot become an event", extra={
+                "reason": str(err), "keys": ascii(keys)[:512]})
+    return in_version_order(events), skipped
 
 
 class Trigger(NamedTuple):
