@@ -16,7 +16,7 @@ from baton.directory.service import DirectoryService
 from baton.domain import MAX_LEASE_SECONDS, WRITE_ROLES, require_role, utc_timestamp
 from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
-from baton.edge.http import INPUT, JSON, current_caller
+from baton.edge.http import INPUT, JSON, current_caller, plain_id
 from baton.edge.paths import SEGMENT
 from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
@@ -24,7 +24,7 @@ from baton.tasks import escalations as ladder
 
 router = FamilyRouter("directory", NATIVE)
 PathId = Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH)]
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(plain_id)]
 Text = Annotated[str, Field(max_length=256)]
 Timestamp = Annotated[str, Field(max_length=64, description="RFC 3339 date-time with an offset; stored in UTC"),
                       AfterValidator(utc_timestamp)]
@@ -128,6 +128,14 @@ def list_users(
 ) -> dict[str, Any]:
     users, next_cursor = _service().users(filter, limit, cursor)
     return {"items": [u.model_dump() for u in users], "cursor": next_cursor}
+
+
+@router.handles("group_stats", summary="A group's team view: its queue and its members' presence and load",
+                tags=["Directory"])
+def group_stats(groupId: PathId) -> dict[str, Any]:
+    from baton.tasks.team import TeamView
+
+    return TeamView(get_dynamo(), current_caller(router.current_event)).stats(groupId)
 
 
 @router.handles("put_group", summary="Create or replace a group and its members", tags=["Directory"])

@@ -157,8 +157,8 @@ def _asset(found: web.Asset | None, request: BaseProxyEvent) -> Response[Any]:
     at once. Unknown names are the API's 404."""
     if found is None:
         return Response(404, JSON, json.dumps({"message": "Not Found"}))
-    headers = {"ETag": found.etag, "Cache-Control": "no-cache", "Content-Security-Policy": web.CSP,
-               "X-Content-Type-Options": "nosniff"}
+    headers = {"ETag": found.etag, "Cache-Control": "no-cache", "Content-Security-Policy": web.csp(),
+               "X-Content-Type-Options": "nosniff", "Referrer-Policy": web.REFERRER_POLICY}
     if found.etag in (request_header(request, "if-none-match") or ""):
         return Response(304, None, None, headers=headers, compress=False)
     return Response(200, found.content_type, found.body, headers=headers)

@@ -24,6 +24,7 @@ from baton.signin import trigger
 from baton.signin.backend import backend
 from baton.signin.errors import SIGNIN
 from baton.signin.grants import Grant, SignInFailed
+from baton.text import is_text
 from baton.vendors.itential import signin as itential
 from baton.vendors.processmaker import signin as processmaker
 
@@ -53,6 +54,8 @@ def _text(fields: dict[str, Any], name: str) -> str:
     value = fields.get(name)
     if not isinstance(value, str) or not value or len(value) > 1024:
         raise BadRequest(f"Invalid request: {name} is required", reason="invalid_request")
+    if not is_text(value):  # a lone surrogate ("\ud800" in JSON): no credential holds one
+        raise BadRequest(f"Invalid request: {name} is not valid text", reason="invalid_request")
     return value
 
 

@@ -15,7 +15,7 @@ from baton.directory.domain import Skills
 from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
 from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
-from baton.edge.http import INPUT, JSON, current_caller, etag, if_match
+from baton.edge.http import INPUT, JSON, current_caller, etag, if_match, plain_id
 from baton.edge.paths import SEGMENT
 from baton.errors import BadRequest
 from baton.settings import MAX_ID_LENGTH
@@ -29,7 +29,7 @@ from baton.vendors.conductorone.views import task_view
 
 router = FamilyRouter("tasks", NATIVE)
 TaskId = Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH)]
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(plain_id)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 LeaseSeconds = Annotated[int, Field(ge=1, le=MAX_LEASE_SECONDS, description="A claim's lease, in seconds")]
@@ -275,6 +275,20 @@ def audit(
              tags=["Tasks"])
 def claim(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) -> Response[TaskOut]:
     return task_response(_service().claim(taskId, if_match(router.current_event), body.leaseSeconds if body else None))
+
+
+@router.handles("accept", summary="Accept a task offered to me (a claim)", tags=["Tasks"])
+def accept(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[TaskOut]:
+    from baton.tasks.offers import OfferService
+
+    return task_response(OfferService(_service()).accept(taskId))
+
+
+@router.handles("reject", summary="Reject a task offered to me (it is offered to the next member)", tags=["Tasks"])
+def reject(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[TaskOut]:
+    from baton.tasks.offers import OfferService
+
+    return task_response(OfferService(_service()).reject(taskId))
 
 
 @router.handles("release", summary="Release a task I hold", tags=["Tasks"])

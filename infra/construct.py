@@ -23,6 +23,7 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from baton.routes import FAMILIES, ROUTES
@@ -89,11 +90,22 @@ class Baton(Construct):
         stage = apigw.HttpStage(self, "DefaultStage", http_api=self.api, stage_name="$default", auto_deploy=True,
                                 throttle=apigw.ThrottleSettings(rate_limit=props.throttle_rate,
                                                                 burst_limit=props.throttle_burst))
+        # The per-deployment secret keying the listing cursors' MACs (baton.storage.cursors): made by
+        # CloudFormation, resolved into the functions' (encrypted) environment at deployment, so no
+        # function reads it at run time. A new deployment's key only makes open cursors a 400.
+        self.cursor_key = secretsmanager.Secret(
+            self, "CursorKey", description="Keys the MACs of Baton's listing cursors",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True))
+        Validations.of(self.cursor_key).acknowledge(Acknowledgment(
+            id="AwsSolutions-SMG4", reason="The cursors' MAC key: rotating it would only turn open listing cursors "
+                                           "into 400s; it is replaced by redeploying."))
+        keyed = {"BATON_CURSOR_KEY": self.cursor_key.secret_value.unsafe_unwrap()}
         self.functions: dict[str, lambda_.Function] = {}
         self.targets: dict[str, lambda_.IFunction] = {}  # what invokes each: the function or its alias
         for family in FAMILIES:
             fn = FamilyFunction(self, f"Fn{family.title()}", family=family, code=code, layer=self.layer,
-                                table=self.table, environment=self.identity.sign_in if family == "docs" else {},
+                                table=self.table, environment={**keyed, **(self.identity.sign_in if family == "docs"
+                                                                            else {})},
                                 retention=props.log_retention, snap_start=props.snap_start)
             self.functions[family], self.targets[family] = fn.function, fn.target
             integration = integrations.HttpLambdaIntegration(f"{family}Integration", fn.target)

@@ -18,7 +18,8 @@ from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baton.tasks.stream import PIPE_FILTERS
+from baton.tasks.stream import PIPE_FILTERS, SKIPPED_METRIC
+from infra.environment import FUNCTION_ENV
 from infra.function import depend_on_policy_only, python_function
 
 # The EventBridge envelope of every Baton event; the CloudEvent is its `detail`.
@@ -102,3 +103,12 @@ class TaskEvents(Construct):
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             alarm_description="Task events the Pipe could not deliver (see docs/events.md)")
+        # Stream records the enrichment skipped because they cannot become events (written past
+        # the API's checks): never fatal for the feed, but each one is an event nobody got.
+        cw.Alarm(self, "SkippedRecordsAlarm", metric=cw.Metric(
+            namespace=FUNCTION_ENV["POWERTOOLS_METRICS_NAMESPACE"], metric_name=SKIPPED_METRIC,
+            statistic=cw.Stats.SUM, period=Duration.minutes(5)), threshold=1, evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description="Stream records skipped by the events' enrichment: they could not become "
+                              "events (see docs/events.md)")

@@ -29,7 +29,24 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_environment(endpoint: str, table: str) -> None:
+CURSOR_KEY_FILE = "cursor.key"
+
+
+def cursor_key(state: Path) -> str:
+    """The state dir's secret keying the cursors' MACs (created on first use, mode 0600)."""
+    import secrets
+
+    state.mkdir(parents=True, exist_ok=True)
+    path = state / CURSOR_KEY_FILE
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _configure_environment(endpoint: str, table: str, state: Path | None = None) -> None:
+    if state is not None:
+        os.environ["BATON_CURSOR_KEY"] = cursor_key(state)  # before the workers fork: one key for all
     os.environ.update({
         "TABLE_NAME": table, "DYNAMODB_ENDPOINT": endpoint,
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
@@ -49,18 +66,22 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _stream_consumers(args: argparse.Namespace, state: Path, store: Any) -> list[Any]:
-    """What the stream drives besides the event feed: Step Functions callbacks when an endpoint
-    is given (Step Functions Local, say)."""
+def _stream_consumers(args: argparse.Namespace, state: Path, store: Any, lock: Any = None) -> list[Any]:
+    """What the stream drives besides the event feed: the router (groups with a routing
+    strategy get their tasks pushed), and Step Functions callbacks when an endpoint is given
+    (Step Functions Local, say)."""
+    from baton_local.router import RouterConsumer
+
+    router = RouterConsumer(store, lock)  # with moto (not thread-safe), routing takes the requests' lock
     if not args.states_endpoint:
-        return []
+        return [router]
     import boto3
 
     from baton.tasks.callbacks import Deliverer
     from baton_local.callbacks import CallbackConsumer
 
     states = boto3.client("stepfunctions", endpoint_url=args.states_endpoint)
-    return [CallbackConsumer(Deliverer(store, states), state)]
+    return [router, CallbackConsumer(Deliverer(store, states), state)]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -86,9 +107,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         engine = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         engine.start()
         endpoint, serialize = f"http://127.0.0.1:{port}", True
+        os.environ["BATON_BULK_WORKERS"] = "1"  # moto is not thread-safe: a bulk request's writes in turn
         note = ("WARNING: Java or DynamoDB Local missing: falling back to an in-memory moto server; "
                 "requests are serialized and nothing survives a restart")
-    _configure_environment(endpoint, args.table)
+    _configure_environment(endpoint, args.table, state)
     from baton.signin.backend import use_backend
     from baton_local import credentials
 
@@ -116,11 +138,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workers = None if serialize else Workers(args.workers)
     feed = sweeper = None
     try:
+        # Sign-ins (an scrypt hash each) get a quarter of the workers at most: the rest serve the API.
         with running(args.host, args.port, key, serialize, args.idle_timeout,
-                     handlers=workers.handlers() if workers else None) as server:
+                     handlers=workers.handlers() if workers else None,
+                     signin_slots=max(1, args.workers // 4)) as server:
             app: Any = server.app  # the LocalApi
             app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock,
-                                        _stream_consumers(args, state, store))
+                                        _stream_consumers(args, state, store, app.lock if serialize else None))
             from baton_local.sweeper import SweeperThread
 
             sweeper = SweeperThread(store, lock=app.lock).start()  # escalation steps fire within a second

@@ -36,6 +36,11 @@ def _hash(secret: str, salt: bytes | None = None) -> str:
     return f"scrypt${salt.hex()}${digest.hex()}"
 
 
+# Hashed against when the username or client id is unknown, so that an unknown name costs the
+# same scrypt work as a known one: the answer's timing does not tell which names exist.
+_DUMMY = "scrypt$" + "00" * 16 + "$" + "00" * 32
+
+
 def _matches(secret: str, stored: str) -> bool:
     try:
         _, salt, _ = stored.split("$")
@@ -130,7 +135,7 @@ class LocalBackend:
 
     def client_credentials(self, client_id: str, client_secret: str) -> Grant:
         entry = Store.load(self.state_dir).clients.get(client_id)
-        if entry is None or not _matches(client_secret, entry["secret"]):
+        if not _matches(client_secret, entry["secret"] if entry else _DUMMY) or entry is None:
             raise SignInFailed("Invalid client credentials", reason="invalid_client")
         return self._issue(entry, client_id)
 
@@ -138,9 +143,9 @@ class LocalBackend:
         store = Store.load(self.state_dir)
         if client is not None:
             registered = store.clients.get(client[0])
-            if registered is None or not _matches(client[1], registered["secret"]):
+            if not _matches(client[1], registered["secret"] if registered else _DUMMY) or registered is None:
                 raise SignInFailed("Invalid client credentials", reason="invalid_client")
         entry = store.users.get(username)
-        if entry is None or not _matches(password, entry["secret"]):
+        if not _matches(password, entry["secret"] if entry else _DUMMY) or entry is None:
             raise SignInFailed("Invalid username and password combination")
         return self._issue(entry, username)

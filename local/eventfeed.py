@@ -2,8 +2,9 @@
 
 `baton serve` reads its DynamoDB's stream (the DynamoDB Streams API on the same endpoint, as
 DynamoDB Local serves it) from the oldest record it keeps, turns records into CloudEvents with
-the same function the AWS Pipe's enrichment uses (`baton.tasks.stream.cloud_events`), and keeps them
-in stream order. Nothing is remembered across restarts but the stream itself: after a crash
+the same function the AWS Pipe's enrichment uses (`baton.tasks.stream.publishable_events`), and keeps
+them in stream order; a record that cannot become an event is skipped and counted (`EventLog.skipped`,
+and a warning), never fatal. Nothing is remembered across restarts but the stream itself: after a crash
 the feed is rebuilt from the stream, in the same order, so `Last-Event-ID` (the id of the last
 event a client got) resumes exactly after it. A client sees its own tenant's events only.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,10 +25,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from baton.tasks.events import tenant_of_event
-from baton.tasks.stream import cloud_events
+from baton.tasks.stream import publishable_events
 
 PATH = "/local/events"
-SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
+SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store",
+               "X-Content-Type-Options": "nosniff",
                "X-Accel-Buffering": "no"}
 POLL_SECONDS = 0.05  # how often an idle shard is asked again while a client listens
 IDLE_POLL_SECONDS = 1.0  # ... and while none does (a client arriving wakes the reader at once)
@@ -61,6 +64,7 @@ class EventLog:
         self.caught_up = threading.Event()  # the reader has reached the stream's end once
         self.listeners = 0  # open SSE responses
         self.wanted = threading.Event()  # set when a client arrives (and on close): read now
+        self.skipped = 0  # stream records that could not become events (skipped, never fatal)
 
     def extend(self, events: list[dict[str, Any]]) -> None:
         with self.changed:
@@ -132,6 +136,9 @@ class StreamReader:
             except (BotoCoreError, ClientError) as err:  # DynamoDB restarting, an iterator expired
                 log.warning("event feed: stream read failed (%s); resuming", err)
                 self.stop.wait(1.0)
+            except Exception:  # a fault of ours: logged, and the reader goes on (it never dies)
+                log.exception("event feed: the stream reader failed; resuming")
+                self.stop.wait(1.0)
 
     def _consume(self, records: list[dict[str, Any]]) -> None:
         for consumer in self.consumers:
@@ -161,7 +168,11 @@ class StreamReader:
                 if records:
                     got = True
                     self.after[sid] = records[-1]["dynamodb"]["SequenceNumber"]
-                    self.log.extend(cloud_events(records))
+                    events, skipped = publishable_events(records)
+                    if skipped:
+                        self.log.skipped += skipped
+                        log.warning("event feed: %d stream records skipped (%d in all)", skipped, self.log.skipped)
+                    self.log.extend(events)
                     self._consume(records)
                 if out.get("NextShardIterator"):
                     iterators[sid] = out["NextShardIterator"]
@@ -192,9 +203,15 @@ class EventFeed:
     def close(self) -> None:
         self.reader.close()
 
-    def stream(self, tenant: str, last_event_id: str | None) -> Iterator[bytes]:
+    def stream(self, tenant: str, last_event_id: str | None, until: float | None = None) -> Iterator[bytes]:
         """The body of one SSE response: the tenant's events after `last_event_id` (all the
-        stream keeps when it is None or unknown), then each new one as it comes, forever."""
+        stream keeps when it is None or unknown), then each new one as it comes, until the time
+        `until` (the token's `exp`, epoch seconds, by baton's clock) or forever."""
+        from baton import clock
+
+        def remaining() -> float:
+            return KEEPALIVE_SECONDS if until is None else until - clock.current().timestamp()
+
         with self.log.changed:
             self.log.listeners += 1
         self.log.wanted.set()
@@ -207,10 +224,10 @@ class EventFeed:
             if position is None:
                 yield b": unknown Last-Event-ID; replaying every event the stream keeps\n\n"
                 position = 0
-            while True:
+            while remaining() > 0:  # the token expired: the stream ends (the client signs in again)
                 with self.log.changed:
                     if position >= len(self.log.entries):
-                        self.log.changed.wait(KEEPALIVE_SECONDS)
+                        self.log.changed.wait(min(KEEPALIVE_SECONDS, remaining()))
                     batch = self.log.entries[position:]
                 position += len(batch)
                 frames = b"".join(e.frame for e in batch if e.tenant == tenant)
@@ -235,12 +252,13 @@ def events_endpoint(api: Any, request: Any) -> Any:
     if feed is None:
         return json_response(503, {"message": "The event feed is not running"})
     try:
-        tenant = api.authorize(request).get("custom:tenant")
+        claims = api.authorize(request)
     except tokens.InvalidToken as err:
         return unauthorized(str(err) or None)
-    if not tenant:
-        return unauthorized("no tenant")
-    body = feed.stream(str(tenant), request.headers.get("Last-Event-ID"))
+    tenant, expires = claims.get("custom:tenant"), claims.get("exp")
+    if not tenant or not re.fullmatch(r"[0-9]{1,12}", str(expires or "")):
+        return unauthorized("no tenant or expiry")
+    body = feed.stream(str(tenant), request.headers.get("Last-Event-ID"), until=float(str(expires)))
     return Response(body, 200, headers=SSE_HEADERS, direct_passthrough=True)
 
 

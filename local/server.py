@@ -33,9 +33,12 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from baton.routes import FAMILIES, match
+from baton.signin.errors import SIGNIN
+from baton.signin.grants import TooManySignIns
 from baton_local import demo_signin, tokens
 from baton_local.eventfeed import EventFeed, events_endpoint
 from baton_local.events import LambdaContext, http_event
+from baton_local.signin_guard import Busy, SignInGuard, credential_of
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 IDLE_TIMEOUT = 30.0  # seconds a connection may stay silent (before or inside a request)
@@ -54,8 +57,13 @@ def load_handlers() -> dict[str, Handler]:
     return {family: found[family] for family in FAMILIES}
 
 
+# On every answer of the server's own, as the functions put them on theirs (baton.edge.entry).
+ANSWER_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(payload), status, headers=headers, content_type="application/json")
+    return Response(json.dumps(payload), status, headers={**ANSWER_HEADERS, **(headers or {})},
+                    content_type="application/json")
 
 
 def unauthorized(reason: str | None) -> Response:
@@ -81,6 +89,10 @@ LOCAL_ROUTES = Map([
 ], strict_slashes=False, merge_slashes=False)
 
 
+class FunctionCrashed(RuntimeError):
+    """The process running a function died before it answered (baton_local.workers raises it)."""
+
+
 class RequestRefused(Exception):
     """Refused before any function runs (framing, size): the status and API Gateway's message."""
 
@@ -93,15 +105,21 @@ class RequestRefused(Exception):
 class LocalApi:
     """The WSGI application: API Gateway in front of the real handlers."""
 
-    def __init__(self, key: RSAKey, serialize: bool = False, handlers: dict[str, Handler] | None = None) -> None:
+    def __init__(self, key: RSAKey, serialize: bool = False, handlers: dict[str, Handler] | None = None,
+                 signin_slots: int = 2) -> None:
         self.key = key
+        self.guard = SignInGuard(signin_slots)  # sign-in throttling and its bounded hashing slots
         self.handlers = handlers if handlers is not None else load_handlers()
         self.lock: contextlib.AbstractContextManager[Any] = threading.Lock() if serialize \
             else contextlib.nullcontext()
         self.feed: EventFeed | None = None  # set by `baton serve`
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        response = self.respond(Request(environ))
+        try:
+            response = self.respond(Request(environ))
+        except Exception:  # a fault of the server's own (a function's faults are its answers)
+            log.exception("request failed")
+            response = json_response(500, {"message": "Internal Server Error"})
         return response(environ, start_response)
 
     def respond(self, request: Request) -> Response:
@@ -154,14 +172,23 @@ class LocalApi:
             query[name] = f"{query[name]},{value}" if name in query else value  # as API Gateway joins them
         headers: dict[str, str] = {}
         for name, value in request.headers.items():
-            if name.lower() != "authorization":
+            # A bearer token stays with the authorizer; a public route gets the header as sent
+            # (as API Gateway forwards it): HTTP Basic client credentials on /oauth/token.
+            if name.lower() != "authorization" or not route.auth:
                 low = name.lower()
                 headers[low] = f"{headers[low]},{value}" if low in headers else value
         event = http_event(request.method, request.path, route=route, body=body, query=query or None,
                            raw_query=raw_query, headers=headers, claims=claims)
         event["isBase64Encoded"] = b64
-        with self.lock:
-            result = self.handlers[route.family](event, LambdaContext())
+        try:
+            if route.family == "signin":
+                result = self.sign_in(route, request, raw, headers, event)
+            else:
+                with self.lock:
+                    result = self.handlers[route.family](event, LambdaContext())
+        except FunctionCrashed:  # as API Gateway answers a function that crashed; the worker is replaced
+            log.error("the worker handling the request died", extra={"path": request.path})
+            return json_response(500, {"message": "Internal Server Error"})
         out = result.get("body") or ""
         data = base64.b64decode(out) if result.get("isBase64Encoded") else out.encode()
         response = Response(data, int(result.get("statusCode", 200)), content_type="application/json")
@@ -174,11 +201,36 @@ class LocalApi:
         return response
 
 
+    def sign_in(self, route: Any, request: Request, raw: bytes, headers: dict[str, str],
+                event: dict[str, Any]) -> dict[str, Any]:
+        """A sign-in, throttled per credential and per source (429 with Retry-After, no hashing),
+        in one of the bounded sign-in slots (local/signin_guard.py)."""
+        keys = self.guard.keys(credential_of(route.name, raw, headers), request.remote_addr)
+        wait = self.guard.retry_after(keys)
+        if wait is None:
+            try:
+                with self.guard.slot(), self.lock:
+                    result = self.handlers[route.family](event, LambdaContext())
+            except Busy:
+                wait = 1
+            else:
+                status = int(result.get("statusCode", 200))
+                if status in (200, 401):
+                    self.guard.record(keys, succeeded=status == 200)
+                return result
+        status, body = SIGNIN.render(TooManySignIns(f"Too many failed sign-ins; retry after {wait} seconds"))
+        log.info("sign-in throttled", extra={"path": request.path, "retry_after": wait})
+        return {"statusCode": status, "body": json.dumps(body),
+                "headers": {"Content-Type": "application/json", "Retry-After": str(wait), **ANSWER_HEADERS}}
+
+
 def read_body(request: Request) -> bytes:
     """The request body as API Gateway reads it; RequestRefused for bad framing."""
     environ = request.environ
     declared = environ.get("CONTENT_LENGTH")
     chunked = "chunked" in (environ.get("HTTP_TRANSFER_ENCODING") or "").lower()
+    if environ.get("baton.content_lengths", 0) > 1:  # which one frames the body? (RFC 9112, 6.3)
+        raise RequestRefused(400, "Bad Request")
     if declared not in (None, ""):
         if chunked or not _DIGITS.fullmatch(declared):
             raise RequestRefused(400, "Bad Request")
@@ -216,6 +268,12 @@ class QuietHandler(WSGIRequestHandler):
     server_version = "baton-local"  # type: ignore[assignment]
     sys_version = ""
 
+    def make_environ(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().make_environ()
+        # werkzeug keeps the last of repeated Content-Length headers: count them (read_body refuses two)
+        environ["baton.content_lengths"] = len(self.headers.get_all("Content-Length") or [])
+        return environ
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return
 
@@ -231,8 +289,8 @@ def make(host: str, port: int, api: LocalApi, idle_timeout: float = IDLE_TIMEOUT
 
 @contextlib.contextmanager
 def running(host: str, port: int, key: RSAKey, serialize: bool, idle_timeout: float = IDLE_TIMEOUT,
-            handlers: dict[str, Handler] | None = None) -> Iterator[BaseWSGIServer]:
-    server = make(host, port, LocalApi(key, serialize, handlers), idle_timeout)
+            handlers: dict[str, Handler] | None = None, signin_slots: int = 2) -> Iterator[BaseWSGIServer]:
+    server = make(host, port, LocalApi(key, serialize, handlers, signin_slots), idle_timeout)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

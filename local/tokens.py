@@ -31,6 +31,7 @@ from joserfc.jwk import KeySet, RSAKey
 from joserfc.jwt import ClaimsOption
 
 from baton.edge.auth import ROLES_CLAIM, roles_claim
+from baton.text import is_text
 
 ISSUER = "https://baton.local"
 AUDIENCE = "baton"
@@ -100,6 +101,11 @@ def verify(keys: RSAKey | dict[str, Any], token: str, now: float | None = None) 
         raise InvalidToken(f"the token could not be decoded ({type(err).__name__})") from None
     if decoded.header.get("alg") != ALGORITHM:
         raise InvalidToken(f"signing method {decoded.header.get('alg')} is invalid")
+    if not isinstance(decoded.header.get("kid"), str) or not decoded.header["kid"]:
+        raise InvalidToken("the token has no kid")  # a known kid, as API Gateway requires
+    kids = {k.kid for k in key_set.keys}
+    if decoded.header["kid"] not in kids:
+        raise InvalidToken("the token's kid is not in the issuer's JWKS")
     claims = decoded.claims
     registry = jwt.JWTClaimsRegistry(
         now=int(now if now is not None else time.time()), leeway=0,
@@ -115,6 +121,12 @@ def verify(keys: RSAKey | dict[str, Any], token: str, now: float | None = None) 
         raise InvalidToken(f"the token's {err.claim} claim is invalid") from None
     except (JoseError, ValueError, TypeError) as err:  # nbf in the future, odd types
         raise InvalidToken(f"the token is not valid ({type(err).__name__})") from None
+    for name in REQUIRED:  # a blank user or tenant is none; a lone surrogate is no text
+        value = claims[name]
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidToken(f"the token's {name} claim is blank")
+        if not is_text(value):
+            raise InvalidToken(f"the token's {name} claim is not valid text")
     return claims
 
 

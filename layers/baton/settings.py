@@ -26,6 +26,18 @@ class Settings(BaseModel):
     timer_shards: int = Field(default=8, ge=1, le=256)
     # How many tasks a sweep fires at once (each is its own conditional writes).
     sweep_workers: int = Field(default=8, ge=1, le=64)
+    # How many of a bulk request's per-task writes run at once (1: one after another, as with moto,
+    # which is not thread-safe).
+    bulk_workers: int = Field(default=16, ge=1, le=64)
+    # The per-deployment secret that keys the cursors' MACs (`BATON_CURSOR_KEY`: the CDK stack
+    # generates one per deployment, `baton serve` one per state dir). None in Lambda when unset:
+    # the cursors then refuse to work unkeyed (see platform.cursors).
+    cursor_key: str | None = Field(default=None, repr=False)
+
+
+# Outside Lambda with no key set (tests, tools): a fixed one. Never used by a deployment (a
+# function without `BATON_CURSOR_KEY` fails loudly) nor by `baton serve` (it sets its own).
+DEVELOPMENT_CURSOR_KEY = "baton-development-cursor-key"
 
 
 @lru_cache(maxsize=1)
@@ -40,4 +52,7 @@ def get_settings() -> Settings:
         list_shards=int(os.environ.get("BATON_LIST_SHARDS") or 32),
         timer_shards=int(os.environ.get("BATON_TIMER_SHARDS") or 8),
         sweep_workers=int(os.environ.get("BATON_SWEEP_WORKERS") or 8),
+        bulk_workers=int(os.environ.get("BATON_BULK_WORKERS") or 16),
+        cursor_key=os.environ.get("BATON_CURSOR_KEY") or (
+            None if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else DEVELOPMENT_CURSOR_KEY),
     )

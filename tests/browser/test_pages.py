@@ -175,6 +175,7 @@ def test_inbox_reassign_then_complete(server: Server, browser: WebDriver) -> Non
     # Complete asks for a comment (and an outcome where the task has some), then for a confirmation.
     press(browser, "mine", "task-6", "complete")
     wait(browser, "the complete form", lambda d: d.find_element(By.ID, "complete").is_displayed())
+    browser.find_element(By.ID, "complete-outcome").send_keys("approved")
     browser.find_element(By.ID, "complete-comment").send_keys("Access granted for 30 days")
     browser.find_element(By.CSS_SELECTOR, "#complete button[type=submit]").click()
     wait(browser, "the confirmation", lambda d: d.find_element(By.ID, "confirm").is_displayed())
@@ -197,6 +198,7 @@ def test_inbox_reassign_then_complete(server: Server, browser: WebDriver) -> Non
         ("create", "admin"), ("claim", "alice"), ("reassign", "alice"), ("complete", "carol")]
     assert events["items"][2]["comment"] == "Carol knows this contractor"
     assert events["items"][3]["comment"] == "Access granted for 30 days"
+    assert task["outcome"] == "approved"
 
 
 def test_inbox_claim_next_takes_the_first_of_my_queue(server: Server, browser: WebDriver, tmp_path: Path) -> None:

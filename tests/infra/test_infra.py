@@ -371,6 +371,14 @@ def test_escalation_sweeper_every_minute_least_privilege_and_alarms(synthesized:
     assert alarms["SweepLagSeconds"]["TreatMissingData"] == "breaching"  # no sweep is an alarm too
 
 
+def test_an_alarm_on_stream_records_that_cannot_become_events(events_stack: Template) -> None:
+    """Issue 23, item 2: the enrichment skips a poison record and counts it (SkippedStreamRecords,
+    tests/unit/test_eventfeed.py); one such record in five minutes raises the alarm."""
+    events_stack.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "Namespace": "Baton", "MetricName": "SkippedStreamRecords", "Statistic": "Sum", "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1})
+
+
 def test_step_functions_callbacks(synthesized: tuple[Path, Template, Template]) -> None:
     """A stream-fed function with retries, bisection, partial-batch failures and a dead-letter queue
     with an alarm; it may send task results and nothing else of Step Functions."""
@@ -390,3 +398,19 @@ def test_step_functions_callbacks(synthesized: tuple[Path, Template, Template]) 
             and "ShardIterator" not in a} == {"dynamodb:GetItem", "dynamodb:PutItem"}
     alarms = resources(api, "AWS::CloudWatch::Alarm")
     assert any("callback" in a["Properties"].get("AlarmDescription", "") for a in alarms.values())
+
+
+def test_cursors_are_keyed_by_a_secret_of_the_deployment(synthesized: tuple[Path, Template, Template]) -> None:
+    """Issue 23, item 5: the listing cursors' fingerprint was an unkeyed hash anyone could compute;
+    every API function now gets the deployment's own generated secret (resolved at deployment)."""
+    _, _, api = synthesized
+    secrets = resources(api, "AWS::SecretsManager::Secret")
+    (secret,) = [name for name, s in secrets.items() if "cursor" in s["Properties"].get("Description", "").lower()]
+    assert secrets[secret]["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    functions = [f["Properties"] for f in resources(api, "AWS::Lambda::Function").values()
+                 if str(f["Properties"].get("Handler", "")).endswith(("tasks.lambda_handler",
+                                                                       "conductorone.lambda_handler"))]
+    assert len(functions) == 2
+    for function in functions:
+        key = json.dumps(function["Environment"]["Variables"]["BATON_CURSOR_KEY"])
+        assert "resolve:secretsmanager" in key and secret in key, key

@@ -195,3 +195,55 @@ def test_jwt_checks_match_api_gateway(served: tuple[int, Recorder], key: RSAKey,
         answer = get(port, "/api/v1/tasks", tok) if tok.strip() else get(port, "/api/v1/tasks", extra="")
         assert status_of(answer) == 401, tok
     assert len(recorder.events) == len(accepted)
+
+
+# ---- issue 23, item 7 (and 5: the demo sign-in) ---------------------------------------------------
+
+def test_two_content_lengths_are_400(served: tuple[int, Recorder], key: RSAKey) -> None:
+    """Before: the last one framed the body (or the server waited 30 s for bytes never sent)."""
+    port, recorder = served
+    tok = good_token(key)
+    for first, second in (("2", "10"), ("10", "2"), ("2", "2")):
+        answer = exchange(port, (f"POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tok}\r\n"
+                                 f"Content-Length: {first}\r\nContent-Length: {second}\r\n\r\n{{}}").encode())
+        assert status_of(answer) == 400, answer
+    assert recorder.events == []
+
+
+def test_a_token_without_kid_or_with_a_blank_sub_is_401(served: tuple[int, Recorder], key: RSAKey) -> None:
+    port, recorder = served
+    now = int(time.time())
+    claims = {"iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "sub": "alice", "custom:tenant": "acme",
+              "iat": now, "exp": now + 600}
+    no_kid = jwt.encode({"alg": "RS256"}, claims, key, algorithms=["RS256"])
+    for tok in (no_kid, good_token(key, sub=" "), good_token(key, **{"custom:tenant": " "}),
+                ascii_token(key, {**claims, "custom:tenant": "\ud800bad"}),
+                ascii_token(key, {**claims, "sub": "\udfff"})):
+        assert status_of(get(port, "/api/v1/tasks", tok)) == 401, tok
+    assert recorder.events == []
+
+
+def ascii_token(key: RSAKey, claims: dict[str, Any]) -> str:
+    """A signed token whose JSON is ASCII (`\\ud800` escaped), as a forger would write a lone surrogate."""
+    from joserfc import jws
+
+    return jws.serialize_compact({"alg": "RS256", "kid": key.kid}, json.dumps(claims).encode(), key,
+                                 algorithms=["RS256"])
+
+
+def test_answers_of_the_server_itself_are_nosniff_and_no_store(served: tuple[int, Recorder], key: RSAKey) -> None:
+    """(The functions' own answers: tests/unit/test_hardening_input.py.)"""
+    port, _ = served
+    for answer in (get(port, "/api/v1/tasks"),
+                   get(port, "/nowhere"), get(port, "/.well-known/jwks.json")):
+        head = answer.split(b"\r\n\r\n")[0].lower()
+        assert b"x-content-type-options: nosniff" in head and b"cache-control: no-store" in head, head
+
+
+def test_a_deeply_nested_demo_token_request_is_400(served: tuple[int, Recorder]) -> None:
+    """Before: RecursionError, werkzeug's HTML 500."""
+    port, _ = served
+    for body in ("[" * 5000 + "]" * 5000, '{"user": ' + "[" * 5000 + "]" * 5000 + "}"):
+        answer = exchange(port, (f"POST /local/demo-token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                                 f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}").encode())
+        assert status_of(answer) == 400, answer[:200]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -118,6 +120,14 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, theirs, ...)."""
+    found: list[int] = []
+    for child in children(pid):
+        found += [child, *descendants(child)] if alive(child) else []
+    return found
+
+
 def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
@@ -157,8 +167,8 @@ def test_crash_safety_sigkill_mid_burst(tmp_path: Path) -> None:
     while len(acknowledged) < 40 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert first.proc is not None
-    workers = children(first.proc.pid)
-    assert len(workers) >= 2, workers  # the worker processes (and DynamoDB Local's JVM)
+    workers = descendants(first.proc.pid)
+    assert len(workers) >= 9, workers  # the spawner, 8 worker processes (and DynamoDB Local's JVM)
     first.proc.kill()  # SIGKILL: no cleanup at all
     first.proc.wait(10)
     stop.set()
@@ -188,3 +198,29 @@ def test_crash_safety_sigkill_mid_burst(tmp_path: Path) -> None:
         _claim_works(second)
     finally:
         second.stop()
+
+
+def test_a_killed_worker_is_replaced_and_the_api_answers_on(tmp_path: Path, ddb_local: DynamoDBLocal) -> None:
+    """kill -9 of one `baton serve` worker (issue 23, item 3): before, every route, /health too,
+    answered an HTML 500 from then on and the other workers exited. Now the worker is replaced
+    and every request answers (one in flight on the killed worker would fail alone: see
+    tests/unit/test_workers.py)."""
+    srv = Server(tmp_path, *on_engine(ddb_local), "--workers", "3").start()
+    try:
+        assert srv.proc is not None
+        before = [p for p in descendants(srv.proc.pid) if "baton" in cmdline(p)]
+        assert len(before) == 4, before  # the spawner and three workers
+        spawner = children(srv.proc.pid)[0]
+        victim = children(spawner)[0]
+        os.kill(victim, signal.SIGKILL)
+        admin = cli_token(srv.state, "admin", "admin")
+        for _ in range(12):  # every worker serves several of them, the replacement included
+            assert request(srv.base, "GET", "/health")[0] == 200
+            status, body = request(srv.base, "GET", "/api/v1/tasks?limit=1", admin)
+            assert status == 200, body
+        after = children(spawner)
+        assert victim not in after and len(after) == 3, after
+        assert not set(before) - {victim} - set(after) - {spawner}  # the others never exited
+        _claim_works(srv)
+    finally:
+        srv.stop()

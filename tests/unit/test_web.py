@@ -147,3 +147,19 @@ def test_demo_data_has_processmaker_assignees_and_a_task_from_an_activity() -> N
 
     task = TaskService(store, admin).get("task-6")
     assert task.candidateGroups == ["ops"] and task.candidateUsers == ["carol"]
+
+
+def test_pages_name_their_sign_in_origin_and_send_no_referrer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 23, item 7: `connect-src` allowed any `*.amazoncognito.com` (any pool's, an
+    attacker's too), and pages sent no `Referrer-Policy`."""
+    monkeypatch.delenv("BATON_SIGNIN_URL", raising=False)
+    for path in ("/", "/swagger", "/inbox/inbox.js"):
+        headers = get(path)["headers"]
+        assert headers["Referrer-Policy"] == "no-referrer", path
+        policy = headers["Content-Security-Policy"]
+        assert "amazoncognito" not in policy and "*" not in policy and "connect-src 'self';" in policy
+    monkeypatch.setenv("BATON_SIGNIN_URL", "https://baton-x.auth.eu-west-1.amazoncognito.com/")
+    csp = get("/")["headers"]["Content-Security-Policy"]
+    assert "connect-src 'self' https://baton-x.auth.eu-west-1.amazoncognito.com;" in csp and "*" not in csp
+    monkeypatch.setenv("BATON_SIGNIN_URL", "https://x.example; script-src *")  # never into the policy
+    assert "connect-src 'self';" in get("/")["headers"]["Content-Security-Policy"]

@@ -21,6 +21,7 @@ from typing import Any
 from baton.domain import Caller
 from baton.errors import Unauthorized
 from baton.settings import MAX_ID_LENGTH
+from baton.text import is_text
 
 ROLES_CLAIM = "baton:roles"
 
@@ -37,7 +38,7 @@ def parse_roles(value: Any) -> frozenset[str]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # 5,000 nested arrays too: a claim, not a fault
             return frozenset()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         return frozenset()
@@ -54,8 +55,10 @@ def caller_from_claims(claims: dict[str, Any]) -> Caller:
     sub = claims.get("sub")
     tenant = claims.get("custom:tenant")
     for name, value in (("sub", sub), ("custom:tenant", tenant)):
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or not value.strip():
             raise Unauthorized("Unauthorized", description=f"the token has no {name} claim")
+        if not is_text(value):  # a lone surrogate: no key, URL or event can carry it
+            raise Unauthorized("Unauthorized", description=f"the token's {name} claim is not valid text")
         if len(value) > MAX_ID_LENGTH:  # every key Baton builds from it must fit DynamoDB's key size
             raise Unauthorized("Unauthorized",
                                description=f"the token's {name} claim is over {MAX_ID_LENGTH} characters")

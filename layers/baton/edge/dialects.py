@@ -64,6 +64,7 @@ def error_response(dialect: Dialect, err: BatonError) -> Response:
         return Response(401, JSON, json.dumps({"message": "Unauthorized"}), headers={
             "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{why}"'})
     status, body = dialect.render(err)
-    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, Unavailable) else None
+    retry = err.details.get("retry_after", getattr(err, "retry_after", None))  # Unavailable, TooManySignIns
+    headers = {"Retry-After": str(retry)} if retry is not None else None
     return Response(status, JSON, json.dumps(body), headers=headers)
 

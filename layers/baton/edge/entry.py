@@ -22,11 +22,14 @@ from baton import snapshot
 from baton.edge import coldstart
 from baton.edge.auth import claims_of
 from baton.edge.dialects import Dialect, error_response
-from baton.edge.http import JSON, body_error, validation_message
+from baton.edge.http import JSON, body_error, parameter_error, validation_message
 from baton.edge.observability import logger, request_logging, traced
 from baton.edge.paths import routing_path
 from baton.errors import BadRequest, BatonError, Internal, NotFound
 from baton.routes import ROUTES
+
+# On every answer: never sniffed into another type, never kept by a cache (they hold a tenant's data).
+ANSWER_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
 class FamilyRouter(Router):
@@ -89,7 +92,7 @@ def lambda_entry(router: FamilyRouter, *more: Router, json_only: bool = True
     dialect = router.dialect
 
     def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        refused = body_error(event, json_only)
+        refused = body_error(event, json_only) or parameter_error(event)
         if refused is not None:
             status, body = dialect.render(refused)
             return {"statusCode": status, "headers": {"Content-Type": JSON}, "body": json.dumps(body),
@@ -105,6 +108,11 @@ def lambda_entry(router: FamilyRouter, *more: Router, json_only: bool = True
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result = answer(event, context)
+        headers = result.setdefault("headers", {})
+        present = {name.lower() for name in headers}
+        for name, value in ANSWER_HEADERS.items():  # a route's own (the pages' caching) wins
+            if name.lower() not in present:
+                headers[name] = value
         status = result.get("statusCode", 500)
         # Every request is in API Gateway's access log (route, status, latency, request id);
         # here refusals and faults are logged, successes only at DEBUG (a log line costs

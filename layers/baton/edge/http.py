@@ -15,6 +15,7 @@ from baton.domain import Caller
 from baton.edge.auth import caller_from_claims, claims_of
 from baton.errors import BadRequest, BatonError, PayloadTooLarge
 from baton.settings import MAX_BODY_BYTES
+from baton.text import DOT_SEGMENTS, all_text, is_text
 
 JSON = "application/json"
 VERSION = re.compile(r"[0-9]{1,18}")
@@ -93,6 +94,30 @@ def body_error(event: dict[str, Any], json_only: bool = True) -> BatonError | No
         # Every Baton body is an object (or nothing): `null` is not "no body", and Powertools
         # would validate an array by its first item.
         return BadRequest("Invalid request: body: Input should be an object", reason="invalidRequest")
+    if b"\\u" in raw and not all_text(parsed):  # only an escape can make a lone surrogate of UTF-8
+        return BadRequest("Invalid request: the body holds text that is not valid Unicode", reason="invalidRequest")
     return None
+
+
+def parameter_error(event: dict[str, Any]) -> BatonError | None:
+    """Refuse path parameters and query values that are no text (a lone surrogate) and path ids
+    that are path segments themselves (`.`, `..`: a URL built from them points elsewhere)."""
+    path = event.get("pathParameters") or {}
+    query = event.get("queryStringParameters") or {}
+    for value in [*path.values(), *query.values()]:
+        if isinstance(value, str) and not is_text(value):
+            return BadRequest("Invalid request: a parameter is not valid Unicode text", reason="invalidRequest")
+    if any(value in DOT_SEGMENTS for value in path.values()):
+        return BadRequest("Invalid request: '.' and '..' are not ids", reason="invalidRequest")
+    return None
+
+
+def plain_id(value: str) -> str:
+    """A pydantic validator for ids in bodies: valid text, and not `.` or `..`."""
+    if value in DOT_SEGMENTS:
+        raise ValueError("'.' and '..' are not ids")
+    if not is_text(value):
+        raise ValueError("not valid Unicode text")
+    return value
 
 

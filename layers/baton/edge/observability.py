@@ -14,7 +14,10 @@ success (see `baton.edge.entry`)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -85,3 +88,15 @@ def traced(handler: LambdaHandler) -> LambdaHandler:
         return chosen[0](event, context)
 
     return entry
+
+
+def emit_count(name: str, value: int) -> None:
+    """One CloudWatch metric (a count, no dimensions) in the embedded metric format: a JSON line
+    on stdout, which Lambda's log shipping turns into the metric (an alarm may watch it)."""
+    from baton import clock
+
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Baton"
+    document = {"_aws": {"Timestamp": int(clock.current().timestamp() * 1000), "CloudWatchMetrics": [
+        {"Namespace": namespace, "Dimensions": [[]], "Metrics": [{"Name": name, "Unit": "Count"}]}]}, name: value}
+    sys.stdout.write(json.dumps(document) + "\n")
+    sys.stdout.flush()

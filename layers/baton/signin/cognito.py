@@ -14,7 +14,7 @@ import urllib.request
 from functools import lru_cache
 from typing import Any
 
-from baton.signin.grants import SCOPE, Grant, SignInFailed
+from baton.signin.grants import SCOPE, Grant, SignInFailed, TooManySignIns
 
 
 def _unverified_claims(token: str) -> dict[str, Any]:
@@ -62,6 +62,8 @@ class CognitoBackend:
         try:
             out = self.client.initiate_auth(AuthFlow="USER_PASSWORD_AUTH", ClientId=client_id, AuthParameters=params)
         except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("TooManyRequestsException", "LimitExceededException"):
+                raise TooManySignIns("Too many sign-ins; retry later", retry_after=30) from err  # the pool throttles
             raise SignInFailed("Invalid username and password combination") from err
         result = out.get("AuthenticationResult")
         if not result:  # a challenge (new password, MFA): not something a password grant can answer

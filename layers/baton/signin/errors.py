@@ -7,9 +7,10 @@ from typing import Any
 
 from baton.edge.dialects import STRING, Dialect, object_schema
 from baton.errors import BatonError
-from baton.signin.grants import SignInFailed
+from baton.signin.grants import SignInFailed, TooManySignIns
 
-OAUTH_ERRORS = {400: "invalid_request", 413: "invalid_request", 500: "server_error", 503: "temporarily_unavailable"}
+OAUTH_ERRORS = {400: "invalid_request", 413: "invalid_request", 429: "slow_down", 500: "server_error",
+                503: "temporarily_unavailable"}
 
 
 def _render(err: BatonError) -> tuple[int, dict[str, Any]]:
@@ -19,4 +20,5 @@ def _render(err: BatonError) -> tuple[int, dict[str, Any]]:
 
 
 SIGNIN = Dialect("signin", _render, object_schema(("error", "error_description", "message"), error=STRING,
-                                                  error_description=STRING, message=STRING), errors=(SignInFailed,))
+                                                  error_description=STRING, message=STRING),
+                 errors=(SignInFailed, TooManySignIns))

@@ -26,6 +26,14 @@ class SignInFailed(BatonError):
     reason = "invalid_grant"
 
 
+class TooManySignIns(BatonError):
+    """Too many failed sign-ins for a credential or from a source: 429 with `Retry-After` (the
+    local server throttles; in AWS the user pool does, and its refusal is answered the same)."""
+
+    status = 429
+    reason = "slow_down"
+
+
 @dataclass(frozen=True)
 class Grant:
     access_token: str

@@ -12,8 +12,9 @@ from __future__ import annotations
 import zlib
 
 # The key scheme's version: 2 added queue order, queue entries and the sharded listing.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: users' load items (Keys.person)
 TASK_SK = "TASK"
+PERSON_SK = "LOAD"  # a user's load item (Keys.person)
 HISTORY = "H#"  # the sort-key region of a task's history events
 DIRECTORY_EVENTS = "DH#"  # the sort-key region of an activity's directory events (its assignee changes)
 USERS, GROUPS = "USER#", "GROUP#"  # the sort-key regions of a directory partition
@@ -77,6 +78,29 @@ class Keys:
     @staticmethod
     def directory(tenant: str) -> str:
         return f"T#{esc(tenant)}#DIR"
+
+    @staticmethod
+    def tenant_of_directory(pk: str) -> str | None:
+        """The tenant of a directory partition key `T#{tenant}#DIR`, else None."""
+        parts = pk.split("#")
+        if len(parts) != 3 or parts[0] != "T" or parts[2] != "DIR":
+            return None
+        return unesc(parts[1])
+
+    @staticmethod
+    def person(tenant: str, user_id: str) -> dict[str, str]:
+        """A user's load item (its load, and the capacity and skills its conditions read): in a
+        partition of its own, so the task changes that move loads spread over as many keys as
+        there are users, never onto the tenant's directory partition."""
+        return {"pk": f"T#{esc(tenant)}#P#{esc(user_id)}", "sk": PERSON_SK}
+
+    @staticmethod
+    def tenant_of_person(pk: str) -> str | None:
+        """The tenant of a load item's partition key `T#{tenant}#P#{userId}`, else None."""
+        parts = pk.split("#")
+        if len(parts) != 4 or parts[0] != "T" or parts[2] != "P":
+            return None
+        return unesc(parts[1])
 
     @staticmethod
     def user(tenant: str, user_id: str) -> dict[str, str]:

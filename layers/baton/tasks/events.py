@@ -8,13 +8,35 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote
 
+from baton.text import all_text
+
 SPEC_VERSION = "1.0"
 TYPE_PREFIX = "baton.task."
 SOURCE_PREFIX = "baton/"
 
 
+class Unpublishable(ValueError):
+    """A history event that cannot be a CloudEvent (text that is not Unicode, a missing field)."""
+
+
+def _checked(value: Any) -> Any:
+    """`value`, if every string in it is valid text; Unpublishable otherwise."""
+    if not all_text(value):
+        raise Unpublishable("an event's text is not valid Unicode")
+    return value
+
+
 def cloud_event(tenant: str, event: Mapping[str, Any]) -> dict[str, Any]:
-    """A history event as a CloudEvents 1.0 event (structured JSON), as docs/events.md shows it."""
+    """A history event as a CloudEvents 1.0 event (structured JSON), as docs/events.md shows it;
+    Unpublishable if it cannot be one."""
+    try:
+        return _checked(_cloud_event(tenant, event))  # type: ignore[no-any-return]
+    except (KeyError, TypeError, ValueError, UnicodeError) as err:
+        raise Unpublishable(f"not a history event ({type(err).__name__})") from None
+
+
+def _cloud_event(tenant: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    _checked(tenant)
     data: dict[str, Any] = {"version": int(event["version"]), "from": event.get("from"), "to": event.get("to"),
                             "actor": event.get("actor"), "comment": event.get("comment"),
                             "changes": event.get("changes") or {}, "reason": event.get("reason") or "request",

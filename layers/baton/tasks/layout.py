@@ -38,6 +38,8 @@ def queue_partitions(tenant: str, task: Task) -> list[str]:
     takes an entry item."""
     if task.status != "open" or task.type != "manual" or (task.assignee is not None and not task.leaseExpiresAt):
         return []
+    if task.offeredTo is not None and task.assignee is None:  # offered: in the offeree's queue only
+        return [Keys.user_queue(tenant, task.offeredTo)]
     parts = [Keys.user_queue(tenant, u) for u in task.candidateUsers]
     parts += [Keys.group_queue(tenant, g) for g in task.candidateGroups]
     return list(dict.fromkeys(parts))

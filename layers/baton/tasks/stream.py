@@ -15,13 +15,20 @@ enrichment function and in `baton serve`'s local feed alike. Pure functions, no 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from baton.attrs import from_attr
-from baton.storage.keys import HISTORY, TASK_SK, Keys
+from baton.storage.keys import HISTORY, PERSON_SK, TASK_SK, Keys
 from baton.table import PK, SK
-from baton.tasks.events import cloud_event, in_version_order
+from baton.tasks.events import Unpublishable, cloud_event, in_version_order
+
+log = logging.getLogger("baton.tasks.stream")
+
+# The CloudWatch metric counting stream records skipped because they cannot become events
+# (the Pipe's enrichment emits it; the events stack alarms on it: infra/events.py).
+SKIPPED_METRIC = "SkippedStreamRecords"
 
 # Set on a history item written out from a task's `lastEvent`: its event is already published.
 DEFERRED = "deferred"
@@ -64,5 +71,66 @@ def history_event_of(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | 
 def cloud_events(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The CloudEvents of a batch of stream records, in stream order, except that the events of
     one task within the batch are put in version order (tasks.events.in_version_order)."""
-    found = [found for found in map(history_event_of, records) if found is not None]
-    return in_version_order([cloud_event(tenant, event) for tenant, event in found])
+    return publishable_events(records)[0]
+
+
+def publishable_events(records: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """`cloud_events`, and how many records were skipped: a record that cannot be turned into an
+    event (text that is not Unicode, a history item missing a field) is skipped and counted,
+    never fatal, so that one poison record cannot stop the events of every tenant. The API refuses
+    such text where it enters (baton.edge.http), so a skip is a record written past it."""
+    events: list[dict[str, Any]] = []
+    skipped = 0
+    for record in records:
+        try:
+            found = history_event_of(record)
+            if found is not None:
+                events.append(cloud_event(*found))
+        except (Unpublishable, KeyError, TypeError, ValueError, AttributeError) as err:
+            skipped += 1
+            keys = (record.get("dynamodb") or {}).get("Keys") if isinstance(record, Mapping) else None
+            log.warning("stream record skipped: it cannot become an event", extra={
+                "reason": str(err), "keys": ascii(keys)[:512]})
+    return in_version_order(events), skipped
+
+
+class Trigger(NamedTuple):
+    tenant: str
+    kind: str  # "task" (free in a group's queue), "user" (may take work again), "offer" (expires `at`)
+    id: str
+    groups: tuple[str, ...] = ()
+    at: str | None = None
+
+
+def routing_triggers(records: Iterable[Mapping[str, Any]]) -> list[Trigger]:
+    """What the records may need routed (tasks.routing), each once, in stream order."""
+    out: dict[Trigger, None] = {}
+    for record in records:
+        change = record.get("dynamodb") or {}
+        keys = change.get("Keys") or {}
+        pk, sk = keys.get(PK, {}).get("S"), keys.get(SK, {}).get("S")
+        if not isinstance(pk, str) or not isinstance(sk, str) or record.get("eventName") == "REMOVE":
+            continue
+        new, old = _plain(change.get("NewImage") or {}), _plain(change.get("OldImage") or {})
+        if sk == TASK_SK:
+            tenant = Keys.tenant_of_task(pk)
+            free = (new.get("status") == "open" and new.get("type", "manual") == "manual"
+                    and new.get("assignee") is None and new.get("candidateGroups"))
+            if tenant and free and new.get("offeredTo") is None and (
+                    not old or old.get("assignee") is not None or old.get("status") != "open"
+                    or old.get("offeredTo") is not None or old.get("candidateGroups") != new.get("candidateGroups")):
+                out[Trigger(tenant, "task", str(new["id"]))] = None
+            if tenant and free and new.get("offeredTo") and new.get("offerExpiresAt"):
+                out[Trigger(tenant, "offer", str(new["id"]), at=str(new["offerExpiresAt"]))] = None
+        elif sk == PERSON_SK and "userId" in new:  # a load item: a slot freed, or the capacity changed
+            tenant = Keys.tenant_of_person(pk)
+            room = int(new.get("load", 0)) < int(old.get("load", 0))
+            more = new.get("capacity") != old.get("capacity") and bool(old)
+            if tenant and (room or more):
+                out[Trigger(tenant, "user", str(new["userId"]))] = None
+        elif "userId" in new and new.get("groups"):  # a user item: presence back to available
+            tenant = Keys.tenant_of_directory(pk)
+            back = new.get("presence", "available") == "available" and old.get("presence", "available") != "available"
+            if tenant and back:
+                out[Trigger(tenant, "user", str(new["userId"]), tuple(sorted(new["groups"])))] = None
+    return list(out)

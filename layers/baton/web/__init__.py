@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -19,10 +21,23 @@ INBOX = ("inbox.js", "inbox.css", "history.js")
 SWAGGER_OWN = ("swagger-init.js",)
 SWAGGER_PACKAGE = ("swagger-ui-bundle.js", "swagger-ui.css")  # from swagger-ui-py's static/
 # The pages' own policy: scripts, styles and API calls from this origin only; the inbox may also
-# talk to the Cognito hosted UI's token endpoint (AWS sign-in).
+# talk to its user pool's hosted UI token endpoint (AWS sign-in): that one origin, never every
+# `*.amazoncognito.com` (any pool's, an attacker's too). `csp()` puts it in.
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-       "connect-src 'self' https://*.amazoncognito.com; frame-ancestors 'none'; base-uri 'none'; "
-       "form-action 'self'")
+       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+# The pages' addresses (task ids in the inbox's) are nobody else's business.
+REFERRER_POLICY = "no-referrer"
+_ORIGIN = re.compile(r"https://[a-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def csp() -> str:
+    """The pages' Content-Security-Policy, with the sign-in origin of this deployment, if any."""
+    url = os.environ.get("BATON_SIGNIN_URL") or ""
+    parts = urlsplit(url.strip())
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    if not _ORIGIN.fullmatch(origin):
+        return CSP
+    return CSP.replace("connect-src 'self'", f"connect-src 'self' {origin}")
 
 
 @dataclass(frozen=True)

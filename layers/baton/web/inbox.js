@@ -974,7 +974,7 @@ function confirmComplete(event) {
   event.preventDefault();
   const task = state.shown;
   if (!task) return;
-  const outcome = $("complete-outcome-field").hidden ? "" : $("complete-outcome").value;
+  const outcome = $("complete-outcome").value.trim(); // the workflows' outcome (docs/workflows.md)
   const comment = $("complete-comment").value.trim();
   $("confirm-text").textContent = `${task.name || task.id}${outcome ? ` — outcome: ${outcome}` : ""}`
     + `${comment ? ` — comment: “${comment}”` : ""}. This cannot be undone.`;
@@ -988,6 +988,7 @@ function confirmComplete(event) {
     const done = await act(task.id, "complete", body);
     if (done) {
       $("complete-comment").value = "";
+      $("complete-outcome").value = "";
       await showTask(task.id, { push: false, quiet: true });
     }
   };
@@ -1076,11 +1077,8 @@ async function showTask(id, { focus = null, push = true, quiet = false, task = n
   $("detail-actions").replaceChildren(...actions);
   const mayFinish = open && (mine || isAdmin());
   $("complete").hidden = !mayFinish;
-  const outcomes = Array.isArray(task.outcomes) ? task.outcomes : [];
-  $("complete-outcome-field").hidden = !outcomes.length;
-  if (outcomes.length && [...$("complete-outcome").options].map((o) => o.value).join() !== outcomes.join()) {
-    $("complete-outcome").replaceChildren(...outcomes.map((o) => el("option", { value: o }, o)));
-  }
+  const outcomes = Array.isArray(task.outcomes) ? task.outcomes : ["approved", "rejected"];
+  $("complete-outcomes").replaceChildren(...outcomes.map((o) => el("option", { value: o })));
   showReassign(task, open && (mine || isAdmin() || (free && task.assignee === null)));
   if (focus === "reassign" && !$("reassign").hidden) $("reassign-user").focus();
   if (focus === "complete" && !$("complete").hidden) $("complete-comment").focus();
@@ -1467,4 +1465,79 @@ function live(on) {
   }, POLL_MS);
 }
 
+// ---------------------------------------------------------------- team (API.md "People")
+// My groups' queues and members (GET /api/v1/groups/{id}/stats), and my presence.
+
+async function openTeam() {
+  if (!state.me) return;
+  $("team-groups").replaceChildren(el("p", { class: "hint" }, "Loading…"));
+  $("team").showModal();
+  await loadTeam();
+}
+
+async function loadTeam() {
+  let mine = null;
+  try {
+    const { data } = await api("GET", `api/v1/users?filter=${encodeURIComponent(me())}`);
+    mine = (data.items || []).find((u) => u.id === me()) || null;
+  } catch (error) {
+    $("team-groups").replaceChildren(el("p", { class: "error" }, error.message));
+    return;
+  }
+  $("team-presence").value = mine ? mine.presence : "available";
+  $("team-presence").disabled = !mine;
+  const groups = mine ? mine.groups : [];
+  if (!groups.length) {
+    $("team-groups").replaceChildren(el("p", { class: "hint" }, "You are in no group."));
+    return;
+  }
+  const sections = await Promise.all(groups.map(async (id) => {
+    try {
+      const { data } = await api("GET", `api/v1/groups/${encodeURIComponent(id)}/stats`);
+      return teamSection(data);
+    } catch (error) {
+      return el("p", { class: "error" }, `${id}: ${error.message}`);
+    }
+  }));
+  $("team-groups").replaceChildren(...sections);
+}
+
+function teamSection(stats) {
+  const q = stats.queue;
+  const age = q.oldestAgeSeconds === null ? "none waiting" : `oldest waiting ${Math.round(q.oldestAgeSeconds)} s`;
+  const rows = stats.members.map((m) => el("tr", { dataset: { id: m.id } },
+    el("th", { scope: "row" }, nameOf(m.id)),
+    el("td", { class: "presence" }, m.known ? m.presence : "unknown"),
+    el("td", { class: "load" }, m.known ? `${m.load}${m.capacity === null ? "" : ` / ${m.capacity}`}` : ""),
+  ));
+  return el("section", { class: "team-group", dataset: { id: stats.groupId } },
+    el("h3", {}, `${stats.name} `, el("span", { class: "hint" }, `(${stats.routing.strategy})`)),
+    el("p", { class: "team-queue" },
+      `${q.depth} in the queue, ${age}, ${q.pastDue} past due, ${q.offered} offered, ${q.escalated} escalated`),
+    el("table", { class: "team-members" },
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "member"), el("th", { scope: "col" }, "presence"),
+        el("th", { scope: "col" }, "load / capacity"))),
+      el("tbody", {}, rows)));
+}
+
+async function setPresence(status) {
+  try {
+    await api("PUT", `api/v1/users/${encodeURIComponent(me())}/presence`, { body: { status } });
+    flash(`You are ${status}.`);
+  } catch (error) {
+    flash(error.message, true);
+  }
+  await loadTeam();
+}
+
+function wireTeam() {
+  $("team-open").addEventListener("click", openTeam);
+  $("team-presence").addEventListener("change", (event) => setPresence(event.target.value));
+  // The button shows while someone is signed in (the app is shown).
+  const show = () => { $("team-open").hidden = $("app").hidden; };
+  new MutationObserver(show).observe($("app"), { attributes: true, attributeFilter: ["hidden"] });
+  show();
+}
+
+wireTeam();
 start();
