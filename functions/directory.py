@@ -13,13 +13,14 @@ from baton.activities.service import ActivityService
 from baton.directory.absence import Absence, AbsenceMode
 from baton.directory.domain import Group, Presence, Routing, Skills, Strategy, User
 from baton.directory.service import DirectoryService
-from baton.domain import MAX_LEASE_SECONDS, utc_timestamp
+from baton.domain import MAX_LEASE_SECONDS, WRITE_ROLES, require_role, utc_timestamp
 from baton.edge.dialects import NATIVE
 from baton.edge.entry import FamilyRouter, lambda_entry
 from baton.edge.http import INPUT, JSON, current_caller, plain_id
 from baton.edge.paths import SEGMENT
 from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
+from baton.tasks import escalations as ladder
 
 router = FamilyRouter("directory", NATIVE)
 PathId = Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -82,6 +83,8 @@ class ActivityIn(BaseModel):
     type: Literal["task", "subprocess"] = "task"
     leaseSeconds: Annotated[int | None, Field(ge=1, le=MAX_LEASE_SECONDS)] = None
     requiredSkills: Skills = Field(default_factory=list)
+    escalations: list[dict[str, Any]] | None = Field(
+        default=None, description="The escalation ladder of the activity's tasks (copied to each task made from it)")
 
 
 def _service() -> DirectoryService:
@@ -127,6 +130,14 @@ def list_users(
     return {"items": [u.model_dump() for u in users], "cursor": next_cursor}
 
 
+@router.handles("group_stats", summary="A group's team view: its queue and its members' presence and load",
+                tags=["Directory"])
+def group_stats(groupId: PathId) -> dict[str, Any]:
+    from baton.tasks.team import TeamView
+
+    return TeamView(get_dynamo(), current_caller(router.current_event)).stats(groupId)
+
+
 @router.handles("put_group", summary="Create or replace a group and its members", tags=["Directory"])
 def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Group]:
     group = Group(id=groupId, name=body.name, members=body.members, routing=Routing(**body.routing.model_dump()))
@@ -138,6 +149,9 @@ def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Gro
             tags=["Directory"])
 def put_activity(prjUid: PathId, actUid: PathId, body: Annotated[ActivityIn, Body()]) -> Response[Activity]:
     activity = Activity(projectId=prjUid, id=actUid, **body.model_dump())
+    if body.escalations:
+        require_role(current_caller(router.current_event), WRITE_ROLES)
+        ladder.check_known(ladder.parse_ladder(body.escalations), _service().unknown)
     return saved(ActivityService(get_dynamo(), current_caller(router.current_event)).put_activity(activity), activity)
 
 

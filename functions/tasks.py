@@ -82,6 +82,9 @@ class CreateTask(BaseModel):
                                                                   "the task is completed or abandoned")
     caseId: Id | None = None
     separation: SeparationIn | None = Field(default=None, description="Who may not hold it (separation of duties)")
+    escalations: list[dict[str, Any]] | None = Field(
+        default=None, description="The escalation ladder: at most 5 steps {id, after, from, unless, action, to, "
+                                  "priority} (docs/api.md); copied from the activity when not given")
 
 
 class UpdateTask(BaseModel):
@@ -93,6 +96,9 @@ class UpdateTask(BaseModel):
     candidateUsers: list[Id] | None = Field(default=None, max_length=100)
     candidateGroups: list[Id] | None = Field(default=None, max_length=100)
     policy: PolicyIn | None = None
+    escalations: list[dict[str, Any]] | None = Field(
+        default=None, description="The escalation ladder, replaced whole: unchanged steps keep their state, new "
+                                  "or changed ones are armed afresh ([] removes it)")
 
 
 class ClaimNextBody(BaseModel):
@@ -197,24 +203,27 @@ def list_tasks(
                                              description="Highest priority (lists in queue order)")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH,
                                    description="A task id: that task, when the list holds it")] = None,
+    overdue: Annotated[bool, Query(description="only tasks past their dueDate or with a fired escalation step")
+                       ] = False,
 ) -> dict[str, Any]:
     unknown = sorted(set(router.current_event.query_string_parameters or {}) - LIST_PARAMETERS)
     if unknown:  # refused, not ignored: a filter this API does not serve must not look applied
         raise BadRequest(f"Unknown query parameter: {', '.join(unknown)} (known: {', '.join(sorted(LIST_PARAMETERS))})")
     if caseId is not None:  # the case's tasks in creation order (one Query per page), given alone
-        if any(v is not None for v in (assignee, candidate, status, group, priorityMin, priorityMax, q)):
+        given = (assignee, candidate, status, group, priorityMin, priorityMax, q)
+        if overdue or any(v is not None for v in given):
             raise BadRequest("caseId lists a case's tasks: give it alone (with limit and cursor)")
         tasks, next_cursor = AuditService(get_dynamo(), current_caller(router.current_event)).case(
             caseId, limit, cursor)
         return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
     tasks, next_cursor = _service().list(assignee=assignee, candidate=candidate, status=status, limit=limit,
                                          cursor=cursor, group=group, priority_min=priorityMin,
-                                         priority_max=priorityMax, q=q)
+                                         priority_max=priorityMax, q=q, overdue=overdue)
     return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
 
 
 LIST_PARAMETERS = frozenset({"assignee", "candidate", "status", "limit", "cursor", "group", "priorityMin",
-                             "priorityMax", "q", "caseId"})
+                             "priorityMax", "q", "caseId", "overdue"})
 
 
 @router.handles("get_task", summary="Get a task", tags=["Tasks"])
@@ -266,6 +275,20 @@ def audit(
              tags=["Tasks"])
 def claim(taskId: TaskId, body: Annotated[LeaseBody | None, Body()] = None) -> Response[TaskOut]:
     return task_response(_service().claim(taskId, if_match(router.current_event), body.leaseSeconds if body else None))
+
+
+@router.handles("accept", summary="Accept a task offered to me (a claim)", tags=["Tasks"])
+def accept(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[TaskOut]:
+    from baton.tasks.offers import OfferService
+
+    return task_response(OfferService(_service()).accept(taskId))
+
+
+@router.handles("reject", summary="Reject a task offered to me (it is offered to the next member)", tags=["Tasks"])
+def reject(taskId: TaskId, body: Annotated[EmptyBody | None, Body()] = None) -> Response[TaskOut]:
+    from baton.tasks.offers import OfferService
+
+    return task_response(OfferService(_service()).reject(taskId))
 
 
 @router.handles("release", summary="Release a task I hold", tags=["Tasks"])

@@ -32,6 +32,7 @@ from infra.callbacks import Callbacks
 from infra.data import task_table
 from infra.events import TaskEvents
 from infra.layer import build_functions, build_layer
+from infra.sweeper import EscalationSweeper
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class BatonProps:
     log_retention: logs.RetentionDays = RETENTION  # every log group: functions, access logs
     snap_start: bool = False  # SnapStart on every function, invoked through its `live` alias
     events: bool = True  # the stream → Pipe → event bus of infra/events.py
+    escalations: bool = True  # the escalation sweeper, every minute (infra/sweeper.py)
     event_bus_name: str | None = None  # default: unique to the construct
     dashboard_name: str | None = None  # default: CloudFormation names it
     throttle_rate: int = 200
@@ -125,6 +127,11 @@ class Baton(Construct):
         access_logs(stage, access_log_group)
         monitoring(self, self.api, self.functions, self.table, props.dashboard_name)
         CfnOutput(self, "ApiUrl", value=self.api.api_endpoint)
+
+        self.sweeper: EscalationSweeper | None = None
+        if props.escalations:
+            self.sweeper = EscalationSweeper(self, "EscalationSweeper", table=self.table, layer=self.layer, code=code,
+                                             retention=props.log_retention, snap_start=props.snap_start)
 
         self.events: TaskEvents | None = None
         if props.events:

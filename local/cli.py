@@ -66,18 +66,22 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _stream_consumers(args: argparse.Namespace, state: Path, store: Any) -> list[Any]:
-    """What the stream drives besides the event feed: Step Functions callbacks when an endpoint
-    is given (Step Functions Local, say)."""
+def _stream_consumers(args: argparse.Namespace, state: Path, store: Any, lock: Any = None) -> list[Any]:
+    """What the stream drives besides the event feed: the router (groups with a routing
+    strategy get their tasks pushed), and Step Functions callbacks when an endpoint is given
+    (Step Functions Local, say)."""
+    from baton_local.router import RouterConsumer
+
+    router = RouterConsumer(store, lock)  # with moto (not thread-safe), routing takes the requests' lock
     if not args.states_endpoint:
-        return []
+        return [router]
     import boto3
 
     from baton.tasks.callbacks import Deliverer
     from baton_local.callbacks import CallbackConsumer
 
     states = boto3.client("stepfunctions", endpoint_url=args.states_endpoint)
-    return [CallbackConsumer(Deliverer(store, states), state)]
+    return [router, CallbackConsumer(Deliverer(store, states), state)]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -103,6 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         engine = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         engine.start()
         endpoint, serialize = f"http://127.0.0.1:{port}", True
+        os.environ["BATON_BULK_WORKERS"] = "1"  # moto is not thread-safe: a bulk request's writes in turn
         note = ("WARNING: Java or DynamoDB Local missing: falling back to an in-memory moto server; "
                 "requests are serialized and nothing survives a restart")
     _configure_environment(endpoint, args.table, state)
@@ -131,7 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Requests run concurrently in worker processes, one at a time each, as Lambda runs them (with
     # moto, which is not thread-safe, they run one at a time in this process).
     workers = None if serialize else Workers(args.workers)
-    feed = None
+    feed = sweeper = None
     try:
         # Sign-ins (an scrypt hash each) get a quarter of the workers at most: the rest serve the API.
         with running(args.host, args.port, key, serialize, args.idle_timeout,
@@ -139,7 +144,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                      signin_slots=max(1, args.workers // 4)) as server:
             app: Any = server.app  # the LocalApi
             app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock,
-                                        _stream_consumers(args, state, store))
+                                        _stream_consumers(args, state, store, app.lock if serialize else None))
+            from baton_local.sweeper import SweeperThread
+
+            sweeper = SweeperThread(store, lock=app.lock).start()  # escalation steps fire within a second
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
             print(f"  Inbox:       {url}/   (as a demo user: {url}/?user=alice)")
@@ -157,6 +165,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             with contextlib.suppress(KeyboardInterrupt):
                 stop.wait()
     finally:
+        if sweeper is not None:
+            sweeper.close()
         if feed is not None:
             feed.close()
         if workers is not None:
@@ -189,6 +199,41 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if engine is not None:
             engine.stop()
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run the escalation sweeper by hand: one sweep (`--once`), or one every `--interval` seconds."""
+    import json
+    import time
+
+    from baton_local.ddblocal import DynamoDBLocal
+
+    engine: Any = None
+    if args.dynamodb_endpoint:
+        endpoint = args.dynamodb_endpoint
+    else:
+        engine = DynamoDBLocal(_state_dir(args.state_dir) / "dynamodb").start()
+        endpoint = engine.endpoint
+    try:
+        _configure_environment(endpoint, args.table)
+        from baton.storage.dynamo import get_dynamo
+        from baton.table import ensure_table
+        from baton.tasks.sweeper import Sweeper
+
+        store = get_dynamo()
+        ensure_table(store.client, args.table)
+        sweeper = Sweeper(store)
+        while True:
+            report = sweeper.sweep()
+            print(json.dumps(report.public()), flush=True)
+            if args.once:
+                return 1 if report.failed else 0
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if engine is not None:
+            engine.stop()
 
 
 def cmd_credentials(args: argparse.Namespace) -> int:
@@ -245,6 +290,20 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--state-dir", default=None, metavar="DIR",
                          help=f"where DynamoDB Local's data live (default: $BATON_STATE_DIR or {DEFAULT_STATE})")
     migrate.set_defaults(func=cmd_migrate)
+    sweep = sub.add_parser(
+        "sweep", help="run the escalation sweeper (serve runs it every half second)",
+        description="Fire the escalation steps that are due (docs/data-model.md, \"Escalation timers\"): the code "
+                    "the AWS function runs every minute and `baton serve` runs in a thread. Prints what each "
+                    "sweep did as a JSON line; exits 1 when --once left a timer it could not handle.")
+    sweep.add_argument("--once", action="store_true", help="one sweep, then exit")
+    sweep.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
+                       help="seconds between sweeps without --once (default: 1)")
+    sweep.add_argument("--dynamodb-endpoint", default=None, metavar="URL",
+                       help="sweep this DynamoDB instead of the state directory's DynamoDB Local")
+    sweep.add_argument("--table", default="baton", help="the table's name (default: baton)")
+    sweep.add_argument("--state-dir", default=None, metavar="DIR",
+                       help=f"where DynamoDB Local's data live (default: $BATON_STATE_DIR or {DEFAULT_STATE})")
+    sweep.set_defaults(func=cmd_sweep)
     token = sub.add_parser(
         "token", help="print a bearer token the local server accepts",
         description="Print an RS256 JWT signed by the local issuer (its key is the state directory's "

@@ -44,6 +44,7 @@ def _use(monkeypatch: pytest.MonkeyPatch, table: str, endpoint: str | None) -> N
         monkeypatch.setenv("DYNAMODB_ENDPOINT", endpoint)
     else:
         monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)
+        monkeypatch.setenv("BATON_BULK_WORKERS", "1")  # moto is not thread-safe: a bulk's writes in turn
     get_settings.cache_clear()
 
 

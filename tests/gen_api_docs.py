@@ -38,6 +38,14 @@ what each route costs.
 - **Errors** are in the route's dialect (shapes below); bad input is a 4xx, never a 5xx.
 - **Versions**: task responses carry `version` and an `ETag`; every task mutation takes
   `If-Match: <version>` and answers 412 when it is stale.
+- **Escalations**: `POST /api/v1/tasks` and `PUT .../activities/{actUid}` take `escalations`, at
+  most 5 steps `{"id", "after": "PT30M", "from": "created"|"claimed"|"due", "unless":
+  "claimed"|"completed", "action": "notify"|"raise-priority"|"offer"|"reassign"|"release",
+  "to": {"users", "groups"}, "priority"}` (an activity's are copied to its tasks); a bad ladder is a
+  400 naming the step. Tasks show each step with its `dueAt` and `firedAt`; a step fires once, as
+  the history event `escalated` (CloudEvent `baton.task.escalated`, [events.md](events.md)).
+  `GET /api/v1/tasks?...&overdue=true` lists only tasks past their `dueDate` or with a fired step.
+  The rules: [decisions.md](decisions.md) "Time: escalation ladders".
 """
 LOCAL = """
 ## Local server only

@@ -33,6 +33,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tasks/{taskId}/action/claim"): {"user": "alice", "body": {"leaseSeconds": 300},
                                                       "expect": 200},
     ("POST", "/api/v1/tasks/{taskId}/action/release"): {"user": "alice", "expect": 409},
+    ("POST", "/api/v1/tasks/{taskId}/action/accept"): {"user": "alice", "expect": 409},  # not offered to alice
+    ("POST", "/api/v1/tasks/{taskId}/action/reject"): {"user": "alice", "expect": 409},
     ("POST", "/api/v1/tasks/{taskId}/action/heartbeat"): {"user": "alice", "body": {"leaseSeconds": 60},
                                                           "expect": 409},
     ("POST", "/api/v1/tasks/{taskId}/action/complete"): {"user": "root", "roles": ["admin"],
@@ -49,6 +51,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                  "mode": "redirect"}},
     ("DELETE", "/api/v1/users/{userId}/absence"): {"user": "alice", "params": {"userId": "alice"}, "expect": 200},
     ("GET", "/api/v1/users"): {"query": {"filter": "ali"}, "expect": 200},
+    ("GET", "/api/v1/groups/{groupId}/stats"): {"params": {"groupId": "ops"}, "expect": 200},
     ("PUT", "/api/v1/groups/{groupId}"): {"body": {"name": "Crew", "members": ["alice"]}, "roles": ["admin"],
                                           "expect": 201},
     ("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}"): {"body": {"name": "Review", "type": "task"},

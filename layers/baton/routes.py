@@ -67,6 +67,10 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/api/v1/tasks/{taskId}", "tasks", name="update_task", roles=WRITE_ROLES, dynamodb=TASK_ACTION),
     Route("GET", "/api/v1/tasks/{taskId}/history", "tasks", name="task_history", dynamodb=_actions("GetItem", "Query")),
     Route("POST", "/api/v1/tasks/{taskId}/action/claim", "tasks", name="claim", roles=WORK_ROLES, dynamodb=TASK_ACTION),
+    Route("POST", "/api/v1/tasks/{taskId}/action/accept", "tasks", name="accept", roles=WORK_ROLES,
+          dynamodb=TASK_ACTION | _actions("GetItem")),  # an offer, as a claim
+    Route("POST", "/api/v1/tasks/{taskId}/action/reject", "tasks", name="reject", roles=WORK_ROLES,
+          dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/release", "tasks", name="release",
           roles=WORK_ROLES, dynamodb=TASK_ACTION),
     Route("POST", "/api/v1/tasks/{taskId}/action/heartbeat", "tasks", name="heartbeat",
@@ -85,14 +89,16 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/audit", "tasks", name="audit", roles=frozenset({ROLE_ADMIN}), dynamodb=_actions("Query")),
     # Native directory
     Route("PUT", "/api/v1/users/{userId}", "directory", name="put_user", roles=WRITE_ROLES, ok=(201, 200),
-          dynamodb=_actions("UpdateItem", "PutItem", "DeleteItem")),  # a rename moves assignment rows
+          dynamodb=_actions("BatchGetItem", "UpdateItem", "PutItem", "DeleteItem")),  # a rename moves rows
     Route("PUT", "/api/v1/users/{userId}/presence", "directory", name="put_presence", roles=WORK_ROLES,
-          dynamodb=_actions("UpdateItem")),  # the user itself, or admin/apiwrite (the service decides)
+          dynamodb=_actions("UpdateItem", "BatchGetItem")),  # the user itself, or admin/apiwrite
     Route("PUT", "/api/v1/users/{userId}/absence", "directory", name="put_absence", roles=WORK_ROLES,
           dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem")),  # the user itself, or admin
     Route("DELETE", "/api/v1/users/{userId}/absence", "directory", name="end_absence", roles=WORK_ROLES,
           dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem")),
-    Route("GET", "/api/v1/users", "directory", name="list_users", dynamodb=_actions("Query")),
+    Route("GET", "/api/v1/users", "directory", name="list_users", dynamodb=_actions("Query", "BatchGetItem")),
+    Route("GET", "/api/v1/groups/{groupId}/stats", "directory", name="group_stats",
+          dynamodb=_actions("GetItem", "BatchGetItem", "Query")),
     Route("PUT", "/api/v1/groups/{groupId}", "directory", name="put_group", roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", name="put_activity",

@@ -21,6 +21,14 @@ class Settings(BaseModel):
     # How many partitions a tenant's task listing is spread over (write sharding): raise it for
     # tenants that change more than ~1,000 tasks a second; `baton migrate` re-keys after a change.
     list_shards: int = Field(default=32, ge=1, le=1000)
+    # How many partitions each hour of the escalation timer index is spread over (write sharding
+    # of timers due in the same hour); only ever raise it (a sweep reads shards 0..n-1).
+    timer_shards: int = Field(default=8, ge=1, le=256)
+    # How many tasks a sweep fires at once (each is its own conditional writes).
+    sweep_workers: int = Field(default=8, ge=1, le=64)
+    # How many of a bulk request's per-task writes run at once (1: one after another, as with moto,
+    # which is not thread-safe).
+    bulk_workers: int = Field(default=16, ge=1, le=64)
     # The per-deployment secret that keys the cursors' MACs (`BATON_CURSOR_KEY`: the CDK stack
     # generates one per deployment, `baton serve` one per state dir). None in Lambda when unset:
     # the cursors then refuse to work unkeyed (see platform.cursors).
@@ -42,6 +50,9 @@ def get_settings() -> Settings:
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", "baton"),
         xray_subsegments=os.environ.get("BATON_XRAY_SUBSEGMENTS", "").lower() in ("1", "true", "on"),
         list_shards=int(os.environ.get("BATON_LIST_SHARDS") or 32),
+        timer_shards=int(os.environ.get("BATON_TIMER_SHARDS") or 8),
+        sweep_workers=int(os.environ.get("BATON_SWEEP_WORKERS") or 8),
+        bulk_workers=int(os.environ.get("BATON_BULK_WORKERS") or 16),
         cursor_key=os.environ.get("BATON_CURSOR_KEY") or (
             None if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else DEVELOPMENT_CURSOR_KEY),
     )

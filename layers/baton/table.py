@@ -18,11 +18,16 @@ GSI_QUEUE = "gsi3"
 # tasks with a caseId), in creation order.
 GSI_AUDIT = "gsi4"
 GSI_CASE = "gsi5"
+# GSI6: the escalation timers (sparse: open tasks with a pending escalation step), one partition
+# per hour bucket and shard, sorted by due time: a sweep reads only what is due (docs/data-model.md).
+GSI_TIMERS = "gsi6"
 
 KEYS = {PK: "S", SK: "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S", "gsi3pk": "S", "gsi3sk": "S",
-        "gsi4pk": "S", "gsi4sk": "S", "gsi5pk": "S", "gsi5sk": "S"}
+        "gsi4pk": "S", "gsi4sk": "S", "gsi5pk": "S", "gsi5sk": "S",
+        "gsi6pk": "S", "gsi6sk": "S"}
 INDEXES = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk"), GSI_QUEUE: ("gsi3pk", "gsi3sk"),
-           GSI_AUDIT: ("gsi4pk", "gsi4sk"), GSI_CASE: ("gsi5pk", "gsi5sk")}
+           GSI_AUDIT: ("gsi4pk", "gsi4sk"), GSI_CASE: ("gsi5pk", "gsi5sk"),
+           GSI_TIMERS: ("gsi6pk", "gsi6sk")}
 # The stream every task event is derived from (docs/events.md): new and old images, so a task
 # item that gained a `lastEvent` can be told from one that already had it.
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"

@@ -507,3 +507,21 @@ def test_filters_live_in_the_url_and_back_undoes_them(server: Server, browser: W
     wait(browser, "found by id", lambda d: task_ids(d, "queue") == ["task-4"])
     assert "q=task-4" in browser.current_url
     assert console_errors(browser, ALLOWED_FAILURES) == []
+
+
+def test_the_inbox_marks_tasks_past_due_and_fired_escalations(server: Server, browser: WebDriver) -> None:
+    """A step already due fires within a second of `baton serve` (its sweeper thread); the queue row
+    then says so, next to the due date marked overdue."""
+    from datetime import UTC, datetime, timedelta
+
+    admin = token(server.state, "admin", "admin")
+    past = (datetime.now(UTC) - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    status, _ = request(server.base, "POST", "/api/v1/tasks", admin, {
+        "id": "late-1", "name": "Renew the certificate", "candidateUsers": ["dave"], "dueDate": past,
+        "escalations": [{"id": "ping", "after": "PT1M", "from": "due", "action": "raise-priority", "priority": 95}]})
+    assert status == 201
+    browser.get(server.base + "/?user=dave")
+    row = '#queue li[data-id="late-1"]'
+    wait(browser, "the escalation shown on the row", lambda d: "escalated (ping)" in text(d, row))
+    shown = text(browser, row)
+    assert "(overdue)" in shown and "priority 95" in shown, shown

@@ -75,8 +75,8 @@ def test_two_instances_in_one_stack_without_clashes(host: tuple[Path, Template])
     assert Counter(json.dumps(r["Properties"].get("DashboardName")) for r in
                    of(template, "AWS::CloudWatch::Dashboard").values())["null"] == 2  # CloudFormation names them
     # Each instance: one function per family (+ the trigger where there is a pool, the events' enrichment,
-    # the callbacks), each reading its own table.
-    for prefix, extra in (("Tasks", 3), ("Approvals", 2)):
+    # the callbacks, the escalation sweeper), each reading its own table.
+    for prefix, extra in (("Tasks", 4), ("Approvals", 3)):
         functions = of(template, "AWS::Lambda::Function", prefix)
         assert len(functions) == len(FAMILIES) + extra, prefix
         table = next(iter(of(template, "AWS::DynamoDB::GlobalTable", prefix)))
@@ -116,6 +116,8 @@ def test_snap_start_on_published_versions_invoked_through_the_alias(host: tuple[
         assert found, kind
         for resource in found.values():
             assert refs(resource["Properties"][prop]) <= set(aliases), (kind, resource["Properties"][prop])
+    [schedule] = of(template, "AWS::Scheduler::Schedule", "Approvals").values()  # the escalation sweeper's
+    assert refs(schedule["Properties"]["Target"]["Arn"]) <= set(aliases)
     pipe_role = json.dumps(next(p for k, p in of(template, "AWS::IAM::Policy", "Approvals").items()
                                 if "PipeRole" in k)["Properties"]["PolicyDocument"])
     assert refs(json.loads(pipe_role)) & set(aliases)

@@ -68,8 +68,9 @@ def test_table(synthesized: tuple[Path, Template, Template]) -> None:
 def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
     functions = resources(api, "AWS::Lambda::Function")
-    # and the user pool's trigger (test_signin_backed_by_cognito), the callbacks (test_step_functions_callbacks)
-    assert len(functions) == len(FAMILIES) + 2
+    # and the user pool's trigger (test_signin_backed_by_cognito), the callbacks (test_step_functions_callbacks),
+    # the escalation sweeper (test_escalation_sweeper_...)
+    assert len(functions) == len(FAMILIES) + 3
     handlers = set()
     for fn in functions.values():
         props = fn["Properties"]
@@ -80,9 +81,10 @@ def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
         assert len(props["Layers"]) == 1
         handlers.add(props["Handler"])
     assert handlers == {f"baton_functions.{f}.lambda_handler" for f in FAMILIES} | {
-        "baton_functions.signin.pre_token_generation", "baton_functions.callbacks.lambda_handler"}
+        "baton_functions.signin.pre_token_generation", "baton_functions.callbacks.lambda_handler",
+        "baton_functions.sweeper.lambda_handler"}
     groups = resources(api, "AWS::Logs::LogGroup")
-    assert len(groups) == len(FAMILIES) + 3 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
+    assert len(groups) == len(FAMILIES) + 4 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
     api.resource_count_is("AWS::Lambda::LayerVersion", 1)
 
 
@@ -224,7 +226,8 @@ def test_existing_idp_from_context(tmp_path: Path) -> None:
 def test_alarms_and_dashboard(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
     alarms = resources(api, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 2 + 2 * len(FAMILIES) + 1  # and the callbacks' dead letters (test_step_functions_callbacks)
+    # and the callbacks' dead letters (test_step_functions_callbacks), the escalation sweeper's three
+    assert len(alarms) == 2 + 2 * len(FAMILIES) + 1 + 3
     metrics = {a["Properties"].get("MetricName") for a in alarms.values()}
     assert {"5xx", "Errors", "Throttles", "ThrottledRequests"} <= metrics
     api.resource_count_is("AWS::CloudWatch::Dashboard", 1)
@@ -330,6 +333,42 @@ def test_events_archive_and_example_rule(events_stack: Template) -> None:
                          "detail": {"type": ["baton.task.claim", "baton.task.assign", "baton.task.reassign"]}},
         "Targets": [Match.object_like({"Arn": Match.any_value()})]})
     events_stack.has_resource_properties("AWS::CloudWatch::Alarm", {"MetricName": "ApproximateNumberOfMessagesVisible"})
+
+
+def test_escalation_sweeper_every_minute_least_privilege_and_alarms(synthesized: tuple[Path, Template, Template]
+                                                                     ) -> None:
+    """EventBridge Scheduler invokes the sweeper function every minute through a role that may
+    invoke that function only; the function holds exactly the DynamoDB actions a sweep needs
+    (tests/infra/test_sweeper.py replays sweeps against them); alarms on its errors, on sweeps that
+    could not fire a step, and on lag (late or missing sweeps)."""
+    from infra.sweeper import LAG_ALARM_SECONDS, SWEEPER_ACTIONS
+
+    _, _, api = synthesized
+    [(fn_id, fn)] = [(k, v) for k, v in resources(api, "AWS::Lambda::Function").items()
+                     if v["Properties"]["Handler"] == "baton_functions.sweeper.lambda_handler"]
+    assert fn["Properties"]["ReservedConcurrentExecutions"] == 1
+    [schedule] = resources(api, "AWS::Scheduler::Schedule").values()
+    props = schedule["Properties"]
+    assert props["ScheduleExpression"] == "rate(1 minute)" and props["State"] == "ENABLED"
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": [fn_id, "Arn"]}
+    role_id = props["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    policies = resources(api, "AWS::IAM::Policy")
+    role_statements = [s for p in policies.values() if p["Properties"]["Roles"] == [{"Ref": role_id}]
+                       for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    assert role_statements == [{"Action": "lambda:InvokeFunction", "Effect": "Allow",
+                                "Resource": {"Fn::GetAtt": [fn_id, "Arn"]}}]
+    fn_role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+    granted = {a for p in policies.values() if p["Properties"]["Roles"] == [{"Ref": fn_role}]
+               for s in p["Properties"]["PolicyDocument"]["Statement"]
+               for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+               if a.startswith("dynamodb:")}
+    assert granted == {f"dynamodb:{a}" for a in SWEEPER_ACTIONS}
+    assert not granted & {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:*"}
+    alarms = {a["Properties"].get("MetricName"): a["Properties"] for a in resources(api, "AWS::CloudWatch::Alarm")
+              .values() if a["Properties"].get("Namespace") == "Baton" or fn_id in json.dumps(a)}
+    assert set(alarms) == {"Errors", "SweepFailures", "SweepLagSeconds"}
+    assert alarms["SweepLagSeconds"]["Threshold"] == LAG_ALARM_SECONDS
+    assert alarms["SweepLagSeconds"]["TreatMissingData"] == "breaching"  # no sweep is an alarm too
 
 
 def test_an_alarm_on_stream_records_that_cannot_become_events(events_stack: Template) -> None:

@@ -16,7 +16,8 @@ from tests.support import ROOT
 pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("bench")]
 KEYS = {"cold_init_ms", "baseline_init_ms", "cold_init_ratio", "warm_p50_us", "warm_p99_us", "warm_baseline_p50_us",
         "warm_ratio", "ddb_calls", "bulk_claim_100", "race", "scale", "queue_scale", "queue_groups", "claim_next",
-        "hot_key_share", "layer_mb"}
+        "hot_key_share", "people", "escalation_sweep", "escalation_lateness",
+        "layer_mb"}
 
 
 def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
@@ -41,4 +42,11 @@ def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
     assert set(results["queue_groups"]) == {"1", "3"}
     assert results["claim_next"]["given_twice"] == 0 and results["claim_next"]["problems"] == []
     assert 0 < results["hot_key_share"]["max_share"] <= 1
+    people = results["people"]
+    assert people["capacity_race"]["won"] == 3 and people["mix"]["loads_off"] == 0
+    sweep = results["escalation_sweep"]
+    assert sweep["due_among_10"]["fired"] == 10 and sweep["due_among_300"]["fired"] == 10
+    assert sweep["due_among_300"]["due"] == 10  # the pending timers are never read
+    late = results["escalation_lateness"]
+    assert late["tasks"] == 10 and late["unfired"] == 0 and late["p99_s"] <= 2
     assert "| measure | result | goal |" in proc.stdout

@@ -17,7 +17,7 @@ SOURCES = [ROOT / "layers" / "baton", ROOT / "functions", ROOT / "local"]
 STORAGE = {f"layers/baton/{m}.py" for m in (
     "table", "storage/dynamo", "storage/keys", "storage/cursors",
     "tasks/layout", "tasks/repository", "tasks/audit_repository", "tasks/listings", "tasks/migration", "tasks/stream",
-    "tasks/callbacks", "directory/repository", "activities/repository")}
+    "tasks/callbacks", "tasks/timers", "directory/repository", "activities/repository")}
 KEY_ATTRIBUTE = re.compile(r"^(pk|sk|gsi[0-9]+(pk|sk)?)$")
 KEY_MODULES = {"baton.storage.keys", "baton.storage.cursors"}
 KEY_NAMES = {"PK", "SK", "INDEXES", "KEYS"}

@@ -14,7 +14,7 @@ def test_every_command_and_option_has_a_description() -> None:
     assert top.description
     commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
     summaries = {c.dest: c.help for c in commands._choices_actions}
-    assert set(commands.choices) == {"serve", "migrate", "token", "credentials"}
+    assert set(commands.choices) == {"serve", "migrate", "sweep", "token", "credentials"}
     for name, command in commands.choices.items():
         assert summaries[name] and command.description, name
         for action in command._actions:

@@ -22,13 +22,14 @@ pytestmark = pytest.mark.usefixtures("backend")
 # (family, route name) of every route that writes, by whether it gives a task to someone.
 GIVES = {("itential", "claim"), ("itential", "assign"), ("tasks", "claim"), ("tasks", "claim_next"),
          ("tasks", "bulk_action"), ("journey", "assign"), ("conductorone", "reassign"), ("tasks", "delegate"),
-         ("tasks", "resolve")}
+         ("tasks", "resolve"), ("tasks", "accept")}  # accept: an offer accepted, a claim
 GIVES_NOTHING = {("itential", "release"), ("tasks", "create_task"), ("tasks", "release"), ("tasks", "heartbeat"),
                  ("tasks", "complete"), ("tasks", "abandon"), ("journey", "unassign"),
                  ("conductorone", "approve"), ("conductorone", "deny"),  # a completion
                  ("tasks", "update_task"),  # candidates and policy change; nobody is given the task
                  ("directory", "put_user"), ("directory", "put_group"), ("directory", "put_activity"),
                  ("directory", "put_presence"), ("directory", "put_absence"), ("directory", "end_absence"),
+                 ("tasks", "reject"),  # the router (off the stream) gives
                  ("processmaker", "assign"), ("processmaker", "remove"),  # an activity's assignees, not a task
                  ("signin", "oauth_token"), ("signin", "login"), ("signin", "processmaker_token")}
 

@@ -26,7 +26,7 @@ def user(uid: str) -> dict:
 def set_load(uid: str, load: int) -> None:
     """What the task writes do to a user's load, done by hand (the profile route must keep it)."""
     db = get_dynamo()
-    db.client.update_item(TableName=db.table, Key={k: {"S": v} for k, v in Keys.user(TENANT, uid).items()},
+    db.client.update_item(TableName=db.table, Key={k: {"S": v} for k, v in Keys.person(TENANT, uid).items()},
                           UpdateExpression="SET #l = :l", ExpressionAttributeNames={"#l": "load"},
                           ExpressionAttributeValues={":l": {"N": str(load)}})
 
@@ -133,3 +133,24 @@ def test_activities_carry_required_skills_to_their_tasks() -> None:
     assert r.body["requiredSkills"] == []
     assert call("PUT", "/api/v1/projects/p1/activities/a1", {"name": "R", "requiredSkills": [" x"]},
                 roles=ADMIN).status == 400
+
+
+def test_group_stats_show_the_queue_and_the_members() -> None:
+    from baton import clock
+
+    r = call("GET", "/api/v1/groups/ops/stats")
+    assert r.status == 200, r
+    assert r.body["queue"]["depth"] == 1 and r.body["queue"]["pastDue"] == 0  # the seed's t1
+    assert [m["id"] for m in r.body["members"]] == ["alice", "bob"]
+    call("POST", "/api/v1/tasks", {"id": "late", "name": "late", "candidateGroups": ["ops"],
+                                   "dueDate": "2020-01-01T00:00:00Z"}, roles=WRITER)
+    call("PUT", "/api/v1/users/bob/presence", {"status": "away"}, user="bob")
+    assert call("POST", "/api/v1/tasks/t1/action/claim", user="alice").status == 200
+    clock.advance(0.001)
+    body = call("GET", "/api/v1/groups/ops/stats", user="carol").body  # any caller of the tenant
+    assert body["queue"]["depth"] == 1 and body["queue"]["pastDue"] == 1 and body["queue"]["offered"] == 0
+    assert body["queue"]["oldestAgeSeconds"] >= 0
+    alice, bob = body["members"]
+    assert (alice["load"], alice["presence"], alice["routable"]) == (1, "available", True)
+    assert (bob["load"], bob["presence"], bob["routable"]) == (0, "away", False)
+    assert call("GET", "/api/v1/groups/ghost/stats").status == 404

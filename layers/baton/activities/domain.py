@@ -4,7 +4,7 @@ assignment write can answer instead of succeeding."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -25,6 +25,8 @@ class Activity(Model):
     # many there were and the last one's hash, the previous hash of the next.
     ledgerVersion: int = Field(default=0, exclude=True)
     lastHash: str | None = Field(default=None, exclude=True)
+    # The escalation ladder of its tasks (steps as given, checked by tasks.escalations; copied at creation).
+    escalations: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class User(Model):
     skills: list[str] = Field(default_factory=list)
     load: int = 0
     lastAssignedAt: str | None = None
+    groups: list[str] = Field(default_factory=list)  # the groups it is a member of (their writes')
     # Away, and who stands in (directory.absence); only through its own route. Shown until it
     # ends: a reader compares `until` with now (an absence ends by itself).
     absence: Absence | None = None
@@ -58,6 +59,8 @@ class Group(Model):
     name: str
     members: list[str] = Field(default_factory=list)
     routing: Routing = Field(default_factory=Routing)
+    # The member round-robin routing gave the last task to (the router's, never a group write's).
+    routingLast: str | None = Field(default=None, exclude=True)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ name they sort by moves them in the same transaction (activities.order)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -50,47 +51,67 @@ class DirectoryRepository:
     # ---- users -----------------------------------------------------------------------------
     def put_user(self, tenant: str, user: User) -> tuple[bool, User]:
         """Create or replace a user's profile, keeping its group memberships, presence and load.
-        Whether it was created, and the user as stored.
-        One UpdateItem, unless the user is assigned to activities and its first name or `active`
-        changes: then its assignment rows move to their new place in the same transaction."""
+        Whether it was created, and the user as stored. The user item and the user's load item
+        (Keys.person: the capacity and skills that the task writes' conditions read, next to the
+        load) change in one transaction, after one read of both; if the user is assigned to
+        activities and its first name or `active` changes, its assignment rows move in it too."""
         data = {k: v for k, v in user.model_dump(include=set(PROFILE_FIELDS)).items() if v is not None}
         data["userId"] = user.id
         data["searchText"] = search_text(user.firstname, user.lastname, user.username)
         data["skills"] = sorted(set(user.skills))
-        # presence, load and lastAssignedAt are not the profile's: kept (a new user starts at load 0)
-        names = {f"#{k}": k for k in data} | {"#load": "load"}
-        values: dict[str, Any] = {f":{k}": v for k, v in data.items()} | {":zero": 0}
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in data) + ", #load = if_not_exists(#load, :zero)"
+        names = {f"#{k}": k for k in data}
+        values: dict[str, Any] = {f":{k}": v for k, v in data.items()}
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in data)
         if user.capacity is None:
             expression += " REMOVE #capacity"
             names["#capacity"] = "capacity"
         update = {"Key": serialize(Keys.user(tenant, user.id)), "UpdateExpression": expression,
                   "ExpressionAttributeNames": names}
+        person = {"Update": {
+            "Key": serialize(Keys.person(tenant, user.id)),
+            "UpdateExpression": "SET userId = :u, skills = :s, #l = if_not_exists(#l, :z)"
+                                + (", #c = :c" if user.capacity is not None else " REMOVE #c"),
+            "ExpressionAttributeNames": {"#l": "load", "#c": "capacity"},
+            "ExpressionAttributeValues": serialize({":u": user.id, ":s": data["skills"], ":z": 0,
+                                                    **({":c": user.capacity} if user.capacity is not None else {})})}}
         for _ in range(8):
+            found = {i["pk"]["S"]: deserialize(i) for i in self.db.batch_get(
+                [Keys.user(tenant, user.id), Keys.person(tenant, user.id)])}
+            old = found.get(Keys.directory(tenant), {})
+            load = found.get(Keys.person(tenant, user.id)["pk"], {})
+            moves = bool(old.get("assignedTo")) and (old.get("firstname") != data["firstname"]
+                                                     or old.get("active") != data["active"])
             try:
-                out = self.db.call(
-                    "update_item", TableName=self.db.table, **update, ExpressionAttributeValues=serialize(values),
-                    ConditionExpression="attribute_not_exists(assignedTo) OR (#firstname = :firstname AND "
-                                        "#active = :active)",
-                    ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD")
-                old = deserialize(out.get("Attributes") or {})
-                return not old, self._stored(old, data)
-            except ConditionFailed as failed:
-                old = deserialize(failed.item or {})
-            try:
-                self._move_rows(old, {**old, **data}, {"Update": {
-                    **update, "ConditionExpression": "aasVersion = :aasVersion",
-                    "ExpressionAttributeValues": serialize({**values, ":aasVersion": old.get("aasVersion", 0)})}})
-                return False, self._stored(old, data)
+                if moves:
+                    self._move_rows(old, {**old, **data}, {"Update": {
+                        **update, "ConditionExpression": "aasVersion = :aasVersion",
+                        "ExpressionAttributeValues": serialize({**values, ":aasVersion": old.get("aasVersion", 0)})}},
+                        [person])
+                else:
+                    condition = "attribute_not_exists(pk)" if not old else (
+                        "attribute_exists(pk) AND (attribute_not_exists(assignedTo) OR "
+                        "(#firstname = :firstname AND #active = :active))")
+                    self.db.transact([{"Update": {**update, "ConditionExpression": condition,
+                                                  "ExpressionAttributeValues": serialize(values)}}, person])
+                return not old, self._stored(old, data, load)
             except (ConditionFailed, TransactionConflict):
-                continue  # assigned or renamed meanwhile: look again
+                continue  # created, assigned or renamed meanwhile: look again
         raise Conflict(f"User {user.id} is changing too fast; try again")
 
     @staticmethod
-    def _stored(old: dict[str, Any], profile: dict[str, Any]) -> User:
+    def _stored(old: dict[str, Any], profile: dict[str, Any], load: dict[str, Any]) -> User:
         """The user as a profile write leaves it: the new profile over what it kept."""
         kept = {k: v for k, v in old.items() if k not in PROFILE_FIELDS}
-        return User.model_validate({"load": 0, **kept, **profile, "id": profile["userId"]})
+        return User.model_validate({**kept, **profile, "id": profile["userId"], "load": load.get("load", 0),
+                                    "lastAssignedAt": load.get("lastAssignedAt")})
+
+    def _with_loads(self, tenant: str, users: list[User]) -> list[User]:
+        """The users with their load items' `load` and `lastAssignedAt` (one BatchGetItem per 100)."""
+        if not users:
+            return users
+        loads = {d["userId"]: d for d in map(deserialize, self.db.batch_get(Keys.person(tenant, u.id) for u in users))}
+        return [u.model_copy(update={"load": int(loads.get(u.id, {}).get("load", 0)),
+                                     "lastAssignedAt": loads.get(u.id, {}).get("lastAssignedAt")}) for u in users]
 
     def users_page(self, tenant: str, text: str | None, limit: int, cursor: str | None
                    ) -> tuple[list[User], str | None]:
@@ -102,11 +123,12 @@ class DirectoryRepository:
             kwargs["FilterExpression"] = "contains(searchText, :f)"
         kwargs["ExpressionAttributeValues"] = serialize(values)
         page = self.db.query_page(limit, cursor, "pk", pk, USERS, **kwargs)
-        return [user_from_item(i) for i in page.items], page.cursor
+        return self._with_loads(tenant, [user_from_item(i) for i in page.items]), page.cursor
 
     def users(self, tenant: str, user_ids: Iterable[str]) -> dict[str, User]:
         """The users of these ids that exist, by id (one consistent BatchGetItem per 100)."""
-        return {u.id: u for u in map(user_from_item, self.db.batch_get(Keys.user(tenant, u) for u in user_ids))}
+        found = [user_from_item(i) for i in self.db.batch_get(Keys.user(tenant, u) for u in user_ids)]
+        return {u.id: u for u in self._with_loads(tenant, found)}
 
     def set_presence(self, tenant: str, user_id: str, presence: Presence, at: str) -> User | None:
         """Set a user's presence (one conditional UpdateItem); the user as it now is, None if the
@@ -118,7 +140,7 @@ class DirectoryRepository:
                 ExpressionAttributeValues=serialize({":p": presence, ":at": at}), ReturnValues="ALL_NEW")
         except ConditionFailed:
             return None
-        return user_from_item(out["Attributes"])
+        return self._with_loads(tenant, [user_from_item(out["Attributes"])])[0]
 
     def set_absence(self, tenant: str, user_id: str, absence: Absence | None,
                     seen: Mapping[str, Absence | None]) -> User | None:
@@ -167,6 +189,13 @@ class DirectoryRepository:
             return None, 0
         data = deserialize(item)
         return Group.model_validate({**data, "id": data["groupId"]}), int(data.get("version", 0))
+
+    def set_routing_last(self, tenant: str, group_id: str, user_id: str) -> None:
+        """Record whom the router gave the group's last task (round-robin goes on after them)."""
+        with contextlib.suppress(ConditionFailed):  # the group is gone: nothing to remember
+            self.db.call("update_item", TableName=self.db.table, Key=serialize(Keys.group(tenant, group_id)),
+                         UpdateExpression="SET routingLast = :u", ConditionExpression="attribute_exists(pk)",
+                         ExpressionAttributeValues=serialize({":u": user_id}))
 
     def put_group(self, tenant: str, group: Group, old_members: list[str], old_version: int) -> None:
         """Replace a group read at `old_version` and move the memberships on the user items, in

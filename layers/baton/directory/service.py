@@ -76,6 +76,12 @@ class DirectoryService:
     def users(self, text: str | None, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
         return self.directory.users_page(self.caller.tenant, text, limit, cursor)
 
+    def unknown(self, user_ids: set[str], group_ids: set[str]) -> tuple[list[str], list[str]]:
+        """The given users and groups that do not exist in the caller's tenant."""
+        users = sorted(user_ids - set(self.directory.users(self.caller.tenant, sorted(user_ids)))) if user_ids else []
+        groups = sorted(g for g in group_ids if self.directory.get_group(self.caller.tenant, g)[0] is None)
+        return users, groups
+
     def put_group(self, group: Group) -> tuple[Group, bool]:
         """Create or replace a group; the group as stored (members de-duplicated) and whether it
         was created."""

@@ -14,7 +14,7 @@ from typing import Any, Literal, NamedTuple
 
 from baton.attrs import to_attr
 
-Op = Literal["eq", "absent", "contains", "lacks", "size", "le", "gt", "any"]
+Op = Literal["eq", "absent", "present", "contains", "lacks", "size", "le", "gt", "below", "any"]
 
 
 class Param(NamedTuple):
@@ -37,6 +37,11 @@ class Clause(NamedTuple):
         have = fields.get(self.field)
         if self.op == "absent":
             return have is None
+        if self.op == "present":
+            return have is not None
+        if self.op == "below":  # another field of the same item
+            other = fields.get(self.value)
+            return have is not None and other is not None and bool(have < other)
         if self.op == "lacks":  # NOT contains: a missing attribute contains nothing
             return have is None or self.value_for(params) not in have
         if have is None:  # DynamoDB: a comparison with a missing attribute is false
@@ -62,6 +67,11 @@ class Clause(NamedTuple):
         names[name] = self.field
         if self.op == "absent":
             return f"attribute_not_exists({name})"
+        if self.op == "present":
+            return f"attribute_exists({name})"
+        if self.op == "below":
+            names[f"{name}b"] = self.value
+            return f"{name} < {name}b"
         value = f":{placeholder}"
         values[value] = to_attr(self.value_for(params))
         return {"eq": f"{name} = {value}", "contains": f"contains({name}, {value})", "size": f"size({name}) = {value}",
@@ -95,6 +105,15 @@ def at_most(field: str, value: Any) -> Clause:
 
 def after(field: str, value: Any) -> Clause:
     return Clause(field, "gt", value)
+
+
+def present(field: str) -> Clause:
+    return Clause(field, "present")
+
+
+def below(field: str, other: str) -> Clause:
+    """The field is less than another field of the same item (both present)."""
+    return Clause(field, "below", other)
 
 
 def either(*clauses: Clause) -> Clause:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import zlib
 
 # The key scheme's version: 2 added queue order, queue entries and the sharded listing.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: users' load items (Keys.person)
 TASK_SK = "TASK"
+PERSON_SK = "LOAD"  # a user's load item (Keys.person)
 HISTORY = "H#"  # the sort-key region of a task's history events
 DIRECTORY_EVENTS = "DH#"  # the sort-key region of an activity's directory events (its assignee changes)
 USERS, GROUPS = "USER#", "GROUP#"  # the sort-key regions of a directory partition
@@ -26,6 +27,10 @@ SCHEMA_MARKER = {"pk": "BATON#META", "sk": "SCHEMA"}
 # `YYYY-MM` of the event's time) and shard (from the event id), ordered by time then event id.
 AUDIT_SHARDS = 32
 AUDIT_BUCKET_CHARS = 7  # `YYYY-MM` of a stored timestamp
+# The escalation timers: partitions of the timer index by hour bucket and shard, and the sweep's
+# checkpoint (every bucket up to it has been read empty after it closed).
+TIMERS = "TIMER#"
+SWEPT_MARKER = {"pk": "BATON#META", "sk": "TIMERS#SWEPT"}
 
 
 def esc(part: str) -> str:
@@ -73,6 +78,29 @@ class Keys:
     @staticmethod
     def directory(tenant: str) -> str:
         return f"T#{esc(tenant)}#DIR"
+
+    @staticmethod
+    def tenant_of_directory(pk: str) -> str | None:
+        """The tenant of a directory partition key `T#{tenant}#DIR`, else None."""
+        parts = pk.split("#")
+        if len(parts) != 3 or parts[0] != "T" or parts[2] != "DIR":
+            return None
+        return unesc(parts[1])
+
+    @staticmethod
+    def person(tenant: str, user_id: str) -> dict[str, str]:
+        """A user's load item (its load, and the capacity and skills its conditions read): in a
+        partition of its own, so the task changes that move loads spread over as many keys as
+        there are users, never onto the tenant's directory partition."""
+        return {"pk": f"T#{esc(tenant)}#P#{esc(user_id)}", "sk": PERSON_SK}
+
+    @staticmethod
+    def tenant_of_person(pk: str) -> str | None:
+        """The tenant of a load item's partition key `T#{tenant}#P#{userId}`, else None."""
+        parts = pk.split("#")
+        if len(parts) != 4 or parts[0] != "T" or parts[2] != "P":
+            return None
+        return unesc(parts[1])
 
     @staticmethod
     def user(tenant: str, user_id: str) -> dict[str, str]:
@@ -150,6 +178,15 @@ class Keys:
         return f"T#{esc(tenant)}#C#{esc(case_id)}"
 
     @staticmethod
+    def timers(bucket: str, shard: int) -> str:
+        """A partition of the timer index: the timers of one hour bucket (`timer_bucket`), one shard."""
+        return f"{TIMERS}{bucket}#{shard}"
+
+    @staticmethod
+    def timer_shard(tenant: str, task_id: str, shards: int) -> int:
+        return zlib.crc32(f"{esc(tenant)}#{esc(task_id)}".encode()) % shards
+
+    @staticmethod
     def client_registration(client_id: str) -> dict[str, str]:
         """Where a client-credentials app client's tenant and roles are registered."""
         return {"pk": "SIGNIN#CLIENT#" + esc(client_id), "sk": "CLIENT"}
@@ -166,6 +203,9 @@ def audit_order(at: str, event_id: str) -> str:
     """The audit's sort key: time, then event id (every id is the same length and free of
     characters below `!`, so `after + " "` is the least key above `after`)."""
     return f"{at}#{esc(event_id)}"
+def timer_bucket(stamp: str) -> str:
+    """The hour bucket of a stored timestamp (`2026-01-02T03`)."""
+    return stamp[:13]
 
 
 def newest_order(created: str, task_id: str) -> str:

@@ -17,8 +17,18 @@ from baton import clock
 from baton.domain import Caller
 from baton.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.storage.dynamo import TransactionConflict
+from baton.tasks import escalations as ladder
 from baton.tasks.change import Change, Groups, Seen
-from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, SeparationRefused, Task, TaskChanged
+from baton.tasks.domain import (
+    HistoryEvent,
+    HistoryRaced,
+    HolderRefused,
+    MembershipLost,
+    SeparationRefused,
+    Task,
+    TaskChanged,
+)
+from baton.tasks.holders import at_capacity
 from baton.tasks.leases import takeover
 from baton.tasks.repository import TaskRepository
 
@@ -86,6 +96,11 @@ class Changes:
                                     reason="accessDenied") from None
                 raise Forbidden(f"User {lost.user} is no longer a member of the task's groups",
                                 reason="accessDenied") from None
+            except HolderRefused as refused:  # full, or without a required skill, at write time
+                if refused.why == "capacity" and refused.person is not None:
+                    raise at_capacity(refused.person) from None
+                raise Forbidden(f"User {refused.user} lacks the skills task {task_id} requires",
+                                reason="missingSkills") from None
             except SeparationRefused as refused:  # the holder's holds in the case, as the write found them
                 raise Conflict(refused.rule, reason="separation") from None
             except TaskChanged as changed:
@@ -106,6 +121,17 @@ class Changes:
             "action": action, "from": from_, "to": to, "comment": comment, "candidates": candidates})
 
     def next(self, task: Task, **changes: Any) -> Task:
-        """The task's next version. A lease ends with every change but the one that sets it."""
-        return task.model_copy(update={"leaseExpiresAt": None, **changes, "version": task.version + 1,
-                                       "updatedAt": now()})
+        """The task's next version. A lease ends with every change but the one that sets it, an
+        offer with every change but the one that makes it; a holder ends the round of offers. Its
+        escalation steps are armed for the new state (tasks.escalations.arm: a change naming a
+        holder is a new claim, re-arming the steps counted from the claim)."""
+        ended: dict[str, Any] = {"offeredTo": None, "offerExpiresAt": None}
+        if changes.get("assignee"):
+            ended["offerTried"] = []
+        stamp = now()
+        after = task.model_copy(update={"leaseExpiresAt": None, **ended, **changes, "version": task.version + 1,
+                                        "updatedAt": stamp})
+        if not after.escalations:
+            return after
+        return after.model_copy(update={"escalations": ladder.arm(task, after, stamp,
+                                                                  changes.get("assignee") is not None)})

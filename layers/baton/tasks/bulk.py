@@ -20,10 +20,12 @@ makes the whole request a 409 naming the first such task."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, BatonError, Conflict
+from baton.settings import get_settings
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict
 from baton.tasks.algorithm import MAX_ATTEMPTS
 from baton.tasks.domain import AtomicRefused, Task
@@ -100,13 +102,18 @@ def run(db: Dynamo, caller: Caller, action: str, task_ids: list[str], user_id: s
     if not atomic:
         step = _step(TaskService(db, caller, _prefetched(db, UnitOfWork(db), caller, task_ids, users)), action,
                      user_id, comment)
-        results: list[ItemResult] = []
-        for task_id in task_ids:
+        def one(task_id: str) -> ItemResult:
             try:
-                results.append(ItemResult(task_id, 200, step(task_id)))
+                return ItemResult(task_id, 200, step(task_id))
             except BatonError as err:
-                results.append(ItemResult(task_id, err.status, error=err))
-        return results
+                return ItemResult(task_id, err.status, error=err)
+        # The tasks' writes are independent: they run concurrently, a bounded pool of them (each
+        # its own conditional transaction, as alone; a shared user's load is asserted by each).
+        workers = min(get_settings().bulk_workers, len(task_ids))
+        if workers <= 1:
+            return [one(t) for t in task_ids]
+        with ThreadPoolExecutor(workers, thread_name_prefix="baton-bulk") as pool:
+            return list(pool.map(one, task_ids))
     for _ in range(MAX_ATTEMPTS):
         try:
             return _atomic(db, caller, action, task_ids, users, user_id, comment)

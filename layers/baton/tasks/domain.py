@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field
 
 from baton.domain import Model
 from baton.ledger import served
+from baton.tasks.escalations import Step
 from baton.tasks.separation import Separation
 
 DEFAULT_PRIORITY = 50
@@ -48,9 +49,17 @@ class Task(Model):
     createdBy: str | None = None  # the user who created it (ConductorOne's createdByUserId)
     # Only users holding every one of these may claim it or be given it (admin too).
     requiredSkills: list[str] = Field(default_factory=list)
+    # An offer (a group's routing with offerSeconds): reserved for `offeredTo` until it accepts,
+    # rejects, or `offerExpiresAt` passes; `offerTried`: who was offered it and let it go (not
+    # offered it again until everyone eligible has been).
+    offeredTo: str | None = None
+    offerExpiresAt: str | None = None
+    offerTried: list[str] = Field(default_factory=list)
     caseId: str | None = None  # the process instance it belongs to (an Itential job, a ProcessMaker case)
     # Who may not hold it because of what they held in the same case (tasks.separation).
     separation: Separation | None = None
+    # The escalation ladder, each step with its `dueAt` and `firedAt` (tasks.escalations).
+    escalations: list[Step] = Field(default_factory=list)
     version: int = 1
     createdAt: str
     updatedAt: str
@@ -84,6 +93,14 @@ class Task(Model):
     def is_group_task(self) -> bool:
         return bool(self.candidateGroups)
 
+    @property
+    def bearer(self) -> str | None:
+        """Whose load the task counts in: its holder, else the member it is offered to."""
+        return self.assignee or self.offeredTo
+
+    def offer_live(self, now: str) -> bool:
+        return self.offeredTo is not None and (self.offerExpiresAt is None or self.offerExpiresAt > now)
+
     def lease_expired(self, now: str) -> bool:
         """Held under a lease that has passed: the task is free again for anyone eligible."""
         return self.assignee is not None and self.leaseExpiresAt is not None and self.leaseExpiresAt <= now
@@ -114,6 +131,23 @@ class HistoryEvent(Model):
         return served(self.model_dump(by_alias=True))
 
 
+class Person(NamedTuple):
+    """A user of the directory as the task rules see it: read with the task (its user item)."""
+
+    id: str
+    groups: tuple[str, ...] = ()
+    skills: frozenset[str] = frozenset()
+    capacity: int | None = None
+    load: int = 0
+    presence: str = "available"
+    active: bool = True
+    lastAssignedAt: str | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.capacity is not None and self.load >= self.capacity
+
+
 # ---- what a task write can answer instead of succeeding ------------------------------------------
 
 class TaskChanged(Exception):
@@ -141,6 +175,15 @@ class MembershipLost(Exception):
         self.user = user
 
 
+class HolderRefused(Exception):
+    """The user who was to hold the task may not at write time: `why` is `capacity` (it holds as
+    many open tasks as its capacity allows) or `skills` (it lacks one the task requires)."""
+
+    def __init__(self, user: str, why: str, person: Person | None) -> None:
+        super().__init__(f"{user}: {why}")
+        self.user = user
+        self.why = why
+        self.person = person
 class SeparationRefused(Exception):
     """The user's holds in the task's case include one the task is separated from (the ledger's
     condition failed): `rule` says which clause, never who."""

@@ -1,7 +1,7 @@
-"""Edits of a task's own fields (`PATCH /api/v1/tasks/{id}`): priority, dueDate, candidates and
-policy, by admin or apiwrite, on an open task; its holder and lease stay. The change is an action
-of the one algorithm (tasks.algorithm) like every other, with one `update` event whose `changes`
-name what it set; nothing to change (every field as it is) writes nothing."""
+"""Edits of a task's own fields (`PATCH /api/v1/tasks/{id}`): priority, dueDate, candidates,
+policy and the escalation ladder, by admin or apiwrite, on an open task; its holder and lease stay.
+The change is an action of the one algorithm (tasks.algorithm) like every other, with one `update`
+event whose `changes` name what it set; nothing to change (every field as it is) writes nothing."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import Any
 
 from baton.domain import WRITE_ROLES, require_role
 from baton.errors import BadRequest
-from baton.tasks import rules
+from baton.tasks import escalations, rules
 from baton.tasks.algorithm import Action, Changes, now
 from baton.tasks.change import Change, Seen
 from baton.tasks.domain import TaskPolicy
 from baton.tasks.layout import MAX_CANDIDATES
 
-FIELDS = ("priority", "dueDate", "candidateUsers", "candidateGroups", "policy")
+FIELDS = ("priority", "dueDate", "candidateUsers", "candidateGroups", "policy", "escalations")
 
 
 def update(changes: Changes, fields: dict[str, Any]) -> Action:
@@ -34,6 +34,13 @@ def update(changes: Changes, fields: dict[str, Any]) -> Action:
         raise BadRequest("priority: an integer from 0 to 100 (it cannot be cleared)")
     if "policy" in updates:
         updates["policy"] = TaskPolicy.model_validate(updates["policy"] or {})
+    ladder: list[escalations.Step] | None = None
+    if "escalations" in updates:  # checked like a create's; the task's users and groups known in the tenant
+        ladder = escalations.parse_ladder(updates.pop("escalations"))
+        directory, tenant = getattr(changes, "directory"), changes.caller.tenant  # noqa: B009 - the service's
+        escalations.check_known(ladder, lambda us, gs: (
+            sorted(us - set(directory.users(tenant, sorted(us)))),
+            sorted(g for g in gs if directory.get_group(tenant, g)[0] is None)))
 
     def decide(seen: Seen) -> Change | None:
         task = seen.view
@@ -43,8 +50,12 @@ def update(changes: Changes, fields: dict[str, Any]) -> Action:
         if len(users) + len(groups) > MAX_CANDIDATES:
             raise BadRequest(f"A task may have at most {MAX_CANDIDATES} candidates (users and groups together); "
                              f"this one would have {len(users) + len(groups)}")
-        if all(getattr(task, k) == v for k, v in updates.items()):
+        steps = {} if ladder is None else {"escalations": escalations.edited(task.escalations, ladder)}
+        if all(getattr(task, k) == v for k, v in updates.items()) and (
+                ladder is None or [s.definition() for s in task.escalations] == [s.definition() for s in ladder]):
             return None
-        after = task.model_copy(update={**updates, "version": task.version + 1, "updatedAt": now()})
-        return seen.change(after, changes.event(task, "update", None, None))
+        stamp = now()
+        after = task.model_copy(update={**updates, **steps, "version": task.version + 1, "updatedAt": stamp})
+        # what changed is armed afresh (a new or changed step, a due step following a new dueDate)
+        return seen.change(escalations.rearmed(task, after, stamp), changes.event(task, "update", None, None))
     return Action("update", decide)

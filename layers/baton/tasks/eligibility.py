@@ -24,14 +24,16 @@ function in `_DECIDE`, and a row in tests/unit/test_eligibility.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
+from baton import clock
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden
 from baton.storage.conditions import Param, Rule, absent, contains, eq, rule, size
 from baton.tasks.change import Groups, Membership
-from baton.tasks.domain import Task
+from baton.tasks.domain import Person, Task
+from baton.tasks.holders import check_holder
 from baton.tasks.rules import (
     FREE,
     MANUAL,
@@ -53,12 +55,12 @@ PATHS = (CLAIM, CLAIM_NEXT, ASSIGN, MEMBER_ASSIGN, REASSIGN, DELEGATE, RESOLVE)
 # A task anyone eligible may claim: open, manual, held by nobody.
 CLAIMABLE = rule(OPEN, MANUAL, FREE)
 # The one-request claim (no read first): a claimable task whose only candidate is the caller
-# (`me`), offered to no group, without a lease to set, a pending claim event to write out or a
-# case (whose holds the claim must record: tasks.separation). Its
-# condition is this rule rendered; anything else takes the read-and-decide path.
+# (`me`), offered to no group, without a lease to set, a pending claim event to write out, a
+# case (whose holds the claim must record: tasks.separation) or an escalation ladder to re-arm
+# (tasks.escalations). Its condition is this rule rendered; anything else takes the read-and-decide path.
 DIRECT_CLAIM = CLAIMABLE & rule(contains("candidateUsers", Param("me")), size("candidateUsers", 1),
                                 size("candidateGroups", 0), absent("lastEvent"), absent("leaseSeconds"),
-                                absent("caseId"))
+                                absent("caseId"), absent("escalations"))
 # A write at the version the client expects (If-Match).
 AT_VERSION = eq("version", Param("version"))
 
@@ -75,6 +77,9 @@ class Handover(NamedTuple):
     targets: tuple[str, ...]
     groups: Groups
     reason: str | None = None
+    # The users read with the task, as the rules see them (presence, capacity, load, skills); a
+    # user missing is not a user of the tenant, or was not read (the write asserts what it can).
+    people: Mapping[str, Person] | None = None
 
 
 class Grant(NamedTuple):
@@ -101,9 +106,10 @@ def decide(h: Handover) -> Grant | None:
 
 def direct_claim(caller: Caller, if_match: int | None) -> tuple[Rule, dict[str, Any]] | None:
     """The fast path's condition for a claim by `caller` (the claim rule, at the expected version
-    when one is given) and its parameters; None when the task item alone cannot decide it."""
-    return (DIRECT_CLAIM & AT_VERSION if if_match is not None else DIRECT_CLAIM), {
-        "me": caller.user_id, "version": if_match}
+    when one is given) and its parameters; None when the task item alone cannot decide it. Since
+    capacity it never can: a claim moves the claimant's load in its transaction, which returns no
+    task to answer with (docs/decisions.md, "People")."""
+    return None
 
 
 def may_claim_directly(task: Task, user_id: str) -> bool:
@@ -173,10 +179,12 @@ def _pass_on(h: Handover, targets: tuple[str, ...]) -> bool:
 
 def _may_hold(h: Handover, user: str) -> None:
     """The rules about the person who is to hold the task, whatever the path: separation of
-    duties (its creator; what they held in the case is asserted by the write: `decide`)."""
+    duties (its creator; what they held in the case is asserted by the write: `decide`), then
+    skills and capacity (tasks.holders: asserted by the write too, on the user's load item)."""
     why = separation_refusal(h.task.separation, h.task.createdBy, user, Held())
     if why is not None:
         raise Conflict(why, reason="separation")
+    check_holder(h.task, (h.people or {}).get(user), user, holds=len(h.targets) == 1)
 
 
 # ---- who may give it, path by path -------------------------------------------------------------
@@ -191,6 +199,9 @@ def _claim(h: Handover) -> Grant | None:
     if not FREE.holds(fields(task), {}):
         raise Conflict(f"Task {task.id} is already claimed by {task.assignee}",
                        reason="txnAlreadyAssigned", holder=task.assignee)
+    if task.offeredTo not in (None, me) and task.offer_live(clock.stamp()):
+        raise Conflict(f"Task {task.id} is offered to {task.offeredTo} until {task.offerExpiresAt}",
+                       reason="offered")
     _may_hold(h, me)
     return Grant(me, members=_membership(h, me))
 

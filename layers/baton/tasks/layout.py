@@ -16,7 +16,9 @@ from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, deserialize, serialize
 from baton.storage.keys import TASK_SK, Keys, newest_order, queue_order
 from baton.table import SK
 from baton.tasks.domain import MAX_PRIORITY, HistoryEvent, Task
+from baton.tasks.escalations import overdue_since
 from baton.tasks.leases import LEASE
+from baton.tasks.timers import OVERDUE, timer_attributes
 from baton.tasks.unit_of_work import Op
 
 MAX_CANDIDATES = MAX_TRANSACTION_ITEMS - 3
@@ -36,6 +38,8 @@ def queue_partitions(tenant: str, task: Task) -> list[str]:
     takes an entry item."""
     if task.status != "open" or task.type != "manual" or (task.assignee is not None and not task.leaseExpiresAt):
         return []
+    if task.offeredTo is not None and task.assignee is None:  # offered: in the offeree's queue only
+        return [Keys.user_queue(tenant, task.offeredTo)]
     parts = [Keys.user_queue(tenant, u) for u in task.candidateUsers]
     parts += [Keys.group_queue(tenant, g) for g in task.candidateGroups]
     return list(dict.fromkeys(parts))
@@ -52,7 +56,7 @@ def queue_entries(tenant: str, task: Task) -> dict[str, dict[str, Any]]:
     for part in parts if task.assignee is not None else parts[1:]:
         sk = Keys.queue_entry_sk(tenant, part)
         out[sk] = {"pk": pk, "sk": sk, "gsi3pk": part, "gsi3sk": order, "taskId": task.id,
-                   LEASE: task.leaseExpiresAt}
+                   LEASE: task.leaseExpiresAt, OVERDUE: overdue_since(task)}
     return out
 
 
@@ -79,6 +83,10 @@ def task_item(tenant: str, task: Task) -> dict[str, Any]:
         data["lastHash"] = task.lastHash
     if task.caseId is not None:
         data["gsi5pk"], data["gsi5sk"] = Keys.case_index(tenant, task.caseId), data["gsi1sk"]
+    if not task.escalations:
+        data.pop("escalations", None)  # absent, not empty: the direct claim's rule asks for it absent
+    data.update(timer_attributes(tenant, task))  # its next escalation step's timer (tasks.timers)
+    data[OVERDUE] = overdue_since(task)  # listings' `overdue=true` compares it with the time of the read
     return serialize(data)
 
 

@@ -16,6 +16,7 @@ from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS
 from baton.tasks.domain import MAX_PRIORITY, STATUSES, HistoryEvent, Task
 from baton.tasks.layout import is_task, task_from_item
 from baton.tasks.leases import SHOW_IN_INBOX, SHOW_IN_QUEUE
+from baton.tasks.timers import SHOW_OVERDUE
 
 
 @dataclass
@@ -47,7 +48,7 @@ class TaskListings:
 
     def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
                    status: str | None, limit: int, cursor: str | None, group: str | None = None,
-                   priority: tuple[int, int] | None = None) -> tuple[list[Task], str | None]:
+                   priority: tuple[int, int] | None = None, overdue: bool = False) -> tuple[list[Task], str | None]:
         """A page of tasks, each from keys made for it (never a filtered tenant-wide list):
         - `candidate` (user, groups): the user's queue, in queue order: the user's own queue
           partition and one per group, merged; a task in several of them appears once;
@@ -57,6 +58,7 @@ class TaskListings:
         - `group` (with `candidate`, or alone): that group's queue only, in queue order;
         - `priority` (lowest, highest; queue-ordered lists only): a key range of the queue order,
           whose keys start with the priority (inverted), so no task outside it is read.
+        - `overdue`: only tasks past their `dueDate` or with a fired escalation step, at the read.
         A page holds `limit` items whenever that many exist, and has a cursor only if more do."""
         kind: tuple[str | None, ...]
         show: str | None = None
@@ -81,6 +83,8 @@ class TaskListings:
             shards = range(get_settings().list_shards)
             parts = [Keys.tasks_index(tenant, s, k) for s in ((status,) if status else STATUSES) for k in shards]
             index, forward, kind = GSI_TASKS, False, ("tasks", status)
+        if overdue:
+            show, kind = (f"({show}) AND {SHOW_OVERDUE}" if show else SHOW_OVERDUE), (*kind, "overdue")
         between = None
         if priority is not None:
             assert forward, "a priority range is a range of the queue order"

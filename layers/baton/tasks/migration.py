@@ -3,12 +3,14 @@ older Baton (or under another `list_shards`) to the current keys. A Scan, never 
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
 from typing import Any
 
 from baton.settings import get_settings
 from baton.storage.conditions import eq, rule
-from baton.storage.dynamo import Dynamo, deserialize, serialize
-from baton.storage.keys import SCHEMA_MARKER, SCHEMA_VERSION, TASK_SK, unesc
+from baton.storage.dynamo import ConditionFailed, Dynamo, deserialize, serialize
+from baton.storage.keys import SCHEMA_MARKER, SCHEMA_VERSION, TASK_SK, USERS, Keys, unesc
 from baton.table import INDEXES
 from baton.tasks.layout import entry_ops, task_from_item, task_item
 from baton.tasks.unit_of_work import Op
@@ -17,7 +19,8 @@ from baton.tasks.unit_of_work import Op
 def migrate(db: Dynamo) -> int:
     """Bring task items written by an older Baton (one tenant-wide listing key, no queue keys)
     or under another `list_shards` to the current keys, with their queue entries: one
-    transaction per task, conditioned on the version it read. Runs once per schema and shard
+    transaction per task, conditioned on the version it read; and give each user without a load
+    item (from before loads were kept) one, with the open tasks it bears. Runs once per schema and shard
     count (a marker item records it); a Scan, never on a request path. Returns how many tasks
     it rewrote."""
     shards = get_settings().list_shards
@@ -25,15 +28,30 @@ def migrate(db: Dynamo) -> int:
     if done and deserialize(done).get("schema") == SCHEMA_VERSION and deserialize(done).get("shards") == shards:
         return 0
     changed = 0
-    kwargs: dict[str, Any] = {"TableName": db.table, "FilterExpression": "sk = :t",
-                              "ExpressionAttributeValues": {":t": {"S": TASK_SK}}}
+    kwargs: dict[str, Any] = {"TableName": db.table, "FilterExpression": "sk = :t OR begins_with(sk, :u)",
+                              "ExpressionAttributeValues": {":t": {"S": TASK_SK}, ":u": {"S": USERS}}}
+    borne: Counter[tuple[str, str]] = Counter()  # (tenant, user) -> the open tasks it holds or is offered
+    users: list[tuple[str, dict[str, Any]]] = []
     while True:
         page = db.call("scan", **kwargs)
         for item in page.get("Items", []):
+            if item["sk"]["S"] != TASK_SK:
+                users.append((unesc(item["pk"]["S"].split("#")[1]), deserialize(item)))
+                continue
             changed += _migrate_task(db, item)
+            task = task_from_item(item)
+            if task.status == "open" and task.bearer:
+                borne[(unesc(item["pk"]["S"].split("#")[1]), task.bearer)] += 1
         if "LastEvaluatedKey" not in page:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for tenant, user in users:  # users from before loads were kept: a load item with what they bear
+        uid = user["userId"]
+        item = {**Keys.person(tenant, uid), "userId": uid, "load": borne[(tenant, uid)],
+                "skills": list(user.get("skills", [])), "capacity": user.get("capacity")}
+        with contextlib.suppress(ConditionFailed):
+            db.call("put_item", TableName=db.table, Item=serialize(item),
+                    ConditionExpression="attribute_not_exists(pk)")
     db.call("put_item", TableName=db.table,
             Item=serialize({**SCHEMA_MARKER, "schema": SCHEMA_VERSION, "shards": shards}))
     return changed

@@ -35,7 +35,8 @@ class TaskReads:
 
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
              cursor: str | None, group: str | None = None, priority_min: int | None = None,
-             priority_max: int | None = None, q: str | None = None) -> tuple[list[Task], str | None]:
+             priority_max: int | None = None, q: str | None = None,
+             overdue: bool = False) -> tuple[list[Task], str | None]:
         """A page of a listing (tasks.listings), narrowed by what its index serves (tasks.filters)."""
         listing = filters.listing(self.caller, assignee, candidate, status, group, (priority_min, priority_max),
                                   lambda: self._groups_of(self.caller.user_id))
@@ -44,4 +45,4 @@ class TaskReads:
             return ([task] if task is not None and listing.holds(task, clock.stamp()) else []), None
         return self.listings.tasks_page(self.caller.tenant, assignee=listing.who, candidate=listing.cand,
                                         status=status, limit=limit, cursor=cursor, group=group,
-                                        priority=listing.priority)
+                                        priority=listing.priority, overdue=overdue)

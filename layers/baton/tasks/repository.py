@@ -16,14 +16,16 @@ from typing import Any
 
 from baton import ledger
 from baton.errors import BadRequest
-from baton.storage.conditions import Rule, absent, lacks, rule
+from baton.storage.conditions import Rule, absent, contains, lacks, present, rule
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo, deserialize, serialize
-from baton.storage.keys import Keys
+from baton.storage.keys import PERSON_SK, Keys
 from baton.tasks.change import Change
 from baton.tasks.domain import (
     HistoryEvent,
     HistoryRaced,
+    HolderRefused,
     MembershipLost,
+    Person,
     SeparationRefused,
     Task,
     TaskChanged,
@@ -46,6 +48,30 @@ from baton.tasks.stream import DEFERRED
 from baton.tasks.unit_of_work import Op, UnitOfWork
 
 NEW = rule(absent("pk"))  # a Put that must not replace an item
+EXISTS = rule(present("pk"))  # an Update that must not create an item
+NO_USER = rule(absent("pk"))  # a holder without a load item (no user of the directory)
+
+
+def person_from(user: dict[str, Any], load: dict[str, Any] | None) -> Person:
+    """A user as the task rules see it: its (deserialized) user item (groups, presence, active)
+    and load item (Keys.person: load, capacity, skills, lastAssignedAt; None: it has none)."""
+    load = load or {}
+    capacity = load.get("capacity")
+    return Person(str(user["userId"]), tuple(user.get("groups", [])), frozenset(load.get("skills", [])),
+                  None if capacity is None else int(capacity), int(load.get("load", 0)),
+                  str(user.get("presence", "available")), bool(user.get("active", True)), load.get("lastAssignedAt"))
+
+
+def holders(change: Change) -> tuple[str | None, str | None]:
+    """Who bore the task as read (held it, or had it offered: an offer reserves a slot) and who
+    bears it after the change: the users whose load it changes (the same user: nobody's)."""
+    old = change.before.bearer if change.before.status == "open" else None
+    new = change.after.bearer if change.after.status == "open" else None
+    return (old, new) if old != new else (None, None)
+
+
+class _UserUnknown(Exception):
+    """A write took a user for a directory user, or for none, wrongly: write it again."""
 
 
 class TaskRepository:
@@ -54,13 +80,18 @@ class TaskRepository:
         self.uow = uow or UnitOfWork(db)
         self._first: dict[str, Task | None] = {}  # prefetched tasks, each answering its next read
         self._groups: dict[str, list[str]] = {}
+        # The users read so far, as the rules see them (kept up to date with the loads this
+        # repository's writes change), and the ids found not to be users of the tenant.
+        self.people: dict[str, Person] = {}
+        self.absent: set[str] = set()
 
     # ---- reads -----------------------------------------------------------------------------
     def prefetch(self, tenant: str, task_ids: Sequence[str], user_ids: Iterable[str]) -> None:
         """Read these tasks and users now, in one consistent BatchGetItem; each task's next read
         (`read_task_and_users`) is answered from it (a bulk request's reads)."""
-        keys = [*(Keys.task(tenant, t) for t in task_ids), *(Keys.user(tenant, u) for u in user_ids)]
-        tasks, self._groups = self._tasks_and_users(self.db.batch_get(keys))
+        user_ids = list(user_ids)
+        keys = [*(Keys.task(tenant, t) for t in task_ids), *self._user_keys(tenant, user_ids)]
+        tasks, self._groups = self._tasks_and_users(self.db.batch_get(keys), user_ids)
         self._first = {t: tasks.get(t) for t in task_ids}
 
     def read_task_and_users(self, tenant: str, task_id: str, user_ids: Iterable[str]
@@ -69,22 +100,42 @@ class TaskRepository:
         (a user absent from the answer does not exist in the tenant)."""
         if task_id in self._first:  # prefetched: this first read is made already
             return self._first.pop(task_id), {u: self._groups[u] for u in user_ids if u in self._groups}
-        keys = [Keys.task(tenant, task_id), *(Keys.user(tenant, u) for u in user_ids)]
-        tasks, users = self._tasks_and_users(self.db.batch_get(keys))
+        user_ids = list(user_ids)
+        keys = [Keys.task(tenant, task_id), *self._user_keys(tenant, user_ids)]
+        tasks, users = self._tasks_and_users(self.db.batch_get(keys), user_ids)
         return tasks.get(task_id), users
 
+    def read_people(self, tenant: str, user_ids: Iterable[str]) -> dict[str, Person]:
+        """The users of these ids that exist (one consistent BatchGetItem), remembered."""
+        user_ids = list(user_ids)
+        self._tasks_and_users(self.db.batch_get(self._user_keys(tenant, user_ids)), user_ids)
+        return {u: self.people[u] for u in user_ids if u in self.people}
+
     @staticmethod
-    def _tasks_and_users(items: list[dict[str, Any]]) -> tuple[dict[str, Task], dict[str, list[str]]]:
+    def _user_keys(tenant: str, user_ids: Iterable[str]) -> list[dict[str, str]]:
+        """The user items and the load items of these users (read together: one BatchGetItem)."""
+        return [k for u in user_ids for k in (Keys.user(tenant, u), Keys.person(tenant, u))]
+
+    def _tasks_and_users(self, items: list[dict[str, Any]], user_ids: Iterable[str]
+                         ) -> tuple[dict[str, Task], dict[str, list[str]]]:
         tasks: dict[str, Task] = {}
-        users: dict[str, list[str]] = {}
+        users: dict[str, dict[str, Any]] = {}
+        loads: dict[str, dict[str, Any]] = {}
         for item in items:
             if is_task(item):
                 task = task_from_item(item)
                 tasks[task.id] = task
+            elif item["sk"]["S"] == PERSON_SK:
+                data = deserialize(item)
+                loads[data["userId"]] = data
             else:
                 data = deserialize(item)
-                users[data["userId"]] = list(data.get("groups", []))
-        return tasks, users
+                users[data["userId"]] = data
+        for uid, data in users.items():
+            self.people[uid] = person_from(data, loads.get(uid))
+        for uid in user_ids:  # a user without a load item: its load is not kept (no directory user)
+            (self.absent.discard if uid in loads else self.absent.add)(uid)
+        return tasks, {uid: list(data.get("groups", [])) for uid, data in users.items()}
 
     def get_task(self, tenant: str, task_id: str) -> Task | None:
         item = self.db.get(Keys.task(tenant, task_id))
@@ -106,8 +157,19 @@ class TaskRepository:
     def write(self, tenant: str, change: Change) -> None:
         """Write the change as one transaction: the task if it is still as the change read it
         (`Change.task_rule`), its events (a takeover's `lease-expired` first), the memberships it
-        relies on, a pending direct-claim event written out, the queue entries it moves.
-        Refused: TaskChanged (the task as it now is), MembershipLost, HistoryRaced."""
+        relies on, the load items of the user who bore it and of the user who now bears it (API.md
+        "People": the capacity and skills asserted at write time; a user without a load item, no
+        directory user, asserted to have none), a pending direct-claim event written out, the
+        queue entries it moves. Refused: TaskChanged (the task as it now is), MembershipLost,
+        HolderRefused, HistoryRaced."""
+        for _ in range(3):
+            try:
+                return self._write(tenant, change)
+            except _UserUnknown:
+                continue  # a holder turned out not to be (or to be) a directory user: written accordingly
+        raise HistoryRaced()
+
+    def _write(self, tenant: str, change: Change) -> None:
         old, new = change.before, change.after
         # The ledger: what each event changed, and the chain (a pending claim event written out,
         # a takeover's, then the change's own), its last hash kept on the task written with them.
@@ -116,9 +178,28 @@ class TaskRepository:
         stamp_chain(old, new, [e for e in (pending, change.expired, change.event) if e is not None])
         ops = [Op("Put", task_item(tenant, new), change.task_rule()),
                Op("Put", event_item(tenant, change.event), NEW)]
-        checked: dict[int, str] = {}  # op index -> the user whose membership it checks
+        checked: dict[int, str] = {}  # op index -> the user whose item it changes or checks
+        loads: dict[int, int] = {}  # op index -> the load change it makes
+        was, now = holders(change)
+        for user, delta in ((was, -1), (now, 1)):
+            if user is None:
+                continue
+            checked[len(ops)] = user
+            key = serialize(Keys.person(tenant, user))
+            if user in self.absent:
+                ops.append(Op("ConditionCheck", key, NO_USER))
+                continue
+            condition = EXISTS
+            if delta > 0:
+                for skill in new.requiredSkills:
+                    condition = condition & contains("skills", skill)
+            person = self.people.get(user)
+            loads[len(ops)] = delta
+            ops.append(Op("Update", key, condition, delta=delta, at=change.event.at if delta > 0 else None,
+                          limit=person.capacity if person else None))
+        members: dict[int, str] = {}
         for member in change.members:
-            checked[len(ops)] = member.user
+            members[len(ops)] = member.user
             ops.append(Op("ConditionCheck", serialize(Keys.user(tenant, member.user)), member.rule))
         if pending is not None:  # a direct claim's event, written out now (the Put above drops it)
             # `deferred`: its event was published when the claim was made (tasks.events).
@@ -136,11 +217,36 @@ class TaskRepository:
         except ConditionFailed as failed:
             if failed.index == 0:
                 raise TaskChanged(task_from_item(failed.item) if failed.item else None) from None
+            if failed.index in members:
+                raise MembershipLost(members[failed.index]) from None
             if failed.index in checked:
-                raise MembershipLost(checked[failed.index]) from None
+                self._refused(change, checked[failed.index], loads.get(failed.index, 0), failed.item)
             if failed.index == held_at and change.ledger is not None:
                 raise SeparationRefused(self._refused_rule(change.ledger, failed.item)) from None
             raise HistoryRaced() from None
+        for user, delta in ((was, -1), (now, 1)):  # the loads as this write left them
+            if user is not None and user in self.people:
+                self.people[user] = self.people[user]._replace(load=self.people[user].load + delta)
+
+    def _refused(self, change: Change, user: str, delta: int, item: dict[str, Any] | None) -> None:
+        """Why the operation on `user`'s load item (its load changed by `delta`; 0: the check that
+        it has none) refused the change: raises the outcome."""
+        if item is None:  # no load item: not a user of the directory, its load not kept
+            self.absent.add(user)
+            raise _UserUnknown()
+        if not delta:  # taken for no user, and it is one now
+            self.absent.discard(user)
+            raise _UserUnknown()
+        if delta < 0:
+            raise HistoryRaced()
+        data = deserialize(item)
+        known = self.people.get(user)
+        person = person_from({"userId": user, "groups": list(known.groups) if known else [],
+                              "presence": known.presence if known else "available"}, data)
+        self.people[user] = person
+        if not set(change.after.requiredSkills) <= person.skills:
+            raise HolderRefused(user, "skills", person)
+        raise HolderRefused(user, "capacity", person)
 
     @staticmethod
     def _holds(tenant: str, entry: LedgerEntry) -> Op:

@@ -25,8 +25,9 @@ FREE = absent("assignee")
 
 
 def fields(task: Task) -> Mapping[str, Any]:
-    """The task's fields as the declared rules read them (every field, None where unset)."""
-    return dict(task)
+    """The task's fields as the declared rules read them (every field, None where unset; an empty
+    ladder is not stored, so it reads as unset)."""
+    return {**dict(task), "escalations": task.escalations or None}
 
 
 def is_candidate(task: Task, user_id: str, groups: Iterable[str]) -> bool:

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 from baton.domain import WRITE_ROLES, Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
 from baton.storage.dynamo import Dynamo
-from baton.tasks import eligibility, rules
+from baton.tasks import eligibility, escalations, rules
 from baton.tasks.algorithm import MAX_ATTEMPTS, Action, State, new_id, now
 from baton.tasks.change import Change, Seen
 from baton.tasks.delegation import Delegation
 from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
 from baton.tasks.eligibility import Handover
+from baton.tasks.holders import at_capacity
 from baton.tasks.layout import MAX_CANDIDATES
 from baton.tasks.leases import lease_until
 from baton.tasks.listings import TaskListings
@@ -69,14 +70,15 @@ class TaskService(Delegation, TaskReads):
 
         return ActivityRepository(self.db)
 
-    def _handover(self, via: str, verb: str, targets: tuple[str, ...], reason: str | None = None,
+    def handover(self, via: str, verb: str, targets: tuple[str, ...], reason: str | None = None,
                   leased: bool = False, lease_seconds: int | None = None) -> Action:
         """The action of a path that gives the task to someone: eligibility grants it (or says why
         not) and names what the write asserts. `leased`: the holder takes the task's lease (a claim,
         or an assign that is one in all but name)."""
         def decide(seen: Seen) -> Change | None:
             task = seen.view
-            grant = eligibility.decide(Handover(task, self.caller, via, targets, seen.groups, reason))
+            grant = eligibility.decide(Handover(task, self.caller, via, targets, seen.groups, reason,
+                                                self.tasks.people))
             if grant is None:
                 return None
             # a hand-over ends a delegation; offered to several, they become its candidate users
@@ -98,7 +100,7 @@ class TaskService(Delegation, TaskReads):
         first = self._fast_claim(task_id, if_match) if fast_path and lease_seconds is None else None
         if isinstance(first, Task):
             return first
-        action = self._handover(eligibility.CLAIM, "claim", (self.caller.user_id,), leased=True,
+        action = self.handover(eligibility.CLAIM, "claim", (self.caller.user_id,), leased=True,
                                 lease_seconds=lease_seconds)
         return self.apply(task_id, action, if_match, first)[0]
 
@@ -129,7 +131,10 @@ class TaskService(Delegation, TaskReads):
         write, so it is never given twice."""
         require_role(self.caller)
         me = self.caller.user_id
-        groups = self._groups_of(me)
+        person = self.tasks.read_people(self.caller.tenant, [me]).get(me)
+        groups = list(person.groups) if person else []
+        if person is not None and person.full:
+            raise at_capacity(person)
         if group_id is not None:
             if group_id not in groups and not self.caller.is_admin:
                 raise Forbidden(f"User {self.caller.username} is not a member of group {group_id}",
@@ -137,7 +142,7 @@ class TaskService(Delegation, TaskReads):
             candidate: tuple[str, list[str]] = (me, [group_id])
         else:
             candidate = (me, groups)
-        action = self._handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
+        action = self.handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
         tried: set[str] = set()
         cursor: str | None = None
         spread = 1  # the head; spread out only once a colleague got there first
@@ -150,7 +155,11 @@ class TaskService(Delegation, TaskReads):
                 tried.add(task.id)
                 try:
                     return self.apply(task.id, action, None, (task, {me: groups}))[0]
-                except (Conflict, Forbidden, BadRequest, NotFound):
+                except Conflict as refused:
+                    if refused.reason == "capacity":  # full meanwhile: no other task either
+                        raise
+                    spread = min(CLAIM_BATCH, max(CLAIM_SPREAD, spread * 2))  # taken or changed: spread out
+                except (Forbidden, BadRequest, NotFound):
                     spread = min(CLAIM_BATCH, max(CLAIM_SPREAD, spread * 2))  # taken or changed: spread out
             if cursor is None:
                 return None
@@ -164,14 +173,14 @@ class TaskService(Delegation, TaskReads):
         admin), under the task's lease, never taken from a holder (Journey Manager's assign)."""
         target = user_id or self.caller.user_id
         via = eligibility.MEMBER_ASSIGN if within_groups else eligibility.ASSIGN
-        return self.apply(task_id, self._handover(via, "assign", (target,), reason, leased=within_groups),
+        return self.apply(task_id, self.handover(via, "assign", (target,), reason, leased=within_groups),
                            if_match)[0]
 
     def reassign(self, task_id: str, user_ids: list[str], reason: str | None,
                  if_match: int | None = None) -> tuple[Task, HistoryEvent]:
         """One user becomes the assignee; several are offered the task (they become its candidate
         users and nobody holds it)."""
-        task, change = self.apply(task_id, self._handover(eligibility.REASSIGN, "reassign",
+        task, change = self.apply(task_id, self.handover(eligibility.REASSIGN, "reassign",
                                                            tuple(dict.fromkeys(user_ids)), reason), if_match)
         assert change is not None  # reassign always writes
         return task, change.event
@@ -241,10 +250,9 @@ class TaskService(Delegation, TaskReads):
             activity, _, assignees = self.activities.activity_with_assignees(tenant, project_id, activity_id)
             if activity is None:
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
-            if activity.leaseSeconds and "leaseSeconds" not in body:
-                body = {**body, "leaseSeconds": activity.leaseSeconds}
-            if activity.requiredSkills and body.get("requiredSkills") is None:
-                body = {**body, "requiredSkills": activity.requiredSkills}
+            for name in ("leaseSeconds", "requiredSkills", "escalations"):  # the activity's, unless the task's own
+                if getattr(activity, name) and body.get(name) is None:
+                    body = {**body, name: getattr(activity, name)}
             for kind, uid in assignees:
                 target = candidate_users if kind == "user" else candidate_groups
                 if uid not in target:
@@ -253,8 +261,9 @@ class TaskService(Delegation, TaskReads):
             raise BadRequest(f"A task may have at most {MAX_CANDIDATES} candidates (users and groups together); "
                              f"this one would have {len(candidate_users) + len(candidate_groups)}")
         stamp = now()
+        steps = escalations.for_new_task(body.get("escalations"), body.get("dueDate"), stamp, self.directory, tenant)
         task = Task.model_validate({
-            **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users,
+            **body, "id": body.get("id") or new_id(), "candidateUsers": candidate_users, "escalations": steps,
             "requiredSkills": sorted(set(body.get("requiredSkills") or [])),
             "candidateGroups": candidate_groups, "status": "open", "assignee": None, "version": 1,
             "createdBy": self.caller.user_id, "createdAt": stamp, "updatedAt": stamp, "requestHash": request_hash})

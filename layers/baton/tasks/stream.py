@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from baton.attrs import from_attr
-from baton.storage.keys import HISTORY, TASK_SK, Keys
+from baton.storage.keys import HISTORY, PERSON_SK, TASK_SK, Keys
 from baton.table import PK, SK
 from baton.tasks.events import Unpublishable, cloud_event, in_version_order
 
@@ -92,3 +92,45 @@ def publishable_events(records: Iterable[Mapping[str, Any]]) -> tuple[list[dict[
             log.warning("stream record skipped: it cannot become an event", extra={
                 "reason": str(err), "keys": ascii(keys)[:512]})
     return in_version_order(events), skipped
+
+
+class Trigger(NamedTuple):
+    tenant: str
+    kind: str  # "task" (free in a group's queue), "user" (may take work again), "offer" (expires `at`)
+    id: str
+    groups: tuple[str, ...] = ()
+    at: str | None = None
+
+
+def routing_triggers(records: Iterable[Mapping[str, Any]]) -> list[Trigger]:
+    """What the records may need routed (tasks.routing), each once, in stream order."""
+    out: dict[Trigger, None] = {}
+    for record in records:
+        change = record.get("dynamodb") or {}
+        keys = change.get("Keys") or {}
+        pk, sk = keys.get(PK, {}).get("S"), keys.get(SK, {}).get("S")
+        if not isinstance(pk, str) or not isinstance(sk, str) or record.get("eventName") == "REMOVE":
+            continue
+        new, old = _plain(change.get("NewImage") or {}), _plain(change.get("OldImage") or {})
+        if sk == TASK_SK:
+            tenant = Keys.tenant_of_task(pk)
+            free = (new.get("status") == "open" and new.get("type", "manual") == "manual"
+                    and new.get("assignee") is None and new.get("candidateGroups"))
+            if tenant and free and new.get("offeredTo") is None and (
+                    not old or old.get("assignee") is not None or old.get("status") != "open"
+                    or old.get("offeredTo") is not None or old.get("candidateGroups") != new.get("candidateGroups")):
+                out[Trigger(tenant, "task", str(new["id"]))] = None
+            if tenant and free and new.get("offeredTo") and new.get("offerExpiresAt"):
+                out[Trigger(tenant, "offer", str(new["id"]), at=str(new["offerExpiresAt"]))] = None
+        elif sk == PERSON_SK and "userId" in new:  # a load item: a slot freed, or the capacity changed
+            tenant = Keys.tenant_of_person(pk)
+            room = int(new.get("load", 0)) < int(old.get("load", 0))
+            more = new.get("capacity") != old.get("capacity") and bool(old)
+            if tenant and (room or more):
+                out[Trigger(tenant, "user", str(new["userId"]))] = None
+        elif "userId" in new and new.get("groups"):  # a user item: presence back to available
+            tenant = Keys.tenant_of_directory(pk)
+            back = new.get("presence", "available") == "available" and old.get("presence", "available") != "available"
+            if tenant and back:
+                out[Trigger(tenant, "user", str(new["userId"]), tuple(sorted(new["groups"])))] = None
+    return list(out)

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
+from baton.attrs import to_attr
 from baton.errors import BadRequest
-from baton.storage.conditions import Rule
+from baton.storage.conditions import Rule, absent, at_most, below, either, eq, rule
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo
 from baton.tasks.domain import AtomicRefused
 
@@ -26,20 +27,52 @@ from baton.tasks.domain import AtomicRefused
 class Op(NamedTuple):
     """One operation of a transaction: `target` is the item (Put) or the key (Delete,
     ConditionCheck, Update), in DynamoDB's attribute format; `condition` what it asserts; an
-    Update's `update` is its UpdateExpression and the attribute names and values it uses."""
+    Update's `update` is its UpdateExpression and the attribute names and values it uses.
+
+    An Update without `update` is a change of a user's load (API.md "People"): `delta` open tasks
+    more (or fewer), `at` its last assignment when it gains one. Gaining, it asserts the capacity
+    at write time (`load_rule`): `load < capacity` for one task; for several at once (a bulk atomic
+    request giving one user several tasks) a condition cannot compute `capacity - n`, so it pins
+    the capacity read (`limit`) instead."""
 
     kind: Literal["Put", "Delete", "ConditionCheck", "Update"]
     target: dict[str, Any]
     condition: Rule | None = None
     params: Mapping[str, Any] = {}
+    delta: int = 0
+    at: str | None = None
+    limit: int | None = None
+    pinned: bool = False
     update: tuple[str, Mapping[str, str], Mapping[str, Any]] | None = None
+
+    def load_rule(self) -> Rule | None:
+        if self.kind != "Update" or self.update is not None or self.delta <= 0:
+            return None
+        if self.delta == 1 and not self.pinned:
+            return rule(either(absent("capacity"), below("load", "capacity")))
+        if self.limit is None:
+            return rule(absent("capacity"))
+        return rule(eq("capacity", self.limit), at_most("load", self.limit - self.delta))
 
     def render(self) -> dict[str, Any]:
         body: dict[str, Any] = {("Item" if self.kind == "Put" else "Key"): self.target}
-        if self.condition is not None:
-            body.update(self.condition.condition("c", **self.params).kwargs())
+        condition = self.condition
+        capacity = self.load_rule()
+        if capacity is not None:
+            condition = capacity if condition is None else condition & capacity
+        if condition is not None:
+            body.update(condition.condition("c", **self.params).kwargs())
         if self.update is not None:
             expression, names, values = self.update
+        elif self.kind == "Update":  # a load change
+            names = {"#ld": "load"}
+            plain: dict[str, Any] = {":z": 0, ":d": self.delta}
+            expression = "SET #ld = if_not_exists(#ld, :z) + :d"
+            if self.delta > 0 and self.at:
+                expression += ", #la = :at"
+                names["#la"], plain[":at"] = "lastAssignedAt", self.at
+            values = {k: to_attr(v) for k, v in plain.items()}
+        if self.kind == "Update":
             body["UpdateExpression"] = expression
             body["ExpressionAttributeNames"] = {**body.get("ExpressionAttributeNames", {}), **names}
             body["ExpressionAttributeValues"] = {**body.get("ExpressionAttributeValues", {}), **values}
@@ -67,17 +100,31 @@ class Batch(UnitOfWork):
 
     def write(self, ops: Sequence[Op], owner: str) -> None:
         for op in ops:
-            if op.kind == "ConditionCheck" and self._merge(op):
+            if op.kind in ("ConditionCheck", "Update") and self._merge(op):
                 continue
             self.ops.append(op)
             self.owners.append(owner)
 
-    def _merge(self, check: Op) -> bool:
-        """A second check of the same item: its rule joins the first one's (True), else False."""
+    def _merge(self, new: Op) -> bool:
+        """A second operation on a user item already in the batch joins the first (True), else
+        False: checks' rules are ANDed; load changes add up (their capacity then pinned)."""
         for i, op in enumerate(self.ops):
-            if op.kind == "ConditionCheck" and op.target == check.target and op.condition and check.condition:
-                self.ops[i] = op._replace(condition=op.condition & check.condition)
-                return True
+            if op.target != new.target or op.kind not in ("ConditionCheck", "Update"):
+                continue
+            if op.kind == new.kind == "Update" and (op.update is not None or new.update is not None):
+                continue  # only load changes add up
+            rules = [r for r in (op.condition, new.condition) if r is not None]
+            joined = rules[0] if len(rules) == 1 else (rules[0] & rules[1] if rules else None)
+            if op.kind == "ConditionCheck" and new.kind == "ConditionCheck":
+                self.ops[i] = op._replace(condition=joined)
+            elif op.kind == "Update" and new.kind == "Update":
+                at = max(op.at or "", new.at or "") or None
+                limit = op.limit if op.limit is not None else new.limit
+                self.ops[i] = op._replace(condition=joined, delta=op.delta + new.delta, at=at, limit=limit, pinned=True)
+            else:
+                update = op if op.kind == "Update" else new
+                self.ops[i] = update._replace(condition=joined)
+            return True
         return False
 
     def commit(self) -> None:
@@ -88,7 +135,7 @@ class Batch(UnitOfWork):
         if len(self.ops) > MAX_TRANSACTION_ITEMS:
             raise BadRequest(f"atomic: these tasks need {len(self.ops)} items in one transaction; DynamoDB "
                              f"takes {MAX_TRANSACTION_ITEMS} (a task is 2 or 3, plus one per queue it enters or "
-                             f"leaves)")
+                             f"leaves, plus one per user whose load it changes)")
         try:
             self.db.transact([op.render() for op in self.ops])
         except ConditionFailed as failed:

@@ -709,6 +709,8 @@ function taskItem(task, which) {
     const overdue = new Date(task.dueDate) < new Date();
     meta.push(el("span", { class: `due${overdue ? " overdue" : ""}` }, `due ${when(task.dueDate)}${overdue ? " (overdue)" : ""}`));
   }
+  const fired = (task.escalations || []).filter((s) => s.firedAt);
+  if (fired.length) meta.push(el("span", { class: "escalated overdue" }, `escalated (${fired.map((s) => s.id).join(", ")})`));
   if (task.leaseExpiresAt) meta.push(el("span", { class: "lease" }, `lease until ${when(task.leaseExpiresAt)}`));
   if (which === "queue") {
     const offered = [...(task.candidateGroups || []).map((g) => `group ${g}`), ...(task.candidateUsers || [])];
@@ -1463,4 +1465,79 @@ function live(on) {
   }, POLL_MS);
 }
 
+// ---------------------------------------------------------------- team (API.md "People")
+// My groups' queues and members (GET /api/v1/groups/{id}/stats), and my presence.
+
+async function openTeam() {
+  if (!state.me) return;
+  $("team-groups").replaceChildren(el("p", { class: "hint" }, "Loading…"));
+  $("team").showModal();
+  await loadTeam();
+}
+
+async function loadTeam() {
+  let mine = null;
+  try {
+    const { data } = await api("GET", `api/v1/users?filter=${encodeURIComponent(me())}`);
+    mine = (data.items || []).find((u) => u.id === me()) || null;
+  } catch (error) {
+    $("team-groups").replaceChildren(el("p", { class: "error" }, error.message));
+    return;
+  }
+  $("team-presence").value = mine ? mine.presence : "available";
+  $("team-presence").disabled = !mine;
+  const groups = mine ? mine.groups : [];
+  if (!groups.length) {
+    $("team-groups").replaceChildren(el("p", { class: "hint" }, "You are in no group."));
+    return;
+  }
+  const sections = await Promise.all(groups.map(async (id) => {
+    try {
+      const { data } = await api("GET", `api/v1/groups/${encodeURIComponent(id)}/stats`);
+      return teamSection(data);
+    } catch (error) {
+      return el("p", { class: "error" }, `${id}: ${error.message}`);
+    }
+  }));
+  $("team-groups").replaceChildren(...sections);
+}
+
+function teamSection(stats) {
+  const q = stats.queue;
+  const age = q.oldestAgeSeconds === null ? "none waiting" : `oldest waiting ${Math.round(q.oldestAgeSeconds)} s`;
+  const rows = stats.members.map((m) => el("tr", { dataset: { id: m.id } },
+    el("th", { scope: "row" }, nameOf(m.id)),
+    el("td", { class: "presence" }, m.known ? m.presence : "unknown"),
+    el("td", { class: "load" }, m.known ? `${m.load}${m.capacity === null ? "" : ` / ${m.capacity}`}` : ""),
+  ));
+  return el("section", { class: "team-group", dataset: { id: stats.groupId } },
+    el("h3", {}, `${stats.name} `, el("span", { class: "hint" }, `(${stats.routing.strategy})`)),
+    el("p", { class: "team-queue" },
+      `${q.depth} in the queue, ${age}, ${q.pastDue} past due, ${q.offered} offered, ${q.escalated} escalated`),
+    el("table", { class: "team-members" },
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "member"), el("th", { scope: "col" }, "presence"),
+        el("th", { scope: "col" }, "load / capacity"))),
+      el("tbody", {}, rows)));
+}
+
+async function setPresence(status) {
+  try {
+    await api("PUT", `api/v1/users/${encodeURIComponent(me())}/presence`, { body: { status } });
+    flash(`You are ${status}.`);
+  } catch (error) {
+    flash(error.message, true);
+  }
+  await loadTeam();
+}
+
+function wireTeam() {
+  $("team-open").addEventListener("click", openTeam);
+  $("team-presence").addEventListener("change", (event) => setPresence(event.target.value));
+  // The button shows while someone is signed in (the app is shown).
+  const show = () => { $("team-open").hidden = $("app").hidden; };
+  new MutationObserver(show).observe($("app"), { attributes: true, attributeFilter: ["hidden"] });
+  show();
+}
+
+wireTeam();
 start();

@@ -1,0 +1,27 @@
+"""The rules about a task's holder that API.md "People" adds, as tasks.eligibility asks them:
+skills (every one of the task's `requiredSkills`, admin too: the work needs the skill; a user
+the directory does not hold has none) and capacity (not to a user holding as many open tasks as
+its `capacity`: 409 `capacity`). The task write asserts both again on the user's load item
+(tasks.repository), so no race passes them. Presence is the router's (directory.routing)."""
+
+from __future__ import annotations
+
+from baton.errors import Conflict, Forbidden
+from baton.tasks.domain import Person, Task
+
+
+def check_holder(task: Task, person: Person | None, user: str, holds: bool = True) -> None:
+    """Raise why `user` (read as `person`; None: no user of the directory, or not read) may not
+    hold `task`; `holds` False: it is only offered it among several (nobody holds it)."""
+    required = set(task.requiredSkills)
+    if required and (person is None or not required <= person.skills):
+        missing = sorted(required - (person.skills if person else frozenset()))
+        raise Forbidden(f"User {user} lacks the skills task {task.id} requires: {', '.join(missing)}",
+                        reason="missingSkills")
+    # an offer to this user holds its slot already
+    if holds and person is not None and person.full and task.bearer != user:
+        raise at_capacity(person)
+
+
+def at_capacity(person: Person) -> Conflict:
+    return Conflict(f"User {person.id} holds {person.load} open tasks, its capacity", reason="capacity")
