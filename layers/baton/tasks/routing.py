@@ -25,7 +25,9 @@ from baton.directory.routing import PUSH_STRATEGIES, pick
 from baton.domain import ROLE_ADMIN, Caller
 from baton.errors import BatonError
 from baton.storage.dynamo import Dynamo
-from baton.tasks import eligibility
+from baton.tasks import eligibility, reasons
+from baton.tasks.algorithm import Action
+from baton.tasks.change import Change, Seen
 from baton.tasks.domain import Person
 from baton.tasks.listings import TaskListings
 from baton.tasks.offers import OfferService
@@ -36,6 +38,17 @@ ROUTER = "baton-router"  # the actor of a routed assignment
 MAX_PICKS = 8  # members tried for one task before it waits for the next trigger
 GROUP_TTL = 2.0  # seconds a group's routing is cached by one router process
 QUEUE_BATCH = 10
+
+
+def because(action: Action, reason: str) -> Action:
+    """`action` with its event's ledger `reason` set (tasks.reasons): the hash chain covers it, as
+    it is stamped when the change is written."""
+    def decide(seen: Seen) -> Change | None:
+        change = action.decide(seen)
+        if change is not None:
+            change.event.reason = reason
+        return change
+    return action._replace(decide=decide)
 
 
 def _user(person: Person) -> User:
@@ -129,14 +142,14 @@ class Router:
                     continue
                 if chosen is None:
                     break
-                reason = f"routing:{group.routing.strategy}"
+                reason = reasons.routing(group.routing.strategy)
                 seen = (task, {u: list(p.groups) for u, p in people.items()})
                 try:
                     if group.routing.offerSeconds:
                         OfferService(service).offer(task_id, chosen.id, group.routing.offerSeconds, reason, seen)
                     else:
-                        service.apply(task_id, service.handover(eligibility.ASSIGN, "assign", (chosen.id,), reason),
-                                      None, seen)
+                        given = service.handover(eligibility.ASSIGN, "assign", (chosen.id,), reason)
+                        service.apply(task_id, because(given, reason), None, seen)
                 except BatonError as refused:
                     if refused.reason in ("txnAlreadyAssigned", "txnAlreadyFinished", "txnNotFound"):
                         return 0  # claimed, finished or gone meanwhile
