@@ -241,3 +241,28 @@ def test_routing_and_offers_give_their_reason_in_the_ledger_field_through_histor
     r = call("GET", "/api/v1/audit", user="root", roles=ADMIN, query={**window, "action": "assign"})
     assert [(e["taskId"], e["actor"], e["reason"]) for e in r.body["items"]] == [
         ("w1", ROUTER, "routing:least-loaded")]
+
+
+def test_a_claim_that_wins_while_the_router_decides_is_never_taken_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The router decides on a free task, a member claims it before the router's write lands: the
+    write is refused and decided again on the claimed task, where the router gives up (an admin's
+    assign would have reassigned it: a double assignment, found by `make bench`'s routing race)."""
+    from baton.tasks.repository import TaskRepository
+
+    group("round-robin")
+    create_task("x1", candidateGroups=["crew"])
+    original = TaskRepository.read_people
+    raced: list[bool] = []
+
+    def racing(self: TaskRepository, tenant: str, users: Any) -> Any:
+        out = original(self, tenant, users)
+        if not raced:
+            raced.append(True)
+            assert call("POST", "/api/v1/tasks/x1/action/claim", user="carol").status == 200
+        return out
+
+    monkeypatch.setattr(TaskRepository, "read_people", racing)
+    assert Router(get_dynamo()).route_task(TENANT, "x1") == 0
+    assert raced and assignee("x1") == "carol"
+    assert [e["action"] for e in history("x1")] == ["create", "claim"]
+    assert (load("alice"), load("carol")) == (0, 1)
