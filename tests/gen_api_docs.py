@@ -58,6 +58,12 @@ what each route costs.
   that failed half way is finished by the next one (which lists only what is left); no task
   moves twice. 404 unknown user; 400 unknown `to`, `to` = the user, bad body; 409 `to` inactive.
   The rules: [decisions.md](decisions.md) "Offboarding".
+- **May I hold it**: `GET /api/v1/tasks/{taskId}` and every item of `GET /api/v1/tasks` carry
+  `mayHold` for the caller as far as separation of duties goes: `{"mayHold": true}`, or
+  `{"mayHold": false, "reason": "separation", "message": <the rule, never the other person>}`
+  (computed by `tasks/eligibility.py` with the caller's holds in the task's case: one BatchGetItem
+  per page, only when a task of the page is separated from others). The inbox shows it instead of
+  a Claim button; a claim still decides for itself (409 `separation`).
 """
 LOCAL = """
 ## Local server only
