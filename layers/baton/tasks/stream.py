@@ -94,6 +94,21 @@ def publishable_events(records: Iterable[Mapping[str, Any]]) -> tuple[list[dict[
     return in_version_order(events), skipped
 
 
+# Lambda event filters of the stream-fed router function (infra/router.py): the records that may
+# need routing, a superset of what `routing_triggers` keeps (which decides): a task item open and
+# held by nobody, a user's load item changed, a user item whose presence is `available` after
+# having been set. (EventBridge's `exists` matches leaves only, hence the attribute types.)
+ROUTER_FILTERS: list[dict[str, Any]] = [
+    {"eventName": ["INSERT", "MODIFY"],
+     "dynamodb": {"Keys": {SK: {"S": [TASK_SK]}},
+                  "NewImage": {"status": {"S": ["open"]}, "assignee": {"S": [{"exists": False}]}}}},
+    {"eventName": ["MODIFY"], "dynamodb": {"Keys": {SK: {"S": [PERSON_SK]}}}},
+    {"eventName": ["MODIFY"],
+     "dynamodb": {"NewImage": {"userId": {"S": [{"exists": True}]}, "presence": {"S": ["available"]}},
+                  "OldImage": {"presence": {"S": [{"exists": True}]}}}},
+]
+
+
 class Trigger(NamedTuple):
     tenant: str
     kind: str  # "task" (free in a group's queue), "user" (may take work again), "offer" (expires `at`)
