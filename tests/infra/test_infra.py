@@ -366,7 +366,7 @@ def test_escalation_sweeper_every_minute_least_privilege_and_alarms(synthesized:
     assert granted == {f"dynamodb:{a}" for a in SWEEPER_ACTIONS}
     assert not granted & {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:*"}
     alarms = {a["Properties"].get("MetricName"): a["Properties"] for a in resources(api, "AWS::CloudWatch::Alarm")
-              .values() if a["Properties"].get("Namespace") == "Baton" or fn_id in json.dumps(a)}
+              .values() if "baton-sweeper" in json.dumps(a) or fn_id in json.dumps(a)}
     assert set(alarms) == {"Errors", "SweepFailures", "SweepLagSeconds"}
     assert alarms["SweepLagSeconds"]["Threshold"] == LAG_ALARM_SECONDS
     assert alarms["SweepLagSeconds"]["TreatMissingData"] == "breaching"  # no sweep is an alarm too

@@ -29,7 +29,8 @@ def test_router_filters_pass_every_record_that_triggers_routing() -> None:
     assert router.route_task(TENANT, "r1") == 1 and router.route_task(TENANT, "r2") == 1
     holder = call("GET", "/api/v1/tasks/r1").body["assignee"]
     assert release("r1", holder).status == 200
-    assert call("POST", "/api/v1/tasks/r2/action/reject", user="alice").status == 200
+    offered = call("GET", "/api/v1/tasks/r2").body["offeredTo"]
+    assert call("POST", "/api/v1/tasks/r2/action/reject", user=offered).status == 200
     assert claim("r3", "alice").status == 200 and release("r3", "alice").status == 200
     assert call("PUT", "/api/v1/users/bob/presence", {"status": "away"}, user="bob").status == 200
     assert call("PUT", "/api/v1/users/bob/presence", {"status": "available"}, user="bob").status == 200

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from baton.attrs import from_attr
-from baton.storage.keys import HISTORY, PERSON_SK, TASK_SK, Keys
+from baton.storage.keys import HISTORY, PERSON_SK, TASK_SK, USERS, Keys
 from baton.table import PK, SK
 from baton.tasks.events import Unpublishable, cloud_event, in_version_order
 
@@ -126,6 +126,8 @@ def routing_triggers(records: Iterable[Mapping[str, Any]]) -> list[Trigger]:
         pk, sk = keys.get(PK, {}).get("S"), keys.get(SK, {}).get("S")
         if not isinstance(pk, str) or not isinstance(sk, str) or record.get("eventName") == "REMOVE":
             continue
+        if sk not in (TASK_SK, PERSON_SK) and not sk.startswith(USERS):
+            continue  # history, queue entries, groups...: never read (an image need not even decode)
         new, old = _plain(change.get("NewImage") or {}), _plain(change.get("OldImage") or {})
         if sk == TASK_SK:
             tenant = Keys.tenant_of_task(pk)
