@@ -80,6 +80,8 @@ class GroupIn(BaseModel):
     model_config = INPUT
     name: Annotated[str, Field(min_length=1, max_length=256)]
     members: list[Id] = Field(default_factory=list, max_length=1000)
+    leads: list[Id] = Field(default_factory=list, max_length=100, description=(
+        "Users of the tenant, members or not, who may release, assign and reassign the group's tasks"))
     routing: RoutingIn = Field(default_factory=RoutingIn)
 
 
@@ -166,9 +168,20 @@ def group_stats(groupId: PathId) -> dict[str, Any]:
     return TeamView(get_dynamo(), current_caller(router.current_event)).stats(groupId)
 
 
+@router.handles("group_tasks", summary="A group's open tasks, free and held, in queue order (admin or its leads)",
+                tags=["Directory"])
+def group_tasks(groupId: PathId, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict[str, Any]:
+    from baton.tasks.team import TeamView
+
+    tasks, next_cursor = TeamView(get_dynamo(), current_caller(router.current_event)).open_tasks(groupId, limit, cursor)
+    return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
+
+
 @router.handles("put_group", summary="Create or replace a group and its members", tags=["Directory"])
 def put_group(groupId: PathId, body: Annotated[GroupIn, Body()]) -> Response[Group]:
-    group = Group(id=groupId, name=body.name, members=body.members, routing=Routing(**body.routing.model_dump()))
+    group = Group(id=groupId, name=body.name, members=body.members, leads=body.leads,
+                  routing=Routing(**body.routing.model_dump()))
     stored, created = _service().put_group(group)
     return saved(created, stored)
 

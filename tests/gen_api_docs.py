@@ -65,6 +65,17 @@ what each route costs.
   (computed by `tasks/eligibility.py` with the caller's holds in the task's case: one BatchGetItem
   per page, only when a task of the page is separated from others). The inbox shows it instead of
   a Claim button; a claim still decides for itself (409 `separation`).
+- **Group leads**: `PUT /api/v1/groups/{groupId}` takes `leads` (users of the tenant, members or
+  not; an unknown one is a 400 and nothing is written), shown by `GET .../stats` and on each
+  lead's user (`leads`: the groups it leads). A lead of one of a task's candidate groups may do to
+  it what only `admin` may do to a task held by someone else: release it (Itential, native, bulk;
+  Journey Manager's unassign), assign it (Itential, bulk; Journey Manager's assign to a member)
+  and reassign it (ConductorOne, bulk), a lead's reassign only to candidates of the task. Not
+  complete, abandon, delegate or resolve. The write asserts the lead still leads one of the
+  task's groups (revoked meanwhile: 403, nothing changes). `GET /api/v1/groups/{groupId}/tasks`
+  (`limit`, `cursor`; `admin` or a lead of the group, else 403; unknown group 404): the group's
+  open tasks, free and held by its members, in queue order, `{"items", "cursor"}`.
+  The rules: [decisions.md](decisions.md) "Group leads".
 """
 LOCAL = """
 ## Local server only

@@ -102,6 +102,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/users", "directory", name="list_users", dynamodb=_actions("Query", "BatchGetItem")),
     Route("GET", "/api/v1/groups/{groupId}/stats", "directory", name="group_stats",
           dynamodb=_actions("GetItem", "BatchGetItem", "Query")),
+    Route("GET", "/api/v1/groups/{groupId}/tasks", "directory", name="group_tasks",  # admin or a lead of it
+          dynamodb=_actions("GetItem", "BatchGetItem", "Query")),
     Route("PUT", "/api/v1/groups/{groupId}", "directory", name="put_group", roles=WRITE_ROLES, ok=(201, 200),
           dynamodb=_actions("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     Route("PUT", "/api/v1/projects/{prjUid}/activities/{actUid}", "directory", name="put_activity",

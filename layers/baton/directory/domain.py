@@ -37,6 +37,7 @@ class User(Model):
     load: int = 0
     lastAssignedAt: str | None = None
     groups: list[str] = Field(default_factory=list)  # the groups it is a member of (their writes')
+    leads: list[str] = Field(default_factory=list)  # the groups it leads (their writes'), a member or not
     # Away, and who stands in (directory.absence); only through its own route. Shown until it
     # ends: a reader compares `until` with now (an absence ends by itself).
     absence: Absence | None = None
@@ -59,6 +60,9 @@ class Group(Model):
     name: str
     members: list[str] = Field(default_factory=list)
     routing: Routing = Field(default_factory=Routing)
+    # Its leads: users of the tenant, members or not, who may act on the group's tasks held by others
+    # (release, assign, reassign: tasks.oversight) and see its open tasks by holder (tasks.team).
+    leads: list[str] = Field(default_factory=list)
     # The member round-robin routing gave the last task to (the router's, never a group write's).
     routingLast: str | None = Field(default=None, exclude=True)
 

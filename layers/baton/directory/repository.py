@@ -206,16 +206,26 @@ class DirectoryRepository:
                          UpdateExpression="SET routingLast = :u", ConditionExpression="attribute_exists(pk)",
                          ExpressionAttributeValues=serialize({":u": user_id}))
 
-    def put_group(self, tenant: str, group: Group, old_members: list[str], old_version: int) -> None:
-        """Replace a group read at `old_version` and move the memberships on the user items, in
-        one transaction (a new title also moves the group's assignment rows to their new place
-        in the lists). GroupChanged if it changed since; UnknownMember for a member that is no user."""
-        added = [u for u in group.members if u not in old_members]
-        removed = [u for u in old_members if u not in group.members]
-        if len(added) + len(removed) + 1 > MAX_TRANSACTION_ITEMS:
-            raise BadRequest(f"At most {MAX_TRANSACTION_ITEMS - 1} membership changes per request")
+    def put_group(self, tenant: str, group: Group, old_members: list[str], old_version: int,
+                  old_leads: list[str] | None = None) -> None:
+        """Replace a group read at `old_version` and move the memberships and leads (`old_leads`;
+        None: unchanged) on the user items, in one transaction (a new title also moves the group's
+        assignment rows to their new place in the lists). GroupChanged if it changed since;
+        UnknownMember for a member or lead that is no user."""
+        moves: dict[str, dict[str, str]] = {}  # user -> attribute -> ADD or DELETE: one Update per user item
+        for attr, now, was in (("groups", group.members, old_members),
+                               ("leads", group.leads, group.leads if old_leads is None else old_leads)):
+            for u in now:
+                if u not in was:
+                    moves.setdefault(u, {})[attr] = "ADD"
+            for u in was:
+                if u not in now:
+                    moves.setdefault(u, {})[attr] = "DELETE"
+        if len(moves) + 1 > MAX_TRANSACTION_ITEMS:
+            raise BadRequest(f"At most {MAX_TRANSACTION_ITEMS - 1} membership and lead changes per request")
         fields = {"groupId": group.id, "name": group.name, "members": group.members, "version": old_version + 1,
-                  "searchText": search_text(group.name), "routing": group.routing.model_dump(exclude_none=True)}
+                  "searchText": search_text(group.name), "routing": group.routing.model_dump(exclude_none=True),
+                  "leads": group.leads}
         values = {f":{k}": v for k, v in fields.items()}
         cond = "attribute_not_exists(pk)" if old_version == 0 else "version = :v"
         if old_version:
@@ -224,14 +234,13 @@ class DirectoryRepository:
             "Key": serialize(Keys.group(tenant, group.id)),
             "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in fields),
             "ExpressionAttributeNames": {f"#{k}": k for k in fields}}
-        members: list[dict[str, Any]] = []
-        for users, op in ((added, "ADD"), (removed, "DELETE")):
-            for u in users:
-                members.append({"Update": {
-                    "Key": serialize(Keys.user(tenant, u)), "UpdateExpression": f"{op} #g :g",
-                    "ConditionExpression": "attribute_exists(pk)",
-                    "ExpressionAttributeNames": {"#g": "groups"},
-                    "ExpressionAttributeValues": {":g": {"SS": [group.id]}}}})
+        users = list(moves)
+        members: list[dict[str, Any]] = [{"Update": {
+            "Key": serialize(Keys.user(tenant, u)), "ConditionExpression": "attribute_exists(pk)",
+            "UpdateExpression": " ".join(f"{op} " + ", ".join(f"#{a} :g" for a, o in moves[u].items() if o == op)
+                                         for op in ("ADD", "DELETE") if op in moves[u].values()),
+            "ExpressionAttributeNames": {f"#{a}": a for a in moves[u]},
+            "ExpressionAttributeValues": {":g": {"SS": [group.id]}}}} for u in users]
         try:
             try:
                 self.db.transact([{"Update": {
@@ -249,7 +258,8 @@ class DirectoryRepository:
         except ConditionFailed as failed:
             if failed.index == 0:
                 raise GroupChanged() from None
-            raise UnknownMember(added[failed.index - 1] if failed.index - 1 < len(added) else None) from None
+            user = users[failed.index - 1] if failed.index - 1 < len(users) else None
+            raise UnknownMember(user if user is not None and "ADD" in moves[user].values() else None) from None
 
     def _move_rows(self, old: dict[str, Any], new: dict[str, Any], head: dict[str, Any],
                    others: Sequence[dict[str, Any]] = ()) -> None:

@@ -86,15 +86,17 @@ class DirectoryService:
         """Create or replace a group; the group as stored (members de-duplicated) and whether it
         was created."""
         require_role(self.caller, WRITE_ROLES)
-        group = group.model_copy(update={"members": list(dict.fromkeys(group.members))})
+        group = group.model_copy(update={"members": list(dict.fromkeys(group.members)),
+                                         "leads": list(dict.fromkeys(group.leads))})
         for _ in range(MAX_ATTEMPTS):
             old, version = self.directory.get_group(self.caller.tenant, group.id)
             try:
-                self.directory.put_group(self.caller.tenant, group, old.members if old else [], version)
+                self.directory.put_group(self.caller.tenant, group, old.members if old else [], version,
+                                         old.leads if old else [])
                 return group, old is None
             except UnknownMember as unknown:
-                raise BadRequest(f"Unknown user in members: {unknown.user}" if unknown.user
-                                 else "Unknown user in members") from None
+                raise BadRequest(f"Unknown user in members or leads: {unknown.user}" if unknown.user
+                                 else "Unknown user in members or leads") from None
             except (GroupChanged, TransactionConflict):
                 pass
         raise Conflict(f"Group {group.id} is changing too fast; try again")

@@ -94,8 +94,8 @@ class Changes:
                 if member is not None and member.assumed:
                     raise Forbidden(f"User {self.caller.username} may not work on task {task_id}",
                                     reason="accessDenied") from None
-                raise Forbidden(f"User {lost.user} is no longer a member of the task's groups",
-                                reason="accessDenied") from None
+                what = "a lead of the task's groups" if lost.attribute == "leads" else "a member of the task's groups"
+                raise Forbidden(f"User {lost.user} is no longer {what}", reason="accessDenied") from None
             except HolderRefused as refused:  # full, inactive or without a required skill, at write time
                 if refused.why == "capacity" and refused.person is not None:
                     raise at_capacity(refused.person) from None

@@ -29,10 +29,11 @@ class Membership(NamedTuple):
     user: str
     groups: tuple[str, ...]
     assumed: bool = False
+    attribute: str = "groups"  # "leads": the user leads one of `groups` (tasks.oversight)
 
     @property
     def rule(self) -> Rule:
-        return rule(either(*(contains("groups", g) for g in self.groups)))
+        return rule(either(*(contains(self.attribute, g) for g in self.groups)))
 
 
 class Change(NamedTuple):
@@ -66,6 +67,15 @@ class Change(NamedTuple):
 
     def membership_of(self, user: str) -> Membership | None:
         return next((m for m in self.members if m.user == user), None)
+
+    def assertions(self) -> dict[str, tuple[str, Rule]]:
+        """The memberships and leads asserted, by user (one check of its item in the write): what a
+        refusal lost ("leads" when the user's lead is asserted, else "groups") and the rule."""
+        found: dict[str, tuple[str, Rule]] = {}
+        for m in self.members:
+            kind, asserted = found.get(m.user, ("groups", rule()))
+            found[m.user] = ("leads" if m.attribute == "leads" else kind, asserted & m.rule)
+        return found
 
 
 class Seen(NamedTuple):

@@ -142,6 +142,7 @@ class Person(NamedTuple):
     presence: str = "available"
     active: bool = True
     lastAssignedAt: str | None = None
+    leads: tuple[str, ...] = ()  # the groups it leads (tasks.oversight)
 
     @property
     def full(self) -> bool:
@@ -168,11 +169,13 @@ class TaskExists(Exception):
 
 
 class MembershipLost(Exception):
-    """The group membership a change relied on is gone (`user` is no longer in the groups)."""
+    """The group membership (or lead, `attribute` "leads") a change relied on is gone (`user` is
+    no longer in the groups, or no longer leads them)."""
 
-    def __init__(self, user: str) -> None:
+    def __init__(self, user: str, attribute: str = "groups") -> None:
         super().__init__(f"{user} left the groups")
         self.user = user
+        self.attribute = attribute
 
 
 class HolderRefused(Exception):

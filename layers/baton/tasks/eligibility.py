@@ -12,7 +12,8 @@ each dialect renders in its own shape.
 In order, a path checks: what every path checks (`_open_to`: role, open, manual; nothing to do
 when the user holds it already), who may give it on this path (the path's own function below),
 the reassignment policy when a held task passes to someone else (`_pass_on`, on every path), and
-the rules about the person who is to hold it (`_may_hold`, on every path).
+the rules about the person who is to hold it (`_may_hold`, on every path). Acting on a task held by
+someone else is admin's or a lead's of its groups (tasks.oversight, asserted by the write).
 
 To add a rule about who may hold a task: add it to `_may_hold` (and, if the task item alone cannot
 decide it, make `direct_claim` answer None). A new path: a constant in `PATHS`, a function in
@@ -31,6 +32,7 @@ from baton.storage.conditions import Param, Rule, absent, contains, eq, rule, si
 from baton.tasks.change import Groups, Membership
 from baton.tasks.domain import Person, Task
 from baton.tasks.holders import check_holder
+from baton.tasks.oversight import membership, oversight
 from baton.tasks.rules import (
     FREE,
     MANUAL,
@@ -137,18 +139,6 @@ def _membership(h: Handover, user: str) -> tuple[Membership, ...]:
     return membership(h.task, h.caller, user, h.groups)
 
 
-def membership(task: Task, caller: Caller, user: str, groups: Groups) -> tuple[Membership, ...]:
-    """What a write asserts for `user` to hold (or act on) the task: nothing for a candidate user
-    (or admin acting for itself); else a membership of a candidate group it shares (not read:
-    of one of the task's groups)."""
-    if user in task.candidateUsers or caller.is_admin and user == caller.user_id:
-        return ()
-    if groups is None:
-        return (Membership(user, tuple(task.candidateGroups), assumed=True),) if task.candidateGroups else ()
-    shared = sorted(set(groups.get(user) or []) & set(task.candidateGroups))
-    return (Membership(user, (shared[0],)),) if shared else ()
-
-
 def _pass_on(h: Handover, targets: tuple[str, ...]) -> bool:
     """A held task passing to someone else is a reassignment, on every path: the task's policy
     (`allowReassignment`, `allowedReassignees`, `requireReassignmentReason`) applies as it does
@@ -217,12 +207,13 @@ def _assign(h: Handover) -> Grant | None:
         return None
     if not is_candidate(task, target, _groups_of(h, target) or []):
         raise BadRequest(f"User {target} may not work on task {task.id}", reason="accessDenied")
-    if task.assignee is not None and task.assignee != h.caller.user_id and not h.caller.is_admin:
+    over = () if task.assignee in (None, h.caller.user_id) else oversight(task, h.caller, h.people)
+    if over is None:  # held by someone else: admin's, or a lead's of its groups (tasks.oversight)
         raise Conflict(f"Task {task.id} is already assigned to {task.assignee}",
                        reason="txnAlreadyAssigned", holder=task.assignee)
     reassignment = _pass_on(h, (target,))
     _may_hold(h, target)
-    return Grant(target, members=_membership(h, target), reassignment=reassignment)
+    return Grant(target, members=_membership(h, target) + over, reassignment=reassignment)
 
 
 def _member_assign(h: Handover) -> Grant | None:
@@ -233,8 +224,10 @@ def _member_assign(h: Handover) -> Grant | None:
     require_open(task)
     require_manual(task)
     require_group_task(task)
-    if target != me and not h.caller.is_admin:
-        raise Forbidden("Only admin may assign a task to someone else", reason="accessDenied")
+    over = () if target == me else oversight(task, h.caller, h.people)
+    if over is None:
+        raise Forbidden("Only admin or a lead of the task's groups may assign it to someone else",
+                        reason="accessDenied")
     if not set(_groups_of(h, target) or []) & set(task.candidateGroups):
         raise Forbidden(f"User {target} is not a member of the groups of task {task.id}", reason="accessDenied")
     if task.assignee == target:
@@ -244,7 +237,7 @@ def _member_assign(h: Handover) -> Grant | None:
                        reason="txnAlreadyAssigned", holder=task.assignee)
     reassignment = _pass_on(h, (target,))
     _may_hold(h, target)
-    return Grant(target, members=_membership(h, target), reassignment=reassignment)
+    return Grant(target, members=_membership(h, target) + over, reassignment=reassignment)
 
 
 def _reassign(h: Handover) -> Grant | None:
@@ -254,13 +247,20 @@ def _reassign(h: Handover) -> Grant | None:
     require_role(h.caller)
     require_open(task)
     require_manual(task)
-    if not (task.assignee == me or h.caller.is_admin
-            or (task.assignee is None and is_candidate(task, me, _groups_of(h, me) or []))):
+    own = task.assignee == me or (task.assignee is None and is_candidate(task, me, _groups_of(h, me) or []))
+    over = None if own else oversight(task, h.caller, h.people)
+    if not own and over is None:
         raise Forbidden(f"User {h.caller.username} may not reassign task {task.id}", reason="accessDenied")
     _pass_on(h, targets)
     for user in targets:
         _may_hold(h, user)
-    members = () if task.assignee == me else _membership(h, me)
+    members = () if task.assignee == me else _membership(h, me) if own else over or ()
+    if over:  # a lead (not admin) gives its groups' tasks to their candidates only, asserted like an assign
+        strangers = [u for u in targets if not is_candidate(task, u, _groups_of(h, u) or [])]
+        if strangers:
+            raise Forbidden(f"A lead gives task {task.id} only to its candidates: not {', '.join(strangers)}",
+                            reason="accessDenied")
+        members += tuple(m for u in targets for m in _membership(h, u))
     if len(targets) == 1:
         return Grant(targets[0], members=members, reassignment=True)
     return Grant(None, offered=targets, members=members, reassignment=True)

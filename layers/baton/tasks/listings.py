@@ -30,6 +30,8 @@ class HistoryPage:
 
 
 # A queue's or inbox's other orders: the index that holds it so, and its direction.
+# A group's open tasks: its queue's items (entries name their task), and its members' held tasks of it.
+SHOW_OF_GROUP = "attribute_exists(taskId) OR contains(candidateGroups, :group)"
 SORTED = {"due": (GSI_DUE, True), "age": (GSI_AGE, True), "newest": (GSI_AGE, False)}
 
 
@@ -116,6 +118,19 @@ class TaskListings:
         items, last = self.db.merged(index, parts, forward=forward, limit=limit, after=after, region=QUEUED,
                                      show=show, now=clock.stamp() if show else None, between=between,
                                      extra=extra or None)
+        return self._tasks_of(tenant, items), encode_position(last, mark)
+
+    def group_open(self, tenant: str, group: str, members: list[str], limit: int, cursor: str | None
+                   ) -> tuple[list[Task], str | None]:
+        """A page of a group's open tasks in queue order (its leads' view: tasks.team): the group's
+        queue partition (free tasks, and leased ones) and its members' inboxes (only the tasks the
+        group is a candidate of), merged: one Query per partition per page, a filter on their own
+        items. A task held by a non-member shows only while its lease runs (its queue entry)."""
+        parts = [Keys.group_queue(tenant, group), *(Keys.inbox(tenant, m) for m in dict.fromkeys(members))]
+        mark = fingerprint(tenant, "group-open", group)
+        after = decode_position(cursor, mark, QUEUED)
+        items, last = self.db.merged(GSI_QUEUE, parts, forward=True, limit=limit, after=after, region=QUEUED,
+                                     show=SHOW_OF_GROUP, extra={":group": group})
         return self._tasks_of(tenant, items), encode_position(last, mark)
 
     def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,

@@ -58,11 +58,11 @@ ACTIVE = EXISTS & either(absent("active"), eq("active", True))
 def person_from(user: dict[str, Any], load: dict[str, Any] | None) -> Person:
     """A user as the task rules see it: its (deserialized) user item (groups, presence, active)
     and load item (Keys.person: load, capacity, skills, lastAssignedAt; None: it has none)."""
-    load = load or {}
-    capacity = load.get("capacity")
+    load, capacity = load or {}, (load or {}).get("capacity")
     return Person(str(user["userId"]), tuple(user.get("groups", [])), frozenset(load.get("skills", [])),
                   None if capacity is None else int(capacity), int(load.get("load", 0)),
-                  str(user.get("presence", "available")), bool(user.get("active", True)), load.get("lastAssignedAt"))
+                  str(user.get("presence", "available")), bool(user.get("active", True)), load.get("lastAssignedAt"),
+                  tuple(user.get("leads", [])))
 
 
 def holders(change: Change) -> tuple[str | None, str | None]:
@@ -198,10 +198,10 @@ class TaskRepository:
         if taker and taker not in self.absent and (taker != old.assignee or change.expired):  # retaken: active?
             checked[len(ops)] = taker
             ops.append(Op("ConditionCheck", serialize(Keys.person(tenant, taker)), ACTIVE))
-        members: dict[int, str] = {}
-        for member in change.members:
-            members[len(ops)] = member.user
-            ops.append(Op("ConditionCheck", serialize(Keys.user(tenant, member.user)), member.rule))
+        members: dict[int, tuple[str, str]] = {}  # one check per user item: its memberships and leads
+        for user, (kind, asserted) in change.assertions().items():
+            members[len(ops)] = (user, kind)
+            ops.append(Op("ConditionCheck", serialize(Keys.user(tenant, user)), asserted))
         if pending is not None:  # a direct claim's event, written out now; `deferred`: published at the claim
             ops.append(Op("Put", {**event_item(tenant, pending), DEFERRED: {"BOOL": True}}))
         if change.expired is not None:
@@ -217,7 +217,7 @@ class TaskRepository:
             if failed.index == 0:
                 raise TaskChanged(task_from_item(failed.item) if failed.item else None) from None
             if failed.index in members:
-                raise MembershipLost(members[failed.index]) from None
+                raise MembershipLost(*members[failed.index]) from None
             if failed.index in checked:
                 self._refused(change, checked[failed.index], loads.get(failed.index, 0), failed.item)
             if failed.index == held_at and change.ledger is not None:

@@ -51,12 +51,13 @@ def require_manual(task: Task) -> None:
         raise BadRequest(f"Task {task.id} is automatic and cannot be assigned", reason="txnNotTask")
 
 
-def check_release(task: Task, caller: Caller) -> None:
+def check_release(task: Task, caller: Caller, overseen: bool = False) -> None:
+    """The holder, or who oversees the task (admin, a lead of its groups: tasks.oversight)."""
     require_role(caller)
     require_open(task)
     if task.assignee is None:
         raise Conflict(f"Task {task.id} is not assigned", reason="notAssigned")
-    if task.assignee != caller.user_id and not caller.is_admin:
+    if task.assignee != caller.user_id and not (caller.is_admin or overseen):
         raise Forbidden(f"Task {task.id} is held by {task.assignee}", reason="accessDenied")
 
 
@@ -79,13 +80,14 @@ def require_group_task(task: Task) -> None:
         raise BadRequest(f"Task {task.id} is not a group task", reason="notGroupTask")
 
 
-def check_unassign(task: Task, caller: Caller, groups: Iterable[str]) -> bool:
-    """Journey Manager unassign: back to the group queue. False when nobody holds it."""
+def check_unassign(task: Task, caller: Caller, groups: Iterable[str], overseen: bool = False) -> bool:
+    """Journey Manager unassign: back to the group queue (who may work on it, or a lead of its
+    groups: `overseen`). False when nobody holds it."""
     require_role(caller)
     require_open(task)
     require_manual(task)
     require_group_task(task)
-    if not may_work_on(task, caller, groups):
+    if not (may_work_on(task, caller, groups) or overseen):
         raise Forbidden(f"User {caller.username} has no access to task {task.id}", reason="accessDenied")
     return task.assignee is not None
 

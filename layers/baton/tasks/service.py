@@ -30,6 +30,7 @@ from baton.tasks.holders import at_capacity
 from baton.tasks.layout import MAX_CANDIDATES
 from baton.tasks.leases import lease_until
 from baton.tasks.listings import TaskListings
+from baton.tasks.oversight import membership, oversight
 from baton.tasks.reads import TaskReads
 from baton.tasks.repository import TaskRepository
 
@@ -191,19 +192,23 @@ class TaskService(Delegation, TaskReads):
 
         def decide(seen: Seen) -> Change | None:
             task, mine = seen.view, (seen.groups or {}).get(me, [])
-            if not rules.check_unassign(task, self.caller, mine):
+            worker = rules.may_work_on(task, self.caller, mine)
+            over = None if worker else oversight(task, self.caller, self.tasks.people)  # a lead of its groups
+            if not rules.check_unassign(task, self.caller, mine, over is not None):
                 return None
             return seen.change(self.next(task, assignee=None), self.event(task, "unassign", task.assignee, None),
-                               eligibility.membership(task, self.caller, me, seen.groups))
+                               membership(task, self.caller, me, seen.groups) if worker else over or ())
         return self.apply(task_id, Action("unassign", decide), if_match)[0]
 
     def release(self, task_id: str, if_match: int | None = None) -> Task:
         def decide(seen: Seen) -> Change | None:
             task = seen.view
-            rules.check_release(task, self.caller)
+            over = () if task.assignee == self.caller.user_id else oversight(task, self.caller, self.tasks.people)
+            rules.check_release(task, self.caller, over is not None)  # the holder, admin, a lead of its groups
             if task.delegationState == "pending":  # a delegate's release gives it back to the owner
                 return self.resolution(seen, "release")
-            return seen.change(self.next(task, assignee=None), self.event(task, "release", task.assignee, None))
+            return seen.change(self.next(task, assignee=None), self.event(task, "release", task.assignee, None),
+                               over or ())
         return self.apply(task_id, Action("release", decide, by_holder=True), if_match)[0]
 
     def heartbeat(self, task_id: str, lease_seconds: int | None = None, if_match: int | None = None) -> Task:

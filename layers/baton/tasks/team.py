@@ -17,7 +17,7 @@ from baton import clock
 from baton.directory.repository import DirectoryRepository
 from baton.directory.routing import routable
 from baton.domain import Caller
-from baton.errors import NotFound
+from baton.errors import Forbidden, NotFound
 from baton.storage.dynamo import Dynamo
 from baton.tasks.domain import Task
 from baton.tasks.listings import TaskListings
@@ -61,7 +61,7 @@ class TeamView:
         free = [t for t in queue if t.assignee is None or t.lease_expired(now)]
         oldest = min((t.createdAt for t in free), default=None)
         return {
-            "groupId": group.id, "name": group.name, "routing": group.routing.model_dump(),
+            "groupId": group.id, "name": group.name, "routing": group.routing.model_dump(), "leads": group.leads,
             "queue": {
                 "depth": len(free),
                 "oldestAgeSeconds": _seconds_between(oldest, now) if oldest else None,
@@ -76,3 +76,14 @@ class TeamView:
                 for uid in group.members],
             "at": now,
         }
+
+    def open_tasks(self, group_id: str, limit: int, cursor: str | None) -> tuple[list[Task], str | None]:
+        """A page of the group's open tasks, free and held, in queue order (its leads' supervisor
+        view: the UI groups them by holder): `admin` or a lead of the group, else 403. One GetItem
+        (the group: members and leads), then one Query per partition per page (tasks.listings)."""
+        group, _ = DirectoryRepository(self.db).get_group(self.caller.tenant, group_id)
+        if group is None:
+            raise NotFound(f"Group {group_id} not found", reason="groupNotFound")
+        if not (self.caller.is_admin or self.caller.user_id in group.leads):
+            raise Forbidden(f"User {self.caller.username} does not lead group {group_id}", reason="accessDenied")
+        return TaskListings(self.db).group_open(self.caller.tenant, group_id, group.members, limit, cursor)

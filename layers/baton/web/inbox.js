@@ -121,6 +121,9 @@ function when(text) {
 
 const me = () => state.me && state.me.sub;
 const isAdmin = () => state.roles.includes("admin");
+// The groups I lead (my user's `leads`, once the directory is read): their supervisor view is mine.
+const ledGroups = () => ((state.users && state.users.get(me())) || {}).leads || [];
+const maySupervise = () => isAdmin() || ledGroups().length > 0;
 const taskPath = (id, rest = "") => `api/v1/tasks/${encodeURIComponent(id)}${rest}`;
 const typing = (node) => node && (node.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(node.tagName));
 
@@ -326,7 +329,9 @@ async function begin(token, keep) {
   setNotify(localStorage.getItem(prefKey("notify")) === "1" && "Notification" in window
     && Notification.permission === "granted", false);
   // the directory (names, for a task's page and Reassign) is read beside the lists, not before them
-  state.usersLoaded = loadUsers().catch(() => {}); // a 401 has signed out already
+  state.usersLoaded = loadUsers().then(() => { // a lead is offered its groups' supervisor view
+    if (state.view !== "supervise") $("view-supervise").hidden = !maySupervise();
+  }).catch(() => {}); // a 401 has signed out already
   await fromUrl(true);
   await state.usersLoaded;
   follow();
@@ -423,7 +428,8 @@ async function fromUrl(first = false) {
   if (!state.token) return;
   const params = new URLSearchParams(location.search);
   const filters = filtersOf(params);
-  const view = params.get("view") === "supervise" && isAdmin() ? "supervise" : null;
+  if (params.get("view") === "supervise" && !isAdmin()) await state.usersLoaded; // a lead's?
+  const view = params.get("view") === "supervise" && maySupervise() ? "supervise" : null;
   fillFilterForm(filters);
   const active = Object.keys(filters).filter((k) => k !== "q").length;
   $("f-active").textContent = active ? `(${active})` : "";
@@ -431,7 +437,7 @@ async function fromUrl(first = false) {
   $("work").hidden = view === "supervise";
   $("supervise").hidden = view !== "supervise";
   $("view-work").hidden = view !== "supervise";
-  $("view-supervise").hidden = view === "supervise" || !isAdmin();
+  $("view-supervise").hidden = view === "supervise" || !maySupervise();
   $("claim-next").hidden = view === "supervise";
   $("claim-next-says").hidden = view === "supervise";
   const changed = first || !sameFilters(filters, state.filters) || state.view !== view;
@@ -1257,10 +1263,18 @@ function showReassign(task, may) {
     ...(required ? [" ", el("span", { class: "required" }, "(required)")] : []));
 }
 
-// ---------------------------------------------------------------- the supervisor view (admin)
+// ---------------------------------------------------------------- the supervisor view (admin, a group's lead)
+
+// A lead's view: one group it leads (the group filter's, else its first), every open task of it
+// (GET /api/v1/groups/{id}/tasks: its queue and its members' inboxes), shown by holder.
+function ledGroup() {
+  const led = ledGroups();
+  return led.includes(state.filters.group) ? state.filters.group : led[0];
+}
 
 async function loadSupervise(more) {
   const sup = state.sup;
+  if (!isAdmin()) return loadLedGroup(more);
   // What the API serves: the tenant's open tasks (newest first), one holder's (in queue order),
   // or one group's queue; a priority range with the latter two; an id with any.
   const f = state.filters;
@@ -1290,6 +1304,30 @@ async function loadSupervise(more) {
     if (error.status !== 401) flash(error.message, true);
     return;
   }
+  const users = [...state.users.values()].filter((u) => u.active !== false);
+  const select = $("bulk-user");
+  if (select.options.length !== users.length) {
+    select.replaceChildren(...users.map((u) => el("option", { value: u.id }, nameOf(u.id))));
+  }
+  renderSupervise();
+}
+
+async function loadLedGroup(more) {
+  const sup = state.sup;
+  const group = ledGroup();
+  const params = new URLSearchParams({ limit: "100" });
+  if (more && sup.cursor) params.set("cursor", sup.cursor);
+  try {
+    const { data } = await api("GET", `api/v1/groups/${encodeURIComponent(group)}/tasks?${params}`);
+    const items = data.items.filter((t) => matchesFilters(t, "mine"));
+    sup.items = more ? sup.items.concat(items) : items;
+    sup.cursor = data.cursor || null;
+    if (!more) sup.picked.clear();
+  } catch (error) {
+    if (error.status !== 401) flash(error.message, true);
+    return;
+  }
+  $("supervise-title").firstChild.textContent = `Open tasks of group ${group} (you lead it), by holder `;
   const users = [...state.users.values()].filter((u) => u.active !== false);
   const select = $("bulk-user");
   if (select.options.length !== users.length) {
