@@ -1,6 +1,8 @@
 """What `GET /api/v1/tasks` may be narrowed by, each served by an index (docs/data-model.md): one
 group's queue (its queue partition), a priority range (a key range of the queue order, whose
-keys start with the priority), a task id (one GetItem). Anything else is refused, never applied
+keys start with the priority), a task id (one GetItem), and whether it is overdue (a filter on
+the `overdueAt` the task item and its queue entries carry, compared with the time of the read).
+Anything else is refused, never applied
 by reading and dropping items. Pure functions, no I/O."""
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from dataclasses import dataclass
 from baton.domain import Caller
 from baton.errors import BadRequest, Forbidden
 from baton.tasks.domain import MAX_PRIORITY, Task
+from baton.tasks.escalations import is_overdue
 
 
 def listing(caller: Caller, assignee: str | None, candidate: str | None, status: str | None, group: str | None,
-            priority: tuple[int | None, int | None], groups_of: Callable[[], list[str]]) -> Listing:
+            priority: tuple[int | None, int | None], groups_of: Callable[[], list[str]],
+            overdue: bool = False) -> Listing:
     """The listing a request asks for, checked (`groups_of`: the caller's groups, read for its queue)."""
     me = caller.user_id
     who = me if assignee == "me" else assignee
@@ -27,7 +31,7 @@ def listing(caller: Caller, assignee: str | None, candidate: str | None, status:
         cand = (me, groups_of())
         if group is not None and group not in cand[1] and not caller.is_admin:
             raise Forbidden(f"User {caller.username} is not a member of group {group}", reason="accessDenied")
-    found = Listing(who, cand, status, group, priority_range(*priority))
+    found = Listing(who, cand, status, group, priority_range(*priority), overdue)
     found.check()
     return found
 
@@ -44,13 +48,15 @@ def priority_range(low: int | None, high: int | None) -> tuple[int, int] | None:
 @dataclass(frozen=True)
 class Listing:
     """One listing's parameters: the holder (`who`), the caller and its groups for its queue
-    (`cand`), the status, one group's queue, a priority range."""
+    (`cand`), the status, one group's queue, a priority range, only overdue tasks (open, past
+    their `dueDate` or with a fired escalation step: tasks.escalations.is_overdue)."""
 
     who: str | None
     cand: tuple[str, list[str]] | None
     status: str | None
     group: str | None
     priority: tuple[int, int] | None
+    overdue: bool = False
 
     @property
     def in_queue_order(self) -> bool:
@@ -66,6 +72,8 @@ class Listing:
     def holds(self, task: Task, now: str) -> bool:
         """Whether the listing holds this task (the search by id)."""
         if self.status is not None and task.status != self.status:
+            return False
+        if self.overdue and not is_overdue(task, now):
             return False
         if self.priority is not None and not self.priority[0] <= task.priority <= self.priority[1]:
             return False

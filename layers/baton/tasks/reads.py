@@ -39,7 +39,7 @@ class TaskReads:
              overdue: bool = False) -> tuple[list[Task], str | None]:
         """A page of a listing (tasks.listings), narrowed by what its index serves (tasks.filters)."""
         listing = filters.listing(self.caller, assignee, candidate, status, group, (priority_min, priority_max),
-                                  lambda: self._groups_of(self.caller.user_id))
+                                  lambda: self._groups_of(self.caller.user_id), overdue)
         if q is not None:  # one GetItem: the task, when the listing holds it
             task = self.tasks.get_task(self.caller.tenant, q)
             return ([task] if task is not None and listing.holds(task, clock.stamp()) else []), None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +31,16 @@ from baton.storage.dynamo import Dynamo, TransactionConflict, get_dynamo
 from baton.tasks import eligibility
 from baton.tasks import escalations as ladder
 from baton.tasks.change import Change
-from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged
+from baton.tasks.domain import (
+    HistoryEvent,
+    HistoryRaced,
+    HolderRefused,
+    MembershipLost,
+    Person,
+    SeparationRefused,
+    Task,
+    TaskChanged,
+)
 from baton.tasks.eligibility import Grant, Handover
 from baton.tasks.timers import TimerRepository, bucket_of, hour_end, hours, next_hour, previous_hour
 
@@ -86,6 +95,7 @@ class Escalator:
         refused one it is read again."""
         written: list[HistoryEvent] = []
         known: tuple[Task | None, dict[str, list[str]]] | None = None
+        refused: set[str] = set()  # users the write found may not hold it (capacity, skills, separation)
         for _ in range(MAX_ATTEMPTS * ladder.MAX_STEPS):
             task, groups = known if known is not None else self._read(tenant, task_id)
             known = None
@@ -98,12 +108,16 @@ class Escalator:
                 return written
             now = clock.stamp()
             grants: dict[str, Grant] = {}
-            firing = ladder.fire(task, step, now, partial(self.may_hold, tenant, task, groups, grants))
+            firing = ladder.fire(task, step, now, partial(self.may_hold, tenant, task, groups, grants,
+                                                          self.tasks.people, refused))
             change = self._change(task, firing, now, grants.get(firing.holder_to or ""))
             try:
                 self.tasks.write(tenant, change)
             except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost):
                 continue  # the task changed under us: decide again on what it is now
+            except (HolderRefused, SeparationRefused):  # the write found the user may not hold it:
+                refused.add(firing.holder_to or "")  # decided again, the step offers the task instead
+                continue
             written.append(change.event)
             # as stored: a direct claim's pending event was written out by this change
             known = change.after.model_copy(update={"lastEvent": None}), groups
@@ -121,13 +135,18 @@ class Escalator:
         return task, groups
 
     @staticmethod
-    def may_hold(tenant: str, task: Task, groups: dict[str, list[str]], grants: dict[str, Grant], user: str) -> bool:
+    def may_hold(tenant: str, task: Task, groups: dict[str, list[str]], grants: dict[str, Grant],
+                 people: Mapping[str, Person], refused: set[str], user: str) -> bool:
         """Whether an escalation may give the task to `user`: what tasks.eligibility answers for a
         reassignment by the system (admin) to that user (the task's reassignment policy, and the
-        rules about who may hold it). The grant is kept for the write to assert what it relies on."""
+        rules about who may hold it: separation, skills and capacity, on `people` as read with the
+        task). The grant is kept for the write to assert what it relies on (memberships, the load,
+        the holds in the task's case). `refused`: users a write found may not hold it."""
+        if user in refused:
+            return False
         system = Caller(user_id=SYSTEM, username=SYSTEM, tenant=tenant, roles=frozenset({ROLE_ADMIN}))
         try:
-            grant = eligibility.decide(Handover(task, system, eligibility.REASSIGN, (user,), groups))
+            grant = eligibility.decide(Handover(task, system, eligibility.REASSIGN, (user,), groups, None, people))
         except BatonError:
             return False
         if grant is None or grant.holder != user:
@@ -147,7 +166,9 @@ class Escalator:
             "comment": f"escalation {firing.step.id}: {firing.step.action} ({firing.outcome})",
             "candidates": offered if firing.holder_to is None else None, "reason": firing.reason,
             "changes": firing.changes})
-        return Change(task, after, event, members=grant.members if grant is not None else ())
+        if grant is None:
+            return Change(task, after, event)
+        return Change(task, after, event, members=grant.members, ledger=grant.ledger)
 
 
 class Sweeper:
