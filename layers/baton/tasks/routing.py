@@ -42,7 +42,7 @@ def _user(person: Person) -> User:
     """A member as the strategies read it."""
     return User(id=person.id, username=person.id, presence=person.presence,  # type: ignore[arg-type]
                 capacity=person.capacity, skills=sorted(person.skills), load=person.load,
-                lastAssignedAt=person.lastAssignedAt, active=person.active)
+                lastAssignedAt=person.lastAssignedAt, active=person.active, absence=person.absence)
 
 
 class Router:

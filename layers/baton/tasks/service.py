@@ -78,7 +78,7 @@ class TaskService(Delegation, TaskReads):
         def decide(seen: Seen) -> Change | None:
             task = seen.view
             grant = eligibility.decide(Handover(task, self.caller, via, targets, seen.groups, reason,
-                                                self.tasks.people))
+                                                self.read_stand_ins(targets)))
             if grant is None:
                 return None
             # a hand-over ends a delegation; offered to several, they become its candidate users
@@ -86,7 +86,7 @@ class TaskService(Delegation, TaskReads):
             offered = {"candidateUsers": list(grant.offered)} if grant.holder is None else {}
             after = self.next(task, assignee=grant.holder, owner=None, delegationState=None, leaseExpiresAt=lease,
                               **offered)
-            event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None)
+            event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None, grant)
             return seen.change(after, event, grant.members, grant.ledger)
         me = self.caller.user_id
         return Action(verb, decide, tuple(u for u in dict.fromkeys(targets) if u != me))
