@@ -16,7 +16,8 @@ from tests.support import ROOT
 pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("bench")]
 KEYS = {"cold_init_ms", "baseline_init_ms", "cold_init_ratio", "warm_p50_us", "warm_p99_us", "warm_baseline_p50_us",
         "warm_ratio", "ddb_calls", "bulk_claim_100", "race", "scale", "queue_scale", "queue_groups", "claim_next",
-        "hot_key_share", "people", "escalation_sweep", "escalation_lateness",
+        "hot_key_share", "people", "escalation_sweep", "escalation_lateness", "routing_served", "routing_spread",
+        "routing_race",
         "layer_mb"}
 
 
@@ -50,3 +51,10 @@ def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
     late = results["escalation_lateness"]
     assert late["tasks"] == 10 and late["unfired"] == 0 and late["p99_s"] <= 2
     assert "| measure | result | goal |" in proc.stdout
+    assert bulk["single_claim_ms"] > 0 and bulk["ratio_to_single"] > 0
+    served, spread, race = results["routing_served"], results["routing_spread"], results["routing_race"]
+    assert served["tasks"] == 10 and served["unrouted"] == 0 and served["counts"] == [2, 2, 2, 2, 2], served
+    assert spread["tasks"] == spread["routed"] == 10 and spread["max_spread"] <= 1, spread
+    assert race["given_twice"] == 0 and race["capacity_breaches"] == 0 and race["loads_off"] == 0, race
+    assert race["given"] == min(race["tasks"], race["users"] * race["capacity"]), race
+    assert "`routing_race`" in proc.stdout and "`bulk_claim_100` against one claim" in proc.stdout

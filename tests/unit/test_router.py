@@ -156,7 +156,7 @@ def test_an_offer_reserves_the_task_for_one_member_until_accepted() -> None:
     assert r.status == 200 and r.body["assignee"] == "alice" and r.body["offeredTo"] is None
     assert load("alice") == 1
     assert [e["action"] for e in history("o1")][-2:] == ["offer", "claim"]
-    assert history("o1")[-2]["comment"] == "routing:round-robin"
+    assert history("o1")[-2]["comment"] == history("o1")[-2]["reason"] == "routing:round-robin"
 
 
 @pytest.mark.usefixtures("controlled_clock")
@@ -196,3 +196,73 @@ def test_an_expired_offer_nobody_can_take_goes_back_to_the_queue() -> None:
     assert router.route_task(TENANT, "o3") == 0
     task = task_of("o3")
     assert task["offeredTo"] is None and load("alice") == 0 and "o3" in queue("bob")
+
+
+@pytest.mark.usefixtures("controlled_clock")
+def test_routing_and_offers_give_their_reason_in_the_ledger_field_through_history_and_audit() -> None:
+    """The reason codes are the ledger's `reason` (hashed in the chain), not only a comment: GET
+    history and the tenant audit both serve them, and the audit's action filter knows offers."""
+    from baton import clock
+
+    start = clock.stamp()
+    group("least-loaded", gid="desk")
+    create_task("w1", candidateGroups=["desk"])
+    router = Router(get_dynamo())
+    assert router.route_task(TENANT, "w1") == 1
+    offers(seconds=30)
+    create_task("w2", candidateGroups=["crew"])
+    assert router.route_task(TENANT, "w2") == 1  # offered to alice (routing:round-robin)
+    clock.advance(1)
+    assert call("POST", "/api/v1/tasks/w2/action/reject", user="alice").status == 200
+    assert router.route_task(TENANT, "w2") == 1  # offered to bob
+    clock.advance(31)
+    assert router.route_task(TENANT, "w2") == 1  # bob's offer expired: carol
+    for u in CREW:
+        call("PUT", f"/api/v1/users/{u}/presence", {"status": "offline"}, user=u)
+    clock.advance(31)
+    assert router.route_task(TENANT, "w2") == 0  # carol's expired too, nobody left: back to the queue
+    assert [(e["action"], e["reason"]) for e in history("w1")] == [("create", "request"),
+                                                                  ("assign", "routing:least-loaded")]
+    assert [(e["action"], e["from"], e["to"], e["reason"]) for e in history("w2")] == [
+        ("create", None, "open", "request"), ("offer", None, "alice", "routing:round-robin"),
+        ("reject", "alice", None, "offer-rejected"), ("offer", None, "bob", "routing:round-robin"),
+        ("offer", "bob", "carol", "offer-expired"), ("offer", "carol", None, "offer-expired")]
+    verified = call("GET", "/api/v1/tasks/w2/history", query={"verify": "true"})
+    assert verified.status == 200 and verified.body["verified"] is True, verified.body
+    clock.advance(1)
+    window = {"from": start, "to": clock.stamp()}
+    r = call("GET", "/api/v1/audit", user="root", roles=ADMIN, query={**window, "action": "offer"})
+    assert r.status == 200, r
+    assert [(e["taskId"], e["to"], e["reason"]) for e in r.body["items"]] == [
+        ("w2", "alice", "routing:round-robin"), ("w2", "bob", "routing:round-robin"),
+        ("w2", "carol", "offer-expired"), ("w2", None, "offer-expired")]
+    r = call("GET", "/api/v1/audit", user="root", roles=ADMIN, query={**window, "action": "reject"})
+    assert [(e["taskId"], e["reason"]) for e in r.body["items"]] == [("w2", "offer-rejected")]
+    r = call("GET", "/api/v1/audit", user="root", roles=ADMIN, query={**window, "action": "assign"})
+    assert [(e["taskId"], e["actor"], e["reason"]) for e in r.body["items"]] == [
+        ("w1", ROUTER, "routing:least-loaded")]
+
+
+def test_a_claim_that_wins_while_the_router_decides_is_never_taken_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The router decides on a free task, a member claims it before the router's write lands: the
+    write is refused and decided again on the claimed task, where the router gives up (an admin's
+    assign would have reassigned it: a double assignment, found by `make bench`'s routing race)."""
+    from baton.tasks.repository import TaskRepository
+
+    group("round-robin")
+    create_task("x1", candidateGroups=["crew"])
+    original = TaskRepository.read_people
+    raced: list[bool] = []
+
+    def racing(self: TaskRepository, tenant: str, users: Any) -> Any:
+        out = original(self, tenant, users)
+        if not raced:
+            raced.append(True)
+            assert call("POST", "/api/v1/tasks/x1/action/claim", user="carol").status == 200
+        return out
+
+    monkeypatch.setattr(TaskRepository, "read_people", racing)
+    assert Router(get_dynamo()).route_task(TENANT, "x1") == 0
+    assert raced and assignee("x1") == "carol"
+    assert [e["action"] for e in history("x1")] == ["create", "claim"]
+    assert (load("alice"), load("carol")) == (0, 1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from baton import clock
 from baton.domain import require_role
 from baton.errors import Conflict, Forbidden
-from baton.tasks import eligibility
+from baton.tasks import eligibility, reasons
 from baton.tasks.algorithm import Action, State
 from baton.tasks.change import Change, Seen
 from baton.tasks.domain import Task
@@ -56,9 +56,10 @@ class OfferService:
             why = reason
             if task.offeredTo is not None:  # the last offer expired: that member had its turn
                 tried = list(dict.fromkeys([*tried, task.offeredTo]))
-                why = "offer-expired"
+                why = reasons.OFFER_EXPIRED
             after = service.next(task, offeredTo=user, offerExpiresAt=clock.after(seconds), offerTried=tried)
             event = service.event(task, OFFER, task.offeredTo, user, why)
+            event.reason = why
             return seen.change(after, event, grant.members)
         return service.apply(task_id, Action(OFFER, decide, (user,)), None, first)[0]
 
@@ -71,7 +72,9 @@ class OfferService:
             if task.offeredTo is None or task.offer_live(clock.stamp()) or task.assignee is not None:
                 return None
             after = service.next(task, offerTried=list(dict.fromkeys([*task.offerTried, task.offeredTo])))
-            return seen.change(after, service.event(task, OFFER, task.offeredTo, None, "offer-expired"))
+            event = service.event(task, OFFER, task.offeredTo, None, reasons.OFFER_EXPIRED)
+            event.reason = reasons.OFFER_EXPIRED
+            return seen.change(after, event)
         return service.apply(task_id, Action(OFFER, decide), None)[0]
 
     def accept(self, task_id: str) -> Task:
@@ -95,5 +98,7 @@ class OfferService:
             if task.assignee is not None:
                 raise Forbidden(f"Task {task.id} is held by {task.assignee}", reason="accessDenied")
             after = service.next(task, offerTried=list(dict.fromkeys([*task.offerTried, me])))
-            return seen.change(after, service.event(task, REJECT, me, None, "offer-rejected"))
+            event = service.event(task, REJECT, me, None, reasons.OFFER_REJECTED)
+            event.reason = reasons.OFFER_REJECTED
+            return seen.change(after, event)
         return service.apply(task_id, Action(REJECT, decide), None)[0]

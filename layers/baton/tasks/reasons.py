@@ -56,6 +56,7 @@ def is_reason(code: str) -> bool:
 # Task actions (a task event's `action`, its CloudEvent type `baton.task.<action>`), then the
 # directory changes that share the ledger (ProcessMaker's activity assignee writes).
 TASK_ACTIONS: tuple[str, ...] = ("create", "claim", "release", "assign", "unassign", "reassign", "complete",
-                                 "abandon", "heartbeat", "lease-expired", "update", "delegate", "resolve")
+                                 "abandon", "heartbeat", "lease-expired", "update", "delegate", "resolve",
+                                 "offer", "reject")
 DIRECTORY_ACTIONS: tuple[str, ...] = ("assignee-add", "assignee-remove")
 ACTIONS: tuple[str, ...] = TASK_ACTIONS + DIRECTORY_ACTIONS

@@ -23,9 +23,11 @@ from baton.directory.domain import Group, User
 from baton.directory.repository import DirectoryRepository
 from baton.directory.routing import PUSH_STRATEGIES, pick
 from baton.domain import ROLE_ADMIN, Caller
-from baton.errors import BatonError
+from baton.errors import BatonError, Conflict
 from baton.storage.dynamo import Dynamo
-from baton.tasks import eligibility
+from baton.tasks import eligibility, reasons
+from baton.tasks.algorithm import Action
+from baton.tasks.change import Change, Seen
 from baton.tasks.domain import Person
 from baton.tasks.listings import TaskListings
 from baton.tasks.offers import OfferService
@@ -36,6 +38,24 @@ ROUTER = "baton-router"  # the actor of a routed assignment
 MAX_PICKS = 8  # members tried for one task before it waits for the next trigger
 GROUP_TTL = 2.0  # seconds a group's routing is cached by one router process
 QUEUE_BATCH = 10
+
+
+def routed(action: Action, reason: str) -> Action:
+    """`action` as the router runs it: only on a task nobody holds (as decided on its latest read:
+    a claim that won meanwhile is never taken over, which an admin's assign would do) and with its
+    event's ledger `reason` set (tasks.reasons; the hash chain covers it, as it is stamped when the
+    change is written)."""
+    def decide(seen: Seen) -> Change | None:
+        task = seen.view
+        if task.status != "open":
+            raise Conflict(f"Task {task.id} is {task.status}", reason="txnAlreadyFinished")
+        if task.assignee is not None:
+            raise Conflict(f"Task {task.id} is held by {task.assignee}", reason="txnAlreadyAssigned")
+        change = action.decide(seen)
+        if change is not None:
+            change.event.reason = reason
+        return change
+    return action._replace(decide=decide)
 
 
 def _user(person: Person) -> User:
@@ -129,16 +149,16 @@ class Router:
                     continue
                 if chosen is None:
                     break
-                reason = f"routing:{group.routing.strategy}"
+                reason = reasons.routing(group.routing.strategy)
                 seen = (task, {u: list(p.groups) for u, p in people.items()})
                 try:
                     if group.routing.offerSeconds:
                         OfferService(service).offer(task_id, chosen.id, group.routing.offerSeconds, reason, seen)
                     else:
-                        service.apply(task_id, service.handover(eligibility.ASSIGN, "assign", (chosen.id,), reason),
-                                      None, seen)
+                        given = service.handover(eligibility.ASSIGN, "assign", (chosen.id,), reason)
+                        service.apply(task_id, routed(given, reason), None, seen)
                 except BatonError as refused:
-                    if refused.reason in ("txnAlreadyAssigned", "txnAlreadyFinished", "txnNotFound"):
+                    if refused.reason in ("txnAlreadyAssigned", "txnAlreadyFinished", "txnNotFound", "offered"):
                         return 0  # claimed, finished or gone meanwhile
                     excluded.add(chosen.id)  # full, away or gone meanwhile: the next one
                     continue
