@@ -52,7 +52,7 @@ def routed(action: Action, reason: str) -> Action:
         if task.assignee is not None:
             raise Conflict(f"Task {task.id} is held by {task.assignee}", reason="txnAlreadyAssigned")
         change = action.decide(seen)
-        if change is not None:
+        if change is not None and change.event.onBehalfOf is None:  # an absence's reason stays (tasks.standins)
             change.event.reason = reason
         return change
     return action._replace(decide=decide)
