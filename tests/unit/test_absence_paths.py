@@ -192,7 +192,7 @@ def _racing_absence(monkeypatch: pytest.MonkeyPatch, absence: Absence | None, wa
 
     def write(self: TaskRepository, tenant: str, change: Any) -> None:
         if not writes:
-            DirectoryRepository(self.db).set_absence(TENANT, "alice", absence, {"alice": was})
+            DirectoryRepository(self.db).set_absence(TENANT, "alice", absence, {"alice": was}, "alice")
         writes.append(1)
         return original(self, tenant, change)
     monkeypatch.setattr(TaskRepository, "write", write)
