@@ -139,7 +139,7 @@ def list_users(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> dict[str, Any]:
     users, next_cursor = _service().users(filter, limit, cursor)
-    return {"items": [u.model_dump() for u in users], "cursor": next_cursor}
+    return {"items": [u.model_dump(by_alias=True) for u in users], "cursor": next_cursor}
 
 
 @router.handles("group_stats", summary="A group's team view: its queue and its members' presence and load",

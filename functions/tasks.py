@@ -152,6 +152,9 @@ class TaskWithView(TaskOut):
 
     taskView: dict[str, Any]
     expanded: list[dict[str, Any]]
+    mayHold: dict[str, Any] | None = Field(default=None, description=(
+        "Whether the caller may hold the task as far as separation of duties goes: {\"mayHold\": true}, or "
+        "{\"mayHold\": false, \"reason\": \"separation\", \"message\": <the rule>} (listings carry it too)"))
 
 
 class TaskPage(BaseModel):
@@ -215,11 +218,17 @@ def list_tasks(
             raise BadRequest("caseId lists a case's tasks: give it alone (with limit and cursor)")
         tasks, next_cursor = AuditService(get_dynamo(), current_caller(router.current_event)).case(
             caseId, limit, cursor)
-        return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
+        return {"items": _listed(tasks), "cursor": next_cursor}
     tasks, next_cursor = _service().list(assignee=assignee, candidate=candidate, status=status, limit=limit,
                                          cursor=cursor, group=group, priority_min=priorityMin,
                                          priority_max=priorityMax, q=q, overdue=overdue)
-    return {"items": [t.model_dump() for t in tasks], "cursor": next_cursor}
+    return {"items": _listed(tasks), "cursor": next_cursor}
+
+
+def _listed(tasks: list[Task]) -> list[dict[str, Any]]:
+    """A listing's tasks, each with `mayHold` for the caller (as the task get shows it)."""
+    may = _service().may_hold(tasks)
+    return [{**t.model_dump(), "mayHold": may[t.id]} for t in tasks]
 
 
 LIST_PARAMETERS = frozenset({"assignee", "candidate", "status", "limit", "cursor", "group", "priorityMin",
@@ -228,8 +237,10 @@ LIST_PARAMETERS = frozenset({"assignee", "candidate", "status", "limit", "cursor
 
 @router.handles("get_task", summary="Get a task", tags=["Tasks"])
 def get_task(taskId: TaskId) -> Response[TaskWithView]:
-    task = _service().get(taskId)
-    body = TaskWithView.model_validate({**task.model_dump(), **task_view(task)})
+    service = _service()
+    task = service.get(taskId)
+    body = TaskWithView.model_validate({**task.model_dump(), **task_view(task),
+                                        "mayHold": service.may_hold([task])[task.id]})
     return Response(200, JSON, body, headers=etag(task.version))
 
 

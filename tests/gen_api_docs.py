@@ -62,6 +62,12 @@ what each route costs.
 - **Separation of duties**: a task's (or its activity's, copied at creation) `separation` refuses
   a holder on every path, `admin` too: 409 `separation` naming the rule, never the other person
   (Journey Manager: 400 `separation`).
+- **May I hold it**: `GET /api/v1/tasks/{taskId}` and every item of `GET /api/v1/tasks` carry
+  `mayHold` for the caller as far as separation of duties goes: `{"mayHold": true}`, or
+  `{"mayHold": false, "reason": "separation", "message": <the rule, never the other person>}`
+  (computed by `tasks/eligibility.py` with the caller's holds in the task's case: one BatchGetItem
+  per page, only when a task of the page is separated from others). The inbox shows it instead of
+  a Claim button; a claim still decides for itself (409 `separation`).
 """
 LOCAL = """
 ## Local server only

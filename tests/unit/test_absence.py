@@ -33,7 +33,7 @@ def test_a_user_sets_and_ends_their_own_absence() -> None:
     assert r.body["absence"] == {"from": "2026-12-01T00:00:00.000000Z", "until": "2026-12-31T00:00:00.000000Z",
                                  "delegateTo": "bob", "mode": "redirect"}
     listed = call("GET", "/api/v1/users", query={"filter": "alice"}).body["items"][0]
-    assert listed["absence"]["delegateTo"] == "bob"
+    assert listed["absence"]["delegateTo"] == "bob" and listed["absence"]["from"] == "2026-12-01T00:00:00.000000Z"
     r = call("DELETE", "/api/v1/users/alice/absence", user="alice")
     assert r.status == 200 and r.body["absence"] is None
 

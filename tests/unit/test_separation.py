@@ -75,3 +75,29 @@ def test_bad_separations_are_400() -> None:
     for body in ({"tasks": "x"}, {"tasks": [""]}, {"tasks": ["t"] * 21}, {"excludeCreator": "yes"}, {"who": 1}):
         r = call("POST", "/api/v1/tasks", {"name": "x", "separation": body}, user="root", roles=ADMIN)
         assert r.status == 400, (body, r)
+
+
+def test_a_task_says_whether_the_caller_may_hold_it() -> None:
+    """`mayHold` on a task's get and in listings (for the inbox: why instead of a Claim button),
+    computed by tasks.eligibility with the caller's holds in the case, naming the rule only."""
+    def may(task: str, user: str, roles: tuple[str, ...] | None = None) -> dict[str, Any]:
+        r = call("GET", f"/api/v1/tasks/{task}", user=user, **({"roles": roles} if roles else {}))
+        assert r.status == 200, r
+        found: dict[str, Any] = r.body["mayHold"]
+        return found
+
+    assert may("approve", "alice") == {"mayHold": True}
+    assert native("claim", "prepare", "alice").status == 200
+    shown = may("approve", "alice")
+    assert shown["mayHold"] is False and shown["reason"] == "separation" and "(tasks)" in shown["message"]
+    assert "alice" not in shown["message"]
+    assert may("approve", "bob") == {"mayHold": True}
+    assert may("other-case", "alice") == {"mayHold": True}  # another case
+    listed = call("GET", "/api/v1/tasks", user="alice", query={"candidate": "me", "status": "open"}).body["items"]
+    shown = {t["id"]: t["mayHold"]["mayHold"] for t in listed}
+    assert shown["approve"] is False and shown["other-case"] is True
+    case = call("GET", "/api/v1/tasks", user="alice", query={"caseId": "order-1"}).body["items"]
+    assert {t["id"]: t["mayHold"]["mayHold"] for t in case} == {"prepare": True, "approve": False}
+    create_task("mine", candidateUsers=["root", "alice"], separation={"excludeCreator": True})
+    assert "excludeCreator" in may("mine", "root", ADMIN)["message"]
+    assert may("mine", "alice") == {"mayHold": True}

@@ -75,8 +75,9 @@ def replay(events: list[dict[str, Any]], candidates: list[str]) -> dict[str, Any
 
 
 def read_task(task_id: str) -> dict[str, Any]:
-    """The task's own fields (the native read adds ConductorOne's `taskView` and `expanded`)."""
-    return {k: v for k, v in get_task(task_id).body.items() if k not in ("taskView", "expanded")}
+    """The task's own fields (the native read adds ConductorOne's `taskView` and `expanded`, and
+    `mayHold` for the caller)."""
+    return {k: v for k, v in get_task(task_id).body.items() if k not in ("taskView", "expanded", "mayHold")}
 
 
 class Assignment(RuleBasedStateMachine):

@@ -11,7 +11,7 @@ costs O(page) Queries and items at any history size."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from baton.storage.keys import AUDIT_BUCKET_CHARS, AUDIT_SHARDS, TASK_SK, Keys
 from baton.table import GSI_AUDIT, GSI_CASE
 from baton.tasks.domain import HistoryEvent, Task
 from baton.tasks.layout import pending_event, task_from_item
+from baton.tasks.separation import Held
 from baton.tasks.stream import DEFERRED
 
 # A filtered audit page stops after examining this many events per requested item (then it
@@ -163,3 +164,13 @@ class AuditRepository:
             last = items[limit - 1]
             next_cursor = encode_cursor({k: last[k] for k in ("pk", "sk", "gsi5pk", "gsi5sk")})
         return tasks, next_cursor
+
+    def holds(self, tenant: str, user: str, case_ids: Iterable[str]) -> dict[str, Held]:
+        """What `user` has held in each of these cases (separation of duties' ledger items,
+        tasks.separation), by case id; one BatchGetItem (per 100 cases)."""
+        keys = {Keys.case_holds(tenant, case, user)["pk"]: case for case in set(case_ids)}
+        found: dict[str, Held] = {}
+        for item in self.db.batch_get(Keys.case_holds(tenant, case, user) for case in keys.values()):
+            data = deserialize(item)
+            found[keys[data["pk"]]] = Held(frozenset(data.get("tasks", [])), frozenset(data.get("activities", [])))
+        return found

@@ -3,23 +3,20 @@ that gives a task to someone, and the conditions its write asserts.
 
 The paths (`PATHS`): a claim (native, Itential, bulk), claim-next, an assign (Itential, bulk), a
 group member's assign (Journey Manager), a reassign (ConductorOne, bulk), a delegation and its
-resolution (native). Each asks `decide` with
-a `Handover` (the task as the rules see it, the caller, the path, the users to hold it and the
-memberships read with it) and gets a `Grant` (who holds it, who is offered it, the memberships
-the write must assert: `change.Membership`, a rule of `storage.conditions`), None when there is
-nothing to do, or the refusal as a domain error that each dialect renders in its own shape. The
-direct one-write claim asks `direct_claim` for its condition instead (the claim rule rendered, so
-that the fast path grants exactly what `decide` grants).
+resolution (native). Each asks `decide` with a `Handover` (the task as the rules see it, the
+caller, the path, the users to hold it and the memberships read with it) and gets a `Grant` (who
+holds it, who is offered it, the memberships the write must assert: `change.Membership`, a rule of
+`storage.conditions`), None when there is nothing to do, or the refusal as a domain error that
+each dialect renders in its own shape.
 
 In order, a path checks: what every path checks (`_open_to`: role, open, manual; nothing to do
 when the user holds it already), who may give it on this path (the path's own function below),
 the reassignment policy when a held task passes to someone else (`_pass_on`, on every path), and
 the rules about the person who is to hold it (`_may_hold`, on every path).
 
-To add a rule about who may hold a task (capacity, skills, presence, absence, separation of
-duties, offers): add it to `_may_hold` (and, if the task item alone cannot decide it, make
-`direct_claim` answer None for the callers it concerns). A new path: a constant in `PATHS`, a
-function in `_DECIDE`, and a row in tests/unit/test_eligibility.py.
+To add a rule about who may hold a task: add it to `_may_hold` (and, if the task item alone cannot
+decide it, make `direct_claim` answer None). A new path: a constant in `PATHS`, a function in
+`_DECIDE`, and a row in tests/unit/test_eligibility.py.
 """
 
 from __future__ import annotations
@@ -97,10 +94,10 @@ class Grant(NamedTuple):
 
 
 def decide(h: Handover) -> Grant | None:
-    """Grant the handover, or raise why not; None when there is nothing to do. A holder of a task
-    of a case adds it to their holds in that case, in the same write, on condition that they held
-    none of the tasks or activities it is separated from (tasks.separation: race-safe). Work given
-    to an absent user goes to who stands in, the write pinning the absences (tasks.standins)."""
+    """Grant the handover, or raise why not; None when there is nothing to do. A holder of a case's
+    task adds it to their holds in the case, in the write, on condition that they held none of the
+    tasks or activities it is separated from (tasks.separation: race-safe). Work given to an absent
+    user goes to who stands in, the write pinning the absences (tasks.standins)."""
     grant = _DECIDE[h.via](h)
     if grant is not None:  # work meant for an absent user goes to who stands in
         grant = standins.apply(h, grant, _may_hold)
@@ -111,10 +108,8 @@ def decide(h: Handover) -> Grant | None:
 
 
 def direct_claim(caller: Caller, if_match: int | None) -> tuple[Rule, dict[str, Any]] | None:
-    """The fast path's condition for a claim by `caller` (the claim rule, at the expected version
-    when one is given) and its parameters; None when the task item alone cannot decide it. Since
-    capacity it never can: a claim moves the claimant's load in its transaction, which returns no
-    task to answer with (docs/decisions.md, "People")."""
+    """The fast path's condition for a claim by `caller`; None when the task item alone cannot decide:
+    since capacity, always (a claim moves the claimant's load: docs/decisions.md, "People")."""
     return None
 
 
@@ -171,6 +166,12 @@ def _pass_on(h: Handover, targets: tuple[str, ...]) -> bool:
     return True
 
 
+def separated(task: Task, user: str, held: Held = Held()) -> str | None:
+    """Why separation of duties keeps `user` from holding `task` (the rule), given their holds in its
+    case; None if not. `_may_hold` asks it, and a read too (`mayHold`: tasks.reads, the inbox)."""
+    return separation_refusal(task.separation, task.createdBy, user, held)
+
+
 def _may_hold(h: Handover, user: str) -> None:
     """The rules about the person who is to hold the task, whatever the path: separation of
     duties (its creator; what they held in the case is asserted by the write: `decide`), then
@@ -178,7 +179,7 @@ def _may_hold(h: Handover, user: str) -> None:
     absent user given work by someone else is not checked: who stands in is (tasks.standins)."""
     if standins.covered(h, user):
         return
-    why = separation_refusal(h.task.separation, h.task.createdBy, user, Held())
+    why = separated(h.task, user)
     if why is not None:
         raise Conflict(why, reason="separation")
     check_holder(h.task, (h.people or {}).get(user), user, holds=len(h.targets) == 1)
@@ -292,6 +293,5 @@ def _resolve(h: Handover) -> Grant | None:
     return Grant(task.owner)
 
 
-_DECIDE: dict[str, Callable[[Handover], Grant | None]] = {
-    CLAIM: _claim, CLAIM_NEXT: _claim, ASSIGN: _assign, MEMBER_ASSIGN: _member_assign, REASSIGN: _reassign,
-    DELEGATE: _delegate, RESOLVE: _resolve}
+_DECIDE: dict[str, Callable[[Handover], Grant | None]] = {CLAIM: _claim, CLAIM_NEXT: _claim, ASSIGN: _assign,
+    MEMBER_ASSIGN: _member_assign, REASSIGN: _reassign, DELEGATE: _delegate, RESOLVE: _resolve}

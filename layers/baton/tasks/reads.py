@@ -3,20 +3,25 @@ or the tenant's tasks). A part of TaskService (tasks.service), apart from its ac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from baton import clock
 from baton.domain import Caller
 from baton.errors import NotFound
-from baton.tasks import filters
+from baton.storage.dynamo import Dynamo
+from baton.tasks import eligibility, filters
+from baton.tasks.audit_repository import AuditRepository
 from baton.tasks.domain import Task
 from baton.tasks.history import TaskHistory
 from baton.tasks.listings import TaskListings
 from baton.tasks.repository import TaskRepository
+from baton.tasks.separation import Held
 
 
 class TaskReads:
     caller: Caller
+    db: Dynamo
     tasks: TaskRepository
     listings: TaskListings
 
@@ -46,3 +51,20 @@ class TaskReads:
         return self.listings.tasks_page(self.caller.tenant, assignee=listing.who, candidate=listing.cand,
                                         status=status, limit=limit, cursor=cursor, group=group,
                                         priority=listing.priority, overdue=overdue)
+
+    def may_hold(self, tasks: Sequence[Task]) -> dict[str, dict[str, Any]]:
+        """Whether the caller may hold each of these tasks as far as separation of duties goes
+        (tasks.eligibility `separated`, with the caller's holds in their cases: one BatchGetItem,
+        only when a task is separated from other tasks or activities of its case), by task id:
+        `{"mayHold": true}`, or `{"mayHold": false, "reason": "separation", "message": <the rule>}`.
+        What the inbox shows instead of a Claim button; every write still decides for itself."""
+        me = self.caller.user_id
+        cases = {t.caseId for t in tasks
+                 if t.caseId and t.separation and (t.separation.tasks or t.separation.activities)}
+        held = AuditRepository(self.db).holds(self.caller.tenant, me, cases) if cases else {}
+        out: dict[str, dict[str, Any]] = {}
+        for task in tasks:
+            why = eligibility.separated(task, me, held.get(task.caseId or "", Held()))
+            out[task.id] = {"mayHold": True} if why is None else {
+                "mayHold": False, "reason": "separation", "message": why}
+        return out

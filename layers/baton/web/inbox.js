@@ -249,6 +249,7 @@ function wire() {
     $(`${which}-new`).addEventListener("click", () => showNew(which));
   }
   $("reassign").addEventListener("submit", reassign);
+  $("delegate").addEventListener("submit", delegate);
   $("complete").addEventListener("submit", confirmComplete);
   $("detail-close").addEventListener("click", () => closeTask());
   $("help-open").addEventListener("click", () => $("help").showModal());
@@ -716,11 +717,14 @@ function taskItem(task, which) {
     const offered = [...(task.candidateGroups || []).map((g) => `group ${g}`), ...(task.candidateUsers || [])];
     if (offered.length) meta.push(el("span", { class: "offered" }, `offered to ${offered.join(", ")}`));
   }
+  if (delegatedToMe(task)) meta.push(el("span", { class: "delegated" }, `delegated by ${nameOf(task.owner)}`));
   const name = task.name || task.id;
   const actions = which === "mine"
-    ? [button("Release", () => act(task.id, "release"), "", name), button("Complete", () => showTask(task.id, { focus: "complete" }), "", name),
+    ? [button("Release", () => act(task.id, "release"), "", name),
+      delegatedToMe(task) ? button("Resolve", () => act(task.id, "resolve"), "", name)
+        : button("Complete", () => showTask(task.id, { focus: "complete" }), "", name),
       button("Reassign…", () => showTask(task.id, { focus: "reassign" }), "", name)]
-    : [button("Claim", () => act(task.id, "claim"), "primary", name)];
+    : [notYours(task) || button("Claim", () => act(task.id, "claim"), "primary", name)];
   actions.push(button("History", () => showTask(task.id), "", name));
   const list = state.lists[which];
   const classes = ["task"];
@@ -738,6 +742,17 @@ function taskItem(task, which) {
     }, name)),
     el("div", { class: "meta" }, meta),
     el("div", { class: "actions" }, actions));
+}
+
+// A delegated task I hold for its owner (API.md "Absence, delegation"): I give it back, the owner completes.
+const delegatedToMe = (task) => task.delegationState === "pending" && task.assignee === me() && Boolean(task.owner);
+
+// Why I may not hold a task, as the server's eligibility says (`mayHold`: separation of duties),
+// shown instead of a Claim button; null when I may.
+function notYours(task) {
+  const may = task.mayHold;
+  if (!may || may.mayHold !== false) return null;
+  return el("span", { class: "not-yours", dataset: { reason: may.reason || "" } }, `Not yours to claim: ${may.message || may.reason}`);
 }
 
 function button(label, handler, cls, taskName) {
@@ -899,10 +914,12 @@ async function placeAsked(task, mark) {
 
 const ACTIONS = {
   claim: (task) => api("POST", taskPath(task.id, "/action/claim"), { body: {}, version: task.version }),
+  resolve: (task, extra) => api("POST", taskPath(task.id, "/action/resolve"), { body: extra || {}, version: task.version }),
+  delegate: (task, extra) => api("POST", taskPath(task.id, "/action/delegate"), { body: extra, version: task.version }),
   release: (task) => api("POST", taskPath(task.id, "/action/release"), { body: {}, version: task.version }),
   complete: (task, extra) => api("POST", taskPath(task.id, "/action/complete"), { body: extra || {}, version: task.version }),
 };
-const DONE = { claim: "Claimed", release: "Released", complete: "Completed" };
+const DONE = { claim: "Claimed", release: "Released", complete: "Completed", resolve: "Gave back", delegate: "Delegated" };
 
 function known(id) {
   for (const which of LISTS) {
@@ -1021,6 +1038,8 @@ function fieldsOf(task) {
       .filter(Boolean).join("; ")],
     ["type", task.type], ["project", task.projectId ? `${task.projectId}${task.activityId ? ` / ${task.activityId}` : ""}` : ""],
     ["case", task.caseId || (task.case && (task.case.id || task.case.name))],
+    ["delegation", task.owner ? `${task.delegationState === "pending" ? "delegated" : "given back"} by its owner ${nameOf(task.owner)}` : ""],
+    ["separation", separationText(task.separation)],
     ["outcome", task.outcome],
     ["created", `${when(task.createdAt)}${task.createdBy ? ` by ${nameOf(task.createdBy)}` : ""}`],
     ["updated", when(task.updatedAt)], ["version", task.version]];
@@ -1029,6 +1048,37 @@ function fieldsOf(task) {
     if (show(task[key])) rows.push([key, typeof task[key] === "object" ? JSON.stringify(task[key]) : task[key]]);
   }
   return rows.filter(([, v]) => show(v));
+}
+
+function separationText(sep) {
+  if (!sep) return "";
+  return [sep.excludeCreator ? "not its creator" : "", show(sep.tasks) ? `not who held ${sep.tasks.join(", ")}` : "",
+    show(sep.activities) ? `not who held a task of ${sep.activities.join(", ")} in this case` : ""].filter(Boolean).join("; ");
+}
+
+// The case's other tasks (GET /api/v1/tasks?caseId=: one Query), each a link to its page.
+async function showCase(task) {
+  const node = $("detail-case");
+  if (!task.caseId) {
+    node.hidden = true;
+    return;
+  }
+  let items = [];
+  let more = false;
+  try {
+    const { data } = await api("GET", `api/v1/tasks?caseId=${encodeURIComponent(task.caseId)}&limit=50`);
+    items = data.items.filter((t) => t.id !== task.id);
+    more = Boolean(data.cursor);
+  } catch (error) {
+    if (error.status === 401) return;
+  }
+  if (state.selected !== task.id) return;
+  node.hidden = false;
+  $("detail-case-title").textContent = `Case ${task.caseId}: its other tasks`;
+  $("detail-case-list").replaceChildren(...(items.length ? items.map((t) => el("li", { dataset: { id: t.id } },
+    el("a", { href: urlFor(state.filters, null, t.id) }, t.name || t.id),
+    ` (${t.status}${t.assignee ? `, ${nameOf(t.assignee)}` : ""})`)) : [el("li", { class: "empty" }, "none")]),
+  ...(more ? [el("li", { class: "hint" }, "and more")] : []));
 }
 
 async function showTask(id, { focus = null, push = true, quiet = false, task = null } = {}) {
@@ -1072,10 +1122,15 @@ async function showTask(id, { focus = null, push = true, quiet = false, task = n
   const mine = open && task.assignee === me() && !leasePassed(task);
   const free = open && task.type !== "automatic" && (!task.assignee || leasePassed(task));
   const actions = [];
-  if (free) actions.push(button("Claim", () => act(id, "claim"), "primary", task.name));
+  if (free) actions.push(notYours(task) || button("Claim", () => act(id, "claim"), "primary", task.name));
   if (mine) actions.push(button("Release", () => act(id, "release"), "", task.name));
+  if (open && delegatedToMe(task)) actions.push(button("Resolve", () => act(id, "resolve"), "primary", task.name),
+    el("span", { class: "hint" }, ` gives it back to ${nameOf(task.owner)}, who completes it`));
   $("detail-actions").replaceChildren(...actions);
-  const mayFinish = open && (mine || isAdmin());
+  showDelegate(task, mine && task.delegationState !== "pending");
+  showCase(task);
+  // Only the owner (or admin) completes a delegated task.
+  const mayFinish = open && (task.delegationState === "pending" ? task.owner === me() || isAdmin() : mine || isAdmin());
   $("complete").hidden = !mayFinish;
   const outcomes = Array.isArray(task.outcomes) ? task.outcomes : ["approved", "rejected"];
   $("complete-outcomes").replaceChildren(...outcomes.map((o) => el("option", { value: o })));
@@ -1090,6 +1145,33 @@ function fromTo(action, value) {
   if (["create", "complete", "abandon"].includes(action)) return value; // statuses
   if (action === "heartbeat") return when(value);
   return nameOf(value);
+}
+
+// Delegate: to any active user of the tenant but me (eligibility is the server's: a refusal says why).
+function showDelegate(task, may) {
+  const form = $("delegate");
+  form.hidden = !may;
+  if (!may) return;
+  const choices = [...state.users.values()].filter((u) => u.active !== false && u.id !== me()).map((u) => u.id);
+  const select = $("delegate-user");
+  if ([...select.options].map((o) => o.value).join("\n") !== choices.join("\n")) {
+    const current = select.value;
+    select.replaceChildren(...choices.map((u) => el("option", { value: u }, nameOf(u))));
+    if (current && choices.includes(current)) select.value = current;
+  }
+}
+
+async function delegate(event) {
+  event.preventDefault();
+  const id = state.selected;
+  const body = { userId: $("delegate-user").value };
+  const comment = $("delegate-comment").value.trim();
+  if (comment) body.comment = comment;
+  const done = await act(id, "delegate", body);
+  if (done) {
+    $("delegate-comment").value = "";
+    await showTask(id, { push: false, quiet: true });
+  }
 }
 
 // Reassign offers the users the task's policy allows (all active users of the tenant when it
@@ -1484,6 +1566,7 @@ async function loadTeam() {
     $("team-groups").replaceChildren(el("p", { class: "error" }, error.message));
     return;
   }
+  showAbsence(mine);
   $("team-presence").value = mine ? mine.presence : "available";
   $("team-presence").disabled = !mine;
   const groups = mine ? mine.groups : [];
@@ -1530,7 +1613,64 @@ async function setPresence(status) {
   await loadTeam();
 }
 
+// My absence (PUT / DELETE /api/v1/users/{me}/absence): from, until, who stands in and how.
+const localInput = (date) => (Number.isNaN(date.getTime()) ? ""
+  : new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16));
+
+function showAbsence(mine) {
+  const absence = mine && mine.absence;
+  const select = $("absence-delegate");
+  const users = [...state.users.values()].filter((u) => u.active !== false && u.id !== me());
+  if (select.options.length !== users.length + 1) {
+    select.replaceChildren(el("option", { value: "" }, "nobody (my work waits in its queues)"),
+      ...users.map((u) => el("option", { value: u.id }, nameOf(u.id))));
+  }
+  $("absence-end").hidden = !absence;
+  if (absence) {
+    $("absence-now").textContent = `You are away from ${when(absence.from)} until ${when(absence.until)}`
+      + `${absence.delegateTo ? `; ${nameOf(absence.delegateTo)} stands in (${absence.mode})` : ""}.`;
+    $("absence-from").value = localInput(new Date(absence.from));
+    $("absence-until").value = localInput(new Date(absence.until));
+    select.value = absence.delegateTo || "";
+    $("absence-mode").value = absence.mode || "redirect";
+  } else {
+    $("absence-now").textContent = "No absence set.";
+    if (!$("absence-from").value) $("absence-from").value = localInput(new Date());
+  }
+}
+
+async function setAbsence(event) {
+  event.preventDefault();
+  const from = new Date($("absence-from").value);
+  const until = new Date($("absence-until").value);
+  if (Number.isNaN(from.getTime()) || Number.isNaN(until.getTime())) {
+    flash("Give when your absence starts and ends.", true);
+    return;
+  }
+  const body = { from: from.toISOString(), until: until.toISOString(), mode: $("absence-mode").value };
+  if ($("absence-delegate").value) body.delegateTo = $("absence-delegate").value;
+  try {
+    await api("PUT", `api/v1/users/${encodeURIComponent(me())}/absence`, { body });
+    flash(`Your absence is set until ${when(body.until)}.`);
+  } catch (error) {
+    if (error.status !== 401) flash(error.message, true);
+  }
+  await loadTeam();
+}
+
+async function endAbsence() {
+  try {
+    await api("DELETE", `api/v1/users/${encodeURIComponent(me())}/absence`);
+    flash("Your absence has ended.");
+  } catch (error) {
+    if (error.status !== 401) flash(error.message, true);
+  }
+  await loadTeam();
+}
+
 function wireTeam() {
+  $("absence").addEventListener("submit", setAbsence);
+  $("absence-end").addEventListener("click", endAbsence);
   $("team-open").addEventListener("click", openTeam);
   $("team-presence").addEventListener("change", (event) => setPresence(event.target.value));
   // The button shows while someone is signed in (the app is shown).
