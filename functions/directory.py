@@ -58,6 +58,12 @@ class AbsenceIn(BaseModel):
     mode: AbsenceMode = "redirect"
 
 
+class OffboardIn(BaseModel):
+    model_config = INPUT
+    to: Id | None = Field(default=None, description="Who gets the open tasks the user holds, where eligible")
+    dryRun: bool = Field(default=False, description="Answer what would happen; write nothing")
+
+
 class RoutingIn(BaseModel):
     model_config = INPUT
     strategy: Strategy = "pull"
@@ -130,6 +136,28 @@ def put_absence(userId: PathId, body: Annotated[AbsenceIn, Body()]) -> User:
 @router.handles("end_absence", summary="End a user's absence now (the user itself, or admin)", tags=["Directory"])
 def end_absence(userId: PathId) -> User:
     return _service().set_absence(userId, None)
+
+
+@router.handles("offboard", summary="Offboard a user: inactive, out of every group and candidate list, "
+                "its open tasks moved (admin)", tags=["Directory"])
+def offboard(userId: PathId, body: Annotated[OffboardIn, Body()]) -> dict[str, Any]:
+    """Each task moves by its own conditional write (reason `offboarding`); a second call finishes
+    what a failed one left, and never moves a task twice; `dryRun` writes nothing."""
+    from baton.tasks.offboarding import Offboarding
+
+    report = Offboarding(get_dynamo(), current_caller(router.current_event)).run(userId, body.to, body.dryRun)
+    results: list[dict[str, Any]] = []
+    for r in report.results:
+        item: dict[str, Any] = {"taskId": r.task_id, "status": r.status}
+        if r.error is None:
+            item.update(outcome=r.outcome, assignee=r.to)
+        else:
+            item["error"] = NATIVE.render(r.error)[1]
+        if r.task is not None:
+            item["task"] = r.task.model_dump()
+        results.append(item)
+    return {"user": report.user.model_dump(), "dryRun": report.dry_run, "groupsLeft": report.groups,
+            "results": results}
 
 
 @router.handles("list_users", summary="List users", tags=["Directory"])

@@ -62,6 +62,18 @@ what each route costs.
 - **Separation of duties**: a task's (or its activity's, copied at creation) `separation` refuses
   a holder on every path, `admin` too: 409 `separation` naming the rule, never the other person
   (Journey Manager: 400 `separation`).
+- **Offboarding** (`POST /api/v1/users/{userId}/offboard {"to"?, "dryRun"?}`, admin): the user
+  becomes inactive (every path that gives or offers a task then refuses it: 409 `userInactive`,
+  in each dialect's shape), leaves every group, and each open task it is part of moves by its own
+  conditional write (event reason `offboarding`): one it holds goes back to its owner (held as a
+  delegate), else to `to` where `to` may hold it, else back to its queues; an offer to it is
+  withdrawn; it leaves the task's candidate users (`to` stands in where no candidate is left).
+  `200 {"user", "dryRun", "groupsLeft", "results": [{"taskId", "status", "outcome"?, "assignee"?,
+  "task"?, "error"?}]}`, `outcome` one of `reassigned`, `returnedToOwner`, `queued`,
+  `offerWithdrawn`, `candidateRemoved`. `dryRun: true` answers the same and writes nothing. A call
+  that failed half way is finished by the next one (which lists only what is left); no task
+  moves twice. 404 unknown user; 400 unknown `to`, `to` = the user, bad body; 409 `to` inactive.
+  The rules: [decisions.md](decisions.md) "Offboarding".
 - **May I hold it**: `GET /api/v1/tasks/{taskId}` and every item of `GET /api/v1/tasks` carry
   `mayHold` for the caller as far as separation of duties goes: `{"mayHold": true}`, or
   `{"mayHold": false, "reason": "separation", "message": <the rule, never the other person>}`

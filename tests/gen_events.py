@@ -50,6 +50,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "body": {"from": "2026-12-20T00:00:00Z", "until": "2027-01-05T00:00:00Z", "delegateTo": "bob",
                  "mode": "redirect"}},
     ("DELETE", "/api/v1/users/{userId}/absence"): {"user": "alice", "params": {"userId": "alice"}, "expect": 200},
+    ("POST", "/api/v1/users/{userId}/offboard"): {
+        "user": "root", "roles": ["admin"], "params": {"userId": "alice"}, "body": {"to": "bob"}, "expect": 200},
     ("GET", "/api/v1/users"): {"query": {"filter": "ali"}, "expect": 200},
     ("GET", "/api/v1/groups/{groupId}/stats"): {"params": {"groupId": "ops"}, "expect": 200},
     ("PUT", "/api/v1/groups/{groupId}"): {"body": {"name": "Crew", "members": ["alice"]}, "roles": ["admin"],

@@ -96,6 +96,9 @@ ROUTES: tuple[Route, ...] = (
           dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem")),  # the user itself, or admin
     Route("DELETE", "/api/v1/users/{userId}/absence", "directory", name="end_absence", roles=WORK_ROLES,
           dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem")),
+    # Offboarding: the user inactive, out of its groups, its tasks moved (tasks.offboarding)
+    Route("POST", "/api/v1/users/{userId}/offboard", "directory", name="offboard", roles=frozenset({ROLE_ADMIN}),
+          dynamodb=TASK_ACTION | _actions("Query", "GetItem")),
     Route("GET", "/api/v1/users", "directory", name="list_users", dynamodb=_actions("Query", "BatchGetItem")),
     Route("GET", "/api/v1/groups/{groupId}/stats", "directory", name="group_stats",
           dynamodb=_actions("GetItem", "BatchGetItem", "Query")),

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.usefixtures("backend")
 # (family, route name) of every route that writes, by whether it gives a task to someone.
 GIVES = {("itential", "claim"), ("itential", "assign"), ("tasks", "claim"), ("tasks", "claim_next"),
          ("tasks", "bulk_action"), ("journey", "assign"), ("conductorone", "reassign"), ("tasks", "delegate"),
-         ("tasks", "resolve"), ("tasks", "accept")}  # accept: an offer accepted, a claim
+         ("tasks", "resolve"), ("tasks", "accept"),  # accept: an offer accepted, a claim
+         ("directory", "offboard")}  # a held task to `to` (as an admin's reassign) or back to its owner
 GIVES_NOTHING = {("itential", "release"), ("tasks", "create_task"), ("tasks", "release"), ("tasks", "heartbeat"),
                  ("tasks", "complete"), ("tasks", "abandon"), ("journey", "unassign"),
                  ("conductorone", "approve"), ("conductorone", "deny"),  # a completion
@@ -64,6 +65,8 @@ PATHS: dict[str, tuple[str, Callable[[], Any]]] = {
         "reassign", {"taskIds": ["g1"], "userId": "bob"}, user="root", roles=ADMIN)),
     "delegate": (eligibility.DELEGATE, lambda: native("delegate", "h1", "alice", {"userId": "bob"})),
     "resolve": (eligibility.RESOLVE, lambda: native("resolve", "r1", "bob")),
+    "offboard": (eligibility.REASSIGN, lambda: call(
+        "POST", "/api/v1/users/alice/offboard", {"to": "bob"}, user="root", roles=ADMIN)),
 }
 
 
@@ -120,6 +123,9 @@ def test_a_rule_about_the_holder_reaches_every_read_and_decide_path(label: str,
         assert r.status == 200 and {i["status"] for i in r.body["results"]} == {403}, r
     elif label == "claim-next":
         assert r.status == 204, r  # nothing it may hold
+    elif label == "offboard":  # a task `to` may not hold goes back to its queues instead
+        assert r.status == 200 and {i["outcome"] for i in r.body["results"]} >= {"queued"}, r
+        assert "reassigned" not in {i["outcome"] for i in r.body["results"]}, r
     else:
         assert r.status in (400, 403, 409), (label, r)  # Journey Manager answers 400, atomic 409
     assert call("GET", "/api/v1/tasks/g1").body["assignee"] is None

@@ -53,8 +53,8 @@ class DirectoryRepository:
     def put_user(self, tenant: str, user: User) -> tuple[bool, User]:
         """Create or replace a user's profile, keeping its group memberships, presence and load.
         Whether it was created, and the user as stored. The user item and the user's load item
-        (Keys.person: the capacity and skills that the task writes' conditions read, next to the
-        load) change in one transaction, after one read of both; if the user is assigned to
+        (Keys.person: the capacity, skills and `active` that the task writes' conditions read, next
+        to the load) change in one transaction, after one read of both; if the user is assigned to
         activities and its first name or `active` changes, its assignment rows move in it too."""
         data = {k: v for k, v in user.model_dump(include=set(PROFILE_FIELDS)).items() if v is not None}
         data["userId"] = user.id
@@ -70,10 +70,10 @@ class DirectoryRepository:
                   "ExpressionAttributeNames": names}
         person = {"Update": {
             "Key": serialize(Keys.person(tenant, user.id)),
-            "UpdateExpression": "SET userId = :u, skills = :s, #l = if_not_exists(#l, :z)"
+            "UpdateExpression": "SET userId = :u, skills = :s, #a = :a, #l = if_not_exists(#l, :z)"
                                 + (", #c = :c" if user.capacity is not None else " REMOVE #c"),
-            "ExpressionAttributeNames": {"#l": "load", "#c": "capacity"},
-            "ExpressionAttributeValues": serialize({":u": user.id, ":s": data["skills"], ":z": 0,
+            "ExpressionAttributeNames": {"#l": "load", "#c": "capacity", "#a": "active"},
+            "ExpressionAttributeValues": serialize({":u": user.id, ":s": data["skills"], ":z": 0, ":a": user.active,
                                                     **({":c": user.capacity} if user.capacity is not None else {})})}}
         for _ in range(8):
             found = {i["pk"]["S"]: deserialize(i) for i in self.db.batch_get(
@@ -196,6 +196,15 @@ class DirectoryRepository:
         """The groups a user is a member of (none for an unknown user)."""
         items = self.db.batch_get([Keys.user(tenant, user_id)])
         return list(deserialize(items[0]).get("groups", [])) if items else []
+
+    def drop_membership(self, tenant: str, user_id: str, group_id: str) -> None:
+        """Take a group the directory no longer has (or that no longer lists the user) off the
+        user item's memberships (one UpdateItem; none for an unknown user)."""
+        with contextlib.suppress(ConditionFailed):
+            self.db.call("update_item", TableName=self.db.table, Key=serialize(Keys.user(tenant, user_id)),
+                         UpdateExpression="DELETE #g :g", ConditionExpression="attribute_exists(pk)",
+                         ExpressionAttributeNames={"#g": "groups"},
+                         ExpressionAttributeValues={":g": {"SS": [group_id]}})
 
     # ---- groups ----------------------------------------------------------------------------
     def get_group(self, tenant: str, group_id: str) -> tuple[Group | None, int]:

@@ -31,7 +31,7 @@ from baton.tasks.domain import (
     Task,
     TaskChanged,
 )
-from baton.tasks.holders import at_capacity
+from baton.tasks.holders import at_capacity, inactive
 from baton.tasks.leases import takeover
 from baton.tasks.repository import TaskRepository
 
@@ -111,9 +111,11 @@ class Changes:
                                     reason="accessDenied") from None
                 raise Forbidden(f"User {lost.user} is no longer a member of the task's groups",
                                 reason="accessDenied") from None
-            except HolderRefused as refused:  # full, or without a required skill, at write time
+            except HolderRefused as refused:  # full, inactive or without a required skill, at write time
                 if refused.why == "capacity" and refused.person is not None:
                     raise at_capacity(refused.person) from None
+                if refused.why == "inactive":
+                    raise inactive(refused.user) from None
                 raise Forbidden(f"User {refused.user} lacks the skills task {task_id} requires",
                                 reason="missingSkills") from None
             except SeparationRefused as refused:  # the holder's holds in the case, as the write found them

@@ -175,7 +175,7 @@ def separated(task: Task, user: str, held: Held = Held()) -> str | None:
 def _may_hold(h: Handover, user: str) -> None:
     """The rules about the person who is to hold the task, whatever the path: separation of
     duties (its creator; what they held in the case is asserted by the write: `decide`), then
-    skills and capacity (tasks.holders: asserted by the write too, on the user's load item). An
+    active, skills, capacity (tasks.holders: asserted by the write too, on the user's load item). An
     absent user given work by someone else is not checked: who stands in is (tasks.standins)."""
     if standins.covered(h, user):
         return

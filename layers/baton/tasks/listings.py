@@ -109,6 +109,17 @@ class TaskListings:
                                      show=SHOW_IN_QUEUE, now=clock.stamp())
         return self._tasks_of(tenant, items), last
 
+    def involving(self, tenant: str, user: str) -> list[str]:
+        """The ids of the open tasks `user` holds (the assignee index, gsi2) and of those in its own
+        queue (gsi3: a candidate user of a free or leased task, or offered it), each once, in that
+        order (offboarding: tasks.offboarding). Two Queries, paged to the end: O(those tasks)."""
+        held = self.db.query_all(IndexName=GSI_ASSIGNEE, KeyConditionExpression="gsi2pk = :p",
+                                 ExpressionAttributeValues=serialize({":p": Keys.assignee_index(tenant, user, "open")}))
+        mine = serialize({":p": Keys.user_queue(tenant, user), ":q": QUEUED})
+        queued = self.db.query_all(IndexName=GSI_QUEUE, ExpressionAttributeValues=mine,
+                                   KeyConditionExpression="gsi3pk = :p AND begins_with(gsi3sk, :q)")
+        return list(dict.fromkeys((i.get("taskId") or i["id"])["S"] for i in held + queued))
+
     def _tasks_of(self, tenant: str, items: list[dict[str, Any]]) -> list[Task]:
         """The tasks of index items: a task item is the task; a queue entry names its task,
         read (consistent) in one BatchGetItem for the page."""

@@ -48,7 +48,8 @@ def migrate(db: Dynamo) -> int:
     for tenant, user in users:  # users from before loads were kept: a load item with what they bear
         uid = user["userId"]
         item = {**Keys.person(tenant, uid), "userId": uid, "load": borne[(tenant, uid)],
-                "skills": list(user.get("skills", [])), "capacity": user.get("capacity")}
+                "skills": list(user.get("skills", [])), "capacity": user.get("capacity"),
+                "active": bool(user.get("active", True))}
         with contextlib.suppress(ConditionFailed):
             db.call("put_item", TableName=db.table, Item=serialize(item),
                     ConditionExpression="attribute_not_exists(pk)")

@@ -11,12 +11,13 @@ the outcome says why without a second read."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from baton import ledger
 from baton.errors import BadRequest
-from baton.storage.conditions import Rule, absent, contains, lacks, present, rule
+from baton.storage.conditions import Rule, absent, contains, either, eq, lacks, present, rule
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo, deserialize, serialize
 from baton.storage.keys import PERSON_SK, Keys
 from baton.tasks.change import Change
@@ -52,6 +53,8 @@ from baton.tasks.unit_of_work import Op, UnitOfWork
 NEW = rule(absent("pk"))  # a Put that must not replace an item
 EXISTS = rule(present("pk"))  # an Update that must not create an item
 NO_USER = rule(absent("pk"))  # a holder without a load item (no user of the directory)
+# Who is to bear or hold a task is active (offboarding sets `active` false on the load item first).
+ACTIVE = EXISTS & either(absent("active"), eq("active", True))
 
 
 def holders(change: Change) -> tuple[str | None, str | None]:
@@ -147,18 +150,15 @@ class TaskRepository:
             raise TaskExists(task_from_item(failed.item) if failed.item else None) from None
 
     def write(self, tenant: str, change: Change) -> None:
-        """Write the change as one transaction: the task if it is still as the change read it
-        (`Change.task_rule`), its events (a takeover's `lease-expired` first), the memberships (and
-        absences: tasks.standins) it relies on, the load items of the user who bore it and of the
-        user who now bears it (API.md "People": the capacity and skills asserted at write time; a
-        user without a load item, no directory user, asserted to have none), a pending direct-claim
-        event written out, the queue entries it moves. Refused: TaskChanged (the task as it now is), MembershipLost,
-        StandInChanged, HolderRefused, SeparationRefused, HistoryRaced."""
+        """Write the change as one transaction: the task if still as read (`Change.task_rule`), its
+        events (a takeover's `lease-expired` first), the memberships (and absences: tasks.standins)
+        it relies on, the load items of who bore it and who now bears it (API.md "People": capacity,
+        skills and `active` asserted at write time; no directory user: asserted to have none), a
+        pending direct-claim event, the queue entries it moves. Refused: TaskChanged (as it now is),
+        MembershipLost, StandInChanged, HolderRefused, SeparationRefused, HistoryRaced."""
         for _ in range(3):
-            try:
+            with contextlib.suppress(_UserUnknown):  # a holder turned out not to be (or to be) a directory user
                 return self._write(tenant, change)
-            except _UserUnknown:
-                continue  # a holder turned out not to be (or to be) a directory user: written accordingly
         raise HistoryRaced()
 
     def _write(self, tenant: str, change: Change) -> None:
@@ -181,26 +181,26 @@ class TaskRepository:
             if user in self.absent:
                 ops.append(Op("ConditionCheck", key, NO_USER))
                 continue
-            condition = EXISTS
-            if delta > 0:
-                for skill in new.requiredSkills:
-                    condition = condition & contains("skills", skill)
+            condition = EXISTS if delta < 0 else rule(*ACTIVE.clauses,
+                                                      *(contains("skills", s) for s in new.requiredSkills))
             person = self.people.get(user)
             loads[len(ops)] = delta
             ops.append(Op("Update", key, condition, delta=delta, at=change.event.at if delta > 0 else None,
                           limit=person.capacity if person else None))
+        taker = new.assignee if new.status == "open" and new.assignee != now else None  # an offer taken, a lease
+        if taker and taker not in self.absent and (taker != old.assignee or change.expired):  # retaken: active?
+            checked[len(ops)] = taker
+            ops.append(Op("ConditionCheck", serialize(Keys.person(tenant, taker)), ACTIVE))
         members: dict[int, str] = {}
         for member in change.members:
             members[len(ops)] = member.user
             ops.append(Op("ConditionCheck", serialize(Keys.user(tenant, member.user)), member.rule))
-        if pending is not None:  # a direct claim's event, written out now (the Put above drops it)
-            # `deferred`: its event was published when the claim was made (tasks.events).
+        if pending is not None:  # a direct claim's event, written out now; `deferred`: published at the claim
             ops.append(Op("Put", {**event_item(tenant, pending), DEFERRED: {"BOOL": True}}))
         if change.expired is not None:
             ops.append(Op("Put", event_item(tenant, change.expired), NEW))
         held_at = len(ops) if change.ledger is not None else -1
-        if change.ledger is not None:
-            ops.append(self._holds(tenant, change.ledger))
+        ops += [self._holds(tenant, change.ledger)] if change.ledger is not None else []
         ops += entry_ops(tenant, old, new)
         if len(ops) > MAX_TRANSACTION_ITEMS:
             raise BadRequest(f"Too many candidates to change at once (at most {MAX_CANDIDATES} per task)")
@@ -229,6 +229,8 @@ class TaskRepository:
         if item is None:  # no load item: not a user of the directory, its load not kept
             self.absent.add(user)
             raise _UserUnknown()
+        if delta >= 0 and deserialize(item).get("active") is False:  # offboarded (tasks.offboarding)
+            raise HolderRefused(user, "inactive", None)
         if not delta:  # taken for no user, and it is one now
             self.absent.discard(user)
             raise _UserUnknown()

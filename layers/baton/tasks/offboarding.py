@@ -1,0 +1,229 @@
+"""Offboarding (API.md "Absence, delegation, offboarding"): `POST /api/v1/users/{id}/offboard
+{"to"?, "dryRun"?}`, by admin. Someone leaves: the user becomes inactive, leaves every group, and
+every open task it is part of moves, each by its own conditional transaction with its history
+event (reason `offboarding`):
+
+- a task it holds goes back to its owner when it holds it as a delegate, else to `to` when `to`
+  may hold it (tasks.eligibility decides, as for an admin's reassign: the task's policy,
+  separation of duties, active, skills, capacity), else back to its queues (nobody holds it);
+- a task offered to it is offered to nobody (back to its queues);
+- it leaves the task's candidate users. A task it leaves without any candidate gets `to` as a
+  candidate user instead (when given), so no work falls out of every queue.
+
+In that order: the user is made inactive first (one transaction: its user item and its load
+item, whose `active` every write that gives or offers a task asserts: tasks.repository), so from
+then on no claim, assign, offer or routing can give it anything, even one that read the user
+before; then its groups (one conditional write each: directory.repository.put_group); then its
+tasks, found by two Queries (the tasks it holds: gsi2; its own queue: gsi3), never a Scan. The
+cost is O(its tasks and memberships).
+
+Resumable: each step decides on the state it reads, so a call that failed half way (a crash, a
+timeout) is finished by the next one; a task already moved is no longer the user's (and a stale
+index entry is read again and left alone), so no task moves twice. A dry run reads the same and
+answers the same results without writing anything (the loads of `to` counted as it goes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from baton.directory.domain import GroupChanged, User
+from baton.directory.repository import DirectoryRepository
+from baton.domain import ROLE_ADMIN, Caller, require_role
+from baton.errors import BadRequest, BatonError, Conflict, NotFound
+from baton.storage.dynamo import Dynamo, TransactionConflict
+from baton.tasks import eligibility
+from baton.tasks.algorithm import MAX_ATTEMPTS, Action
+from baton.tasks.change import Change, Seen
+from baton.tasks.domain import Task
+from baton.tasks.eligibility import Handover
+from baton.tasks.leases import takeover
+from baton.tasks.listings import TaskListings
+from baton.tasks.offers import OFFER
+from baton.tasks.reasons import OFFBOARDING
+from baton.tasks.repository import TaskRepository, holders
+from baton.tasks.service import TaskService
+
+ADMIN_ONLY = frozenset({ROLE_ADMIN})
+# What happened to a task (a result's `outcome`)
+REASSIGNED, RETURNED, QUEUED, OFFER_WITHDRAWN, CANDIDATE_REMOVED = (
+    "reassigned", "returnedToOwner", "queued", "offerWithdrawn", "candidateRemoved")
+
+
+@dataclass
+class Moved:
+    """One task's result: the status its move answered, what happened (or would, on a dry run),
+    who holds it after, the task as written (not on a dry run), or the error."""
+
+    task_id: str
+    status: int = 200
+    outcome: str | None = None
+    to: str | None = None
+    task: Task | None = None
+    error: BatonError | None = None
+
+
+@dataclass
+class Report:
+    user: User
+    dry_run: bool
+    groups: list[str]
+    results: list[Moved] = field(default_factory=list)
+
+
+class Offboarding:
+    def __init__(self, db: Dynamo, caller: Caller) -> None:
+        self.db = db
+        self.caller = caller
+        self.directory = DirectoryRepository(db)
+
+    def run(self, user_id: str, to: str | None = None, dry_run: bool = False) -> Report:
+        require_role(self.caller, ADMIN_ONLY)
+        tenant = self.caller.tenant
+        if to == user_id:
+            raise BadRequest("`to` must be another user than the one who leaves", reason="invalidRequest")
+        found = self.directory.users(tenant, [user_id, *([to] if to else [])])
+        user = found.get(user_id)
+        if user is None:
+            raise NotFound(f"User {user_id} not found", reason="userNotFound")
+        if to is not None and to not in found:
+            raise BadRequest(f"User {to} not found", reason="userNotFound")
+        if to is not None and not found[to].active:
+            raise Conflict(f"User {to} is inactive: the work cannot go to them", reason="userInactive")
+        if dry_run:
+            report = Report(user.model_copy(update={"active": False, "groups": []}), True, list(user.groups))
+        else:
+            user = self._deactivate(user)
+            report = Report(user, False, self._leave_groups(user))
+        task_ids = TaskListings(self.db).involving(tenant, user_id)
+        repo = TaskRepository(self.db)
+        reads = tuple(dict.fromkeys(u for u in (user_id, to) if u and u != self.caller.user_id))
+        repo.prefetch(tenant, task_ids, (self.caller.user_id, *reads))
+        service = TaskService(self.db, self.caller, repo)
+        for task_id in task_ids:
+            moved = self._one(service, task_id, user_id, to, reads, dry_run)
+            if moved is not None:
+                report.results.append(moved)
+        if not dry_run:  # as it now is: inactive, in no group, its load what it still bears (0 when all moved)
+            report.user = self.directory.users(tenant, [user_id]).get(user_id, report.user)
+        return report
+
+    # ---- the user and its groups ------------------------------------------------------------
+    def _deactivate(self, user: User) -> User:
+        """The user item and its load item inactive, in one transaction (put_user: its assignment
+        rows to activities move to the inactive rank with it); nothing to do when it is already."""
+        if not user.active:
+            return user
+        return self.directory.put_user(self.caller.tenant, user.model_copy(update={"active": False}))[1]
+
+    def _leave_groups(self, user: User) -> list[str]:
+        """Leave each group the user is a member of (one conditional write each: the group item at
+        the version read, and the user item); the groups it left."""
+        left: list[str] = []
+        for group_id in user.groups:
+            for _ in range(MAX_ATTEMPTS):
+                group, version = self.directory.get_group(self.caller.tenant, group_id)
+                if group is None or user.id not in group.members:
+                    self.directory.drop_membership(self.caller.tenant, user.id, group_id)
+                    break
+                members = [m for m in group.members if m != user.id]
+                try:
+                    self.directory.put_group(self.caller.tenant, group.model_copy(update={"members": members}),
+                                             group.members, version)
+                    break
+                except (GroupChanged, TransactionConflict):
+                    continue
+            else:
+                raise Conflict(f"Group {group_id} is changing too fast; try again", reason="busy")
+            left.append(group_id)
+        return left
+
+    # ---- one task ---------------------------------------------------------------------------
+    def _one(self, service: TaskService, task_id: str, user: str, to: str | None, reads: tuple[str, ...],
+             dry_run: bool) -> Moved | None:
+        """Move one task (or say how it would move); None when the user is no longer part of it."""
+        planned: dict[str, str | None] = {}
+
+        def decide(seen: Seen) -> Change | None:
+            change, outcome = self._plan(service, seen, user, to)
+            planned.update(outcome=outcome, to=change.after.assignee if change else None)
+            return change
+
+        try:
+            if dry_run:
+                tenant = self.caller.tenant
+                task, groups = service.tasks.read_task_and_users(tenant, task_id, (self.caller.user_id, *reads))
+                if task is None:
+                    return None
+                view, expired = takeover(task, self.caller.user_id, False)
+                change = decide(Seen(task, view, expired, groups, False))
+                if change is None:
+                    return None
+                for who, delta in zip(holders(change), (-1, 1), strict=True):  # the loads as it would leave them
+                    if who is not None and who in service.tasks.people:
+                        person = service.tasks.people[who]
+                        service.tasks.people[who] = person._replace(load=person.load + delta)
+                return Moved(task_id, outcome=planned["outcome"], to=planned["to"])
+            after, written = service.apply(task_id, Action("offboard", decide, reads), None)
+        except BatonError as err:
+            return Moved(task_id, err.status, error=err)
+        if written is None:
+            return None
+        return Moved(task_id, outcome=planned["outcome"], to=planned["to"], task=after)
+
+    def _plan(self, service: TaskService, seen: Seen, user: str, to: str | None) -> tuple[Change | None, str]:
+        """The change that takes `user` out of the task (as the rules see it), and what it does."""
+        task = seen.view
+        held = task.assignee == user
+        offered = task.assignee is None and task.offeredTo == user
+        if task.status != "open" or not (held or offered or user in task.candidateUsers):
+            return None, ""
+        users = [u for u in task.candidateUsers if u != user]
+        if not users and not task.candidateGroups and to is not None:
+            users = [to]  # no candidate left: `to` stands in, so the work stays in a queue
+        kept: Task = task.model_copy(update={"candidateUsers": users})
+        if held:
+            return self._hand_over(service, seen, kept, to)
+        if offered:
+            after = service.next(task, candidateUsers=users,
+                                 offerTried=list(dict.fromkeys([*task.offerTried, user])))
+            return self._change(service, seen, after, OFFER, user, None), OFFER_WITHDRAWN
+        after = service.next(task, candidateUsers=users, leaseExpiresAt=task.leaseExpiresAt,
+                             offeredTo=task.offeredTo, offerExpiresAt=task.offerExpiresAt)
+        return self._change(service, seen, after, "update", None, None), CANDIDATE_REMOVED
+
+    def _hand_over(self, service: TaskService, seen: Seen, kept: Task, to: str | None) -> tuple[Change, str]:
+        """A held task: to its owner (held as a delegate), else to `to`, each if eligibility grants
+        it; else back to its queues."""
+        task = seen.view
+        tries: list[tuple[str, str, str]] = []
+        if task.delegationState == "pending" and task.owner not in (None, task.assignee):
+            tries.append((eligibility.RESOLVE, task.owner or "", RETURNED))
+        if to is not None:
+            tries.append((eligibility.REASSIGN, to, REASSIGNED))
+        for via, target, outcome in tries:
+            try:
+                grant = eligibility.decide(Handover(kept, self.caller, via, (target,), seen.groups, OFFBOARDING,
+                                                    service.tasks.people))
+            except BatonError:
+                continue  # may not hold it: the next one, or the queue
+            if grant is None or grant.holder != target:
+                continue
+            if via == eligibility.RESOLVE:
+                after = service.next(task, candidateUsers=kept.candidateUsers, assignee=target,
+                                     delegationState="resolved")
+                return self._change(service, seen, after, "resolve", task.assignee, target, grant), outcome
+            after = service.next(task, candidateUsers=kept.candidateUsers, assignee=target, owner=None,
+                                 delegationState=None)
+            return self._change(service, seen, after, "reassign", task.assignee, target, grant), outcome
+        after = service.next(task, candidateUsers=kept.candidateUsers, assignee=None, owner=None, delegationState=None)
+        return self._change(service, seen, after, "unassign", task.assignee, None), QUEUED
+
+    @staticmethod
+    def _change(service: TaskService, seen: Seen, after: Task, verb: str, from_: str | None, to: str | None,
+                grant: eligibility.Grant | None = None) -> Change:
+        event = service.event(seen.view, verb, from_, to)
+        event.reason = OFFBOARDING
+        if grant is None:
+            return seen.change(after, event)
+        return seen.change(after, event, grant.members, grant.ledger)
