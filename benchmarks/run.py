@@ -216,12 +216,12 @@ def measure_calls(counter: Counter, client: Any) -> tuple[dict[str, Any], dict[s
             status, _ = invoke(prep, tenant)
             assert status == 200, (name, status)
         counter.reset()
-        recorder.cassette.clear()
+        recorder.clear()
         status, event = invoke(op, tenant)
         assert 200 <= status < 300, (name, status)
         calls[name] = counter.snapshot()
         recorded[name] = {"event": event, "cassette": {k: list(v) for k, v in recorder.cassette.items()},
-                          "family": op.family()}
+                          "requests": list(recorder.requests), "family": op.family()}
     return calls, recorded
 
 
@@ -334,7 +334,8 @@ def measure_warm(sizes: Sizes, recorded: dict[str, dict[str, Any]]) -> dict[str,
         run = child("warm", {"family": "itential", "event": spec["event"], "cassette": spec["cassette"], "n": n})
         assert run["statuses"] == [200], run["statuses"]
         ours += run["us"]
-        bare += child("warm_baseline", {"event": spec["event"], "cassette": spec["cassette"], "n": n})["us"]
+        bare += child("warm_baseline", {"event": spec["event"], "cassette": spec["cassette"],
+                                        "requests": spec["requests"], "n": n})["us"]
     p50, base = percentile(ours, 50), percentile(bare, 50)
     return {"warm_p50_us": round(p50, 1), "warm_p99_us": round(percentile(ours, 99), 1),
             "warm_baseline_p50_us": round(base, 1), "warm_ratio": round(p50 / base, 2),
@@ -737,7 +738,7 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
         **({"inbox first paint (500 tasks) <= 1 s": r["inbox"]["first_paint_ms"]["p50"] <= 1000,
             "inbox action round trip <= 300 ms": r["inbox"]["action_round_trip_ms"]["p50"] <= 300}
            if "inbox" in r else {}),
-        **escalations.goals(r),
+        **(escalations.goals(r) if "escalation_sweep" in r else {}),
         **(routing.goals(r) if "routing_race" in r else {}),
     }
 
@@ -753,7 +754,7 @@ def table(r: dict[str, Any]) -> str:
         "| ≤ 1.5 |",
         "| cold init per function (ms) | " + ", ".join(f"{f} {v:.0f}" for f, v in r["cold_init_ms"].items())
         + " | |",
-        f"| warm claim p50 / bare Powertools UpdateItem route p50 | {r['warm_p50_us']:.0f} µs / "
+        f"| warm claim p50 / bare route sending the claim's DynamoDB requests p50 | {r['warm_p50_us']:.0f} µs / "
         f"{r['warm_baseline_p50_us']:.0f} µs = **{r['warm_ratio']}** (p99 {r['warm_p99_us']:.0f} µs) | ≤ 1.5 |",
     ]
     for name, c in r["ddb_calls"].items():

@@ -15,9 +15,21 @@ Cassette = dict[str, list[str]]  # operation name -> response bodies, in call or
 
 
 class Recorder:
+    """Each operation's responses (`cassette`) and every request's operation and parameters in call
+    order (`requests`: what a bare baseline replays to make the very same calls)."""
+
     def __init__(self, client: Any) -> None:
         self.cassette: Cassette = defaultdict(list)
+        self.requests: list[tuple[str, dict[str, Any]]] = []
         client.meta.events.register("after-call.dynamodb", self._record)
+        client.meta.events.register("provide-client-params.dynamodb", self._request)
+
+    def clear(self) -> None:
+        self.cassette.clear()
+        self.requests.clear()
+
+    def _request(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.requests.append((model.name, json.loads(json.dumps(params))))
 
     def _record(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}

@@ -208,20 +208,27 @@ def list_tasks(
                                    description="A task id: that task, when the list holds it")] = None,
     overdue: Annotated[bool, Query(description="only tasks past their dueDate or with a fired escalation step")
                        ] = False,
+    search: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH, description=(
+        "Open tasks whose id, name or description (its first 400 characters) holds this text, any case"))] = None,
+    dueBefore: Annotated[str | None, Query(max_length=64,  # noqa: N803 - the API's name
+                                           description="Open tasks due by then (RFC 3339)")] = None,
+    sort: Annotated[Literal["queue", "due", "age", "newest"], Query(description=(
+        "The order of a queue or an inbox: queue order, due date first, oldest or newest first"))] = "queue",
 ) -> dict[str, Any]:
     unknown = sorted(set(router.current_event.query_string_parameters or {}) - LIST_PARAMETERS)
     if unknown:  # refused, not ignored: a filter this API does not serve must not look applied
         raise BadRequest(f"Unknown query parameter: {', '.join(unknown)} (known: {', '.join(sorted(LIST_PARAMETERS))})")
     if caseId is not None:  # the case's tasks in creation order (one Query per page), given alone
-        given = (assignee, candidate, status, group, priorityMin, priorityMax, q)
-        if overdue or any(v is not None for v in given):
+        given = (assignee, candidate, status, group, priorityMin, priorityMax, q, search, dueBefore)
+        if overdue or sort != "queue" or any(v is not None for v in given):
             raise BadRequest("caseId lists a case's tasks: give it alone (with limit and cursor)")
         tasks, next_cursor = AuditService(get_dynamo(), current_caller(router.current_event)).case(
             caseId, limit, cursor)
         return {"items": _listed(tasks), "cursor": next_cursor}
     tasks, next_cursor = _service().list(assignee=assignee, candidate=candidate, status=status, limit=limit,
                                          cursor=cursor, group=group, priority_min=priorityMin,
-                                         priority_max=priorityMax, q=q, overdue=overdue)
+                                         priority_max=priorityMax, q=q, overdue=overdue, search=search,
+                                         due_before=_stamp("dueBefore", dueBefore), sort=sort)
     return {"items": _listed(tasks), "cursor": next_cursor}
 
 
@@ -232,7 +239,17 @@ def _listed(tasks: list[Task]) -> list[dict[str, Any]]:
 
 
 LIST_PARAMETERS = frozenset({"assignee", "candidate", "status", "limit", "cursor", "group", "priorityMin",
-                             "priorityMax", "q", "caseId", "overdue"})
+                             "priorityMax", "q", "caseId", "overdue", "search", "dueBefore", "sort"})
+
+
+def _stamp(name: str, text: str | None) -> str | None:
+    """A query parameter's RFC 3339 date-time in Baton's stored form (so it compares as a string)."""
+    if text is None:
+        return None
+    try:
+        return utc_timestamp(text)
+    except ValueError as err:
+        raise BadRequest(f"{name}: {err}") from None
 
 
 @router.handles("get_task", summary="Get a task", tags=["Tasks"])

@@ -32,6 +32,7 @@ from infra.callbacks import Callbacks
 from infra.data import task_table
 from infra.events import TaskEvents
 from infra.layer import build_functions, build_layer
+from infra.router import TaskRouter
 from infra.sweeper import EscalationSweeper
 
 
@@ -50,6 +51,7 @@ class BatonProps:
     snap_start: bool = False  # SnapStart on every function, invoked through its `live` alias
     events: bool = True  # the stream → Pipe → event bus of infra/events.py
     escalations: bool = True  # the escalation sweeper, every minute (infra/sweeper.py)
+    routing: bool = True  # the router fed by the table's stream, and its offer timers (infra/router.py)
     event_bus_name: str | None = None  # default: unique to the construct
     dashboard_name: str | None = None  # default: CloudFormation names it
     throttle_rate: int = 200
@@ -142,6 +144,10 @@ class Baton(Construct):
                                      retention=props.log_retention, snap_start=props.snap_start)
         self.callbacks = Callbacks(self, "Callbacks", table=self.table, layer=self.layer, code=code,
                                    retention=props.log_retention, snap_start=props.snap_start)
+        self.router: TaskRouter | None = None
+        if props.routing:
+            self.router = TaskRouter(self, "Router", table=self.table, layer=self.layer, code=code,
+                                     retention=props.log_retention, snap_start=props.snap_start)
         self._acknowledge(placement)
 
     def _acknowledge(self, placement: Placement) -> None:

@@ -32,8 +32,15 @@ class RouterConsumer:
 
     def __call__(self, records: list[dict[str, Any]]) -> None:
         """Every batch the reader reads, and an empty one on each idle turn (about every second):
-        what the records trigger, then the offers that have expired meanwhile."""
-        self.pending.put(routing_triggers(records))
+        what the records trigger, then the offers that have expired meanwhile. A record that
+        cannot be read is skipped (logged), as the router function skips it in AWS."""
+        found: dict[Trigger, None] = {}
+        for record in records:
+            try:
+                found.update(dict.fromkeys(routing_triggers([record])))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                log.warning("router: stream record skipped: it cannot be routed", exc_info=True)
+        self.pending.put(list(found))
 
     def _run(self) -> None:
         while True:

@@ -33,6 +33,9 @@ class Settings(BaseModel):
     # generates one per deployment, `baton serve` one per state dir). None in Lambda when unset:
     # the cursors then refuse to work unkeyed (see platform.cursors).
     cursor_key: str | None = Field(default=None, repr=False)
+    # The router function's offer timers (functions/router.py: a message delayed until an offer
+    # expires); None outside AWS (`baton serve`'s router keeps them in memory).
+    offer_queue_url: str | None = None
 
 
 # Outside Lambda with no key set (tests, tools): a fixed one. Never used by a deployment (a
@@ -55,4 +58,5 @@ def get_settings() -> Settings:
         bulk_workers=int(os.environ.get("BATON_BULK_WORKERS") or 16),
         cursor_key=os.environ.get("BATON_CURSOR_KEY") or (
             None if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else DEVELOPMENT_CURSOR_KEY),
+        offer_queue_url=os.environ.get("BATON_OFFER_QUEUE_URL") or None,
     )

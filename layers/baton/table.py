@@ -21,13 +21,17 @@ GSI_CASE = "gsi5"
 # GSI6: the escalation timers (sparse: open tasks with a pending escalation step), one partition
 # per hour bucket and shard, sorted by due time: a sweep reads only what is due (docs/data-model.md).
 GSI_TIMERS = "gsi6"
+# GSI7, GSI8: the queues and inboxes again (the same partitions as GSI3, on the same items), in
+# due-date order and in age order: a queue sorted by due date or age is one Query per partition.
+GSI_DUE = "gsi7"
+GSI_AGE = "gsi8"
 
 KEYS = {PK: "S", SK: "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S", "gsi3pk": "S", "gsi3sk": "S",
         "gsi4pk": "S", "gsi4sk": "S", "gsi5pk": "S", "gsi5sk": "S",
-        "gsi6pk": "S", "gsi6sk": "S"}
+        "gsi6pk": "S", "gsi6sk": "S", "gsi7pk": "S", "gsi7sk": "S", "gsi8pk": "S", "gsi8sk": "S"}
 INDEXES = {GSI_TASKS: ("gsi1pk", "gsi1sk"), GSI_ASSIGNEE: ("gsi2pk", "gsi2sk"), GSI_QUEUE: ("gsi3pk", "gsi3sk"),
            GSI_AUDIT: ("gsi4pk", "gsi4sk"), GSI_CASE: ("gsi5pk", "gsi5sk"),
-           GSI_TIMERS: ("gsi6pk", "gsi6sk")}
+           GSI_TIMERS: ("gsi6pk", "gsi6sk"), GSI_DUE: ("gsi7pk", "gsi7sk"), GSI_AGE: ("gsi8pk", "gsi8sk")}
 # The stream every task event is derived from (docs/events.md): new and old images, so a task
 # item that gained a `lastEvent` can be told from one that already had it.
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"

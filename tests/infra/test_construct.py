@@ -75,8 +75,8 @@ def test_two_instances_in_one_stack_without_clashes(host: tuple[Path, Template])
     assert Counter(json.dumps(r["Properties"].get("DashboardName")) for r in
                    of(template, "AWS::CloudWatch::Dashboard").values())["null"] == 2  # CloudFormation names them
     # Each instance: one function per family (+ the trigger where there is a pool, the events' enrichment,
-    # the callbacks, the escalation sweeper), each reading its own table.
-    for prefix, extra in (("Tasks", 4), ("Approvals", 3)):
+    # the callbacks, the escalation sweeper, the router), each reading its own table.
+    for prefix, extra in (("Tasks", 5), ("Approvals", 4)):
         functions = of(template, "AWS::Lambda::Function", prefix)
         assert len(functions) == len(FAMILIES) + extra, prefix
         table = next(iter(of(template, "AWS::DynamoDB::GlobalTable", prefix)))

@@ -69,8 +69,8 @@ def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
     functions = resources(api, "AWS::Lambda::Function")
     # and the user pool's trigger (test_signin_backed_by_cognito), the callbacks (test_step_functions_callbacks),
-    # the escalation sweeper (test_escalation_sweeper_...)
-    assert len(functions) == len(FAMILIES) + 3
+    # the escalation sweeper (test_escalation_sweeper_...), the router (test_router_...)
+    assert len(functions) == len(FAMILIES) + 4
     handlers = set()
     for fn in functions.values():
         props = fn["Properties"]
@@ -82,9 +82,9 @@ def test_functions(synthesized: tuple[Path, Template, Template]) -> None:
         handlers.add(props["Handler"])
     assert handlers == {f"baton_functions.{f}.lambda_handler" for f in FAMILIES} | {
         "baton_functions.signin.pre_token_generation", "baton_functions.callbacks.lambda_handler",
-        "baton_functions.sweeper.lambda_handler"}
+        "baton_functions.sweeper.lambda_handler", "baton_functions.router.lambda_handler"}
     groups = resources(api, "AWS::Logs::LogGroup")
-    assert len(groups) == len(FAMILIES) + 4 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
+    assert len(groups) == len(FAMILIES) + 5 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
     api.resource_count_is("AWS::Lambda::LayerVersion", 1)
 
 
@@ -226,8 +226,9 @@ def test_existing_idp_from_context(tmp_path: Path) -> None:
 def test_alarms_and_dashboard(synthesized: tuple[Path, Template, Template]) -> None:
     _, _, api = synthesized
     alarms = resources(api, "AWS::CloudWatch::Alarm")
-    # and the callbacks' dead letters (test_step_functions_callbacks), the escalation sweeper's three
-    assert len(alarms) == 2 + 2 * len(FAMILIES) + 1 + 3
+    # and the callbacks' dead letters (test_step_functions_callbacks), the escalation sweeper's three,
+    # the router's four (test_router_...)
+    assert len(alarms) == 2 + 2 * len(FAMILIES) + 1 + 3 + 4
     metrics = {a["Properties"].get("MetricName") for a in alarms.values()}
     assert {"5xx", "Errors", "Throttles", "ThrottledRequests"} <= metrics
     api.resource_count_is("AWS::CloudWatch::Dashboard", 1)
@@ -365,7 +366,7 @@ def test_escalation_sweeper_every_minute_least_privilege_and_alarms(synthesized:
     assert granted == {f"dynamodb:{a}" for a in SWEEPER_ACTIONS}
     assert not granted & {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:*"}
     alarms = {a["Properties"].get("MetricName"): a["Properties"] for a in resources(api, "AWS::CloudWatch::Alarm")
-              .values() if a["Properties"].get("Namespace") == "Baton" or fn_id in json.dumps(a)}
+              .values() if "baton-sweeper" in json.dumps(a) or fn_id in json.dumps(a)}
     assert set(alarms) == {"Errors", "SweepFailures", "SweepLagSeconds"}
     assert alarms["SweepLagSeconds"]["Threshold"] == LAG_ALARM_SECONDS
     assert alarms["SweepLagSeconds"]["TreatMissingData"] == "breaching"  # no sweep is an alarm too
@@ -383,7 +384,8 @@ def test_step_functions_callbacks(synthesized: tuple[Path, Template, Template]) 
     """A stream-fed function with retries, bisection, partial-batch failures and a dead-letter queue
     with an alarm; it may send task results and nothing else of Step Functions."""
     _, _, api = synthesized
-    mapping = next(iter(resources(api, "AWS::Lambda::EventSourceMapping").values()))["Properties"]
+    mapping = next(m["Properties"] for m in resources(api, "AWS::Lambda::EventSourceMapping").values()
+                   if "callbackToken" in json.dumps(m["Properties"].get("FilterCriteria")))
     assert mapping["StartingPosition"] == "TRIM_HORIZON" and mapping["BisectBatchOnFunctionError"] is True
     assert mapping["MaximumRetryAttempts"] == 10 and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert "OnFailure" in mapping["DestinationConfig"]
@@ -414,3 +416,58 @@ def test_cursors_are_keyed_by_a_secret_of_the_deployment(synthesized: tuple[Path
     for function in functions:
         key = json.dumps(function["Environment"]["Variables"]["BATON_CURSOR_KEY"])
         assert "resolve:secretsmanager" in key and secret in key, key
+
+
+def test_router_fed_by_the_stream_least_privilege_and_alarms(synthesized: tuple[Path, Template, Template]) -> None:
+    """Issue 25: the router function runs off the table's stream through a filtered event source
+    mapping (retries, bisection, partial-batch failures, a dead-letter queue), consumes its offer
+    timers' queue, holds exactly the DynamoDB actions routing needs (tests/infra/test_router.py
+    replays routing against them) and may send to its own queue only; four alarms."""
+    from baton.tasks.stream import ROUTER_FILTERS
+    from infra.router import ITERATOR_AGE_ALARM_MS, ROUTER_ACTIONS
+
+    _, _, api = synthesized
+    [(fn_id, fn)] = [(k, v) for k, v in resources(api, "AWS::Lambda::Function").items()
+                     if v["Properties"]["Handler"] == "baton_functions.router.lambda_handler"]
+    variables = fn["Properties"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "baton-router" and "TABLE_NAME" in variables
+    offer_queue = variables["BATON_OFFER_QUEUE_URL"]["Ref"]
+    mappings = [m["Properties"] for m in resources(api, "AWS::Lambda::EventSourceMapping").values()
+                if m["Properties"]["FunctionName"] == {"Ref": fn_id}]
+    [stream] = [m for m in mappings if "StreamArn" in json.dumps(m["EventSourceArn"])]
+    [timers] = [m for m in mappings if m is not stream]
+    assert stream["StartingPosition"] == "TRIM_HORIZON" and stream["BisectBatchOnFunctionError"] is True
+    assert stream["MaximumRetryAttempts"] == 10 and stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["ParallelizationFactor"] == 1 and "MaximumBatchingWindowInSeconds" not in stream
+    dead = stream["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]] == ROUTER_FILTERS
+    assert timers["EventSourceArn"] == {"Fn::GetAtt": [offer_queue, "Arn"]}
+    assert timers["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queues = resources(api, "AWS::SQS::Queue")
+    assert queues[offer_queue]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [dead, "Arn"]}
+    assert all(queues[q]["Properties"]["SqsManagedSseEnabled"] is True for q in (offer_queue, dead))
+    role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = [s for p in resources(api, "AWS::IAM::Policy").values() if p["Properties"]["Roles"] == [{"Ref": role}]
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+    def actions(statement: dict[str, Any]) -> set[str]:
+        return set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+
+    granted = {a for s in statements for a in actions(s)}
+    stream_reads = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams"}
+    assert {a for a in granted if a.startswith("dynamodb:")} == {f"dynamodb:{a}" for a in ROUTER_ACTIONS} | stream_reads
+    assert not granted & {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:*", "sqs:*"}
+    for statement in statements:
+        if actions(statement) & {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"}:
+            assert statement["Resource"] in ({"Fn::GetAtt": [offer_queue, "Arn"]}, {"Fn::GetAtt": [dead, "Arn"]}), \
+                statement
+    assert any("sqs:SendMessage" in actions(s) and s["Resource"] == {"Fn::GetAtt": [offer_queue, "Arn"]}
+               for s in statements)
+    alarms = [a["Properties"] for a in resources(api, "AWS::CloudWatch::Alarm").values()
+              if fn_id in json.dumps(a) or dead in json.dumps(a)
+              or a["Properties"].get("MetricName") == "SkippedRouterRecords"]
+    by_metric = {a["MetricName"]: a for a in alarms}
+    assert set(by_metric) == {"Errors", "IteratorAge", "SkippedRouterRecords", "ApproximateNumberOfMessagesVisible"}
+    assert by_metric["IteratorAge"]["Threshold"] == ITERATOR_AGE_ALARM_MS
+    assert by_metric["SkippedRouterRecords"]["Namespace"] == "Baton"

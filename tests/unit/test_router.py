@@ -65,6 +65,9 @@ def test_triggers_are_free_group_tasks_and_users_who_may_take_work_again() -> No
         record("MODIFY", user, {"userId": "alice", "groups": {"crew"}, "load": 2},
                {"userId": "alice", "groups": {"crew"}, "load": 1}),  # more work: no news
         record("REMOVE", task, None),
+        # a history item (DynamoDB Local streams an empty map as `{}`): never decoded
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": task["pk"]}, "sk": {"S": "H#000000000002"}},
+                                             "NewImage": {"changes": {}}}},
     ]
     assert task["sk"] == TASK_SK
     assert routing_triggers(records) == [Trigger(TENANT, "task", "t9"), Trigger(TENANT, "user", "alice", ("crew",))]

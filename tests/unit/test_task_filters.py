@@ -1,6 +1,8 @@
 """`GET /api/v1/tasks` narrowed by what its indexes serve (docs/data-model.md): `group` (one
 group's queue partition), `priorityMin`/`priorityMax` (a key range of the queue order: no task
-outside it is read), `q` (a task id: one GetItem); unknown parameters are a 400, not ignored."""
+outside it is read), `q` (a task id: one GetItem); `search` and `dueBefore` (filters on the
+listing's own items, lists of open tasks only); `sort` (a queue or inbox by due date or age, from
+its own index); unknown parameters are a 400, not ignored."""
 
 from __future__ import annotations
 
@@ -91,9 +93,66 @@ def test_q_finds_a_task_by_id_in_the_listing_it_belongs_to() -> None:
     assert listing({"assignee": "me", "status": "completed", "q": "b1"}).body["items"] == []
 
 
-@pytest.mark.parametrize("query", [{"candidate": "me", "sort": "due"}, {"search": "x"}, {"dueBefore": "2026"},
+@pytest.mark.parametrize("query", [{"candidate": "me", "order": "due"}, {"text": "x"}, {"dueAfter": "2026"},
                                    {"candidate": "me", "Group": "ops"}])
 def test_unknown_parameters_are_refused(query: dict[str, str]) -> None:
     r = listing(query)
     assert r.status == 400, r
     assert "Unknown query parameter" in r.body["message"]
+
+
+def test_search_finds_words_of_the_id_name_or_description_in_any_case() -> None:
+    create("inv-1", name="Pay the ACME invoice", candidateGroups=["billing"], priority=80)
+    create("inv-2", name="Check a contract", description="The acme contract, page 3", candidateUsers=["bob"])
+    create("inv-3", name="Order paper", candidateGroups=["billing"], description="x" * 500 + " acme")  # too deep
+    create("other", name="Other", candidateGroups=["billing"])
+    assert sum(pages({"candidate": "me", "search": "Acme"}), []) == ["inv-1", "inv-2"]
+    assert sum(pages({"group": "billing", "search": "acme"}), []) == ["inv-1"]
+    assert sum(pages({"candidate": "me", "search": "INV-"}, limit=1), []) == ["inv-1", "inv-2", "inv-3"]
+    assert claim("inv-2", "bob").status == 200  # the inbox, and the tenant's open tasks
+    assert sum(pages({"assignee": "me", "status": "open", "search": "contract"}), []) == ["inv-2"]
+    assert sum(pages({"status": "open", "search": "acme"}, user="root"), []) == ["inv-2", "inv-1"]
+    assert sum(pages({"candidate": "me", "search": "acme"}), []) == ["inv-1"]  # claimed: out of the queue
+    assert [t["id"] for t in listing({"candidate": "me", "q": "inv-1", "search": "paper"}).body["items"]] == []
+    assert [t["id"] for t in listing({"candidate": "me", "q": "inv-1", "search": "pay"}).body["items"]] == ["inv-1"]
+    for bad in ({"status": "completed", "search": "acme"}, {"assignee": "me", "search": "acme"},
+                {"search": "acme"}, {"caseId": "c", "search": "acme"}, {"candidate": "me", "search": ""}):
+        assert listing(bad).status == 400, bad
+
+
+def test_due_before_lists_open_tasks_due_by_then() -> None:
+    create("d1", dueDate="2026-03-01T00:00:00Z", candidateGroups=["billing"])
+    create("d2", dueDate="2026-03-02T12:00:00+02:00", candidateUsers=["bob"])  # 10:00 UTC
+    create("d3", dueDate="2026-04-01T00:00:00Z", candidateGroups=["billing"])
+    create("none", candidateGroups=["billing"])
+    assert sum(pages({"candidate": "me", "dueBefore": "2026-03-02T10:00:00Z"}), []) == ["d1", "d2"]
+    assert sum(pages({"candidate": "me", "dueBefore": "2026-03-02T09:59:59Z"}), []) == ["d1"]
+    assert sum(pages({"group": "billing", "dueBefore": "2030-01-01T00:00:00Z", "search": "d"}), []) == ["d1", "d3"]
+    assert claim("d3", "bob").status == 200
+    assert sum(pages({"assignee": "me", "status": "open", "dueBefore": "2026-05-01T00:00:00Z"}), []) == ["d3"]
+    for bad in ("2026-03-01", "tomorrow", "2026-03-01T00:00:00"):
+        assert listing({"candidate": "me", "dueBefore": bad}).status == 400, bad
+
+
+def test_a_queue_or_inbox_sorted_by_due_date_or_age() -> None:
+    create("s1", priority=90, candidateGroups=["billing"])  # created first, due last
+    create("s2", priority=10, dueDate="2026-01-05T00:00:00Z", candidateUsers=["bob"])
+    create("s3", priority=50, dueDate="2026-01-01T00:00:00Z", candidateGroups=["billing"])
+    assert sum(pages({"candidate": "me"}), []) == ["s1", "s3", "t1", "s2"]  # queue order: priority first
+    assert sum(pages({"candidate": "me", "sort": "queue"}), []) == ["s1", "s3", "t1", "s2"]
+    assert sum(pages({"candidate": "me", "sort": "due"}), []) == ["s3", "s2", "s1", "t1"]  # none last
+    assert sum(pages({"candidate": "me", "sort": "age"}), []) == ["t1", "s1", "s2", "s3"]
+    assert sum(pages({"candidate": "me", "sort": "newest"}), []) == ["s3", "s2", "s1", "t1"]
+    assert sum(pages({"group": "billing", "sort": "due", "search": "s"}, limit=1), []) == ["s3", "s1"]
+    for t in ("s1", "s2", "s3"):
+        assert claim(t, "bob").status == 200
+    assert sum(pages({"assignee": "me", "status": "open", "sort": "due"}), []) == ["s3", "s2", "s1"]
+    assert sum(pages({"assignee": "me", "status": "open", "sort": "newest"}), []) == ["s3", "s2", "s1"]
+    assert sum(pages({"assignee": "me", "status": "open", "sort": "age"}), []) == ["s1", "s2", "s3"]
+    first = listing({"assignee": "me", "status": "open", "sort": "due", "limit": "1"}).body["cursor"]
+    r = listing({"assignee": "me", "status": "open", "sort": "age", "cursor": first})
+    assert r.status == 400, r  # a cursor belongs to its order
+    for bad in ({"status": "open", "sort": "due"}, {"assignee": "me", "sort": "age"},
+                {"candidate": "me", "sort": "due", "priorityMin": "10"}, {"caseId": "c", "sort": "due"},
+                {"candidate": "me", "sort": "priority"}):
+        assert listing(bad).status == 400, bad

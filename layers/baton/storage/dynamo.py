@@ -213,13 +213,12 @@ class Dynamo:
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
     def merged(self, index: str, partitions: list[str], *, forward: bool, limit: int, after: str | None,
-               region: str, show: str | None = None, now: str | None = None,
-               between: tuple[str, str] | None = None) -> tuple[list[dict[str, Any]], str | None]:
+               region: str, show: str | None = None, now: str | None = None, between: tuple[str, str] | None = None,
+               extra: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """The first `limit` items of several partitions of an index, in sort-key order (ascending from the
         sort-key region `region` when `forward`, else descending), after the sort key `after`; and the last
-        sort key returned when more items follow (None otherwise). Items with the same sort key (one task
-        in several queues) count once. `show`: a filter on `:now` (the read's time); `between`: a key range.
-
+        sort key returned when more items follow (None otherwise). Items with the same sort key (one task in
+        several queues) count once. `show`: a filter on `:now` (the read's time), `extra`; `between`: a key range.
         Cost: one Query per partition (run in parallel), each asking for a share of the page
         (`limit` when there are few partitions, down to 1 when there are many), then one more
         Query for each partition whose share runs out while it may still hold the next item."""
@@ -244,7 +243,7 @@ class Dynamo:
                 "ScanIndexForward": forward, "Limit": min(count, MAX_QUERY_LIMIT)}
             if show is not None:
                 kwargs["FilterExpression"] = show
-                values[":now"] = now
+                values.update({**(extra or {}), **({":now": now} if ":now" in show else {})})
             kwargs["ExpressionAttributeValues"] = serialize(values)
             while True:  # a filtered page may come back empty with more to read
                 if src.lek:

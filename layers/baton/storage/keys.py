@@ -12,7 +12,7 @@ from __future__ import annotations
 import zlib
 
 # The key scheme's version: 2 added queue order, queue entries and the sharded listing.
-SCHEMA_VERSION = 3  # 3: users' load items (Keys.person)
+SCHEMA_VERSION = 4  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items
 TASK_SK = "TASK"
 PERSON_SK = "LOAD"  # a user's load item (Keys.person)
 HISTORY = "H#"  # the sort-key region of a task's history events
@@ -203,6 +203,16 @@ def queue_order(rank: int, due: str | None, created: str, task_id: str) -> str:
     then dueDate ascending (none last), then createdAt ascending, then id; `~` sorts after every
     digit."""
     return f"{QUEUED}{rank:03d}#{due or '~'}#{created}#{esc(task_id)}"
+
+
+def due_order(rank: int, due: str | None, created: str, task_id: str) -> str:
+    """A queue's due-date order (`sort=due`): dueDate ascending (none last), then as queue order."""
+    return f"{QUEUED}{due or '~'}#{rank:03d}#{created}#{esc(task_id)}"
+
+
+def age_order(created: str, task_id: str) -> str:
+    """A queue's age order (`sort=age`: oldest first; `sort=newest` reads it backwards)."""
+    return f"{QUEUED}{created}#{esc(task_id)}"
 
 
 def audit_order(at: str, event_id: str) -> str:

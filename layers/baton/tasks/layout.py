@@ -13,10 +13,11 @@ from typing import Any
 from baton import ledger
 from baton.settings import get_settings
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, deserialize, serialize
-from baton.storage.keys import TASK_SK, Keys, newest_order, queue_order
+from baton.storage.keys import TASK_SK, Keys, age_order, due_order, newest_order, queue_order
 from baton.table import SK
 from baton.tasks.domain import MAX_PRIORITY, HistoryEvent, Task
 from baton.tasks.escalations import overdue_since
+from baton.tasks.filters import SEARCH, search_text
 from baton.tasks.leases import LEASE
 from baton.tasks.timers import OVERDUE, timer_attributes
 from baton.tasks.unit_of_work import Op
@@ -28,6 +29,14 @@ MAX_ATOMIC_TASKS = (MAX_TRANSACTION_ITEMS - 2) // ITEMS_PER_TASK  # 32: room for
 
 def _queue_order(task: Task) -> str:
     return queue_order(MAX_PRIORITY - task.priority, task.dueDate, task.createdAt, task.id)
+
+
+def _in_queue(partition: str, task: Task) -> dict[str, str]:
+    """An item's place in a queue or inbox `partition`: in queue order (gsi3), due-date order
+    (gsi7) and age order (gsi8), the same partition in each."""
+    return {"gsi3pk": partition, "gsi3sk": _queue_order(task), "gsi7pk": partition,
+            "gsi7sk": due_order(MAX_PRIORITY - task.priority, task.dueDate, task.createdAt, task.id),
+            "gsi8pk": partition, "gsi8sk": age_order(task.createdAt, task.id)}
 
 
 def queue_partitions(tenant: str, task: Task) -> list[str]:
@@ -48,15 +57,15 @@ def queue_partitions(tenant: str, task: Task) -> list[str]:
 def queue_entries(tenant: str, task: Task) -> dict[str, dict[str, Any]]:
     """The entry items of a task's other queues (all but the first), by sort key. They live in
     the task's partition (`Q#U#{user}`, `Q#G#{group}`) and carry only what the queue index
-    needs; a queue page reads their tasks."""
+    and its filters need (tasks.filters); a queue page reads their tasks."""
     pk = Keys.task(tenant, task.id)["pk"]
-    order = _queue_order(task)
     out: dict[str, dict[str, Any]] = {}
     parts = queue_partitions(tenant, task)
     for part in parts if task.assignee is not None else parts[1:]:
         sk = Keys.queue_entry_sk(tenant, part)
-        out[sk] = {"pk": pk, "sk": sk, "gsi3pk": part, "gsi3sk": order, "taskId": task.id,
-                   LEASE: task.leaseExpiresAt, OVERDUE: overdue_since(task)}
+        out[sk] = {"pk": pk, "sk": sk, **_in_queue(part, task), "taskId": task.id,
+                   LEASE: task.leaseExpiresAt, OVERDUE: overdue_since(task), SEARCH: search_text(task),
+                   "dueDate": task.dueDate}
     return out
 
 
@@ -70,9 +79,9 @@ def task_item(tenant: str, task: Task) -> dict[str, Any]:
         data["gsi2sk"] = data["gsi1sk"]
     queues = queue_partitions(tenant, task)
     if queues and task.assignee is None:
-        data["gsi3pk"], data["gsi3sk"] = queues[0], _queue_order(task)
+        data.update(_in_queue(queues[0], task))
     elif task.assignee is not None and task.status == "open":
-        data["gsi3pk"], data["gsi3sk"] = Keys.inbox(tenant, task.assignee), _queue_order(task)
+        data.update(_in_queue(Keys.inbox(tenant, task.assignee), task))
     if task.requestHash:
         data["requestHash"] = task.requestHash
     if task.callbackToken:
@@ -87,6 +96,7 @@ def task_item(tenant: str, task: Task) -> dict[str, Any]:
         data.pop("escalations", None)  # absent, not empty: the direct claim's rule asks for it absent
     data.update(timer_attributes(tenant, task))  # its next escalation step's timer (tasks.timers)
     data[OVERDUE] = overdue_since(task)  # listings' `overdue=true` compares it with the time of the read
+    data[SEARCH] = search_text(task)  # and `search=` looks in it (tasks.filters)
     return serialize(data)
 
 

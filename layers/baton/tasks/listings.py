@@ -12,8 +12,9 @@ from baton.settings import get_settings
 from baton.storage.cursors import cursor_after, decode_position, encode_position, fingerprint, sort_key_of
 from baton.storage.dynamo import Dynamo, deserialize, serialize
 from baton.storage.keys import HISTORY, QUEUED, Keys
-from baton.table import GSI_ASSIGNEE, GSI_QUEUE, GSI_TASKS
+from baton.table import GSI_AGE, GSI_ASSIGNEE, GSI_DUE, GSI_QUEUE, GSI_TASKS
 from baton.tasks.domain import MAX_PRIORITY, STATUSES, HistoryEvent, Task
+from baton.tasks.filters import SHOW_DUE_BEFORE, SHOW_SEARCH
 from baton.tasks.layout import is_task, task_from_item
 from baton.tasks.leases import SHOW_IN_INBOX, SHOW_IN_QUEUE
 from baton.tasks.timers import SHOW_OVERDUE
@@ -26,6 +27,10 @@ class HistoryPage:
 
     events: list[tuple[HistoryEvent, str]]
     cursor: str | None
+
+
+# A queue's or inbox's other orders: the index that holds it so, and its direction.
+SORTED = {"due": (GSI_DUE, True), "age": (GSI_AGE, True), "newest": (GSI_AGE, False)}
 
 
 class TaskListings:
@@ -48,7 +53,8 @@ class TaskListings:
 
     def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
                    status: str | None, limit: int, cursor: str | None, group: str | None = None,
-                   priority: tuple[int, int] | None = None, overdue: bool = False) -> tuple[list[Task], str | None]:
+                   priority: tuple[int, int] | None = None, overdue: bool = False, search: str | None = None,
+                   due_before: str | None = None, sort: str = "queue") -> tuple[list[Task], str | None]:
         """A page of tasks, each from keys made for it (never a filtered tenant-wide list):
         - `candidate` (user, groups): the user's queue, in queue order: the user's own queue
           partition and one per group, merged; a task in several of them appears once;
@@ -58,7 +64,11 @@ class TaskListings:
         - `group` (with `candidate`, or alone): that group's queue only, in queue order;
         - `priority` (lowest, highest; queue-ordered lists only): a key range of the queue order,
           whose keys start with the priority (inverted), so no task outside it is read.
-        - `overdue`: only tasks past their `dueDate` or with a fired escalation step, at the read.
+        - `overdue`: only tasks past their `dueDate` or with a fired escalation step, at the read;
+          `search` (case-folded: tasks.filters): only tasks whose id, name or description's start
+          holds it; `due_before`: only tasks due by then. Filters on the partitions' own items.
+        - `sort` (a queue or the inbox): `queue` (queue order), `due` (due date first), `age`
+          (oldest first) or `newest`: the same partitions in another index (gsi7, gsi8).
         A page holds `limit` items whenever that many exist, and has a cursor only if more do."""
         kind: tuple[str | None, ...]
         show: str | None = None
@@ -83,8 +93,18 @@ class TaskListings:
             shards = range(get_settings().list_shards)
             parts = [Keys.tasks_index(tenant, s, k) for s in ((status,) if status else STATUSES) for k in shards]
             index, forward, kind = GSI_TASKS, False, ("tasks", status)
-        if overdue:
-            show, kind = (f"({show}) AND {SHOW_OVERDUE}" if show else SHOW_OVERDUE), (*kind, "overdue")
+        if sort != "queue":
+            assert index == GSI_QUEUE and priority is None, "a queue or an inbox is sorted, by its own keys"
+            index, forward, kind = SORTED[sort][0], SORTED[sort][1], (*kind, "sort", sort)
+        extra: dict[str, Any] = {}
+        for wanted, clause, name, value in ((overdue, SHOW_OVERDUE, "overdue", None),
+                                            (search is not None, SHOW_SEARCH, ":search", search),
+                                            (due_before is not None, SHOW_DUE_BEFORE, ":dueBefore", due_before)):
+            if wanted:
+                show = f"({show}) AND {clause}" if show else clause
+                kind = (*kind, name) if value is None else (*kind, name, value)
+                if value is not None:
+                    extra[name] = value
         between = None
         if priority is not None:
             assert forward, "a priority range is a range of the queue order"
@@ -94,7 +114,8 @@ class TaskListings:
         mark = fingerprint(tenant, *kind)
         after = decode_position(cursor, mark, QUEUED if forward else None)
         items, last = self.db.merged(index, parts, forward=forward, limit=limit, after=after, region=QUEUED,
-                                     show=show, now=clock.stamp() if show else None, between=between)
+                                     show=show, now=clock.stamp() if show else None, between=between,
+                                     extra=extra or None)
         return self._tasks_of(tenant, items), encode_position(last, mark)
 
     def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,

@@ -12,6 +12,7 @@ from baton.storage.conditions import eq, rule
 from baton.storage.dynamo import ConditionFailed, Dynamo, deserialize, serialize
 from baton.storage.keys import SCHEMA_MARKER, SCHEMA_VERSION, TASK_SK, USERS, Keys, unesc
 from baton.table import INDEXES
+from baton.tasks.filters import SEARCH
 from baton.tasks.layout import entry_ops, task_from_item, task_item
 from baton.tasks.unit_of_work import Op
 
@@ -67,7 +68,7 @@ def _migrate_task(db: Dynamo, item: dict[str, Any]) -> int:
         for k in ("gsi4pk", "gsi4sk"):  # the pending event's place in the tenant audit
             if k in item:
                 new[k] = item[k]
-    index_keys = [k for pair in INDEXES.values() for k in pair]
+    index_keys = [k for pair in INDEXES.values() for k in pair] + [SEARCH]  # with what filters read (4)
     if all(item.get(k) == new.get(k) for k in index_keys):
         return 0
     ops = [Op("Put", new, rule(eq("version", task.version))), *entry_ops(tenant, None, task)]

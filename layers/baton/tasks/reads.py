@@ -41,16 +41,18 @@ class TaskReads:
     def list(self, *, assignee: str | None, candidate: str | None, status: str | None, limit: int,
              cursor: str | None, group: str | None = None, priority_min: int | None = None,
              priority_max: int | None = None, q: str | None = None,
-             overdue: bool = False) -> tuple[list[Task], str | None]:
+             overdue: bool = False, search: str | None = None,
+             due_before: str | None = None, sort: str = "queue") -> tuple[list[Task], str | None]:
         """A page of a listing (tasks.listings), narrowed by what its index serves (tasks.filters)."""
         listing = filters.listing(self.caller, assignee, candidate, status, group, (priority_min, priority_max),
-                                  lambda: self._groups_of(self.caller.user_id))
+                                  lambda: self._groups_of(self.caller.user_id), search, due_before, sort)
         if q is not None:  # one GetItem: the task, when the listing holds it
             task = self.tasks.get_task(self.caller.tenant, q)
             return ([task] if task is not None and listing.holds(task, clock.stamp()) else []), None
         return self.listings.tasks_page(self.caller.tenant, assignee=listing.who, candidate=listing.cand,
                                         status=status, limit=limit, cursor=cursor, group=group,
-                                        priority=listing.priority, overdue=overdue)
+                                        priority=listing.priority, overdue=overdue, search=listing.search,
+                                        due_before=listing.due_before, sort=sort)
 
     def may_hold(self, tasks: Sequence[Task]) -> dict[str, dict[str, Any]]:
         """Whether the caller may hold each of these tasks as far as separation of duties goes

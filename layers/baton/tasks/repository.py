@@ -286,8 +286,8 @@ class TaskRepository:
             out = self.db.call(
                 "update_item", TableName=self.db.table, Key=serialize(Keys.task(tenant, task_id)),
                 UpdateExpression="SET assignee = :me, version = version + :one, updatedAt = :now, gsi2pk = :g2, "
-                                 "gsi2sk = gsi1sk, gsi3pk = :g3, lastEvent = :ev, gsi4pk = :gsi4pk, "
-                                 "gsi4sk = :gsi4sk",
+                                 "gsi2sk = gsi1sk, gsi3pk = :g3, gsi7pk = :g3, gsi8pk = :g3, lastEvent = :ev, "
+                                 "gsi4pk = :gsi4pk, gsi4sk = :gsi4sk",
                 ConditionExpression=rendered.expression, ExpressionAttributeNames=rendered.names,
                 ExpressionAttributeValues={**serialize(values), **rendered.values}, ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD")

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from baton.attrs import from_attr
-from baton.storage.keys import HISTORY, PERSON_SK, TASK_SK, Keys
+from baton.storage.keys import HISTORY, PERSON_SK, TASK_SK, USERS, Keys
 from baton.table import PK, SK
 from baton.tasks.events import Unpublishable, cloud_event, in_version_order
 
@@ -94,6 +94,21 @@ def publishable_events(records: Iterable[Mapping[str, Any]]) -> tuple[list[dict[
     return in_version_order(events), skipped
 
 
+# Lambda event filters of the stream-fed router function (infra/router.py): the records that may
+# need routing, a superset of what `routing_triggers` keeps (which decides): a task item open and
+# held by nobody, a user's load item changed, a user item whose presence is `available` after
+# having been set. (EventBridge's `exists` matches leaves only, hence the attribute types.)
+ROUTER_FILTERS: list[dict[str, Any]] = [
+    {"eventName": ["INSERT", "MODIFY"],
+     "dynamodb": {"Keys": {SK: {"S": [TASK_SK]}},
+                  "NewImage": {"status": {"S": ["open"]}, "assignee": {"S": [{"exists": False}]}}}},
+    {"eventName": ["MODIFY"], "dynamodb": {"Keys": {SK: {"S": [PERSON_SK]}}}},
+    {"eventName": ["MODIFY"],
+     "dynamodb": {"NewImage": {"userId": {"S": [{"exists": True}]}, "presence": {"S": ["available"]}},
+                  "OldImage": {"presence": {"S": [{"exists": True}]}}}},
+]
+
+
 class Trigger(NamedTuple):
     tenant: str
     kind: str  # "task" (free in a group's queue), "user" (may take work again), "offer" (expires `at`)
@@ -111,6 +126,8 @@ def routing_triggers(records: Iterable[Mapping[str, Any]]) -> list[Trigger]:
         pk, sk = keys.get(PK, {}).get("S"), keys.get(SK, {}).get("S")
         if not isinstance(pk, str) or not isinstance(sk, str) or record.get("eventName") == "REMOVE":
             continue
+        if sk not in (TASK_SK, PERSON_SK) and not sk.startswith(USERS):
+            continue  # history, queue entries, groups...: never read (an image need not even decode)
         new, old = _plain(change.get("NewImage") or {}), _plain(change.get("OldImage") or {})
         if sk == TASK_SK:
             tenant = Keys.tenant_of_task(pk)

@@ -15,8 +15,9 @@ const POLL_MS = 15000; // refresh period when the event feed is not there
 const SETTLE_MS = 150; // events are gathered this long, then their tasks read once each
 const $ = (id) => document.getElementById(id);
 const LISTS = ["mine", "queue"];
-// The filters the API serves from its indexes (docs/data-model.md), kept in the URL.
-const FILTERS = ["q", "group", "priorityMin", "priorityMax", "holder"];
+// The filters the API serves (docs/data-model.md), kept in the URL: `q` the search (id, name,
+// description), `due` a day (due by its end), `overdue`, `caseId`, `sort` (a list's order).
+const FILTERS = ["q", "group", "priorityMin", "priorityMax", "due", "overdue", "caseId", "sort", "holder"];
 
 const state = {
   token: null, // the bearer token: in memory; in AWS also in sessionStorage (this tab only)
@@ -452,12 +453,13 @@ async function fromUrl(first = false) {
 }
 
 const FILTER_FIELDS = [["q", "f-q"], ["group", "f-group"], ["priorityMin", "f-pmin"], ["priorityMax", "f-pmax"],
-  ["holder", "f-holder"]];
+  ["due", "f-due"], ["overdue", "f-overdue"], ["caseId", "f-case"], ["sort", "f-sort"], ["holder", "f-holder"]];
 
 function readFilterForm() {
   const filters = {};
   for (const [name, id] of FILTER_FIELDS) {
-    const value = $(id).value.trim();
+    const node = $(id);
+    const value = node.type === "checkbox" ? (node.checked ? "1" : "") : node.value.trim();
     if (value) filters[name] = value;
   }
   if (!isAdmin()) delete filters.holder;
@@ -465,7 +467,17 @@ function readFilterForm() {
 }
 
 function fillFilterForm(filters) {
-  for (const [name, id] of FILTER_FIELDS) $(id).value = filters[name] || "";
+  for (const [name, id] of FILTER_FIELDS) {
+    const node = $(id);
+    if (node.type === "checkbox") node.checked = Boolean(filters[name]);
+    else node.value = filters[name] || "";
+  }
+}
+
+// The end of the day `due` (a date, in this browser's time zone), as the API's RFC 3339 time.
+function dueBefore(day) {
+  const end = new Date(`${day}T23:59:59.999`);
+  return Number.isNaN(end.getTime()) ? null : end.toISOString();
 }
 
 async function applyFilters(filters, push) {
@@ -494,28 +506,51 @@ function loadSavedFilter() {
 }
 
 // The query parameters of a list (GET /api/v1/tasks): `group` narrows my queue (a group's
-// queue partition), the priority range and the id both lists; the holder is the supervisor's.
+// queue partition); the priority range, the search, due by, overdue and the order both lists; the
+// holder is the supervisor's; a case is listed by itself (`caseListing`).
 function filterQuery(which) {
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(state.filters)) {
-    if (k === "holder" || (k === "group" && which !== "queue")) continue;
-    params.set(k, v);
-  }
-  const query = params.toString();
-  return query ? `&${query}` : "";
+  const f = state.filters;
+  if (f.group && which === "queue") params.set("group", f.group);
+  if (f.priorityMin) params.set("priorityMin", f.priorityMin);
+  if (f.priorityMax) params.set("priorityMax", f.priorityMax);
+  params.set("sort", f.sort || "queue");
+  for (const [k, v] of Object.entries(commonFilters())) params.set(k, v);
+  return `&${params}`;
+}
+
+// The search, due-by and overdue filters as the API names them (every open-task listing takes them).
+function commonFilters() {
+  const f = state.filters;
+  const out = {};
+  if (f.q) out.search = f.q;
+  if (f.due && dueBefore(f.due)) out.dueBefore = dueBefore(f.due);
+  if (f.overdue) out.overdue = "true";
+  return out;
 }
 
 // ---------------------------------------------------------------- order and membership
 
-// Queue order, as the API lists both lists (docs/api.md): priority descending, then due date
-// (none last), then age, then id.
+// The lists' order, as the API lists them (docs/api.md): queue order (priority descending, then
+// due date (none last), then age, then id), or with `sort` due date first, oldest or newest first.
 function compare(a, b) {
   const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
   const due = (t) => t.dueDate || "~";
-  const order = [cmp(b.priority ?? 50, a.priority ?? 50), cmp(due(a), due(b)), cmp(a.createdAt || "", b.createdAt || ""),
-    cmp(a.id, b.id)];
+  const age = (t) => t.createdAt || "";
+  const priority = cmp(b.priority ?? 50, a.priority ?? 50);
+  const orders = {
+    due: [cmp(due(a), due(b)), priority, cmp(age(a), age(b)), cmp(a.id, b.id)],
+    age: [cmp(age(a), age(b)), cmp(a.id, b.id)],
+    newest: [cmp(age(b), age(a)), cmp(b.id, a.id)],
+  };
+  const order = orders[state.filters.sort] || [priority, cmp(due(a), due(b)), cmp(age(a), age(b)), cmp(a.id, b.id)];
   return order.find((c) => c !== 0) || 0;
 }
+
+// What a search looks in, as the API does (tasks/filters.py): id, name, the description's start.
+const searchText = (task) => [task.id, task.name || "", (task.description || "").slice(0, 400)].join("\n").toLowerCase();
+const overdueNow = (task) => Boolean((task.dueDate && new Date(task.dueDate) <= new Date())
+  || (task.escalations || []).some((s) => s.firedAt));
 
 function mayBeMyGroup(task) {
   const groups = task.candidateGroups || [];
@@ -528,7 +563,10 @@ function mayBeMyGroup(task) {
 // The filters as the API applies them (a row that arrives by an event must pass them too).
 function matchesFilters(task, which) {
   const f = state.filters;
-  if (f.q && task.id !== f.q) return false;
+  if (f.q && !searchText(task).includes(f.q.trim().toLowerCase())) return false;
+  if (f.due && !(task.dueDate && dueBefore(f.due) && task.dueDate <= dueBefore(f.due))) return false;
+  if (f.overdue && !overdueNow(task)) return false;
+  if (f.caseId && task.caseId !== f.caseId) return false;
   if (which === "queue" && f.group && !(task.candidateGroups || []).includes(f.group)) return false;
   const priority = task.priority ?? 50;
   if (f.priorityMin && priority < Number(f.priorityMin)) return false;
@@ -572,9 +610,21 @@ const QUERIES = { mine: "assignee=me&status=open", queue: "candidate=me&status=o
 
 async function fetchPage(which, cursor, limit = PAGE) {
   const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+  if (state.filters.caseId) return caseListing(which, after);
   const { data } = await api("GET", `api/v1/tasks?${QUERIES[which]}${filterQuery(which)}&limit=${limit}${after}`);
   if (which === "queue") learn(data.items);
   return { items: data.items, cursor: data.cursor || null };
+}
+
+// A case's tasks (GET /api/v1/tasks?caseId=: one Query a page; a case holds few tasks), those of
+// this list kept (mine: open and held by me; my queue: open, free and offered to me or my groups).
+async function caseListing(which, after) {
+  const { data } = await api("GET", `api/v1/tasks?caseId=${encodeURIComponent(state.filters.caseId)}&limit=100${after}`);
+  const items = data.items.filter((task) => {
+    const where = placeOf(task);
+    return where === which || (which === "queue" && where === "ask" && !task.assignee);
+  }).sort(compare);
+  return { items, cursor: data.cursor || null };
 }
 
 function noteReadTime(at) {
@@ -1220,12 +1270,20 @@ async function loadSupervise(more) {
   if (f.holder || f.group) {
     if (f.priorityMin) params.set("priorityMin", f.priorityMin);
     if (f.priorityMax) params.set("priorityMax", f.priorityMax);
+    if (f.sort) params.set("sort", f.sort);
   }
-  if (f.q) params.set("q", f.q);
+  for (const [k, v] of Object.entries(commonFilters())) params.set(k, v);
+  if (f.caseId) { // a case's tasks: listed by themselves (open ones kept)
+    for (const k of [...params.keys()]) params.delete(k);
+    params.set("caseId", f.caseId);
+    params.set("limit", "100");
+  }
   if (more && sup.cursor) params.set("cursor", sup.cursor);
   try {
     const { data } = await api("GET", `api/v1/tasks?${params}`);
-    sup.items = more ? sup.items.concat(data.items) : data.items;
+    const items = f.caseId ? data.items.filter((t) => t.status === "open" && matchesFilters(t, "mine")
+      && (!f.holder || t.assignee === f.holder)) : data.items;
+    sup.items = more ? sup.items.concat(items) : items;
     sup.cursor = data.cursor || null;
     if (!more) sup.picked.clear();
   } catch (error) {
