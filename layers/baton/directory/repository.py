@@ -156,21 +156,17 @@ class DirectoryRepository:
             if before is None:
                 return "attribute_exists(pk) AND attribute_not_exists(absence)", {}
             return "attribute_exists(pk) AND absence = :was", {":was": to_attr(before.public())}
-        found = self.db.get(Keys.user(tenant, user_id))
-        if found is None:
+        if (found := self.db.get(Keys.user(tenant, user_id))) is None:
             return None
-        ledger_at = deserialize(found)
-        version = int(ledger_at.get("ledgerVersion", 0))
+        version = int((ledger_at := deserialize(found)).get("ledgerVersion", 0))
         event = absence_event(user_id, actor, seen.get(user_id), absence, version, ledger_at.get("lastHash"))
         cond, values = pinned(user_id)
         cond += " AND " + ("#lv = :lv0" if version else "attribute_not_exists(#lv)")
         values = {**values, ":lv1": to_attr(version + 1), ":lh": to_attr(event["hash"]),
                   **({":lv0": to_attr(version)} if version else {})}
-        if absence is None:
-            update: dict[str, Any] = {"UpdateExpression": "SET #lv = :lv1, lastHash = :lh REMOVE absence"}
-        else:
-            update = {"UpdateExpression": "SET absence = :a, #lv = :lv1, lastHash = :lh"}
-            values = {**values, ":a": to_attr(absence.public())}
+        update = {"UpdateExpression": "SET #lv = :lv1, lastHash = :lh" + (
+            " REMOVE absence" if absence is None else ", absence = :a")}
+        values = {**values, **({":a": to_attr(absence.public())} if absence is not None else {})}
         actions: list[dict[str, Any]] = [{"Update": {
             "Key": serialize(Keys.user(tenant, user_id)), "ConditionExpression": cond, **update,
             "ExpressionAttributeNames": {"#lv": "ledgerVersion"}, "ExpressionAttributeValues": values}}]
