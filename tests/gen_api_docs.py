@@ -72,7 +72,8 @@ what each route costs.
   "task"?, "error"?}]}`, `outcome` one of `reassigned`, `returnedToOwner`, `queued`,
   `offerWithdrawn`, `candidateRemoved`. `dryRun: true` answers the same and writes nothing. A call
   that failed half way is finished by the next one (which lists only what is left); no task
-  moves twice. 404 unknown user; 400 unknown `to`, `to` = the user, bad body; 409 `to` inactive.
+  moves twice; `user.load` is what the user still bears (0 when all moved, else call again).
+  404 unknown user; 400 unknown `to`, `to` = the user, bad body; 409 `to` inactive.
   The rules: [decisions.md](decisions.md) "Offboarding".
 - **May I hold it**: `GET /api/v1/tasks/{taskId}` and every item of `GET /api/v1/tasks` carry
   `mayHold` for the caller as far as separation of duties goes: `{"mayHold": true}`, or

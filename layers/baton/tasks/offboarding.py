@@ -14,8 +14,10 @@ In that order: the user is made inactive first (one transaction: its user item a
 item, whose `active` every write that gives or offers a task asserts: tasks.repository), so from
 then on no claim, assign, offer or routing can give it anything, even one that read the user
 before; then its groups (one conditional write each: directory.repository.put_group); then its
-tasks, found by two Queries (the tasks it holds: gsi2; its own queue: gsi3), never a Scan. The
-cost is O(its tasks and memberships).
+tasks, found by two Queries (the tasks it holds: gsi2; its own queue: gsi3), never a Scan, and
+found again (at most PASSES times) while its load item, read consistently, says it still bears a
+task the eventually consistent indexes had not shown yet. The cost is O(its tasks and
+memberships).
 
 Resumable: each step decides on the state it reads, so a call that failed half way (a crash, a
 timeout) is finished by the next one; a task already moved is no longer the user's (and a stale
@@ -45,6 +47,9 @@ from baton.tasks.repository import TaskRepository, holders
 from baton.tasks.service import TaskService
 
 ADMIN_ONLY = frozenset({ROLE_ADMIN})
+# Listings of the user's tasks while it still bears some (its load): a task it took just before it
+# became inactive may reach the indexes after the first listing.
+PASSES = 3
 # What happened to a task (a result's `outcome`)
 REASSIGNED, RETURNED, QUEUED, OFFER_WITHDRAWN, CANDIDATE_REMOVED = (
     "reassigned", "returnedToOwner", "queued", "offerWithdrawn", "candidateRemoved")
@@ -95,17 +100,26 @@ class Offboarding:
         else:
             user = self._deactivate(user)
             report = Report(user, False, self._leave_groups(user))
-        task_ids = TaskListings(self.db).involving(tenant, user_id)
-        repo = TaskRepository(self.db)
         reads = tuple(dict.fromkeys(u for u in (user_id, to) if u and u != self.caller.user_id))
-        repo.prefetch(tenant, task_ids, (self.caller.user_id, *reads))
-        service = TaskService(self.db, self.caller, repo)
-        for task_id in task_ids:
-            moved = self._one(service, task_id, user_id, to, reads, dry_run)
-            if moved is not None:
-                report.results.append(moved)
-        if not dry_run:  # as it now is: inactive, in no group, its load what it still bears (0 when all moved)
+        seen: set[str] = set()
+        for _ in range(PASSES):
+            # the indexes as they are now; a task it took just before it became inactive may reach
+            # them late (a GSI is eventually consistent), which its load item (read consistently) shows
+            task_ids = [t for t in TaskListings(self.db).involving(tenant, user_id) if t not in seen]
+            seen.update(task_ids)
+            repo = TaskRepository(self.db)
+            repo.prefetch(tenant, task_ids, (self.caller.user_id, *reads))
+            service = TaskService(self.db, self.caller, repo)
+            for task_id in task_ids:
+                moved = self._one(service, task_id, user_id, to, reads, dry_run)
+                if moved is not None:
+                    report.results.append(moved)
+            if dry_run:
+                break
+            # as it now is: inactive, in no group, its load what it still bears (0 when all moved)
             report.user = self.directory.users(tenant, [user_id]).get(user_id, report.user)
+            if report.user.load == 0 or not task_ids:
+                break
         return report
 
     # ---- the user and its groups ------------------------------------------------------------
