@@ -44,7 +44,9 @@ what each route costs.
   "to": {"users", "groups"}, "priority"}` (an activity's are copied to its tasks); a bad ladder is a
   400 naming the step. Tasks show each step with its `dueAt` and `firedAt`; a step fires once, as
   the history event `escalated` (CloudEvent `baton.task.escalated`, [events.md](events.md)).
-  `GET /api/v1/tasks?...&overdue=true` lists only tasks past their `dueDate` or with a fired step.
+  `GET /api/v1/tasks?...&overdue=true` lists only open tasks past their `dueDate` or with a fired
+  step, with any other listing parameter (`caseId` and `q` included). A `reassign` step gives the
+  task only to a user eligible to hold it (policy, separation, skills, capacity), else offers it.
   The rules: [decisions.md](decisions.md) "Time: escalation ladders".
 - **Absence**: while `PUT /api/v1/users/{userId}/absence` holds, work given or offered to that user
   by someone else (an assign in any dialect, a reassign, bulk, a delegation or resolution, the

@@ -189,8 +189,10 @@ class Keys:
         return f"{TIMERS}{bucket}#{shard}"
 
     @staticmethod
-    def timer_shard(tenant: str, task_id: str, shards: int) -> int:
-        return zlib.crc32(f"{esc(tenant)}#{esc(task_id)}".encode()) % shards
+    def timer_shard(tenant: str, task_id: str, due: str, shards: int) -> int:
+        """The shard of a task's timer: from tenant, task and due time, so a re-armed timer (a new
+        `dueAt`, whose key moves anyway) lands anywhere, and the timers of one hour spread evenly."""
+        return zlib.crc32(f"{esc(tenant)}#{esc(task_id)}#{due}".encode()) % shards
 
     @staticmethod
     def client_registration(client_id: str) -> dict[str, str]:

@@ -32,7 +32,17 @@ from baton.tasks import eligibility, standins
 from baton.tasks import escalations as ladder
 from baton.tasks.algorithm import read_stand_ins
 from baton.tasks.change import Change
-from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Person, StandInChanged, Task, TaskChanged
+from baton.tasks.domain import (
+    HistoryEvent,
+    HistoryRaced,
+    HolderRefused,
+    MembershipLost,
+    Person,
+    SeparationRefused,
+    StandInChanged,
+    Task,
+    TaskChanged,
+)
 from baton.tasks.eligibility import Grant, Handover
 from baton.tasks.timers import TimerRepository, bucket_of, hour_end, hours, next_hour, previous_hour
 
@@ -87,6 +97,7 @@ class Escalator:
         refused one it is read again."""
         written: list[HistoryEvent] = []
         known: tuple[Task | None, dict[str, list[str]]] | None = None
+        refused: set[str] = set()  # users the write found may not hold it (capacity, skills, separation)
         for _ in range(MAX_ATTEMPTS * ladder.MAX_STEPS):
             task, groups = known if known is not None else self._read(tenant, task_id)
             known = None
@@ -103,12 +114,15 @@ class Escalator:
             groups = {**{u: list(p.groups) for u, p in people.items()}, **groups}
             now = clock.stamp()
             grants: dict[str, Grant] = {}
-            firing = ladder.fire(task, step, now, partial(self.may_hold, tenant, task, groups, grants, people))
+            firing = ladder.fire(task, step, now, partial(self.may_hold, tenant, task, groups, grants, people, refused))
             change = self._change(task, firing, now, grants.get(firing.holder_to or ""), cover)
             try:
                 self.tasks.write(tenant, change)
             except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost, StandInChanged):
                 continue  # the task changed under us: decide again on what it is now
+            except (HolderRefused, SeparationRefused):  # the write found the user may not hold it:
+                refused.add(firing.holder_to or "")  # decided again, the step offers the task instead
+                continue
             written.append(change.event)
             # as stored: a direct claim's pending event was written out by this change
             known = change.after.model_copy(update={"lastEvent": None}), groups
@@ -127,10 +141,14 @@ class Escalator:
 
     @staticmethod
     def may_hold(tenant: str, task: Task, groups: dict[str, list[str]], grants: dict[str, Grant],
-                 people: Mapping[str, Person], user: str) -> bool:
+                 people: Mapping[str, Person], refused: set[str], user: str) -> bool:
         """Whether an escalation may give the task to `user`: what tasks.eligibility answers for a
         reassignment by the system (admin) to that user (the task's reassignment policy, and the
-        rules about who may hold it). The grant is kept for the write to assert what it relies on."""
+        rules about who may hold it: separation, skills and capacity, on `people` as read with the
+        task). The grant is kept for the write to assert what it relies on (memberships, the load,
+        the holds in the task's case). `refused`: users a write found may not hold it."""
+        if user in refused:
+            return False
         system = Caller(user_id=SYSTEM, username=SYSTEM, tenant=tenant, roles=frozenset({ROLE_ADMIN}))
         try:
             grant = eligibility.decide(Handover(task, system, eligibility.REASSIGN, (user,), groups, None, people))
@@ -159,7 +177,7 @@ class Escalator:
         if cover is not None and cover.reason:
             event.reason, event.onBehalfOf = cover.reason, cover.on_behalf_of
         members = standins.pinned(grant.members if grant is not None else (), cover.pins if cover else ())
-        return Change(task, after, event, members=members)
+        return Change(task, after, event, members=members, ledger=grant.ledger if grant is not None else None)
 
 
 class Sweeper:
