@@ -103,6 +103,12 @@ class Keys:
         return unesc(parts[1])
 
     @staticmethod
+    def user_event(tenant: str, user_id: str, version: int) -> dict[str, str]:
+        """A directory event of a user (its absence set or ended: directory.audit), in the user's own
+        partition (its load item's), never the tenant's directory partition the user lists read."""
+        return {"pk": Keys.person(tenant, user_id)["pk"], "sk": Keys.directory_event_sk(version)}
+
+    @staticmethod
     def user(tenant: str, user_id: str) -> dict[str, str]:
         return {"pk": Keys.directory(tenant), "sk": f"{USERS}{esc(user_id)}"}
 

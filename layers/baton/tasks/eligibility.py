@@ -28,7 +28,8 @@ from baton import clock
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden
 from baton.storage.conditions import Param, Rule, absent, contains, eq, rule, size
-from baton.tasks.change import Groups, Membership
+from baton.tasks import standins
+from baton.tasks.change import Groups, Membership, membership
 from baton.tasks.domain import Person, Task
 from baton.tasks.holders import check_holder
 from baton.tasks.rules import (
@@ -88,13 +89,18 @@ class Grant(NamedTuple):
     members: tuple[Membership, ...] = ()
     reassignment: bool = False
     ledger: LedgerEntry | None = None  # separation of duties: the holder's holds in the task's case
+    on_behalf_of: str | None = None  # absence: the absent user the work was meant for (tasks.standins)
+    reason: str | None = None  # absence:<mode>, when it went to who stands in
 
 
 def decide(h: Handover) -> Grant | None:
     """Grant the handover, or raise why not; None when there is nothing to do. A holder of a case's
     task adds it to their holds in the case, in the write, on condition that they held none of the
-    tasks or activities it is separated from (tasks.separation: race-safe)."""
+    tasks or activities it is separated from (tasks.separation: race-safe). Work given to an absent
+    user goes to who stands in, the write pinning the absences (tasks.standins)."""
     grant = _DECIDE[h.via](h)
+    if grant is not None:  # work meant for an absent user goes to who stands in
+        grant = standins.apply(h, grant, _may_hold)
     if grant is None or grant.holder is None:
         return grant
     task = h.task
@@ -137,18 +143,6 @@ def _membership(h: Handover, user: str) -> tuple[Membership, ...]:
     return membership(h.task, h.caller, user, h.groups)
 
 
-def membership(task: Task, caller: Caller, user: str, groups: Groups) -> tuple[Membership, ...]:
-    """What a write asserts for `user` to hold (or act on) the task: nothing for a candidate user
-    (or admin acting for itself); else a membership of a candidate group it shares (not read:
-    of one of the task's groups)."""
-    if user in task.candidateUsers or caller.is_admin and user == caller.user_id:
-        return ()
-    if groups is None:
-        return (Membership(user, tuple(task.candidateGroups), assumed=True),) if task.candidateGroups else ()
-    shared = sorted(set(groups.get(user) or []) & set(task.candidateGroups))
-    return (Membership(user, (shared[0],)),) if shared else ()
-
-
 def _pass_on(h: Handover, targets: tuple[str, ...]) -> bool:
     """A held task passing to someone else is a reassignment, on every path: the task's policy
     (`allowReassignment`, `allowedReassignees`, `requireReassignmentReason`) applies as it does
@@ -181,7 +175,10 @@ def separated(task: Task, user: str, held: Held = Held()) -> str | None:
 def _may_hold(h: Handover, user: str) -> None:
     """The rules about the person who is to hold the task, whatever the path: separation of
     duties (its creator; what they held in the case is asserted by the write: `decide`), then
-    active, skills, capacity (tasks.holders: asserted by the write too, on the user's load item)."""
+    active, skills, capacity (tasks.holders: asserted by the write too, on the user's load item). An
+    absent user given work by someone else is not checked: who stands in is (tasks.standins)."""
+    if standins.covered(h, user):
+        return
     why = separated(h.task, user)
     if why is not None:
         raise Conflict(why, reason="separation")

@@ -78,7 +78,7 @@ class TaskService(Delegation, TaskReads):
         def decide(seen: Seen) -> Change | None:
             task = seen.view
             grant = eligibility.decide(Handover(task, self.caller, via, targets, seen.groups, reason,
-                                                self.tasks.people))
+                                                self.read_stand_ins(targets)))
             if grant is None:
                 return None
             # a hand-over ends a delegation; offered to several, they become its candidate users
@@ -86,7 +86,7 @@ class TaskService(Delegation, TaskReads):
             offered = {"candidateUsers": list(grant.offered)} if grant.holder is None else {}
             after = self.next(task, assignee=grant.holder, owner=None, delegationState=None, leaseExpiresAt=lease,
                               **offered)
-            event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None)
+            event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None, grant)
             return seen.change(after, event, grant.members, grant.ledger)
         me = self.caller.user_id
         return Action(verb, decide, tuple(u for u in dict.fromkeys(targets) if u != me))
@@ -193,6 +193,8 @@ class TaskService(Delegation, TaskReads):
             task, mine = seen.view, (seen.groups or {}).get(me, [])
             if not rules.check_unassign(task, self.caller, mine):
                 return None
+            if task.delegationState == "pending":  # a delegate's unassign gives it back to the owner
+                return self.resolution(seen, "unassign")
             return seen.change(self.next(task, assignee=None), self.event(task, "unassign", task.assignee, None),
                                eligibility.membership(task, self.caller, me, seen.groups))
         return self.apply(task_id, Action("unassign", decide), if_match)[0]
@@ -250,7 +252,8 @@ class TaskService(Delegation, TaskReads):
             activity, _, assignees = self.activities.activity_with_assignees(tenant, project_id, activity_id)
             if activity is None:
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
-            for name in ("leaseSeconds", "requiredSkills", "escalations"):  # the activity's, unless the task's own
+            # the activity's, unless the task's own
+            for name in ("leaseSeconds", "requiredSkills", "escalations", "separation"):
                 if getattr(activity, name) and body.get(name) is None:
                     body = {**body, name: getattr(activity, name)}
             for kind, uid in assignees:

@@ -28,8 +28,9 @@ from baton.domain import ROLE_ADMIN, Caller
 from baton.errors import BatonError
 from baton.settings import get_settings
 from baton.storage.dynamo import Dynamo, TransactionConflict, get_dynamo
-from baton.tasks import eligibility
+from baton.tasks import eligibility, standins
 from baton.tasks import escalations as ladder
+from baton.tasks.algorithm import read_stand_ins
 from baton.tasks.change import Change
 from baton.tasks.domain import (
     HistoryEvent,
@@ -38,6 +39,7 @@ from baton.tasks.domain import (
     MembershipLost,
     Person,
     SeparationRefused,
+    StandInChanged,
     Task,
     TaskChanged,
 )
@@ -100,20 +102,23 @@ class Escalator:
             task, groups = known if known is not None else self._read(tenant, task_id)
             known = None
             step = self._next_step(task)
-            target = step.to.users[0] if step and step.action == "reassign" and step.to and step.to.users else None
-            if target is not None and target not in groups:  # read the user to give it to with it
-                task, groups = self._read(tenant, task_id, target)
+            named = list(step.to.users) if step and step.action in ("reassign", "offer") and step.to else []
+            if named and not set(named) <= set(groups):  # read the users it gives or offers to with it
+                task, groups = self._read(tenant, task_id, *named)
                 step = self._next_step(task)
             if task is None or step is None:
                 return written
+            # absent users named: who stands in takes their place (tasks.standins), read first
+            people = read_stand_ins(self.tasks, tenant, named)
+            step, cover = standins.retarget(step, people, SYSTEM)
+            groups = {**{u: list(p.groups) for u, p in people.items()}, **groups}
             now = clock.stamp()
             grants: dict[str, Grant] = {}
-            firing = ladder.fire(task, step, now, partial(self.may_hold, tenant, task, groups, grants,
-                                                          self.tasks.people, refused))
-            change = self._change(task, firing, now, grants.get(firing.holder_to or ""))
+            firing = ladder.fire(task, step, now, partial(self.may_hold, tenant, task, groups, grants, people, refused))
+            change = self._change(task, firing, now, grants.get(firing.holder_to or ""), cover)
             try:
                 self.tasks.write(tenant, change)
-            except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost):
+            except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost, StandInChanged):
                 continue  # the task changed under us: decide again on what it is now
             except (HolderRefused, SeparationRefused):  # the write found the user may not hold it:
                 refused.add(firing.holder_to or "")  # decided again, the step offers the task instead
@@ -155,7 +160,10 @@ class Escalator:
         return True
 
     @staticmethod
-    def _change(task: Task, firing: ladder.Firing, now: str, grant: Grant | None) -> Change:
+    def _change(task: Task, firing: ladder.Firing, now: str, grant: Grant | None,
+                cover: standins.Cover | None = None) -> Change:
+        """The firing's change; `cover`: the absences its step's users were replaced on (pinned,
+        and the event's reason `absence:<mode>` and `onBehalfOf` when one was absent)."""
         after = task.model_copy(update={**firing.update, "version": task.version + 1, "updatedAt": now})
         new_claim = firing.holder_to is not None and firing.holder_to != firing.holder_from
         after = after.model_copy(update={"escalations": ladder.arm(task, after, now, new_claim)})
@@ -166,9 +174,10 @@ class Escalator:
             "comment": f"escalation {firing.step.id}: {firing.step.action} ({firing.outcome})",
             "candidates": offered if firing.holder_to is None else None, "reason": firing.reason,
             "changes": firing.changes})
-        if grant is None:
-            return Change(task, after, event)
-        return Change(task, after, event, members=grant.members, ledger=grant.ledger)
+        if cover is not None and cover.reason:
+            event.reason, event.onBehalfOf = cover.reason, cover.on_behalf_of
+        members = standins.pinned(grant.members if grant is not None else (), cover.pins if cover else ())
+        return Change(task, after, event, members=members, ledger=grant.ledger if grant is not None else None)
 
 
 class Sweeper:
