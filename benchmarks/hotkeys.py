@@ -80,10 +80,12 @@ def shares(counts: dict[str, Counter[str]]) -> dict[str, dict[str, Any]]:
 
 
 def busy_tenant(store: Dynamo, tenant: str, *, tasks: int = 1000, groups: int = 50, members: int = 5,
-                changes: int = 10_000, threads: int = 8, seed: int = 3, ready: Any = None) -> int:
+                changes: int = 10_000, threads: int = 8, seed: int = 3, ready: Any = None,
+                fields: dict[str, Any] | None = None) -> int:
     """Create `tasks` tasks (one change each) and make changes (claims by a member of the task's
     group, releases, a few completions) until `changes` changes were written. Returns the count.
-    `ready()` is called once the directory (users, groups) is written, before the first change."""
+    `ready()` is called once the directory (users, groups) is written, before the first change.
+    `fields`: more of each task's fields (an escalation ladder: benchmarks/escalations.py)."""
     admin = Caller(user_id="root", username="root", tenant=tenant, roles=frozenset({"admin"}))
     directory = DirectoryService(store, admin)
     group_ids = [f"hk-g{g:02d}" for g in range(groups)]
@@ -98,7 +100,8 @@ def busy_tenant(store: Dynamo, tenant: str, *, tasks: int = 1000, groups: int = 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda n: creator.create({"id": ids[n], "name": "Busy", "priority": n % 101,
                                                 "candidateGroups": [group_ids[n % groups]],
-                                                "caseId": f"hk-c{n // CASE_TASKS:04d}"}), range(tasks)))
+                                                "caseId": f"hk-c{n // CASE_TASKS:04d}", **(fields or {})}),
+                               range(tasks)))
     written = tasks
     lock = threading.Lock()
     holders: dict[str, str | None] = dict.fromkeys(ids)

@@ -21,6 +21,7 @@ from baton.edge.paths import SEGMENT
 from baton.settings import MAX_ID_LENGTH
 from baton.storage.dynamo import get_dynamo
 from baton.tasks import escalations as ladder
+from baton.tasks.separation import MAX_SEPARATED
 
 router = FamilyRouter("directory", NATIVE)
 PathId = Annotated[str, SEGMENT, Path(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -85,6 +86,15 @@ class GroupIn(BaseModel):
     routing: RoutingIn = Field(default_factory=RoutingIn)
 
 
+class ActivitySeparationIn(BaseModel):
+    """As a task's `separation` (functions/tasks.py SeparationIn): who may not hold its tasks."""
+
+    model_config = INPUT
+    excludeCreator: bool = False
+    tasks: list[Id] = Field(default_factory=list, max_length=MAX_SEPARATED)
+    activities: list[Id] = Field(default_factory=list, max_length=MAX_SEPARATED)
+
+
 class ActivityIn(BaseModel):
     model_config = INPUT
     name: Annotated[str, Field(min_length=1, max_length=256)]
@@ -93,6 +103,8 @@ class ActivityIn(BaseModel):
     requiredSkills: Skills = Field(default_factory=list)
     escalations: list[dict[str, Any]] | None = Field(
         default=None, description="The escalation ladder of the activity's tasks (copied to each task made from it)")
+    separation: ActivitySeparationIn | None = Field(
+        default=None, description="Separation of duties of the activity's tasks (copied to each task made from it)")
 
 
 def _service() -> DirectoryService:

@@ -206,7 +206,7 @@ def list_tasks(
                                              description="Highest priority (lists in queue order)")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH,
                                    description="A task id: that task, when the list holds it")] = None,
-    overdue: Annotated[bool, Query(description="only tasks past their dueDate or with a fired escalation step")
+    overdue: Annotated[bool, Query(description="only open tasks past their dueDate or with a fired escalation step")
                        ] = False,
     search: Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH, description=(
         "Open tasks whose id, name or description (its first 400 characters) holds this text, any case"))] = None,
@@ -220,10 +220,10 @@ def list_tasks(
         raise BadRequest(f"Unknown query parameter: {', '.join(unknown)} (known: {', '.join(sorted(LIST_PARAMETERS))})")
     if caseId is not None:  # the case's tasks in creation order (one Query per page), given alone
         given = (assignee, candidate, status, group, priorityMin, priorityMax, q, search, dueBefore)
-        if overdue or sort != "queue" or any(v is not None for v in given):
-            raise BadRequest("caseId lists a case's tasks: give it alone (with limit and cursor)")
+        if sort != "queue" or any(v is not None for v in given):
+            raise BadRequest("caseId lists a case's tasks: give it alone (with limit, cursor and overdue)")
         tasks, next_cursor = AuditService(get_dynamo(), current_caller(router.current_event)).case(
-            caseId, limit, cursor)
+            caseId, limit, cursor, overdue)
         return {"items": _listed(tasks), "cursor": next_cursor}
     tasks, next_cursor = _service().list(assignee=assignee, candidate=candidate, status=status, limit=limit,
                                          cursor=cursor, group=group, priority_min=priorityMin,

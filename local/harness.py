@@ -118,20 +118,27 @@ T = TypeVar("T")
 
 
 def concurrently(actions: list[Callable[[], T]], timeout: float = 120) -> list[T]:
-    """Run the actions in threads released together by a barrier; their results in order. (Calls
-    to the functions race only `in_processes`: in this process they take turns.)"""
+    """Run the actions in threads released together by a barrier; their results in order. An
+    action that raised raises here (the first one); one still running after `timeout` is a
+    TimeoutError. (Calls to the functions race only `in_processes`: in this process they take turns.)"""
     barrier = threading.Barrier(len(actions))
     out: list[tuple[T] | None] = [None] * len(actions)
+    errors: list[BaseException] = []
 
     def run(i: int) -> None:
         barrier.wait()
-        out[i] = (actions[i](),)
+        try:
+            out[i] = (actions[i](),)
+        except BaseException as exc:  # handed to the caller below
+            errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout)
+    if errors:
+        raise errors[0]
     if any(o is None for o in out):
         raise TimeoutError("a racer did not finish")
     return [o[0] for o in out if o is not None]

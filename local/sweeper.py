@@ -1,12 +1,14 @@
 """The escalation sweeper under `baton serve`: a thread running one sweep every `interval`
-seconds (`baton.tasks.sweeper`, the code the AWS function runs), so a step fires within about
-that long of its due time. With the moto fallback the server's lock is held around each sweep."""
+seconds, start to start (`baton.tasks.sweeper`, the code the AWS function runs), so a step fires
+within about that long of its due time plus one sweep. With the moto fallback the server's lock is
+held around each sweep."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
+import time
 from typing import Any
 
 from baton.storage.dynamo import Dynamo
@@ -32,13 +34,16 @@ class SweeperThread:
 
     def _run(self) -> None:
         while not self.stop.is_set():
+            started = time.monotonic()
             try:
                 with self.lock:
                     self.sweeper.sweep()
                 self.sweeps += 1
             except Exception:  # noqa: BLE001 - a sweep that failed is retried at the next tick
                 log.exception("escalation sweep failed")
-            self.stop.wait(self.interval)
+            # a sweep starts every `interval` (a long sweep, firing many steps, is followed by the next
+            # at once), so a step waits at most about one interval plus one sweep
+            self.stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def close(self) -> None:
         self.stop.set()

@@ -44,8 +44,26 @@ what each route costs.
   "to": {"users", "groups"}, "priority"}` (an activity's are copied to its tasks); a bad ladder is a
   400 naming the step. Tasks show each step with its `dueAt` and `firedAt`; a step fires once, as
   the history event `escalated` (CloudEvent `baton.task.escalated`, [events.md](events.md)).
-  `GET /api/v1/tasks?...&overdue=true` lists only tasks past their `dueDate` or with a fired step.
+  `GET /api/v1/tasks?...&overdue=true` lists only open tasks past their `dueDate` or with a fired
+  step, with any other listing parameter (`caseId` and `q` included). A `reassign` step gives the
+  task only to a user eligible to hold it (policy, separation, skills, capacity), else offers it.
   The rules: [decisions.md](decisions.md) "Time: escalation ladders".
+- **Absence**: while `PUT /api/v1/users/{userId}/absence` holds, work given or offered to that user
+  by someone else (an assign in any dialect, a reassign, bulk, a delegation or resolution, the
+  router, an escalation's `reassign`/`offer`) goes to its `delegateTo` (`redirect`; chains up to 3
+  hops) or is offered to both (`share`: they become candidate users; a delegation goes to the
+  delegate), the history event saying `onBehalfOf` and reason `absence:<mode>`; nobody to stand in
+  is 409 `absent` (Journey Manager: 400 `absent`) and changes nothing. A user taking work for
+  themselves (claim, claim-next, an assign to oneself) is never redirected; the router never picks
+  an absent member. Setting and ending an absence are events in the tenant audit (`absence-set`,
+  `absence-end`). The rules: [decisions.md](decisions.md) "Absence and separation of duties".
+- **Delegation**: a delegated task shows `owner` and `delegationState` (Itential: `metrics.owner`
+  too; ConductorOne: beside its task view's fields); only the owner or `admin` completes it
+  (native complete, ConductorOne approve/deny, bulk); the delegate's release (native, Itential,
+  Journey Manager unassign, bulk) gives it back to the owner.
+- **Separation of duties**: a task's (or its activity's, copied at creation) `separation` refuses
+  a holder on every path, `admin` too: 409 `separation` naming the rule, never the other person
+  (Journey Manager: 400 `separation`).
 - **Offboarding** (`POST /api/v1/users/{userId}/offboard {"to"?, "dryRun"?}`, admin): the user
   becomes inactive (every path that gives or offers a task then refuses it: 409 `userInactive`,
   in each dialect's shape), leaves every group, and each open task it is part of moves by its own

@@ -23,7 +23,7 @@ class Settings(BaseModel):
     list_shards: int = Field(default=32, ge=1, le=1000)
     # How many partitions each hour of the escalation timer index is spread over (write sharding
     # of timers due in the same hour); only ever raise it (a sweep reads shards 0..n-1).
-    timer_shards: int = Field(default=8, ge=1, le=256)
+    timer_shards: int = Field(default=32, ge=1, le=256)
     # How many tasks a sweep fires at once (each is its own conditional writes).
     sweep_workers: int = Field(default=8, ge=1, le=64)
     # How many of a bulk request's per-task writes run at once (1: one after another, as with moto,
@@ -53,7 +53,7 @@ def get_settings() -> Settings:
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", "baton"),
         xray_subsegments=os.environ.get("BATON_XRAY_SUBSEGMENTS", "").lower() in ("1", "true", "on"),
         list_shards=int(os.environ.get("BATON_LIST_SHARDS") or 32),
-        timer_shards=int(os.environ.get("BATON_TIMER_SHARDS") or 8),
+        timer_shards=int(os.environ.get("BATON_TIMER_SHARDS") or 32),
         sweep_workers=int(os.environ.get("BATON_SWEEP_WORKERS") or 8),
         bulk_workers=int(os.environ.get("BATON_BULK_WORKERS") or 16),
         cursor_key=os.environ.get("BATON_CURSOR_KEY") or (

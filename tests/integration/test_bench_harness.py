@@ -16,8 +16,8 @@ from tests.support import ROOT
 pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("bench")]
 KEYS = {"cold_init_ms", "baseline_init_ms", "cold_init_ratio", "warm_p50_us", "warm_p99_us", "warm_baseline_p50_us",
         "warm_ratio", "ddb_calls", "bulk_claim_100", "race", "scale", "queue_scale", "queue_groups", "claim_next",
-        "hot_key_share", "people", "escalation_sweep", "escalation_lateness", "routing_served", "routing_spread",
-        "routing_race",
+        "hot_key_share", "people", "escalation_sweep", "escalation_lateness", "timer_hot_keys", "routing_served",
+        "routing_spread", "routing_race",
         "layer_mb"}
 
 
@@ -48,6 +48,9 @@ def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
     sweep = results["escalation_sweep"]
     assert sweep["due_among_10"]["fired"] == 10 and sweep["due_among_300"]["fired"] == 10
     assert sweep["due_among_300"]["due"] == 10  # the pending timers are never read
+    assert sweep["round_trip_ratio"] <= 2 and sweep["capacity_ratio"] <= 2
+    timers = results["timer_hot_keys"]
+    assert timers["writes"] >= timers["changes"] and timers["keys"] > 1 and 0 < timers["max_share"] < 0.5
     late = results["escalation_lateness"]
     assert late["tasks"] == 10 and late["unfired"] == 0 and late["p99_s"] <= 2
     assert "| measure | result | goal |" in proc.stdout

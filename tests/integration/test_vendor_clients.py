@@ -298,3 +298,37 @@ def test_ipsdk_password_mode_signs_in_but_relies_on_a_session_cookie(server: Ser
     with pytest.raises(ipsdk.exceptions.HTTPStatusError) as raised:
         platform.get("/api/v1/tasks/task-1")
     assert raised.value.response.status_code == 401  # /login itself answered 200 (no error raised there)
+
+
+# ---- absence (issue 27): work given to an absent user reaches who stands in, through each SDK ----
+
+def test_the_vendor_sdks_give_an_absent_users_work_to_who_stands_in(server: Server) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    bob_token = token(server.state, "bob", "operations")
+    status, body = request(server.base, "PUT", "/api/v1/users/bob/absence", bob_token, {
+        "from": (now - timedelta(hours=1)).isoformat(), "until": (now + timedelta(hours=1)).isoformat(),
+        "delegateTo": "dave"})
+    assert status == 200, body
+    try:
+        task_id = new_task(server, candidateUsers=["alice", "bob"])
+        request(server.base, "POST", f"/operations-manager/tasks/{task_id}/claim", token(server.state, "alice",
+                                                                                          "operations"))
+        res = c1_client(server, "alice").task_actions.reassign(request={
+            "task_id": task_id, "task_actions_service_reassign_request": {"new_step_user_ids": ["bob"]}})
+        out = res.task_actions_service_reassign_response
+        assert res.status_code == 200 and out is not None and out.task_view is not None
+        assert out.task_view.task is not None and out.task_view.task.step_approver_ids == ["dave"]
+        status, history = request(server.base, "GET", f"/api/v1/tasks/{task_id}/history", admin(server))
+        last = history["items"][-1]
+        assert (last["to"], last["onBehalfOf"], last["reason"]) == ("dave", "bob", "absence:redirect"), last
+
+        other = new_task(server, candidateUsers=["itential-demo", "bob"])
+        platform = itential(server)
+        platform.post(f"/operations-manager/tasks/{other}/claim")
+        res = platform.post(f"/operations-manager/tasks/{other}/assign", json={"userId": "bob"})
+        assert res.status_code == 200 and res.json()["data"]["metrics"]["user"] == "dave"
+    finally:
+        status, body = request(server.base, "DELETE", "/api/v1/users/bob/absence", bob_token)
+        assert status == 200, body

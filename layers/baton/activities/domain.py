@@ -27,6 +27,8 @@ class Activity(Model):
     lastHash: str | None = Field(default=None, exclude=True)
     # The escalation ladder of its tasks (steps as given, checked by tasks.escalations; copied at creation).
     escalations: list[dict[str, Any]] | None = None
+    # Separation of duties of its tasks (`excludeCreator`, `tasks`, `activities`: tasks.separation; copied at creation).
+    separation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

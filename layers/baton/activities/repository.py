@@ -67,13 +67,15 @@ class ActivityRepository:
         key = Keys.activity(tenant, activity.project_id, activity.id)
         lease = (", leaseSeconds = :l" if activity.leaseSeconds else "")
         removed = [f for f, v in (("leaseSeconds", activity.leaseSeconds), ("requiredSkills", activity.requiredSkills),
-                                  ("escalations", activity.escalations)) if not v]
+                                  ("escalations", activity.escalations), ("separation", activity.separation)) if not v]
         values = {":p": activity.project_id, ":a": activity.id, ":n": activity.name, ":t": activity.type,
-                  ":l": activity.leaseSeconds, ":rs": sorted(set(activity.requiredSkills)), ":e": activity.escalations}
+                  ":l": activity.leaseSeconds, ":rs": sorted(set(activity.requiredSkills)), ":e": activity.escalations,
+                  ":sd": activity.separation}
         update = {"Key": serialize(key),
                   "UpdateExpression": "SET projectId = :p, activityId = :a, #n = :n, #t = :t" + lease
                                       + (", requiredSkills = :rs" if activity.requiredSkills else "")
                                       + (", escalations = :e" if activity.escalations else "")
+                                      + (", separation = :sd" if activity.separation else "")
                                       + (" REMOVE " + ", ".join(removed) if removed else ""),
                   "ExpressionAttributeNames": {"#n": "name", "#t": "type"},
                   "ExpressionAttributeValues": serialize({k: v for k, v in values.items() if v})}

@@ -43,6 +43,7 @@ class StandIn:
     users: tuple[str, ...]
     on_behalf_of: str | None = None
     mode: AbsenceMode | None = None
+    path: tuple[str, ...] = ()  # every user the resolution followed, in order (`meant_for` first)
 
     @property
     def reason(self) -> str | None:
@@ -51,7 +52,7 @@ class StandIn:
     @property
     def chain(self) -> tuple[str, ...]:
         """Every user the resolution looked at (their absences are what the write must pin)."""
-        return tuple(dict.fromkeys((self.meant_for, *self.users)))
+        return tuple(dict.fromkeys((self.meant_for, *self.path, *self.users)))
 
 
 Lookup = Callable[[str], Absence | None]
@@ -67,17 +68,17 @@ def stand_in(user: str, lookup: Lookup, now: str) -> StandIn:
     first absence's mode decides; delegates are followed up to MAX_HOPS hops."""
     absence = lookup(user)
     if absence is None or not absence.active(now):
-        return StandIn(user, (user,))
+        return StandIn(user, (user,), path=(user,))
     mode, seen = absence.mode, [user]
     while absence is not None and absence.active(now):
         nxt = absence.delegateTo
         if nxt is None or nxt in seen or len(seen) > MAX_HOPS:
             # a dead end (no delegate), a cycle, or too long a chain: nobody takes it now
-            return StandIn(user, (), on_behalf_of=user, mode=mode)
+            return StandIn(user, (), on_behalf_of=user, mode=mode, path=tuple(seen))
         seen.append(nxt)
         absence = lookup(nxt)
     users = (user, seen[-1]) if mode == "share" else (seen[-1],)
-    return StandIn(user, users, on_behalf_of=user, mode=mode)
+    return StandIn(user, users, on_behalf_of=user, mode=mode, path=tuple(seen))
 
 
 def refuses_cycle(user: str, delegate: str | None, lookup: Lookup) -> str | None:

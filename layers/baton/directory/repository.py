@@ -12,6 +12,7 @@ from typing import Any
 from baton.activities.order import COUNTERS, entry_place, entry_rank
 from baton.attrs import to_attr
 from baton.directory.absence import Absence
+from baton.directory.audit import absence_event
 from baton.directory.domain import (
     PROFILE_FIELDS,
     AbsenceChanged,
@@ -143,25 +144,35 @@ class DirectoryRepository:
         return self._with_loads(tenant, [user_from_item(out["Attributes"])])[0]
 
     def set_absence(self, tenant: str, user_id: str, absence: Absence | None,
-                    seen: Mapping[str, Absence | None]) -> User | None:
+                    seen: Mapping[str, Absence | None], actor: str) -> User | None:
         """Set (None: end) a user's absence, in one transaction that pins every absence the change
         was checked on (`seen`: the user's own and its delegate chain's, by user): a cycle cannot
-        form between the read and the write. The user as it now is; None if there is no such
-        user; AbsenceChanged if an absence in `seen` changed meanwhile."""
+        form between the read and the write; with its directory event (directory.audit: `actor`'s
+        `absence-set` or `absence-end`, chained after the user's last one, whose number it pins) in
+        the user's ledger and the tenant audit. The user as it now is; None if there is no such
+        user; AbsenceChanged if an absence in `seen` (or the user's ledger) changed meanwhile."""
         def pinned(user: str) -> tuple[str, dict[str, Any]]:
             before = seen.get(user)
             if before is None:
                 return "attribute_exists(pk) AND attribute_not_exists(absence)", {}
             return "attribute_exists(pk) AND absence = :was", {":was": to_attr(before.public())}
+        if (found := self.db.get(Keys.user(tenant, user_id))) is None:
+            return None
+        version = int((ledger_at := deserialize(found)).get("ledgerVersion", 0))
+        event = absence_event(user_id, actor, seen.get(user_id), absence, version, ledger_at.get("lastHash"))
         cond, values = pinned(user_id)
-        if absence is None:
-            update: dict[str, Any] = {"UpdateExpression": "REMOVE absence"}
-        else:
-            update = {"UpdateExpression": "SET absence = :a"}
-            values = {**values, ":a": to_attr(absence.public())}
+        cond += " AND " + ("#lv = :lv0" if version else "attribute_not_exists(#lv)")
+        values = {**values, ":lv1": to_attr(version + 1), ":lh": to_attr(event["hash"]),
+                  **({":lv0": to_attr(version)} if version else {})}
+        update = {"UpdateExpression": "SET #lv = :lv1, lastHash = :lh" + (
+            " REMOVE absence" if absence is None else ", absence = :a")}
+        values = {**values, **({":a": to_attr(absence.public())} if absence is not None else {})}
         actions: list[dict[str, Any]] = [{"Update": {
             "Key": serialize(Keys.user(tenant, user_id)), "ConditionExpression": cond, **update,
-            **({"ExpressionAttributeValues": values} if values else {})}}]
+            "ExpressionAttributeNames": {"#lv": "ledgerVersion"}, "ExpressionAttributeValues": values}}]
+        actions.append({"Put": {"Item": serialize({
+            **event, **Keys.user_event(tenant, user_id, event["version"]),
+            **Keys.audit_keys(tenant, event["at"], event["id"])}), "ConditionExpression": "attribute_not_exists(pk)"}})
         for other in seen:
             if other != user_id:
                 check, check_values = pinned(other)

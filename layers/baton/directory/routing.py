@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
+from baton import clock
 from baton.directory.domain import Strategy, User
 
 PUSH_STRATEGIES: tuple[Strategy, ...] = ("round-robin", "least-loaded", "longest-idle")
@@ -26,10 +27,16 @@ def has_room(user: User, load: int | None = None) -> bool:
 
 
 def routable(user: User, required: Iterable[str] = (), excluded: Collection[str] = ()) -> bool:
-    """May the router give a task needing `required` to this user now: active, available, under
-    capacity, holding the skills, and not excluded (it rejected the offer, or separation of duties)."""
-    return (user.active and user.presence == "available" and has_room(user) and has_skills(user, required)
-            and user.id not in excluded)
+    """May the router give a task needing `required` to this user now: active, available, not
+    absent (directory.absence), under capacity, holding the skills, and not excluded (it rejected
+    the offer, or separation of duties)."""
+    return (user.active and user.presence == "available" and not away(user) and has_room(user)
+            and has_skills(user, required) and user.id not in excluded)
+
+
+def away(user: User) -> bool:
+    """The user is absent now: never routed to (API.md "Absence")."""
+    return user.absence is not None and user.absence.active(clock.stamp())
 
 
 def pick(strategy: Strategy, members: Sequence[User], required: Iterable[str] = (), *,

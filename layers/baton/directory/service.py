@@ -47,7 +47,7 @@ class DirectoryService:
             if why is not None:
                 raise Conflict(why, reason="delegationCycle")
             try:
-                user = self.directory.set_absence(self.caller.tenant, user_id, absence, seen)
+                user = self.directory.set_absence(self.caller.tenant, user_id, absence, seen, self.caller.user_id)
             except AbsenceChanged:
                 continue
             if user is None:

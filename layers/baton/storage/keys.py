@@ -103,6 +103,12 @@ class Keys:
         return unesc(parts[1])
 
     @staticmethod
+    def user_event(tenant: str, user_id: str, version: int) -> dict[str, str]:
+        """A directory event of a user (its absence set or ended: directory.audit), in the user's own
+        partition (its load item's), never the tenant's directory partition the user lists read."""
+        return {"pk": Keys.person(tenant, user_id)["pk"], "sk": Keys.directory_event_sk(version)}
+
+    @staticmethod
     def user(tenant: str, user_id: str) -> dict[str, str]:
         return {"pk": Keys.directory(tenant), "sk": f"{USERS}{esc(user_id)}"}
 
@@ -183,8 +189,10 @@ class Keys:
         return f"{TIMERS}{bucket}#{shard}"
 
     @staticmethod
-    def timer_shard(tenant: str, task_id: str, shards: int) -> int:
-        return zlib.crc32(f"{esc(tenant)}#{esc(task_id)}".encode()) % shards
+    def timer_shard(tenant: str, task_id: str, due: str, shards: int) -> int:
+        """The shard of a task's timer: from tenant, task and due time, so a re-armed timer (a new
+        `dueAt`, whose key moves anyway) lands anywhere, and the timers of one hour spread evenly."""
+        return zlib.crc32(f"{esc(tenant)}#{esc(task_id)}#{due}".encode()) % shards
 
     @staticmethod
     def client_registration(client_id: str) -> dict[str, str]:

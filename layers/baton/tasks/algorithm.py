@@ -10,7 +10,7 @@ bulk request's read, the claim fast path's refused image) is decided on without 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from baton import clock
@@ -18,13 +18,16 @@ from baton.domain import Caller
 from baton.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from baton.storage.dynamo import TransactionConflict
 from baton.tasks import escalations as ladder
+from baton.tasks import standins
 from baton.tasks.change import Change, Groups, Seen
 from baton.tasks.domain import (
     HistoryEvent,
     HistoryRaced,
     HolderRefused,
     MembershipLost,
+    Person,
     SeparationRefused,
+    StandInChanged,
     Task,
     TaskChanged,
 )
@@ -41,6 +44,18 @@ def now() -> str:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def read_stand_ins(tasks: TaskRepository, tenant: str, users: Iterable[str]) -> Mapping[str, Person]:
+    """`Changes.read_stand_ins` for any holder of a task repository (the escalation sweeper)."""
+    users, tried = [u for u in users if u], set[str]()
+    for _ in range(standins.MAX_HOPS + 2):  # the users, then each hop
+        missing = standins.unread(users, tasks.people, now(), tried)
+        if not missing:
+            break
+        tried.update(missing)
+        tasks.read_people(tenant, missing)
+    return tasks.people
 
 
 class Action(NamedTuple):
@@ -112,15 +127,27 @@ class Changes:
                 if current is None:
                     raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
                 state = (current, groups) if groups is not None or current.assignee is None else None
+            except StandInChanged:  # an absence it was decided on changed: read and decide again
+                state = None
             except (HistoryRaced, TransactionConflict):
                 pass
         raise Conflict(f"Task {task_id} is changing too fast; try again", reason="busy")
 
+    def read_stand_ins(self, users: Iterable[str]) -> Mapping[str, Person]:
+        """The people tasks.standins needs to decide who takes work meant for `users`: the chains
+        of their delegates, read (one BatchGetItem per hop, only while someone on it is absent)
+        into what the repository knows. The caller taking work for itself is never redirected:
+        nothing to read for it."""
+        return read_stand_ins(self.tasks, self.caller.tenant, [u for u in users if u != self.caller.user_id])
+
     def event(self, task: Task, action: str, from_: str | None, to: str | None,
-               comment: str | None = None, candidates: list[str] | None = None) -> HistoryEvent:
+              comment: str | None = None, candidates: list[str] | None = None, grant: Any = None) -> HistoryEvent:
+        """The change's history event; `grant` (tasks.eligibility): its absence, if one decided
+        who took it, is the event's reason and `onBehalfOf`."""
+        why = {"reason": grant.reason, "onBehalfOf": grant.on_behalf_of} if grant is not None and grant.reason else {}
         return HistoryEvent.model_validate({
             "id": new_id(), "taskId": task.id, "version": task.version + 1, "at": now(), "actor": self.caller.user_id,
-            "action": action, "from": from_, "to": to, "comment": comment, "candidates": candidates})
+            "action": action, "from": from_, "to": to, "comment": comment, "candidates": candidates, **why})
 
     def next(self, task: Task, **changes: Any) -> Task:
         """The task's next version. A lease ends with every change but the one that sets it, an

@@ -74,9 +74,11 @@ class AuditService:
                               keep=keep if filtered else None)
         return page, start_at, end_at
 
-    def case(self, case_id: str, limit: int, cursor: str | None) -> tuple[list[Task], str | None]:
-        """A case's tasks, in creation order (any caller of the tenant)."""
-        return self.repo.case_page(self.caller.tenant, case_id, limit, cursor)
+    def case(self, case_id: str, limit: int, cursor: str | None,
+             overdue: bool = False) -> tuple[list[Task], str | None]:
+        """A case's tasks, in creation order (any caller of the tenant); `overdue`: only those overdue
+        at the time of the read."""
+        return self.repo.case_page(self.caller.tenant, case_id, limit, cursor, clock.stamp() if overdue else None)
 
     def verify(self, task_id: str) -> ledger.Verification:
         """Recompute a task's hash chain over its whole history, as of one version of the task

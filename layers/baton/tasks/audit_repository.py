@@ -27,6 +27,7 @@ from baton.tasks.domain import HistoryEvent, Task
 from baton.tasks.layout import pending_event, task_from_item
 from baton.tasks.separation import Held
 from baton.tasks.stream import DEFERRED
+from baton.tasks.timers import SHOW_OVERDUE
 
 # A filtered audit page stops after examining this many events per requested item (then it
 # answers what it found, possibly fewer than `limit`, with a cursor to go on from).
@@ -142,18 +143,32 @@ class AuditRepository:
             future.result()
 
     # ---- cases -----------------------------------------------------------------------------
-    def case_page(self, tenant: str, case_id: str, limit: int, cursor: str | None) -> tuple[list[Task], str | None]:
+    def case_page(self, tenant: str, case_id: str, limit: int, cursor: str | None,
+                  overdue_at: str | None = None) -> tuple[list[Task], str | None]:
         """A case's tasks in creation order: one Query (limit + 1 items: a cursor only when more
-        follow) on the case's own partition, whatever else the tenant holds."""
+        follow) on the case's own partition, whatever else the tenant holds. `overdue_at` (the time
+        of the read): only the tasks overdue then (`overdueAt <= :now`, tasks.timers), the filtered
+        Query read on until the page is full or the case ends."""
         partition = Keys.case_index(tenant, case_id)
         start = decode_cursor(cursor, "gsi5pk", partition)
+        values: dict[str, Any] = {":p": partition}
         kwargs: dict[str, Any] = {
             "TableName": self.db.table, "IndexName": GSI_CASE, "Limit": limit + 1,
-            "KeyConditionExpression": "gsi5pk = :p", "ExpressionAttributeValues": serialize({":p": partition})}
+            "KeyConditionExpression": "gsi5pk = :p"}
+        if overdue_at is not None:
+            kwargs["FilterExpression"] = SHOW_OVERDUE
+            values[":now"] = overdue_at
+        kwargs["ExpressionAttributeValues"] = serialize(values)
         if start:
             kwargs["ExclusiveStartKey"] = start
+        items: list[dict[str, Any]] = []
         try:
-            items = self.db.call("query", **kwargs).get("Items", [])
+            while len(items) <= limit:
+                out = self.db.call("query", **kwargs)
+                items += out.get("Items", [])
+                if "LastEvaluatedKey" not in out:
+                    break
+                kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
         except ClientError as err:  # a start key DynamoDB refuses is the cursor's fault
             if start and err.response.get("Error", {}).get("Code") == "ValidationException":
                 raise BadRequest("Invalid cursor") from None

@@ -10,8 +10,9 @@ decision relied on (`Membership`, from tasks.eligibility)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from baton.domain import Caller
 from baton.storage.conditions import Rule, absent, after, at_most, contains, either, eq, rule
 from baton.tasks.domain import HistoryEvent, Task
 from baton.tasks.leases import LEASE
@@ -22,18 +23,47 @@ from baton.tasks.separation import LedgerEntry
 Groups = Mapping[str, list[str]] | None
 
 
+class Pin(NamedTuple):
+    """A user's absence as the decision read it (the stored map; None: none), asserted unchanged."""
+
+    absence: Any
+
+    @property
+    def rule(self) -> Rule:
+        return rule(absent("absence") if self.absence is None else eq("absence", self.absence))
+
+
 class Membership(NamedTuple):
-    """A change relies on `user` being a member of one of `groups`; the write asserts it on the
-    user's item. `assumed`: taken for granted (not read), so losing it means it never held."""
+    """A change relies on `user` being a member of one of `groups` (none: on nothing but its
+    absence); the write asserts it on the user's item. `assumed`: taken for granted (not read), so
+    losing it means it never held. `absence`: the user's absence as read, asserted unchanged
+    (tasks.standins: work is never given to a user who went away meanwhile)."""
 
     user: str
     groups: tuple[str, ...]
     assumed: bool = False
+    absence: Pin | None = None
     attribute: str = "groups"  # "leads": the user leads one of `groups` (tasks.oversight)
 
     @property
+    def in_groups(self) -> Rule:
+        return rule(either(*(contains(self.attribute, g) for g in self.groups))) if self.groups else rule()
+
+    @property
     def rule(self) -> Rule:
-        return rule(either(*(contains(self.attribute, g) for g in self.groups)))
+        return self.in_groups & self.absence.rule if self.absence is not None else self.in_groups
+
+
+def membership(task: Task, caller: Caller, user: str, groups: Groups) -> tuple[Membership, ...]:
+    """What a write asserts for `user` to hold (or act on) the task: nothing for a candidate user
+    (or admin acting for itself); else a membership of a candidate group it shares (not read:
+    of one of the task's groups). tasks.eligibility decides with it."""
+    if user in task.candidateUsers or caller.is_admin and user == caller.user_id:
+        return ()
+    if groups is None:
+        return (Membership(user, tuple(task.candidateGroups), assumed=True),) if task.candidateGroups else ()
+    shared = sorted(set(groups.get(user) or []) & set(task.candidateGroups))
+    return (Membership(user, (shared[0],)),) if shared else ()
 
 
 class Change(NamedTuple):

@@ -22,11 +22,11 @@ class Delegation(Changes):
         def decide(seen: Seen) -> Change | None:
             task = seen.view
             grant = eligibility.decide(Handover(task, self.caller, eligibility.DELEGATE, (user_id,), seen.groups,
-                                                comment))
+                                                comment, self.read_stand_ins((user_id,))))
             if grant is None:
                 return None
             after = self.next(task, assignee=grant.holder, owner=task.assignee, delegationState="pending")
-            return seen.change(after, self.event(task, "delegate", task.assignee, grant.holder, comment),
+            return seen.change(after, self.event(task, "delegate", task.assignee, grant.holder, comment, None, grant),
                                grant.members, grant.ledger)
         return self.apply(task_id, Action("delegate", decide, (user_id,)), if_match)[0]
 
@@ -39,10 +39,11 @@ class Delegation(Changes):
     def resolution(self, seen: Seen, verb: str, comment: str | None = None) -> Change | None:
         """The change that gives a delegated task back to its owner (resolve, a delegate's release)."""
         task = seen.view
-        grant = eligibility.decide(Handover(task, self.caller, eligibility.RESOLVE, (task.owner or "",),
-                                            seen.groups, comment))
+        owner = task.owner or ""
+        grant = eligibility.decide(Handover(task, self.caller, eligibility.RESOLVE, (owner,), seen.groups, comment,
+                                            self.read_stand_ins((owner,))))
         if grant is None:
             return None
         after = self.next(task, assignee=grant.holder, delegationState="resolved")
-        return seen.change(after, self.event(task, verb, task.assignee, grant.holder, comment), grant.members,
-                           grant.ledger)
+        return seen.change(after, self.event(task, verb, task.assignee, grant.holder, comment, None, grant),
+                           grant.members, grant.ledger)

@@ -142,6 +142,7 @@ class Person(NamedTuple):
     presence: str = "available"
     active: bool = True
     lastAssignedAt: str | None = None
+    absence: Any = None  # the stored absence map, as read (tasks.standins); None: none
     leads: tuple[str, ...] = ()  # the groups it leads (tasks.oversight)
 
     @property
@@ -194,6 +195,15 @@ class SeparationRefused(Exception):
     def __init__(self, rule: str) -> None:
         super().__init__(rule)
         self.rule = rule
+
+
+class StandInChanged(Exception):
+    """The absence of a user the change was decided on (the one meant, or its chain) changed since
+    it was read: read and decide again (tasks.standins)."""
+
+    def __init__(self, user: str) -> None:
+        super().__init__(f"{user}'s absence changed")
+        self.user = user
 
 
 class HistoryRaced(Exception):

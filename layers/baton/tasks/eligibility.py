@@ -29,10 +29,12 @@ from baton import clock
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, Conflict, Forbidden
 from baton.storage.conditions import Param, Rule, absent, contains, eq, rule, size
-from baton.tasks.change import Groups, Membership
+from baton.tasks import standins
+from baton.tasks.change import Groups, Membership, membership
 from baton.tasks.domain import Person, Task
 from baton.tasks.holders import check_holder
-from baton.tasks.oversight import membership, oversight
+from baton.tasks.oversight import oversight
+from baton.tasks.policy import check_policy
 from baton.tasks.rules import (
     FREE,
     MANUAL,
@@ -90,13 +92,18 @@ class Grant(NamedTuple):
     members: tuple[Membership, ...] = ()
     reassignment: bool = False
     ledger: LedgerEntry | None = None  # separation of duties: the holder's holds in the task's case
+    on_behalf_of: str | None = None  # absence: the absent user the work was meant for (tasks.standins)
+    reason: str | None = None  # absence:<mode>, when it went to who stands in
 
 
 def decide(h: Handover) -> Grant | None:
     """Grant the handover, or raise why not; None when there is nothing to do. A holder of a case's
     task adds it to their holds in the case, in the write, on condition that they held none of the
-    tasks or activities it is separated from (tasks.separation: race-safe)."""
+    tasks or activities it is separated from (tasks.separation: race-safe). Work given to an absent
+    user goes to who stands in, the write pinning the absences (tasks.standins)."""
     grant = _DECIDE[h.via](h)
+    if grant is not None:  # work meant for an absent user goes to who stands in
+        grant = standins.apply(h, grant, _may_hold)
     if grant is None or grant.holder is None:
         return grant
     task = h.task
@@ -141,24 +148,10 @@ def _membership(h: Handover, user: str) -> tuple[Membership, ...]:
 
 def _pass_on(h: Handover, targets: tuple[str, ...]) -> bool:
     """A held task passing to someone else is a reassignment, on every path: the task's policy
-    (`allowReassignment`, `allowedReassignees`, `requireReassignmentReason`) applies as it does
-    to a reassign. True when it is one."""
-    task = h.task
-    if h.via != REASSIGN and (task.assignee is None or targets == (task.assignee,)):
+    applies as it does to a reassign (tasks.policy). True when it is one."""
+    if h.via != REASSIGN and (h.task.assignee is None or targets == (h.task.assignee,)):
         return False
-    if not task.policy.allowReassignment:
-        raise Forbidden(f"Task {task.id} does not allow reassignment", reason="reassignmentNotAllowed")
-    if not targets:
-        raise BadRequest("newStepUserIds must name at least one user", reason="invalidRequest")
-    unknown = [u for u in targets if h.groups is None or u not in h.groups]
-    if unknown:
-        raise BadRequest(f"Unknown user: {', '.join(unknown)}", reason="invalidRequest")
-    allowed = set(task.policy.allowedReassignees)
-    if allowed and not set(targets) <= allowed:
-        refused = [u for u in targets if u not in allowed]
-        raise BadRequest(f"Not an allowed reassignee: {', '.join(refused)}", reason="invalidRequest")
-    if task.policy.requireReassignmentReason and not (h.reason or "").strip():
-        raise BadRequest("A comment is required to reassign this task", reason="invalidRequest")
+    check_policy(h.task, targets, h.groups, h.reason)
     return True
 
 
@@ -171,7 +164,10 @@ def separated(task: Task, user: str, held: Held = Held()) -> str | None:
 def _may_hold(h: Handover, user: str) -> None:
     """The rules about the person who is to hold the task, whatever the path: separation of
     duties (its creator; what they held in the case is asserted by the write: `decide`), then
-    active, skills, capacity (tasks.holders: asserted by the write too, on the user's load item)."""
+    active, skills, capacity (tasks.holders: asserted by the write too, on the user's load item). An
+    absent user given work by someone else is not checked: who stands in is (tasks.standins)."""
+    if standins.covered(h, user):
+        return
     why = separated(h.task, user)
     if why is not None:
         raise Conflict(why, reason="separation")

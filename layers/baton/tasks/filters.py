@@ -3,8 +3,9 @@ group's queue (its queue partition), a priority range (a key range of the queue 
 keys start with the priority), a task id (one GetItem). Three narrow a listing of open tasks by a
 filter on its own partitions' items (read and dropped, so a page's cost grows with the open tasks
 of those partitions, never with history or the tenant's other tasks): `overdue`, `search` (words
-in the id, name or the start of the description, any case) and `dueBefore`; they are refused on a
-listing of finished tasks. Anything else is refused. Pure functions, no I/O."""
+in the id, name or the start of the description, any case) and `dueBefore`; `search` and
+`dueBefore` are refused on a listing of finished tasks, and a finished task is never overdue.
+Anything else is refused. Pure functions, no I/O."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from baton.domain import Caller
 from baton.errors import BadRequest, Forbidden
 from baton.tasks.domain import MAX_PRIORITY, Task
+from baton.tasks.escalations import is_overdue
 
 # On a task item and its queue entries: what `search=` looks in (`search_text`: tasks.layout puts
 # it there), and the due date (`dueBefore=`); listings of open tasks filter on them (tasks.listings).
@@ -36,7 +38,8 @@ def search_term(text: str | None) -> str | None:
 
 def listing(caller: Caller, assignee: str | None, candidate: str | None, status: str | None, group: str | None,
             priority: tuple[int | None, int | None], groups_of: Callable[[], list[str]],
-            search: str | None = None, due_before: str | None = None, sort: str = "queue") -> Listing:
+            search: str | None = None, due_before: str | None = None, sort: str = "queue",
+            overdue: bool = False) -> Listing:
     """The listing a request asks for, checked (`groups_of`: the caller's groups, read for its queue)."""
     me = caller.user_id
     who = me if assignee == "me" else assignee
@@ -49,7 +52,8 @@ def listing(caller: Caller, assignee: str | None, candidate: str | None, status:
         cand = (me, groups_of())
         if group is not None and group not in cand[1] and not caller.is_admin:
             raise Forbidden(f"User {caller.username} is not a member of group {group}", reason="accessDenied")
-    found = Listing(who, cand, status, group, priority_range(*priority), search_term(search), due_before, sort)
+    found = Listing(who, cand, status, group, priority_range(*priority), search_term(search), due_before, sort,
+                    overdue)
     found.check()
     return found
 
@@ -66,7 +70,8 @@ def priority_range(low: int | None, high: int | None) -> tuple[int, int] | None:
 @dataclass(frozen=True)
 class Listing:
     """One listing's parameters: the holder (`who`), the caller and its groups for its queue
-    (`cand`), the status, one group's queue, a priority range."""
+    (`cand`), the status, one group's queue, a priority range, only overdue tasks (open, past
+    their `dueDate` or with a fired escalation step: tasks.escalations.is_overdue)."""
 
     who: str | None
     cand: tuple[str, list[str]] | None
@@ -76,6 +81,7 @@ class Listing:
     search: str | None = None
     due_before: str | None = None
     sort: str = "queue"  # a list in queue order may be read in due-date or age order instead
+    overdue: bool = False  # only open tasks past their dueDate or with a fired step (tasks.escalations)
 
     @property
     def of_open_tasks(self) -> bool:
@@ -103,6 +109,8 @@ class Listing:
     def holds(self, task: Task, now: str) -> bool:
         """Whether the listing holds this task (the search by id)."""
         if self.status is not None and task.status != self.status:
+            return False
+        if self.overdue and not is_overdue(task, now):
             return False
         if self.priority is not None and not self.priority[0] <= task.priority <= self.priority[1]:
             return False

@@ -8,8 +8,21 @@ user's load item (tasks.repository), so no race passes them. Presence is the rou
 
 from __future__ import annotations
 
+from typing import Any
+
 from baton.errors import Conflict, Forbidden
 from baton.tasks.domain import Person, Task
+
+
+def person_from(user: dict[str, Any], load: dict[str, Any] | None) -> Person:
+    """A user as the task rules see it: its (deserialized) user item (groups, presence, active,
+    absence) and load item (Keys.person: load, capacity, skills, lastAssignedAt; None: it has none)."""
+    load = load or {}
+    capacity = load.get("capacity")
+    return Person(str(user["userId"]), tuple(user.get("groups", [])), frozenset(load.get("skills", [])),
+                  None if capacity is None else int(capacity), int(load.get("load", 0)),
+                  str(user.get("presence", "available")), bool(user.get("active", True)), load.get("lastAssignedAt"),
+                  user.get("absence"), tuple(user.get("leads", [])))
 
 
 def check_holder(task: Task, person: Person | None, user: str, holds: bool = True) -> None:

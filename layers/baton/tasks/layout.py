@@ -64,9 +64,14 @@ def queue_entries(tenant: str, task: Task) -> dict[str, dict[str, Any]]:
     for part in parts if task.assignee is not None else parts[1:]:
         sk = Keys.queue_entry_sk(tenant, part)
         out[sk] = {"pk": pk, "sk": sk, **_in_queue(part, task), "taskId": task.id,
-                   LEASE: task.leaseExpiresAt, OVERDUE: overdue_since(task), SEARCH: search_text(task),
+                   LEASE: task.leaseExpiresAt, OVERDUE: _overdue(task), SEARCH: search_text(task),
                    "dueDate": task.dueDate}
     return out
+
+
+def _overdue(task: Task) -> str | None:
+    """Since when an open task is overdue (tasks.escalations.overdue_since); a finished one never is."""
+    return overdue_since(task) if task.status == "open" else None
 
 
 def task_item(tenant: str, task: Task) -> dict[str, Any]:
@@ -95,7 +100,7 @@ def task_item(tenant: str, task: Task) -> dict[str, Any]:
     if not task.escalations:
         data.pop("escalations", None)  # absent, not empty: the direct claim's rule asks for it absent
     data.update(timer_attributes(tenant, task))  # its next escalation step's timer (tasks.timers)
-    data[OVERDUE] = overdue_since(task)  # listings' `overdue=true` compares it with the time of the read
+    data[OVERDUE] = _overdue(task)  # listings' `overdue=true` compares it with the time of the read
     data[SEARCH] = search_text(task)  # and `search=` looks in it (tasks.filters)
     return serialize(data)
 

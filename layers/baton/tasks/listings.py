@@ -66,7 +66,8 @@ class TaskListings:
         - `group` (with `candidate`, or alone): that group's queue only, in queue order;
         - `priority` (lowest, highest; queue-ordered lists only): a key range of the queue order,
           whose keys start with the priority (inverted), so no task outside it is read.
-        - `overdue`: only tasks past their `dueDate` or with a fired escalation step, at the read;
+        - `overdue`: only open tasks past their `dueDate` or with a fired escalation step, at the read
+          (of a user's or the tenant's tasks, only the open ones' partitions are read);
           `search` (case-folded: tasks.filters): only tasks whose id, name or description's start
           holds it; `due_before`: only tasks due by then. Filters on the partitions' own items.
         - `sort` (a queue or the inbox): `queue` (queue order), `due` (due date first), `age`
@@ -74,6 +75,10 @@ class TaskListings:
         A page holds `limit` items whenever that many exist, and has a cursor only if more do."""
         kind: tuple[str | None, ...]
         show: str | None = None
+        if overdue and status not in (None, "open"):
+            return [], None  # a finished task is never overdue
+        # overdue: only the open tasks' partitions are read (the finished ones' never hold one)
+        statuses = (status,) if status else ("open",) if overdue else STATUSES
         if candidate is not None or group is not None:
             if status not in (None, "open"):
                 return [], None  # a queue holds open tasks only
@@ -89,11 +94,11 @@ class TaskListings:
             parts, index, forward, kind = [Keys.inbox(tenant, assignee)], GSI_QUEUE, True, ("inbox", assignee)
             show = SHOW_IN_INBOX
         elif assignee is not None:
-            parts = [Keys.assignee_index(tenant, assignee, s) for s in ((status,) if status else STATUSES)]
+            parts = [Keys.assignee_index(tenant, assignee, s) for s in statuses]
             index, forward, kind = GSI_ASSIGNEE, False, ("assignee", assignee, status)
         else:
             shards = range(get_settings().list_shards)
-            parts = [Keys.tasks_index(tenant, s, k) for s in ((status,) if status else STATUSES) for k in shards]
+            parts = [Keys.tasks_index(tenant, s, k) for s in statuses for k in shards]
             index, forward, kind = GSI_TASKS, False, ("tasks", status)
         if sort != "queue":
             assert index == GSI_QUEUE and priority is None, "a queue or an inbox is sorted, by its own keys"

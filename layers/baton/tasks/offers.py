@@ -50,6 +50,8 @@ class OfferService:
                                                 None, service.tasks.people))
             if grant is None:
                 return None
+            if grant.holder != user:  # absent (tasks.standins): the router offers it to someone else
+                raise Conflict(f"User {user} is absent: the task is not offered to them", reason="absent")
             tried = list(task.offerTried)
             why = reason
             if task.offeredTo is not None:  # the last offer expired: that member had its turn

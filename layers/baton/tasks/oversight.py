@@ -1,30 +1,17 @@
-"""Acting on a task for others, and what the write asserts for it: a member's membership of a
-candidate group (`membership`, for whoever is to hold the task or acts as its candidate), and
-oversight (`oversight`): `admin`, or a lead of one of the task's candidate groups (directory: a
-group's `leads`, kept on each lead's user item as `leads`), may release, assign and reassign a
-task someone else holds. A lead's authority is asserted by the write on the lead's user item, the
-way a membership is (`change.Membership` with attribute `leads`): a lead revoked while its action
-is in flight refuses the action (403), in every dialect. Pure: the task, the caller, what was read."""
+"""Acting on a task someone else holds, and what the write asserts for it (a member's own
+membership of a candidate group is `change.membership`): `admin`, or a lead of one of the task's
+candidate groups (directory: a group's `leads`, kept on each lead's user item as `leads`), may
+release, assign and reassign it. A lead's authority is asserted by the write on the lead's user
+item, the way a membership is (`change.Membership` with attribute `leads`): a lead revoked while
+its action is in flight refuses the action (403), in every dialect. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from baton.domain import Caller
-from baton.tasks.change import Groups, Membership
+from baton.tasks.change import Membership
 from baton.tasks.domain import Person, Task
-
-
-def membership(task: Task, caller: Caller, user: str, groups: Groups) -> tuple[Membership, ...]:
-    """What a write asserts for `user` to hold (or act on) the task: nothing for a candidate user
-    (or admin acting for itself); else a membership of a candidate group it shares (not read:
-    of one of the task's groups)."""
-    if user in task.candidateUsers or caller.is_admin and user == caller.user_id:
-        return ()
-    if groups is None:
-        return (Membership(user, tuple(task.candidateGroups), assumed=True),) if task.candidateGroups else ()
-    shared = sorted(set(groups.get(user) or []) & set(task.candidateGroups))
-    return (Membership(user, (shared[0],)),) if shared else ()
 
 
 def led_groups(task: Task, caller: Caller, people: Mapping[str, Person] | None) -> list[str]:

@@ -45,7 +45,8 @@ class TaskReads:
              due_before: str | None = None, sort: str = "queue") -> tuple[list[Task], str | None]:
         """A page of a listing (tasks.listings), narrowed by what its index serves (tasks.filters)."""
         listing = filters.listing(self.caller, assignee, candidate, status, group, (priority_min, priority_max),
-                                  lambda: self._groups_of(self.caller.user_id), search, due_before, sort)
+                                  lambda: self._groups_of(self.caller.user_id), search, due_before, sort,
+                                  overdue)
         if q is not None:  # one GetItem: the task, when the listing holds it
             task = self.tasks.get_task(self.caller.tenant, q)
             return ([task] if task is not None and listing.holds(task, clock.stamp()) else []), None

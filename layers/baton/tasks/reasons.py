@@ -58,5 +58,5 @@ def is_reason(code: str) -> bool:
 TASK_ACTIONS: tuple[str, ...] = ("create", "claim", "release", "assign", "unassign", "reassign", "complete",
                                  "abandon", "heartbeat", "lease-expired", "update", "delegate", "resolve",
                                  "offer", "reject")
-DIRECTORY_ACTIONS: tuple[str, ...] = ("assignee-add", "assignee-remove")
+DIRECTORY_ACTIONS: tuple[str, ...] = ("assignee-add", "assignee-remove", "absence-set", "absence-end")
 ACTIONS: tuple[str, ...] = TASK_ACTIONS + DIRECTORY_ACTIONS

@@ -28,10 +28,12 @@ from baton.tasks.domain import (
     MembershipLost,
     Person,
     SeparationRefused,
+    StandInChanged,
     Task,
     TaskChanged,
     TaskExists,
 )
+from baton.tasks.holders import person_from
 from baton.tasks.layout import (
     MAX_CANDIDATES,
     entry_ops,
@@ -53,16 +55,6 @@ EXISTS = rule(present("pk"))  # an Update that must not create an item
 NO_USER = rule(absent("pk"))  # a holder without a load item (no user of the directory)
 # Who is to bear or hold a task is active (offboarding sets `active` false on the load item first).
 ACTIVE = EXISTS & either(absent("active"), eq("active", True))
-
-
-def person_from(user: dict[str, Any], load: dict[str, Any] | None) -> Person:
-    """A user as the task rules see it: its (deserialized) user item (groups, presence, active)
-    and load item (Keys.person: load, capacity, skills, lastAssignedAt; None: it has none)."""
-    load, capacity = load or {}, (load or {}).get("capacity")
-    return Person(str(user["userId"]), tuple(user.get("groups", [])), frozenset(load.get("skills", [])),
-                  None if capacity is None else int(capacity), int(load.get("load", 0)),
-                  str(user.get("presence", "available")), bool(user.get("active", True)), load.get("lastAssignedAt"),
-                  tuple(user.get("leads", [])))
 
 
 def holders(change: Change) -> tuple[str | None, str | None]:
@@ -159,10 +151,11 @@ class TaskRepository:
 
     def write(self, tenant: str, change: Change) -> None:
         """Write the change as one transaction: the task if still as read (`Change.task_rule`), its
-        events (a takeover's `lease-expired` first), the memberships it relies on, the load items of
-        who bore it and who now bears it (API.md "People": capacity, skills and `active` asserted at
-        write time; no directory user: asserted to have none), a pending direct-claim event, the queue
-        entries it moves. Refused: TaskChanged (as it now is), MembershipLost, HolderRefused, HistoryRaced."""
+        events (a takeover's `lease-expired` first), the memberships (and absences: tasks.standins)
+        it relies on, the load items of who bore it and who now bears it (API.md "People": capacity,
+        skills and `active` asserted at write time; no directory user: asserted to have none), a
+        pending direct-claim event, the queue entries it moves. Refused: TaskChanged (as it now is),
+        MembershipLost, StandInChanged, HolderRefused, SeparationRefused, HistoryRaced."""
         for _ in range(3):
             with contextlib.suppress(_UserUnknown):  # a holder turned out not to be (or to be) a directory user
                 return self._write(tenant, change)
@@ -216,8 +209,12 @@ class TaskRepository:
         except ConditionFailed as failed:
             if failed.index == 0:
                 raise TaskChanged(task_from_item(failed.item) if failed.item else None) from None
-            if failed.index in members:
-                raise MembershipLost(*members[failed.index]) from None
+            if failed.index in members:  # its absence changed (decide again), or it left the groups (or its lead)
+                user, kind = members[failed.index]
+                mine = [m for m in change.members if m.user == user]
+                if mine and all(m.in_groups.holds(deserialize(failed.item or {})) for m in mine):
+                    raise StandInChanged(user) from None
+                raise MembershipLost(user, kind) from None
             if failed.index in checked:
                 self._refused(change, checked[failed.index], loads.get(failed.index, 0), failed.item)
             if failed.index == held_at and change.ledger is not None:

@@ -52,7 +52,7 @@ def routed(action: Action, reason: str) -> Action:
         if task.assignee is not None:
             raise Conflict(f"Task {task.id} is held by {task.assignee}", reason="txnAlreadyAssigned")
         change = action.decide(seen)
-        if change is not None:
+        if change is not None and change.event.onBehalfOf is None:  # an absence's reason stays (tasks.standins)
             change.event.reason = reason
         return change
     return action._replace(decide=decide)
@@ -62,7 +62,7 @@ def _user(person: Person) -> User:
     """A member as the strategies read it."""
     return User(id=person.id, username=person.id, presence=person.presence,  # type: ignore[arg-type]
                 capacity=person.capacity, skills=sorted(person.skills), load=person.load,
-                lastAssignedAt=person.lastAssignedAt, active=person.active)
+                lastAssignedAt=person.lastAssignedAt, active=person.active, absence=person.absence)
 
 
 class Router:

@@ -30,7 +30,7 @@ from baton.tasks.holders import at_capacity
 from baton.tasks.layout import MAX_CANDIDATES
 from baton.tasks.leases import lease_until
 from baton.tasks.listings import TaskListings
-from baton.tasks.oversight import membership, oversight
+from baton.tasks.oversight import oversight
 from baton.tasks.reads import TaskReads
 from baton.tasks.repository import TaskRepository
 
@@ -79,7 +79,7 @@ class TaskService(Delegation, TaskReads):
         def decide(seen: Seen) -> Change | None:
             task = seen.view
             grant = eligibility.decide(Handover(task, self.caller, via, targets, seen.groups, reason,
-                                                self.tasks.people))
+                                                self.read_stand_ins(targets)))
             if grant is None:
                 return None
             # a hand-over ends a delegation; offered to several, they become its candidate users
@@ -87,7 +87,7 @@ class TaskService(Delegation, TaskReads):
             offered = {"candidateUsers": list(grant.offered)} if grant.holder is None else {}
             after = self.next(task, assignee=grant.holder, owner=None, delegationState=None, leaseExpiresAt=lease,
                               **offered)
-            event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None)
+            event = self.event(task, verb, task.assignee, grant.holder, reason, list(grant.offered) or None, grant)
             return seen.change(after, event, grant.members, grant.ledger)
         me = self.caller.user_id
         return Action(verb, decide, tuple(u for u in dict.fromkeys(targets) if u != me))
@@ -196,8 +196,10 @@ class TaskService(Delegation, TaskReads):
             over = None if worker else oversight(task, self.caller, self.tasks.people)  # a lead of its groups
             if not rules.check_unassign(task, self.caller, mine, over is not None):
                 return None
+            if task.delegationState == "pending":  # a delegate's unassign gives it back to the owner
+                return self.resolution(seen, "unassign")
             return seen.change(self.next(task, assignee=None), self.event(task, "unassign", task.assignee, None),
-                               membership(task, self.caller, me, seen.groups) if worker else over or ())
+                               eligibility.membership(task, self.caller, me, seen.groups) if worker else over or ())
         return self.apply(task_id, Action("unassign", decide), if_match)[0]
 
     def release(self, task_id: str, if_match: int | None = None) -> Task:
@@ -255,7 +257,8 @@ class TaskService(Delegation, TaskReads):
             activity, _, assignees = self.activities.activity_with_assignees(tenant, project_id, activity_id)
             if activity is None:
                 raise BadRequest(f"Activity {activity_id} of project {project_id} not found")
-            for name in ("leaseSeconds", "requiredSkills", "escalations"):  # the activity's, unless the task's own
+            # the activity's, unless the task's own
+            for name in ("leaseSeconds", "requiredSkills", "escalations", "separation"):
                 if getattr(activity, name) and body.get(name) is None:
                     body = {**body, name: getattr(activity, name)}
             for kind, uid in assignees:

@@ -145,9 +145,10 @@ def routing_triggers(records: Iterable[Mapping[str, Any]]) -> list[Trigger]:
             more = new.get("capacity") != old.get("capacity") and bool(old)
             if tenant and (room or more):
                 out[Trigger(tenant, "user", str(new["userId"]))] = None
-        elif "userId" in new and new.get("groups"):  # a user item: presence back to available
+        elif "userId" in new and new.get("groups"):  # a user item: presence back to available, absence ended
             tenant = Keys.tenant_of_directory(pk)
             back = new.get("presence", "available") == "available" and old.get("presence", "available") != "available"
+            back = back or (old.get("absence") is not None and new.get("absence") is None)
             if tenant and back:
                 out[Trigger(tenant, "user", str(new["userId"]), tuple(sorted(new["groups"])))] = None
     return list(out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,10 +28,21 @@ from baton.domain import ROLE_ADMIN, Caller
 from baton.errors import BatonError
 from baton.settings import get_settings
 from baton.storage.dynamo import Dynamo, TransactionConflict, get_dynamo
-from baton.tasks import eligibility
+from baton.tasks import eligibility, standins
 from baton.tasks import escalations as ladder
+from baton.tasks.algorithm import read_stand_ins
 from baton.tasks.change import Change
-from baton.tasks.domain import HistoryEvent, HistoryRaced, MembershipLost, Task, TaskChanged
+from baton.tasks.domain import (
+    HistoryEvent,
+    HistoryRaced,
+    HolderRefused,
+    MembershipLost,
+    Person,
+    SeparationRefused,
+    StandInChanged,
+    Task,
+    TaskChanged,
+)
 from baton.tasks.eligibility import Grant, Handover
 from baton.tasks.timers import TimerRepository, bucket_of, hour_end, hours, next_hour, previous_hour
 
@@ -86,24 +97,32 @@ class Escalator:
         refused one it is read again."""
         written: list[HistoryEvent] = []
         known: tuple[Task | None, dict[str, list[str]]] | None = None
+        refused: set[str] = set()  # users the write found may not hold it (capacity, skills, separation)
         for _ in range(MAX_ATTEMPTS * ladder.MAX_STEPS):
             task, groups = known if known is not None else self._read(tenant, task_id)
             known = None
             step = self._next_step(task)
-            target = step.to.users[0] if step and step.action == "reassign" and step.to and step.to.users else None
-            if target is not None and target not in groups:  # read the user to give it to with it
-                task, groups = self._read(tenant, task_id, target)
+            named = list(step.to.users) if step and step.action in ("reassign", "offer") and step.to else []
+            if named and not set(named) <= set(groups):  # read the users it gives or offers to with it
+                task, groups = self._read(tenant, task_id, *named)
                 step = self._next_step(task)
             if task is None or step is None:
                 return written
+            # absent users named: who stands in takes their place (tasks.standins), read first
+            people = read_stand_ins(self.tasks, tenant, named)
+            step, cover = standins.retarget(step, people, SYSTEM)
+            groups = {**{u: list(p.groups) for u, p in people.items()}, **groups}
             now = clock.stamp()
             grants: dict[str, Grant] = {}
-            firing = ladder.fire(task, step, now, partial(self.may_hold, tenant, task, groups, grants))
-            change = self._change(task, firing, now, grants.get(firing.holder_to or ""))
+            firing = ladder.fire(task, step, now, partial(self.may_hold, tenant, task, groups, grants, people, refused))
+            change = self._change(task, firing, now, grants.get(firing.holder_to or ""), cover)
             try:
                 self.tasks.write(tenant, change)
-            except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost):
+            except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost, StandInChanged):
                 continue  # the task changed under us: decide again on what it is now
+            except (HolderRefused, SeparationRefused):  # the write found the user may not hold it:
+                refused.add(firing.holder_to or "")  # decided again, the step offers the task instead
+                continue
             written.append(change.event)
             # as stored: a direct claim's pending event was written out by this change
             known = change.after.model_copy(update={"lastEvent": None}), groups
@@ -121,13 +140,18 @@ class Escalator:
         return task, groups
 
     @staticmethod
-    def may_hold(tenant: str, task: Task, groups: dict[str, list[str]], grants: dict[str, Grant], user: str) -> bool:
+    def may_hold(tenant: str, task: Task, groups: dict[str, list[str]], grants: dict[str, Grant],
+                 people: Mapping[str, Person], refused: set[str], user: str) -> bool:
         """Whether an escalation may give the task to `user`: what tasks.eligibility answers for a
         reassignment by the system (admin) to that user (the task's reassignment policy, and the
-        rules about who may hold it). The grant is kept for the write to assert what it relies on."""
+        rules about who may hold it: separation, skills and capacity, on `people` as read with the
+        task). The grant is kept for the write to assert what it relies on (memberships, the load,
+        the holds in the task's case). `refused`: users a write found may not hold it."""
+        if user in refused:
+            return False
         system = Caller(user_id=SYSTEM, username=SYSTEM, tenant=tenant, roles=frozenset({ROLE_ADMIN}))
         try:
-            grant = eligibility.decide(Handover(task, system, eligibility.REASSIGN, (user,), groups))
+            grant = eligibility.decide(Handover(task, system, eligibility.REASSIGN, (user,), groups, None, people))
         except BatonError:
             return False
         if grant is None or grant.holder != user:
@@ -136,7 +160,10 @@ class Escalator:
         return True
 
     @staticmethod
-    def _change(task: Task, firing: ladder.Firing, now: str, grant: Grant | None) -> Change:
+    def _change(task: Task, firing: ladder.Firing, now: str, grant: Grant | None,
+                cover: standins.Cover | None = None) -> Change:
+        """The firing's change; `cover`: the absences its step's users were replaced on (pinned,
+        and the event's reason `absence:<mode>` and `onBehalfOf` when one was absent)."""
         after = task.model_copy(update={**firing.update, "version": task.version + 1, "updatedAt": now})
         new_claim = firing.holder_to is not None and firing.holder_to != firing.holder_from
         after = after.model_copy(update={"escalations": ladder.arm(task, after, now, new_claim)})
@@ -147,7 +174,10 @@ class Escalator:
             "comment": f"escalation {firing.step.id}: {firing.step.action} ({firing.outcome})",
             "candidates": offered if firing.holder_to is None else None, "reason": firing.reason,
             "changes": firing.changes})
-        return Change(task, after, event, members=grant.members if grant is not None else ())
+        if cover is not None and cover.reason:
+            event.reason, event.onBehalfOf = cover.reason, cover.on_behalf_of
+        members = standins.pinned(grant.members if grant is not None else (), cover.pins if cover else ())
+        return Change(task, after, event, members=members, ledger=grant.ledger if grant is not None else None)
 
 
 class Sweeper:

@@ -1,7 +1,7 @@
 """The escalation timers in the table: where a task's timer sits in the timer index, the sweep's
 reads of what is due, and its checkpoint. Storage only; the sweep itself is tasks.sweeper.
 
-A timer is not an item of its own: it is the task item's place in the sparse timer index (GSI5),
+A timer is not an item of its own: it is the task item's place in the sparse timer index (gsi6),
 set by `timer_attributes` whenever the task item is written. So the write that arms a step (a
 create, a claim, a change of `dueDate` or of the ladder) writes its timer in the same
 transaction, a write that fails arms nothing, and a change that ends a step's wait (completion,
@@ -9,8 +9,8 @@ a claim under `unless: claimed`, the step firing) moves or removes it in the sam
 
 Partition: `TIMER#{hour bucket}#{shard}`, the bucket being the hour of the later of the due time
 and the write (so that no write ever lands in an hour the sweep has already closed), the shard a
-hash of tenant and task (`timer_shards`, default 8: timers due in the same hour spread over that
-many partitions: no hot key). Sort key: the due time, then tenant and task. A sweep reads, per
+hash of tenant, task and due time (`timer_shards`, default 32: timers due in the same hour spread
+evenly over that many partitions: no hot key). Sort key: the due time, then tenant and task. A sweep reads, per
 shard, the open buckets (those after its checkpoint, up to the current hour) from the start up to
 `now`: only due timers, never the pending ones behind them."""
 
@@ -40,7 +40,7 @@ def timer_attributes(tenant: str, task: Any) -> dict[str, str]:
     if due is None:
         return {}
     bucket = timer_bucket(max(due, str(task.updatedAt)))
-    shard = Keys.timer_shard(tenant, task.id, get_settings().timer_shards)
+    shard = Keys.timer_shard(tenant, task.id, due, get_settings().timer_shards)
     pk_attr, sk_attr = INDEXES[GSI_TIMERS]
     return {pk_attr: Keys.timers(bucket, shard), sk_attr: f"{due}#{esc(tenant)}#{esc(task.id)}"}
 

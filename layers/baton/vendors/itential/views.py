@@ -10,8 +10,10 @@ ITENTIAL_STATUS = {"open": "running", "completed": "complete", "abandoned": "can
 
 
 def _metrics(task: Task) -> dict[str, Any]:
+    """`user`: who holds it; `owner`: whose it is: a delegated task's owner (who delegated it,
+    tasks.delegation), else its creator."""
     metrics: dict[str, Any] = {"start_time": task.createdAt, "server_id": "baton", "retrying": False,
-                               "user": task.assignee or "", "owner": task.createdBy or ""}
+                               "user": task.assignee or "", "owner": task.owner or task.createdBy or ""}
     if task.status != "open":
         metrics.update(end_time=task.updatedAt, finish_state="success" if task.status == "completed" else "canceled")
     return metrics

@@ -1,0 +1,174 @@
+"""Absence on every path that gives or offers a task (API.md "Absence, delegation, offboarding"):
+work meant for an absent user goes to who stands in (directory.absence: `redirect` to the last
+delegate of the chain, `share` with them), recorded `onBehalfOf` the absent user with reason
+`absence:<mode>`. tasks.eligibility asks `cover` after a path granted a hand-over, so each path
+(assign in every dialect, reassign, bulk, delegate, resolve, the router's assign and offer, an
+escalation's reassign) gets it by construction; an escalation's `offer` asks `retarget`.
+
+A user taking work for themselves (a claim, claim-next, an assign to oneself) is never redirected:
+they are acting, so they are here. The users the decision looked at (the one meant, and every one
+of its chain) have their absence pinned by the write (`Membership.absence`, a ConditionCheck on
+their user item): a `PUT .../absence` between the read and the write refuses the write, and the
+hand-over is decided again on the new absence. Pure: the people come in as read (`Person.absence`,
+the stored map), the delegates a chain needs are named by `unread` for the service to read first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from baton import clock
+from baton.directory.absence import MAX_HOPS, Absence, StandIn, stand_in
+from baton.errors import Conflict
+from baton.tasks.change import Membership, Pin
+from baton.tasks.domain import Person
+from baton.tasks.steps import Step
+
+if TYPE_CHECKING:
+    from baton.tasks.eligibility import Grant, Handover
+
+# The paths that need one holder (tasks.eligibility DELEGATE, RESOLVE): a share gives the task to
+# the delegate alone there (a delegation cannot be offered to several).
+ONE_HOLDER = frozenset({"delegate", "resolve"})
+
+
+class Cover(NamedTuple):
+    """Who takes work meant for `users`: `users` with each absent one replaced by who stands in
+    (one for redirect, the absent user and its delegate for share), the first absent user
+    (`on_behalf_of`) and its reason, whether a share made it an offer to several, and the absence
+    of every user looked at, to pin."""
+
+    users: tuple[str, ...]
+    on_behalf_of: str | None = None
+    reason: str | None = None
+    shared: bool = False
+    pins: tuple[tuple[str, Any], ...] = ()
+
+
+def absence_of(person: Person | None) -> Absence | None:
+    raw = person.absence if person is not None else None
+    return Absence.model_validate(raw) if raw else None
+
+
+def away(person: Person | None, now: str | None = None) -> bool:
+    """The user is absent now (its absence has started and not ended)."""
+    absence = absence_of(person)
+    return absence is not None and absence.active(now or clock.stamp())
+
+
+def _lookup(people: Mapping[str, Person]) -> Callable[[str], Absence | None]:
+    return lambda user: absence_of(people.get(user))
+
+
+def unread(users: Iterable[str], people: Mapping[str, Person], now: str, tried: Iterable[str] = ()) -> list[str]:
+    """The users, and the delegates their chains reach, that have not been read (and were not
+    tried): the service reads them, then asks again, until none is left (at most MAX_HOPS rounds)."""
+    known, skip, out = _lookup(people), set(tried), []
+    for user in users:
+        if user not in people:
+            if user not in skip:
+                out.append(user)
+            continue
+        seen = [user]
+        absence = known(user)
+        while absence is not None and absence.active(now) and absence.delegateTo and len(seen) <= MAX_HOPS:
+            nxt = absence.delegateTo
+            if nxt in seen:
+                break
+            if nxt not in people:
+                if nxt not in skip:
+                    out.append(nxt)
+                break
+            seen.append(nxt)
+            absence = known(nxt)
+    return list(dict.fromkeys(out))
+
+
+def cover(users: Sequence[str], people: Mapping[str, Person], me: str, now: str | None = None,
+          dead_ends: bool = False) -> Cover:
+    """Who takes work meant for `users` (in order), given to them by `me`. Raises 409 `absent`
+    when an absent user's chain ends without anyone to take it (a dead end, a cycle, too long):
+    the work stays where it is (in its queues); `dead_ends`: that user is left out instead (an
+    escalation's step, which then offers the task to the rest of its `to`)."""
+    now = now or clock.stamp()
+    lookup = _lookup(people)
+    out: list[str] = []
+    first: StandIn | None = None
+    pins: dict[str, Any] = {}
+    for user in users:
+        if user == me:
+            out.append(user)
+            continue
+        found = stand_in(user, lookup, now)
+        pins.update((u, people[u].absence) for u in found.chain if u in people)
+        if found.on_behalf_of is None:
+            out.append(user)
+            continue
+        if not found.users and dead_ends:
+            continue
+        if not found.users:
+            raise Conflict(f"User {user} is absent and nobody can stand in for them now; the task stays where it is",
+                           reason="absent")
+        first = first or found
+        out.extend(found.users)
+    if first is None:
+        return Cover(tuple(out), pins=tuple(pins.items()))
+    return Cover(tuple(dict.fromkeys(out)), first.on_behalf_of, first.reason, first.mode == "share",
+                 tuple(pins.items()))
+
+
+def pinned(members: Iterable[Membership], pins: Iterable[tuple[str, Any]]) -> tuple[Membership, ...]:
+    """The memberships a write asserts, with each pinned user's absence asserted on the same user
+    item (one check per item: DynamoDB takes one operation per item in a transaction)."""
+    out = {m.user: m for m in members}
+    for user, absence in pins:
+        held = out.get(user)
+        out[user] = (held or Membership(user, ()))._replace(absence=Pin(absence))
+    return tuple(out.values())
+
+
+def covered(h: Handover, user: str) -> bool:
+    """`user` is absent and given the work by someone else: the rules about who holds it apply to
+    who stands in instead (tasks.eligibility `_may_hold`)."""
+    return user != h.caller.user_id and away((h.people or {}).get(user))
+
+
+def apply(h: Handover, grant: Grant, may_hold: Callable[[Handover, str], None]) -> Grant | None:
+    """The grant of a path (to hold: `grant.holder`; offered: `grant.offered`) with absence applied:
+    the absent users replaced by who stands in (redirect), or the task offered to them and their
+    delegates (share: the delegate becomes a candidate too; on a reassign the offered users are the
+    candidates, as for several users; on a delegation or resolution the delegate holds it). The
+    rules about who holds it (`may_hold`) are asked of who stands in; every user looked at has its
+    absence pinned. None when who stands in holds the task already."""
+    found = cover((grant.holder,) if grant.holder is not None else grant.offered, h.people or {}, h.caller.user_id)
+    members = pinned(grant.members, found.pins)
+    if found.on_behalf_of is None:
+        return grant._replace(members=members)
+    task, users = h.task, found.users
+    holder: str | None = None
+    offered: tuple[str, ...] = ()
+    if grant.holder is not None and (not found.shared or h.via in ONE_HOLDER):
+        holder = users[-1]
+    elif grant.holder is None or h.via == "reassign":
+        offered = users
+    else:
+        offered = tuple(dict.fromkeys([*task.candidateUsers, *users]))
+    if holder is not None and holder == task.assignee:
+        return None
+    checked = h._replace(targets=(holder,) if holder is not None else offered)
+    for user in (holder,) if holder is not None else users:
+        may_hold(checked, user)
+    return grant._replace(holder=holder, offered=offered, members=members, on_behalf_of=found.on_behalf_of,
+                          reason=found.reason)
+
+
+def retarget(step: Step, people: Mapping[str, Person], me: str) -> tuple[Step, Cover | None]:
+    """An escalation step (`reassign`, `offer`) whose `to.users` are replaced by who stands in for
+    the absent ones (redirect: the delegate; share: both, so a reassign offers the task to them),
+    and the cover (None: the step names nobody absent)."""
+    if step.to is None or not step.to.users or step.action not in ("reassign", "offer"):
+        return step, None
+    found = cover(step.to.users, people, me, dead_ends=True)
+    if found.users == tuple(step.to.users):
+        return step, found
+    return step.model_copy(update={"to": step.to.model_copy(update={"users": list(found.users)})}), found
