@@ -11,6 +11,7 @@ from typing import Any
 
 from baton.activities.order import COUNTERS, entry_place, entry_rank
 from baton.attrs import to_attr
+from baton.directory import memberships
 from baton.directory.absence import Absence
 from baton.directory.audit import absence_event
 from baton.directory.domain import (
@@ -223,15 +224,7 @@ class DirectoryRepository:
         None: unchanged) on the user items, in one transaction (a new title also moves the group's
         assignment rows to their new place in the lists). GroupChanged if it changed since;
         UnknownMember for a member or lead that is no user."""
-        moves: dict[str, dict[str, str]] = {}  # user -> attribute -> ADD or DELETE: one Update per user item
-        for attr, now, was in (("groups", group.members, old_members),
-                               ("leads", group.leads, group.leads if old_leads is None else old_leads)):
-            for u in now:
-                if u not in was:
-                    moves.setdefault(u, {})[attr] = "ADD"
-            for u in was:
-                if u not in now:
-                    moves.setdefault(u, {})[attr] = "DELETE"
+        moves = memberships.moves(group, old_members, old_leads)  # user -> attribute -> ADD or DELETE
         if len(moves) + 1 > MAX_TRANSACTION_ITEMS:
             raise BadRequest(f"At most {MAX_TRANSACTION_ITEMS - 1} membership and lead changes per request")
         fields = {"groupId": group.id, "name": group.name, "members": group.members, "version": old_version + 1,
@@ -248,8 +241,7 @@ class DirectoryRepository:
         users = list(moves)
         members: list[dict[str, Any]] = [{"Update": {
             "Key": serialize(Keys.user(tenant, u)), "ConditionExpression": "attribute_exists(pk)",
-            "UpdateExpression": " ".join(f"{op} " + ", ".join(f"#{a} :g" for a, o in moves[u].items() if o == op)
-                                         for op in ("ADD", "DELETE") if op in moves[u].values()),
+            "UpdateExpression": memberships.update_expression(moves[u]),
             "ExpressionAttributeNames": {f"#{a}": a for a in moves[u]},
             "ExpressionAttributeValues": {":g": {"SS": [group.id]}}}} for u in users]
         try:
