@@ -148,3 +148,13 @@ def test_the_group_view_lists_its_open_tasks_free_and_held_for_its_leads() -> No
     assert call("GET", "/api/v1/groups/ops/tasks", user="root", roles=ADMIN).status == 200
     r = call("GET", "/api/v1/groups/ops/tasks", user="carol", query={"cursor": "junk"})
     assert r.status == 400
+
+
+def test_an_offboarded_lead_leads_nothing_and_may_no_longer_act() -> None:
+    r = call("POST", "/api/v1/users/carol/offboard", {}, user="root", roles=ADMIN)
+    assert r.status == 200, r
+    assert "ops" in r.body["groupsLeft"]
+    assert call("GET", "/api/v1/groups/ops/stats").body["leads"] == []
+    assert user("carol")["leads"] == [] and user("carol")["active"] is False
+    assert release("t1", "carol").status == 403  # alice still holds it
+    assert get_task("t1").body["assignee"] == "alice"

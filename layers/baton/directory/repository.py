@@ -196,11 +196,11 @@ class DirectoryRepository:
 
     def drop_membership(self, tenant: str, user_id: str, group_id: str) -> None:
         """Take a group the directory no longer has (or that no longer lists the user) off the
-        user item's memberships (one UpdateItem; none for an unknown user)."""
+        user item's memberships and leads (one UpdateItem; none for an unknown user)."""
         with contextlib.suppress(ConditionFailed):
             self.db.call("update_item", TableName=self.db.table, Key=serialize(Keys.user(tenant, user_id)),
-                         UpdateExpression="DELETE #g :g", ConditionExpression="attribute_exists(pk)",
-                         ExpressionAttributeNames={"#g": "groups"},
+                         UpdateExpression="DELETE #g :g, #l :g", ConditionExpression="attribute_exists(pk)",
+                         ExpressionAttributeNames={"#g": "groups", "#l": "leads"},
                          ExpressionAttributeValues={":g": {"SS": [group_id]}})
 
     # ---- groups ----------------------------------------------------------------------------

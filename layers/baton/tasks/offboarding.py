@@ -1,6 +1,6 @@
 """Offboarding (API.md "Absence, delegation, offboarding"): `POST /api/v1/users/{id}/offboard
-{"to"?, "dryRun"?}`, by admin. Someone leaves: the user becomes inactive, leaves every group, and
-every open task it is part of moves, each by its own conditional transaction with its history
+{"to"?, "dryRun"?}`, by admin. Someone leaves: the user becomes inactive, leaves every group (as a
+member and as a lead), and every open task it is part of moves, each by its own conditional transaction with its history
 event (reason `offboarding`):
 
 - a task it holds goes back to its owner when it holds it as a delegate, else to `to` when `to`
@@ -96,7 +96,8 @@ class Offboarding:
         if to is not None and not found[to].active:
             raise Conflict(f"User {to} is inactive: the work cannot go to them", reason="userInactive")
         if dry_run:
-            report = Report(user.model_copy(update={"active": False, "groups": []}), True, list(user.groups))
+            report = Report(user.model_copy(update={"active": False, "groups": [], "leads": []}), True,
+                            sorted({*user.groups, *user.leads}))
         else:
             user = self._deactivate(user)
             report = Report(user, False, self._leave_groups(user))
@@ -131,19 +132,20 @@ class Offboarding:
         return self.directory.put_user(self.caller.tenant, user.model_copy(update={"active": False}))[1]
 
     def _leave_groups(self, user: User) -> list[str]:
-        """Leave each group the user is a member of (one conditional write each: the group item at
-        the version read, and the user item); the groups it left."""
+        """Leave each group the user is a member or a lead of (one conditional write each: the
+        group item at the version read, and the user item); the groups it left."""
         left: list[str] = []
-        for group_id in user.groups:
+        for group_id in sorted({*user.groups, *user.leads}):
             for _ in range(MAX_ATTEMPTS):
                 group, version = self.directory.get_group(self.caller.tenant, group_id)
-                if group is None or user.id not in group.members:
+                if group is None or (user.id not in group.members and user.id not in group.leads):
                     self.directory.drop_membership(self.caller.tenant, user.id, group_id)
                     break
-                members = [m for m in group.members if m != user.id]
+                kept = {"members": [m for m in group.members if m != user.id],
+                        "leads": [u for u in group.leads if u != user.id]}
                 try:
-                    self.directory.put_group(self.caller.tenant, group.model_copy(update={"members": members}),
-                                             group.members, version)
+                    self.directory.put_group(self.caller.tenant, group.model_copy(update=kept),
+                                             group.members, version, old_leads=group.leads)
                     break
                 except (GroupChanged, TransactionConflict):
                     continue
