@@ -143,11 +143,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                      handlers=workers.handlers() if workers else None,
                      signin_slots=max(1, args.workers // 4)) as server:
             app: Any = server.app  # the LocalApi
-            app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock,
-                                        _stream_consumers(args, state, store, app.lock if serialize else None))
             from baton_local.sweeper import SweeperThread
 
-            sweeper = SweeperThread(store, lock=app.lock).start()  # escalation steps fire within a second
+            # escalation steps fire within a second of their due time: the stream says when
+            sweeper = SweeperThread(store, lock=app.lock)
+            app.feed = feed = open_feed(endpoint, os.environ["AWS_DEFAULT_REGION"], args.table, app.lock,
+                                        [*_stream_consumers(args, state, store, app.lock if serialize else None),
+                                         sweeper])
+            sweeper.start()
             url = f"http://{args.host}:{server.server_address[1]}"
             print(f"Baton is listening on {url}")
             print(f"  Inbox:       {url}/   (as a demo user: {url}/?user=alice)")
