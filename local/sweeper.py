@@ -20,8 +20,8 @@ from typing import Any
 
 from baton import clock
 from baton.storage.dynamo import Dynamo
-from baton.table import GSI_TIMERS, INDEXES
 from baton.tasks.sweeper import Sweeper
+from baton.tasks.timers import due_in_record
 
 log = logging.getLogger("baton.sweeper")
 INTERVAL = 0.5
@@ -47,12 +47,7 @@ class SweeperThread:
 
     def __call__(self, records: list[dict[str, Any]]) -> None:
         """A stream consumer: note the due time of every timer a written item carries."""
-        sk_attr = INDEXES[GSI_TIMERS][1]
-        found = set()
-        for record in records:
-            value = (((record.get("dynamodb") or {}).get("NewImage") or {}).get(sk_attr) or {}).get("S")
-            if isinstance(value, str) and "#" in value:
-                found.add(value.split("#", 1)[0])
+        found = {due for due in map(due_in_record, records) if due is not None}
         if found:
             with self.known_lock:
                 self.known |= found

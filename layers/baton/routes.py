@@ -93,9 +93,9 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/api/v1/users/{userId}/presence", "directory", name="put_presence", roles=WORK_ROLES,
           dynamodb=_actions("UpdateItem", "BatchGetItem")),  # the user itself, or admin/apiwrite
     Route("PUT", "/api/v1/users/{userId}/absence", "directory", name="put_absence", roles=WORK_ROLES,
-          dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem")),  # the user itself, or admin
+          dynamodb=_actions("BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ConditionCheckItem")),  # self or admin
     Route("DELETE", "/api/v1/users/{userId}/absence", "directory", name="end_absence", roles=WORK_ROLES,
-          dynamodb=_actions("BatchGetItem", "UpdateItem", "ConditionCheckItem")),
+          dynamodb=_actions("BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ConditionCheckItem")),
     # Offboarding: the user inactive, out of its groups, its tasks moved (tasks.offboarding)
     Route("POST", "/api/v1/users/{userId}/offboard", "directory", name="offboard", roles=frozenset({ROLE_ADMIN}),
           dynamodb=TASK_ACTION | _actions("Query", "GetItem")),

@@ -30,7 +30,10 @@ pytestmark = [pytest.mark.ddblocal, pytest.mark.xdist_group("fuzz")]
 
 
 def test_schemathesis_finds_nothing(tmp_path: Path, ddb_local: DynamoDBLocal) -> None:
-    result = run(max_examples=6, seed=20261123, state=tmp_path, serve=on_engine(ddb_local))
+    # One worker thread: hypothesis describes filter lambdas with ast.parse, which Python 3.11.7
+    # can fail from two threads at once ("AST constructor recursion depth mismatch", CPython
+    # gh-106905), a failure of the tool, not of Baton.
+    result = run(max_examples=6, seed=20261123, state=tmp_path, serve=on_engine(ddb_local), workers=1)
     report = result.stdout + result.stderr
     assert result.returncode == 0, report[-20000:]
     # It really ran: every operation of the document, with every check.

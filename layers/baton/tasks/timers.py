@@ -45,6 +45,12 @@ def timer_attributes(tenant: str, task: Any) -> dict[str, str]:
     return {pk_attr: Keys.timers(bucket, shard), sk_attr: f"{due}#{esc(tenant)}#{esc(task.id)}"}
 
 
+def due_in_record(record: dict[str, Any]) -> str | None:
+    """The next due time the item a stream record wrote carries (its timer index sort key), if any."""
+    value = (((record.get("dynamodb") or {}).get("NewImage") or {}).get(INDEXES[GSI_TIMERS][1]) or {}).get("S")
+    return value.split("#", 1)[0] if isinstance(value, str) and "#" in value else None
+
+
 def bucket_of(stamp: str) -> str:
     """The hour bucket a timestamp falls in."""
     return timer_bucket(stamp)
