@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 REQUEST = "request"  # a person or a system asked for it (every route today)
-LEASE_EXPIRED = "lease-expired"  # a claim's lease passed and the next change took the task over
+LEASE_EXPIRED = "lease-expired"  # a claim's lease passed and the next change (or the sweep) took the task over
 OFFER_EXPIRED = "offer-expired"
 OFFER_REJECTED = "offer-rejected"
 OFFBOARDING = "offboarding"
