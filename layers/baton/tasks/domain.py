@@ -144,6 +144,8 @@ class Person(NamedTuple):
     lastAssignedAt: str | None = None
     absence: Any = None  # the stored absence map, as read (tasks.standins); None: none
     leads: tuple[str, ...] = ()  # the groups it leads (tasks.oversight)
+    # The users whose absence names it as `delegateTo` (the reverse lookup: tasks.standins `principals`)
+    stands_in_for: tuple[str, ...] = ()
 
     @property
     def full(self) -> bool:
