@@ -176,7 +176,7 @@ def test_an_absence_ended_early_or_replaced_is_not_ended_again_at_its_old_until(
 
 
 def test_the_migration_arms_the_timers_of_leases_and_absences_from_before_them() -> None:
-    """Schema 6: a lease or an absence written before they had timers gets its timer from `baton
+    """Schema 7: a lease or an absence written before they had timers gets its timer from `baton
     migrate`, and the sweep then ends each at its time."""
     crew(["alice", "bob"])
     create_task("m1", candidateGroups=["crew"])
@@ -185,7 +185,7 @@ def test_the_migration_arms_the_timers_of_leases_and_absences_from_before_them()
     db = get_dynamo()
     for key in (Keys.task(TENANT, "m1"), Keys.user(TENANT, "bob")):  # as an older Baton left them
         db.call("update_item", TableName=db.table, Key=serialize(key), UpdateExpression="REMOVE gsi6pk, gsi6sk")
-    db.call("put_item", TableName=db.table, Item=serialize({**SCHEMA_MARKER, "schema": 5, "shards": 32}))
+    db.call("put_item", TableName=db.table, Item=serialize({**SCHEMA_MARKER, "schema": 6, "shards": 32}))
     clock.advance(HOUR + 1)
     assert sweep().due == 0  # no timer: nothing to sweep
     assert migrate(db) >= 1

@@ -15,9 +15,10 @@ from baton.settings import get_settings
 from baton.table import GSI_TIMERS, INDEXES
 
 # The key scheme's version: 2 added queue order, queue entries and the sharded listing.
-SCHEMA_VERSION = 6  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items;
+SCHEMA_VERSION = 7  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items;
 # 5: a task's entry items for the users named on it that no queue or inbox shows (Keys.named);
-# 6: the timers of leases (on task items) and absences (on user items) in the timer index
+# 6: `standsInFor` on a delegate's user item (the users whose absence names it);
+# 7: the timers of leases (on task items) and absences (on user items) in the timer index
 TASK_SK = "TASK"
 PERSON_SK = "LOAD"  # a user's load item (Keys.person)
 HISTORY = "H#"  # the sort-key region of a task's history events

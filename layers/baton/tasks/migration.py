@@ -67,6 +67,12 @@ def migrate(db: Dynamo) -> int:
         with contextlib.suppress(ConditionFailed):
             db.call("put_item", TableName=db.table, Item=serialize(item),
                     ConditionExpression="attribute_not_exists(pk)")
+        delegate = (user.get("absence") or {}).get("delegateTo")
+        if delegate:  # 6: the reverse lookup of absences (directory.memberships `stand_in_moves`)
+            with contextlib.suppress(ConditionFailed):
+                db.call("update_item", TableName=db.table, Key=serialize(Keys.user(tenant, delegate)),
+                        UpdateExpression="ADD standsInFor :u", ConditionExpression="attribute_exists(pk)",
+                        ExpressionAttributeValues={":u": {"SS": [uid]}})
         _arm_absence(db, tenant, user)
     db.call("put_item", TableName=db.table,
             Item=serialize({**SCHEMA_MARKER, "schema": SCHEMA_VERSION, "shards": shards}))
@@ -78,7 +84,7 @@ def _migrate_task(db: Dynamo, item: dict[str, Any]) -> int:
     task = task_from_item(item)
     new = task_item(tenant, task)
     sk_attr = TIMER_KEYS[1]
-    if sk_attr in new and new[sk_attr] != item.get(sk_attr):  # a timer it lacked (schema 6: its lease's):
+    if sk_attr in new and new[sk_attr] != item.get(sk_attr):  # a timer it lacked (schema 7: its lease's):
         due = new[sk_attr]["S"].split("#", 1)[0]  # in an hour no sweep has closed yet
         new.update(serialize(dict(zip(TIMER_KEYS, timer_keys(tenant, task.id, due, clock.stamp()), strict=True))))
     if "lastEvent" in item:
@@ -95,7 +101,7 @@ def _migrate_task(db: Dynamo, item: dict[str, Any]) -> int:
 
 
 def _arm_absence(db: Dynamo, tenant: str, user: dict[str, Any]) -> None:
-    """Schema 6: an absence set before absences had timers gets its timer at `until` (tasks.timers:
+    """Schema 7: an absence set before absences had timers gets its timer at `until` (tasks.timers:
     the sweep ends it then), on condition that the absence is still the one read. (A leased task
     gets its lease's timer from `_migrate_task`, the timer index keys being among those compared.)"""
     absence = user.get("absence")
