@@ -33,7 +33,7 @@ from baton.storage.dynamo import (
     deserialize,
     serialize,
 )
-from baton.storage.keys import ACTIVITY_SK, USERS, Keys, ranked_order
+from baton.storage.keys import ACTIVITY_SK, PERSON_SK, PROFILE, USERS, Keys, ranked_order
 
 
 def search_text(*parts: str) -> str:
@@ -60,7 +60,7 @@ class DirectoryRepository:
         data = {k: v for k, v in user.model_dump(include=set(PROFILE_FIELDS)).items() if v is not None}
         data["userId"] = user.id
         data["searchText"] = search_text(user.firstname, user.lastname, user.username)
-        data["skills"] = sorted(set(user.skills))
+        data.update(skills=sorted(set(user.skills)), **Keys.profile(tenant, user.id, "USER"))  # see claim-next
         names = {f"#{k}": k for k in data}
         values: dict[str, Any] = {f":{k}": v for k, v in data.items()}
         expression = "SET " + ", ".join(f"#{k} = :{k}" for k in data)
@@ -71,10 +71,11 @@ class DirectoryRepository:
                   "ExpressionAttributeNames": names}
         person = {"Update": {
             "Key": serialize(Keys.person(tenant, user.id)),
-            "UpdateExpression": "SET userId = :u, skills = :s, #a = :a, #l = if_not_exists(#l, :z)"
-                                + (", #c = :c" if user.capacity is not None else " REMOVE #c"),
+            "UpdateExpression": "SET userId = :u, skills = :s, #a = :a, #l = if_not_exists(#l, :z), gsi3pk = :qp, "
+                                "gsi3sk = :qs" + (", #c = :c" if user.capacity is not None else " REMOVE #c"),
             "ExpressionAttributeNames": {"#l": "load", "#c": "capacity", "#a": "active"},
             "ExpressionAttributeValues": serialize({":u": user.id, ":s": data["skills"], ":z": 0, ":a": user.active,
+                                                    ":qp": data["gsi3pk"], ":qs": PROFILE + PERSON_SK,
                                                     **({":c": user.capacity} if user.capacity is not None else {})})}}
         for _ in range(8):
             found = {i["pk"]["S"]: deserialize(i) for i in self.db.batch_get(
