@@ -12,7 +12,8 @@ from __future__ import annotations
 import zlib
 
 # The key scheme's version: 2 added queue order, queue entries and the sharded listing.
-SCHEMA_VERSION = 4  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items
+SCHEMA_VERSION = 5  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items;
+# 5: a task's entry items for the users named on it that no queue or inbox shows (Keys.named)
 TASK_SK = "TASK"
 PERSON_SK = "LOAD"  # a user's load item (Keys.person)
 HISTORY = "H#"  # the sort-key region of a task's history events
@@ -143,6 +144,14 @@ class Keys:
     @staticmethod
     def assignee_index(tenant: str, user_id: str, status: str) -> str:
         return f"T#{esc(tenant)}#A#{esc(user_id)}#{status}"
+
+    @staticmethod
+    def named(tenant: str, user_id: str) -> str:
+        """The open tasks naming a user that neither its queue nor its held tasks show (in the
+        assignee index, gsi2, a partition of its own): those it delegated (their owner), and those
+        it is a candidate user of while they are held by someone else, offered to someone, or
+        automatic. Offboarding reads it (tasks.offboarding)."""
+        return f"T#{esc(tenant)}#N#{esc(user_id)}"
 
     @staticmethod
     def user_queue(tenant: str, user_id: str) -> str:
