@@ -141,15 +141,15 @@ class TaskListings:
     def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,
                    own_queue: bool = True, read: dict[str, Any] | None = None) -> tuple[list[Task], str | None]:
         """The first `limit` tasks of a user's queue (or, without `own_queue`, of the given
-        groups' queues) after the queue position `after`, and the position to go on from. Each
-        partition is asked for `limit` (none runs out before the head is complete); `read`: the own
-        queue's first page, read already (`own_head`)."""
+        groups' queues) after the queue position `after`, and the position to go on from. With a few
+        partitions each is asked for `limit` (none runs out before the head is complete: no second
+        Query); `read`: the own queue's first page, read already (`own_head`)."""
         user, groups = candidate
         parts = ([Keys.user_queue(tenant, user)] if own_queue else []) + [Keys.group_queue(tenant, g) for g in groups]
         if not parts:
             return [], None
         items, last = self.db.merged(GSI_QUEUE, parts, forward=True, limit=limit, after=after, region=QUEUED,
-                                     show=SHOW_IN_QUEUE, now=clock.stamp(), share=limit,
+                                     show=SHOW_IN_QUEUE, now=clock.stamp(), share=limit if len(parts) <= 4 else None,
                                      read=read if after is None else None)
         return self._tasks_of(tenant, items), last
 
