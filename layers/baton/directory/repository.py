@@ -33,7 +33,7 @@ from baton.storage.dynamo import (
     deserialize,
     serialize,
 )
-from baton.storage.keys import ACTIVITY_SK, PERSON_SK, PROFILE, USERS, Keys, ranked_order
+from baton.storage.keys import ABSENCE_TIMER, ACTIVITY_SK, TIMER_KEYS, USERS, Keys, ranked_order, timer_keys
 
 
 def search_text(*parts: str) -> str:
@@ -61,12 +61,11 @@ class DirectoryRepository:
         data["userId"] = user.id
         data["searchText"] = search_text(user.firstname, user.lastname, user.username)
         data.update(skills=sorted(set(user.skills)), **Keys.profile(tenant, user.id, "USER"))  # see claim-next
-        names = {f"#{k}": k for k in data}
+        head = Keys.profile(tenant, user.id, "LOAD")  # the load item too: tasks.claimnext reads both
+        names = {f"#{k}": k for k in data} | {"#capacity": "capacity"}
         values: dict[str, Any] = {f":{k}": v for k, v in data.items()}
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in data)
-        if user.capacity is None:
-            expression += " REMOVE #capacity"
-            names["#capacity"] = "capacity"
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in data) + (" REMOVE #capacity" if user.capacity is None
+                                                                          else "")
         update = {"Key": serialize(Keys.user(tenant, user.id)), "UpdateExpression": expression,
                   "ExpressionAttributeNames": names}
         person = {"Update": {
@@ -75,7 +74,7 @@ class DirectoryRepository:
                                 "gsi3sk = :qs" + (", #c = :c" if user.capacity is not None else " REMOVE #c"),
             "ExpressionAttributeNames": {"#l": "load", "#c": "capacity", "#a": "active"},
             "ExpressionAttributeValues": serialize({":u": user.id, ":s": data["skills"], ":z": 0, ":a": user.active,
-                                                    ":qp": data["gsi3pk"], ":qs": PROFILE + PERSON_SK,
+                                                    ":qp": head["gsi3pk"], ":qs": head["gsi3sk"],
                                                     **({":c": user.capacity} if user.capacity is not None else {})})}}
         for _ in range(8):
             found = {i["pk"]["S"]: deserialize(i) for i in self.db.batch_get(
@@ -146,7 +145,7 @@ class DirectoryRepository:
         return self._with_loads(tenant, [user_from_item(out["Attributes"])])[0]
 
     def set_absence(self, tenant: str, user_id: str, absence: Absence | None,
-                    seen: Mapping[str, Absence | None], actor: str) -> User | None:
+                    seen: Mapping[str, Absence | None], actor: str, expired: bool = False) -> User | None:
         """Set (None: end) a user's absence, in one transaction that pins every absence the change
         was checked on (`seen`: the user's own and its delegate chain's, by user): a cycle cannot
         form between the read and the write; with its directory event (directory.audit: `actor`'s
@@ -161,27 +160,29 @@ class DirectoryRepository:
         if (found := self.db.get(Keys.user(tenant, user_id))) is None:
             return None
         version = int((ledger_at := deserialize(found)).get("ledgerVersion", 0))
-        event = absence_event(user_id, actor, seen.get(user_id), absence, version, ledger_at.get("lastHash"))
+        event = absence_event(user_id, actor, seen.get(user_id), absence, version, ledger_at.get("lastHash"), expired)
         cond, values = pinned(user_id)
         cond += " AND " + ("#lv = :lv0" if version else "attribute_not_exists(#lv)")
         values = {**values, ":lv1": to_attr(version + 1), ":lh": to_attr(event["hash"]),
                   **({":lv0": to_attr(version)} if version else {})}
         update = {"UpdateExpression": "SET #lv = :lv1, lastHash = :lh" + (
-            " REMOVE absence" if absence is None else ", absence = :a")}
-        values = {**values, **({":a": to_attr(absence.public())} if absence is not None else {})}
+            " REMOVE absence, #tp, #ts" if absence is None else ", absence = :a, #tp = :tp, #ts = :ts")}
+        if absence is not None:  # with its timer at `until` (tasks.timers: the sweep ends it, `expired`)
+            tp, ts = timer_keys(tenant, user_id, absence.until, event["at"], ABSENCE_TIMER)
+            values = {**values, ":a": to_attr(absence.public()), ":tp": to_attr(tp), ":ts": to_attr(ts)}
         actions: list[dict[str, Any]] = [{"Update": {
             "Key": serialize(Keys.user(tenant, user_id)), "ConditionExpression": cond, **update,
-            "ExpressionAttributeNames": {"#lv": "ledgerVersion"}, "ExpressionAttributeValues": values}}]
+            "ExpressionAttributeNames": {"#lv": "ledgerVersion", "#tp": TIMER_KEYS[0], "#ts": TIMER_KEYS[1]},
+            "ExpressionAttributeValues": values}}]
         actions.append({"Put": {"Item": serialize({
             **event, **Keys.user_event(tenant, user_id, event["version"]),
             **Keys.audit_keys(tenant, event["at"], event["id"])}), "ConditionExpression": "attribute_not_exists(pk)"}})
         for other in seen:
             if other != user_id:
                 check, check_values = pinned(other)
+                extra = {"ExpressionAttributeValues": check_values} if check_values else {}
                 actions.append({"ConditionCheck": {"Key": serialize(Keys.user(tenant, other)),
-                                                   "ConditionExpression": check,
-                                                   **({"ExpressionAttributeValues": check_values}
-                                                      if check_values else {})}})
+                                                   "ConditionExpression": check, **extra}})
         try:
             self.db.transact(actions)
         except ConditionFailed as failed:
@@ -206,8 +207,7 @@ class DirectoryRepository:
 
     # ---- groups ----------------------------------------------------------------------------
     def get_group(self, tenant: str, group_id: str) -> tuple[Group | None, int]:
-        item = self.db.get(Keys.group(tenant, group_id))
-        if not item:
+        if not (item := self.db.get(Keys.group(tenant, group_id))):
             return None, 0
         data = deserialize(item)
         return Group.model_validate({**data, "id": data["groupId"]}), int(data.get("version", 0))
