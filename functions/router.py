@@ -2,12 +2,13 @@
 
 - The table's stream, through an event source mapping filtered by `baton.tasks.stream.
   ROUTER_FILTERS`: each record's triggers (`routing_triggers`) go to `baton.tasks.routing.Router`,
-  the same code `baton serve`'s stream reader drives (baton_local.router). Routing decides on the
-  state it reads, so a record delivered twice costs a read. A record that cannot be read as a
-  trigger is a poison record: skipped and counted (`SkippedRouterRecords`, alarmed), never
-  fatal, as the events' enrichment does (functions/task_events.py). A failure to route (DynamoDB
-  unavailable, throttled, too busy) reports that record (ReportBatchItemFailures): the mapping
-  retries from it, bisects, and finally sends its description to the dead-letter queue.
+  the same code `baton serve`'s stream reader drives (baton_local.router), a batch's records
+  routed together. Routing decides on the state it reads, so a record delivered twice costs a
+  read. A record that cannot be read as a trigger is a poison record: skipped and counted
+  (`SkippedRouterRecords`, alarmed), never fatal, as the events' enrichment does
+  (functions/task_events.py). A failure to route (DynamoDB
+  unavailable, throttled, too busy) reports the batch's first record (ReportBatchItemFailures): the
+  mapping retries from it, bisects, and finally sends its description to the dead-letter queue.
 - The offer timers: an offer seen on the stream (a task `offeredTo` someone until
   `offerExpiresAt`) is a message to the offer queue (`BATON_OFFER_QUEUE_URL`) delayed until the
   offer expires (SQS delays up to 15 minutes: a longer offer's message is delayed again when it
@@ -75,24 +76,30 @@ def schedule_offers(found: Iterable[Trigger]) -> int:
 
 
 def route_stream(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Route a batch of stream records together (tasks.routing.Router.handle: each task and each
+    group's queue once, the tasks' writes concurrently). A failure reports the batch's first
+    routable record, so the mapping retries the whole batch from it: routing decides on the state
+    it reads, so what was routed already costs a read the second time."""
     router = Router(get_dynamo())
     skipped = 0
+    found: dict[Trigger, None] = {}
+    first: str | None = None  # the sequence number of the first record that could be read
     try:
         for record in records:
             try:
-                found = routing_triggers([record])
+                found.update(dict.fromkeys(routing_triggers([record])))
+                first = first or record["dynamodb"]["SequenceNumber"]
             except (KeyError, TypeError, ValueError, AttributeError) as err:
                 skipped += 1
                 keys = (record.get("dynamodb") or {}).get("Keys") if isinstance(record, dict) else None
                 logger.warning("stream record skipped: it cannot be routed", extra={
                     "reason": str(err), "keys": ascii(keys)[:512]})
-                continue
-            try:
-                router.handle(found)
-                schedule_offers(found)
-            except RETRYABLE as err:
-                logger.warning("routing failed; the stream retries it", extra={"error": type(err).__name__})
-                return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+        try:
+            router.handle(list(found))
+            schedule_offers(found)
+        except RETRYABLE as err:
+            logger.warning("routing failed; the stream retries it", extra={"error": type(err).__name__})
+            return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
         return {"batchItemFailures": []}
     finally:
         if skipped:

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -179,8 +180,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
-    """Bring a table's indexes and task items to the current key scheme (also done by `serve`)."""
+@contextlib.contextmanager
+def _table(args: argparse.Namespace) -> Iterator[Any]:
+    """The table of `--dynamodb-endpoint`, or of a DynamoDB Local started in the state dir for the
+    command's length: configured, brought to the current key scheme, its handle yielded."""
     from baton_local.ddblocal import DynamoDBLocal
 
     engine: Any = None
@@ -193,14 +196,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         _configure_environment(endpoint, args.table)
         from baton.storage.dynamo import get_dynamo
         from baton.table import ensure_table
-        from baton.tasks.migration import migrate
 
         store = get_dynamo()
         ensure_table(store.client, args.table)
-        print(f"Migrated {migrate(store)} tasks of table {args.table}")
+        yield store
     finally:
         if engine is not None:
             engine.stop()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring a table's indexes and task items to the current key scheme (also done by `serve`)."""
+    with _table(args) as store:
+        from baton.tasks.migration import migrate
+
+        print(f"Migrated {migrate(store)} tasks of table {args.table}")
     return 0
 
 
@@ -209,22 +219,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from baton_local.ddblocal import DynamoDBLocal
-
-    engine: Any = None
-    if args.dynamodb_endpoint:
-        endpoint = args.dynamodb_endpoint
-    else:
-        engine = DynamoDBLocal(_state_dir(args.state_dir) / "dynamodb").start()
-        endpoint = engine.endpoint
-    try:
-        _configure_environment(endpoint, args.table)
-        from baton.storage.dynamo import get_dynamo
-        from baton.table import ensure_table
+    with contextlib.suppress(KeyboardInterrupt), _table(args) as store:
         from baton.tasks.sweeper import Sweeper
 
-        store = get_dynamo()
-        ensure_table(store.client, args.table)
         sweeper = Sweeper(store)
         while True:
             report = sweeper.sweep()
@@ -232,11 +229,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             if args.once:
                 return 1 if report.failed else 0
             time.sleep(args.interval)
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        if engine is not None:
-            engine.stop()
+    return 0
 
 
 def cmd_credentials(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Contro
                "X-Accel-Buffering": "no"}
 POLL_SECONDS = 0.05  # how often an idle shard is asked again while a client listens
 IDLE_POLL_SECONDS = 1.0  # ... and while none does (a client arriving wakes the reader at once)
+BUSY_SECONDS = 5.0  # ... and for this long after records last came (the router waits on them)
 KEEPALIVE_SECONDS = 15.0  # a comment line this often, so a dead client is noticed
 CATCH_UP_SECONDS = 30.0  # how long a resuming client waits for the feed to reach its id
 
@@ -99,6 +101,7 @@ class StreamReader:
         self.thread = threading.Thread(target=self._run, name="baton-eventfeed", daemon=True)
         self.after: dict[str, str] = {}  # shard -> last sequence number read
         self.done: set[str] = set()  # closed shards read to their end
+        self.last_records = float("-inf")  # when records last came (time.monotonic())
 
     def start(self) -> StreamReader:
         self.thread.start()
@@ -167,6 +170,7 @@ class StreamReader:
                 records = out.get("Records", [])
                 if records:
                     got = True
+                    self.last_records = time.monotonic()
                     self.after[sid] = records[-1]["dynamodb"]["SequenceNumber"]
                     events, skipped = publishable_events(records)
                     if skipped:
@@ -183,9 +187,11 @@ class StreamReader:
             if not got:
                 self._consume([])  # an idle turn: consumers retry what they could not do yet
                 self.log.caught_up.set()
-                # Quickly while someone listens; slowly otherwise (every `baton serve` keeps a
-                # reader: twenty reads a second of an idle stream were most of an idle server's work).
-                self.log.wanted.wait(POLL_SECONDS if self.log.listeners else IDLE_POLL_SECONDS)
+                # Quickly while someone listens or records are flowing (the router routes what they
+                # bring); slowly otherwise (every `baton serve` keeps a reader: twenty reads a
+                # second of an idle stream were most of an idle server's work).
+                flowing = time.monotonic() - self.last_records < BUSY_SECONDS
+                self.log.wanted.wait(POLL_SECONDS if self.log.listeners or flowing else IDLE_POLL_SECONDS)
                 self.log.wanted.clear()
 
 

@@ -4,8 +4,10 @@ function does in AWS (functions/router.py).
 
 The stream reader hands every batch of records to `RouterConsumer`, which keeps what they may
 need routed (baton.tasks.stream.routing_triggers) and routes it on its own thread, so the event
-feed never waits for routing. Routing decides on the state it reads, so a record replayed after
-a restart costs a read and changes nothing that is already settled."""
+feed never waits for routing. Batches that arrived while the router was busy are routed together
+(each task and each group's queue once; `Router.handle` reads and writes a batch's tasks
+together, its writes `workers` at a time). Routing decides on the state it reads, so a record
+replayed after a restart costs a read and changes nothing that is already settled."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ log = logging.getLogger("baton.local.router")
 
 class RouterConsumer:
     def __init__(self, db: Dynamo, lock: contextlib.AbstractContextManager[Any] | None = None) -> None:
-        self.router = Router(db)
+        self.router = Router(db, workers=1 if lock is not None else None)  # moto: one write at a time
         self.lock = lock or contextlib.nullcontext()
         self.pending: queue.Queue[list[Trigger]] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="baton-router", daemon=True)
@@ -44,7 +46,10 @@ class RouterConsumer:
 
     def _run(self) -> None:
         while True:
-            found = self.pending.get()
+            found = dict.fromkeys(self.pending.get())
+            with contextlib.suppress(queue.Empty):  # what arrived meanwhile: routed with it
+                while True:
+                    found.update(dict.fromkeys(self.pending.get_nowait()))
             try:
                 with self.lock:
                     self.router.handle(found)

@@ -48,6 +48,7 @@ def _use(monkeypatch: pytest.MonkeyPatch, table: str, endpoint: str | None) -> N
     else:
         monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)
         monkeypatch.setenv("BATON_BULK_WORKERS", "1")  # moto is not thread-safe: a bulk's writes in turn
+        monkeypatch.setenv("BATON_ROUTE_WORKERS", "1")  # ... and a routing batch's
     get_settings.cache_clear()
 
 

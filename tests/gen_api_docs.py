@@ -68,13 +68,17 @@ what each route costs.
   becomes inactive (every path that gives or offers a task then refuses it: 409 `userInactive`,
   in each dialect's shape), leaves every group, and each open task it is part of moves by its own
   conditional write (event reason `offboarding`): one it holds goes back to its owner (held as a
-  delegate), else to `to` where `to` may hold it, else back to its queues; an offer to it is
-  withdrawn; it leaves the task's candidate users (`to` stands in where no candidate is left).
-  `200 {"user", "dryRun", "groupsLeft", "results": [{"taskId", "status", "outcome"?, "assignee"?,
-  "task"?, "error"?}]}`, `outcome` one of `reassigned`, `returnedToOwner`, `queued`,
-  `offerWithdrawn`, `candidateRemoved`. `dryRun: true` answers the same and writes nothing. A call
-  that failed half way is finished by the next one (which lists only what is left); no task
-  moves twice; `user.load` is what the user still bears (0 when all moved, else call again).
+  delegate), else to `to` where `to` may hold it, else back to its queues; an absent `to` (or
+  owner) is replaced by who stands in, as on every giving path (redirect, or share: offered to
+  both; reason `absence:<mode>`, `onBehalfOf`); one it delegated gets `to` as its owner where `to`
+  may hold it, else the delegate holds it outright; an offer to it is withdrawn; it leaves the
+  candidate users of every open task, held by someone else or automatic too (`to` stands in where
+  no candidate is left). `200 {"user", "dryRun", "groupsLeft", "results": [{"taskId", "status",
+  "outcome"?, "assignee"?, "task"?, "error"?}]}`, `outcome` one of `reassigned`, `returnedToOwner`,
+  `offered`, `queued`, `ownerChanged`, `delegationEnded`, `offerWithdrawn`, `candidateRemoved`.
+  `dryRun: true` answers the same and writes nothing. A call that failed half way is finished by
+  the next one (which lists only what is left); no task moves twice; `user.load` is what the
+  user still bears (0 when all moved, else call again).
   404 unknown user; 400 unknown `to`, `to` = the user, bad body; 409 `to` inactive.
   The rules: [decisions.md](decisions.md) "Offboarding".
 - **May I hold it**: `GET /api/v1/tasks/{taskId}` and every item of `GET /api/v1/tasks` carry

@@ -29,6 +29,8 @@ class Settings(BaseModel):
     # How many of a bulk request's per-task writes run at once (1: one after another, as with moto,
     # which is not thread-safe).
     bulk_workers: int = Field(default=16, ge=1, le=64)
+    # How many of a routing batch's writes run at once (tasks.routing; 1 with moto).
+    route_workers: int = Field(default=8, ge=1, le=64)
     # The per-deployment secret that keys the cursors' MACs (`BATON_CURSOR_KEY`: the CDK stack
     # generates one per deployment, `baton serve` one per state dir). None in Lambda when unset:
     # the cursors then refuse to work unkeyed (see platform.cursors).
@@ -56,6 +58,7 @@ def get_settings() -> Settings:
         timer_shards=int(os.environ.get("BATON_TIMER_SHARDS") or 32),
         sweep_workers=int(os.environ.get("BATON_SWEEP_WORKERS") or 8),
         bulk_workers=int(os.environ.get("BATON_BULK_WORKERS") or 16),
+        route_workers=int(os.environ.get("BATON_ROUTE_WORKERS") or 8),
         cursor_key=os.environ.get("BATON_CURSOR_KEY") or (
             None if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else DEVELOPMENT_CURSOR_KEY),
         offer_queue_url=os.environ.get("BATON_OFFER_QUEUE_URL") or None,

@@ -45,3 +45,26 @@ def test_a_sweep_uses_only_the_declared_actions(monkeypatch: pytest.MonkeyPatch)
     assert fired == 6  # the reassign to dave is a new claim: it re-arms the release, which fires again
     assert used <= set(SWEEPER_ACTIONS), sorted(used - set(SWEEPER_ACTIONS))
     assert {"Query", "GetItem", "BatchGetItem", "PutItem", "DescribeTable"} <= used
+
+
+@pytest.mark.usefixtures("moto_table", "controlled_clock")
+def test_a_sweep_that_ends_a_lease_and_an_absence_uses_only_the_declared_actions(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATON_SWEEP_WORKERS", "1")
+    get_settings.cache_clear()
+    seed()
+    r = call("POST", "/api/v1/tasks/t1/action/claim", {"leaseSeconds": 60}, user="alice", roles=("operations",))
+    assert r.status == 200, r
+    away = {"from": clock.stamp(), "until": clock.after(60), "delegateTo": "bob"}
+    assert call("PUT", "/api/v1/users/carol/absence", away, user="carol").status == 200
+    used: set[str] = set()
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        used.update(iam_actions(model.name, params))
+
+    get_dynamo().client.meta.events.register("before-parameter-build.dynamodb", record)
+    clock.advance(61)
+    assert sweeper.lambda_handler({}, None)["fired"] == 1  # the lease (the absence's end is a user's event)
+    assert call("GET", "/api/v1/tasks/t1").body["assignee"] is None
+    assert call("GET", "/api/v1/users", query={"filter": "carol"}).body["items"][0]["absence"] is None
+    assert used <= set(SWEEPER_ACTIONS), sorted(used - set(SWEEPER_ACTIONS))

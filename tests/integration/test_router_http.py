@@ -5,7 +5,7 @@ from the history's own timestamps), with each member's load counting them (API.m
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,5 +60,47 @@ def test_tasks_of_a_round_robin_group_are_routed_in_turn_within_2_seconds(tmp_pa
         assert latencies[TASKS // 2] <= 2.0 and latencies[-1] <= 15.0, latencies
         users = {u["id"]: u for u in call("GET", "/api/v1/users?filter=rr")["items"]}
         assert all(users[u]["load"] == counts[u] for u in MEMBERS)
+    finally:
+        server.stop()
+
+
+def test_a_passed_lease_and_an_ended_absence_wake_the_router(tmp_path: Path, ddb_local: DynamoDBLocal) -> None:
+    """Nothing writes when a lease passes or an absence reaches its `until`: their timers do (the
+    sweeper thread takes the lease over, ends the absence), and the router hears that on the stream."""
+    server = Server(tmp_path, *on_engine(ddb_local)).start()
+    try:
+        admin = token(tmp_path, "admin", "admin")
+
+        def call(method: str, path: str, body: Any = None, who: str = admin) -> Any:
+            status, out = request(server.base, method, path, who, body)
+            assert status in (200, 201), (path, status, out)
+            return out
+
+        for u in ("la", "ab"):
+            call("PUT", f"/api/v1/users/{u}", {"username": u})
+        for gid, member in (("lq", "la"), ("aq", "ab")):
+            call("PUT", f"/api/v1/groups/{gid}", {"name": gid, "members": [member],
+                                                  "routing": {"strategy": "round-robin"}})
+        la = token(tmp_path, "la", "operations")
+        call("PUT", "/api/v1/users/la/presence", {"status": "away"}, la)
+        call("POST", "/api/v1/tasks", {"id": "lease-t", "name": "Leased", "candidateGroups": ["lq"]})
+        call("POST", "/api/v1/tasks/lease-t/action/claim", {"leaseSeconds": 2}, la)
+        call("PUT", "/api/v1/users/la/presence", {"status": "available"}, la)  # the task is held: nothing to route
+        now = datetime.now(UTC)
+        call("PUT", "/api/v1/users/ab/absence", {"from": (now - timedelta(minutes=1)).isoformat(),
+                                                 "until": (now + timedelta(seconds=3)).isoformat()})
+        call("POST", "/api/v1/tasks", {"id": "absent-t", "name": "Waits", "candidateGroups": ["aq"]})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            routed = {t: [e["action"] for e in call("GET", f"/api/v1/tasks/{t}/history")["items"]]
+                      for t in ("lease-t", "absent-t")}
+            if routed == {"lease-t": ["create", "claim", "lease-expired", "assign"], "absent-t": ["create", "assign"]}:
+                break
+            time.sleep(0.3)
+        assert routed == {"lease-t": ["create", "claim", "lease-expired", "assign"],
+                          "absent-t": ["create", "assign"]}, routed
+        assert call("GET", "/api/v1/tasks/lease-t")["assignee"] == "la"
+        assert call("GET", "/api/v1/tasks/absent-t")["assignee"] == "ab"
+        assert call("GET", "/api/v1/users?filter=ab")["items"][0]["absence"] is None
     finally:
         server.stop()

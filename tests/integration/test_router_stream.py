@@ -38,6 +38,9 @@ def test_router_filters_pass_every_record_that_triggers_routing() -> None:
                 roles=ADMIN).status == 200
     assert call("PUT", "/api/v1/users/carol", {"username": "carol", "capacity": 5}, user="root",
                 roles=ADMIN).status == 200
+    away = {"from": "2026-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z"}
+    assert call("PUT", "/api/v1/users/alice/absence", away, user="alice").status == 200
+    assert call("DELETE", "/api/v1/users/alice/absence", user="alice").status == 200  # back: routable
     records = stream_records()
     passed = [r for r in records if any(pattern_matches(p, r) for p in ROUTER_FILTERS)]
     triggering = [r for r in records if routing_triggers([r])]
@@ -45,6 +48,8 @@ def test_router_filters_pass_every_record_that_triggers_routing() -> None:
     assert kinds == {"task", "user", "offer"}, kinds  # every kind of trigger is exercised
     for record in triggering:
         assert record in passed, record["dynamodb"]["Keys"]
+    back = [r for r in triggering if "absence" in r["dynamodb"].get("OldImage", {})]
+    assert len(back) == 1 and "absence" not in back[0]["dynamodb"]["NewImage"]  # the ended absence
     assert not any(r["dynamodb"]["Keys"]["sk"]["S"].startswith("H#") for r in passed)  # no history item
     assert len(passed) < len(records) / 2, (len(passed), len(records))
     assert routing_triggers(passed) == routing_triggers(records)  # the function sees the same triggers

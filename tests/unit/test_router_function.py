@@ -81,26 +81,29 @@ def test_stream_records_are_routed_with_the_same_router(capsys: pytest.CaptureFi
     assert [m["SkippedRouterRecords"] for m in metrics] == [1]
 
 
-def test_a_failure_reports_the_first_record_not_routed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_reports_the_batch_first_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch is routed together; a failure retries it from its first record (what was routed
+    already costs a read the second time)."""
     crew(strategy="round-robin")
     create_task("g1", candidateGroups=["crew"])
     create_task("g2", candidateGroups=["crew"])
     records = [record("g1", "11"), record("g2", "12")]
-    handled = Router.handle
+    handled = Router.route_tasks
     calls: list[int] = []
 
-    def flaky(self: Router, found: Any) -> int:
+    def flaky(self: Router, tenant: str, ids: list[str]) -> int:
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 1:
+            handled(self, tenant, ids[:1])
             raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "TransactWriteItems")
-        return handled(self, found)
+        return handled(self, tenant, ids)
 
-    monkeypatch.setattr(Router, "handle", flaky)
-    assert function.lambda_handler({"Records": records}, None) == {"batchItemFailures": [{"itemIdentifier": "12"}]}
+    monkeypatch.setattr(Router, "route_tasks", flaky)
+    assert function.lambda_handler({"Records": records}, None) == {"batchItemFailures": [{"itemIdentifier": "11"}]}
     assert task("g1")["assignee"] == "alice" and task("g2")["assignee"] is None
-    monkeypatch.setattr(Router, "handle", handled)
-    assert function.lambda_handler({"Records": records[1:]}, None) == {"batchItemFailures": []}  # the retry
-    assert task("g2")["assignee"] == "bob"
+    assert function.lambda_handler({"Records": records}, None) == {"batchItemFailures": []}  # the retry
+    assert (task("g1")["assignee"], task("g2")["assignee"]) == ("alice", "bob")
+    assert [e["action"] for e in history("g1")].count("assign") == 1  # routed once
 
 
 def test_offers_expire_through_delayed_messages(queue: Sent) -> None:

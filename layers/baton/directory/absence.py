@@ -1,10 +1,11 @@
 """Absence: who stands in for a user who is away (API.md "Absence, delegation, offboarding").
 
 Pure functions of the absences read with a change. An absence is kept on the user's item
-(`absence`), so it ends by itself at `until`: nothing sweeps it, every reader compares it with
-the time of the read. Work given or offered to an absent user goes to the delegate instead
-(`redirect`) or to both (`share`), following delegates up to `MAX_HOPS` hops; a chain that ends
-at an absent user without a delegate leaves the work where it is (in its queues)."""
+(`absence`), so it ends by itself at `until`: every reader compares it with the time of the
+read (the sweep removes it after `until`, only so that the router hears the user is back). Work
+given or offered to an absent user goes to the delegate instead (`redirect`) or to both
+(`share`), following delegates up to `MAX_HOPS` hops; a chain that ends at an absent user
+without a delegate leaves the work where it is (in its queues)."""
 
 from __future__ import annotations
 

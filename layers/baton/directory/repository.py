@@ -33,7 +33,7 @@ from baton.storage.dynamo import (
     deserialize,
     serialize,
 )
-from baton.storage.keys import ACTIVITY_SK, USERS, Keys, ranked_order
+from baton.storage.keys import ABSENCE_TIMER, ACTIVITY_SK, TIMER_KEYS, USERS, Keys, ranked_order, timer_keys
 
 
 def search_text(*parts: str) -> str:
@@ -145,7 +145,7 @@ class DirectoryRepository:
         return self._with_loads(tenant, [user_from_item(out["Attributes"])])[0]
 
     def set_absence(self, tenant: str, user_id: str, absence: Absence | None,
-                    seen: Mapping[str, Absence | None], actor: str) -> User | None:
+                    seen: Mapping[str, Absence | None], actor: str, expired: bool = False) -> User | None:
         """Set (None: end) a user's absence, in one transaction that pins every absence the change
         was checked on (`seen`: the user's own and its delegate chain's, by user): a cycle cannot
         form between the read and the write; with its directory event (directory.audit: `actor`'s
@@ -160,27 +160,29 @@ class DirectoryRepository:
         if (found := self.db.get(Keys.user(tenant, user_id))) is None:
             return None
         version = int((ledger_at := deserialize(found)).get("ledgerVersion", 0))
-        event = absence_event(user_id, actor, seen.get(user_id), absence, version, ledger_at.get("lastHash"))
+        event = absence_event(user_id, actor, seen.get(user_id), absence, version, ledger_at.get("lastHash"), expired)
         cond, values = pinned(user_id)
         cond += " AND " + ("#lv = :lv0" if version else "attribute_not_exists(#lv)")
         values = {**values, ":lv1": to_attr(version + 1), ":lh": to_attr(event["hash"]),
                   **({":lv0": to_attr(version)} if version else {})}
         update = {"UpdateExpression": "SET #lv = :lv1, lastHash = :lh" + (
-            " REMOVE absence" if absence is None else ", absence = :a")}
-        values = {**values, **({":a": to_attr(absence.public())} if absence is not None else {})}
+            " REMOVE absence, #tp, #ts" if absence is None else ", absence = :a, #tp = :tp, #ts = :ts")}
+        if absence is not None:  # with its timer at `until` (tasks.timers: the sweep ends it, `expired`)
+            tp, ts = timer_keys(tenant, user_id, absence.until, event["at"], ABSENCE_TIMER)
+            values = {**values, ":a": to_attr(absence.public()), ":tp": to_attr(tp), ":ts": to_attr(ts)}
         actions: list[dict[str, Any]] = [{"Update": {
             "Key": serialize(Keys.user(tenant, user_id)), "ConditionExpression": cond, **update,
-            "ExpressionAttributeNames": {"#lv": "ledgerVersion"}, "ExpressionAttributeValues": values}}]
+            "ExpressionAttributeNames": {"#lv": "ledgerVersion", "#tp": TIMER_KEYS[0], "#ts": TIMER_KEYS[1]},
+            "ExpressionAttributeValues": values}}]
         actions.append({"Put": {"Item": serialize({
             **event, **Keys.user_event(tenant, user_id, event["version"]),
             **Keys.audit_keys(tenant, event["at"], event["id"])}), "ConditionExpression": "attribute_not_exists(pk)"}})
         for other in seen:
             if other != user_id:
                 check, check_values = pinned(other)
+                extra = {"ExpressionAttributeValues": check_values} if check_values else {}
                 actions.append({"ConditionCheck": {"Key": serialize(Keys.user(tenant, other)),
-                                                   "ConditionExpression": check,
-                                                   **({"ExpressionAttributeValues": check_values}
-                                                      if check_values else {})}})
+                                                   "ConditionExpression": check, **extra}})
         try:
             self.db.transact(actions)
         except ConditionFailed as failed:
@@ -205,8 +207,7 @@ class DirectoryRepository:
 
     # ---- groups ----------------------------------------------------------------------------
     def get_group(self, tenant: str, group_id: str) -> tuple[Group | None, int]:
-        item = self.db.get(Keys.group(tenant, group_id))
-        if not item:
+        if not (item := self.db.get(Keys.group(tenant, group_id))):
             return None, 0
         data = deserialize(item)
         return Group.model_validate({**data, "id": data["groupId"]}), int(data.get("version", 0))

@@ -100,3 +100,22 @@ class DirectoryService:
             except (GroupChanged, TransactionConflict):
                 pass
         raise Conflict(f"Group {group.id} is changing too fast; try again")
+
+
+def end_passed_absence(db: Dynamo, tenant: str, user_id: str, until: str, actor: str) -> bool:
+    """The sweep's end of `user_id`'s absence at its `until` (its timer: the repository's
+    `set_absence`): one conditional write removing it, pinned on the absence as read, with the
+    user's `absence-end` event by `actor` (reason `absence-ended`). The router hears it as the
+    user eligible again (tasks.stream). False when there is nothing to end: ended or changed
+    meanwhile (a new absence has its own timer), or not yet passed."""
+    directory = DirectoryRepository(db)
+    for _ in range(MAX_ATTEMPTS):
+        user = directory.users(tenant, [user_id]).get(user_id)
+        absence = user.absence if user is not None else None
+        if absence is None or absence.until != until or until > clock.stamp():
+            return False
+        try:
+            return directory.set_absence(tenant, user_id, None, {user_id: absence}, actor, expired=True) is not None
+        except AbsenceChanged:
+            continue
+    raise Conflict(f"The absence of {user_id} is changing too fast; try again", reason="busy")

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import zlib
 
+from baton.settings import get_settings
+from baton.table import GSI_TIMERS, INDEXES
+
 # The key scheme's version: 2 added queue order, queue entries and the sharded listing.
-SCHEMA_VERSION = 4  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items
+SCHEMA_VERSION = 5  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items;
+# 5: a task's entry items for the users named on it that no queue or inbox shows (Keys.named)
 TASK_SK = "TASK"
 PERSON_SK = "LOAD"  # a user's load item (Keys.person)
 HISTORY = "H#"  # the sort-key region of a task's history events
@@ -144,6 +148,14 @@ class Keys:
         return f"T#{esc(tenant)}#A#{esc(user_id)}#{status}"
 
     @staticmethod
+    def named(tenant: str, user_id: str) -> str:
+        """The open tasks naming a user that neither its queue nor its held tasks show (in the
+        assignee index, gsi2, a partition of its own): those it delegated (their owner), and those
+        it is a candidate user of while they are held by someone else, offered to someone, or
+        automatic. Offboarding reads it (tasks.offboarding)."""
+        return f"T#{esc(tenant)}#N#{esc(user_id)}"
+
+    @staticmethod
     def user_queue(tenant: str, user_id: str) -> str:
         return f"T#{esc(tenant)}#Q#U#{esc(user_id)}"
 
@@ -224,6 +236,20 @@ def audit_order(at: str, event_id: str) -> str:
 def timer_bucket(stamp: str) -> str:
     """The hour bucket of a stored timestamp (`2026-01-02T03`)."""
     return stamp[:13]
+
+
+ABSENCE_TIMER = "absence"  # the kind of a user's absence timer (a task's timer names no kind)
+TIMER_KEYS = INDEXES[GSI_TIMERS]  # the timer index's key attributes on an item
+
+
+def timer_keys(tenant: str, item_id: str, due: str, written: str, kind: str | None = None) -> tuple[str, str]:
+    """An item's place in the timer index (tasks.timers): the partition (the hour of the later of
+    `due` and the write `written`, so that no write lands in an hour a sweep has closed; a shard
+    of `timer_shards`) and the sort key: the due time, tenant and id, and the kind unless a task's."""
+    shards = get_settings().timer_shards
+    shard = Keys.timer_shard(tenant, item_id if kind is None else f"{item_id}#{kind}", due, shards)
+    sort = f"{due}#{esc(tenant)}#{esc(item_id)}" + (f"#{kind}" if kind else "")
+    return Keys.timers(timer_bucket(max(due, written)), shard), sort
 
 
 def newest_order(created: str, task_id: str) -> str:

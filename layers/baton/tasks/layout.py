@@ -54,10 +54,24 @@ def queue_partitions(tenant: str, task: Task) -> list[str]:
     return list(dict.fromkeys(parts))
 
 
+def named_users(task: Task) -> list[str]:
+    """The users named on an open task whom neither its queues nor its holder's keys show under
+    them: its owner while someone else holds it (a pending delegation), and its candidate users
+    while it is in none of their queues (held without a lease, offered to someone, automatic)."""
+    if task.status != "open":
+        return []
+    queued = set(queue_partitions("", task))
+    named = dict.fromkeys(u for u in (task.owner, *task.candidateUsers) if u)
+    return [u for u in named if u != task.assignee and Keys.user_queue("", u) not in queued]
+
+
 def queue_entries(tenant: str, task: Task) -> dict[str, dict[str, Any]]:
     """The entry items of a task's other queues (all but the first), by sort key. They live in
     the task's partition (`Q#U#{user}`, `Q#G#{group}`) and carry only what the queue index
-    and its filters need (tasks.filters); a queue page reads their tasks."""
+    and its filters need (tasks.filters); a queue page reads their tasks. A user named on the
+    task whom no queue or inbox shows it under (`named_users`) has its entry item too, in none of
+    the queue indexes but in its `Keys.named` partition of the assignee index (gsi2): so the item
+    of a user's entry only changes its indexes as the task moves, never adds a second one."""
     pk = Keys.task(tenant, task.id)["pk"]
     out: dict[str, dict[str, Any]] = {}
     parts = queue_partitions(tenant, task)
@@ -66,6 +80,10 @@ def queue_entries(tenant: str, task: Task) -> dict[str, dict[str, Any]]:
         out[sk] = {"pk": pk, "sk": sk, **_in_queue(part, task), "taskId": task.id,
                    LEASE: task.leaseExpiresAt, OVERDUE: _overdue(task), SEARCH: search_text(task),
                    "dueDate": task.dueDate}
+    for user in named_users(task):
+        sk = Keys.queue_entry_sk(tenant, Keys.user_queue(tenant, user))
+        out[sk] = {"pk": pk, "sk": sk, "taskId": task.id, "gsi2pk": Keys.named(tenant, user),
+                   "gsi2sk": newest_order(task.createdAt, task.id)}
     return out
 
 

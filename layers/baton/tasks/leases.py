@@ -1,9 +1,10 @@
 """Claim leases: when a claim ends, and the takeover of a task whose lease has passed.
 
 A leased claim holds a task until `leaseExpiresAt`; after it the task is free for anyone eligible.
-Nothing sweeps expired leases: the next change of the task takes it over in its own transaction,
-writing the `lease-expired` event (actor `system`) before its own (tasks.algorithm); the
-queues show the task again from that moment (SHOW_IN_QUEUE)."""
+The next change of the task takes it over in its own transaction, writing the `lease-expired`
+event (actor `system`) before its own (tasks.algorithm); the queues show the task again from that
+moment (SHOW_IN_QUEUE). The lease's end is also the task's timer (tasks.timers), so if nothing
+else changes it the sweep takes it over alone (tasks.sweeper), which the router hears."""
 
 from __future__ import annotations
 

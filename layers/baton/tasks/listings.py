@@ -151,15 +151,19 @@ class TaskListings:
         return self._tasks_of(tenant, items), last
 
     def involving(self, tenant: str, user: str) -> list[str]:
-        """The ids of the open tasks `user` holds (the assignee index, gsi2) and of those in its own
-        queue (gsi3: a candidate user of a free or leased task, or offered it), each once, in that
-        order (offboarding: tasks.offboarding). Two Queries, paged to the end: O(those tasks)."""
+        """The ids of the open tasks `user` holds (the assignee index, gsi2), of those in its own
+        queue (gsi3: a candidate user of a free or leased task, or offered it) and of those naming
+        it that neither shows (gsi2's `Keys.named` partition: tasks it delegated, tasks it is a
+        candidate user of while someone else holds them, offered to another, automatic), each once,
+        in that order (offboarding: tasks.offboarding). Three Queries, paged to the end: O(those tasks)."""
         held = self.db.query_all(IndexName=GSI_ASSIGNEE, KeyConditionExpression="gsi2pk = :p",
                                  ExpressionAttributeValues=serialize({":p": Keys.assignee_index(tenant, user, "open")}))
         mine = serialize({":p": Keys.user_queue(tenant, user), ":q": QUEUED})
         queued = self.db.query_all(IndexName=GSI_QUEUE, ExpressionAttributeValues=mine,
                                    KeyConditionExpression="gsi3pk = :p AND begins_with(gsi3sk, :q)")
-        return list(dict.fromkeys((i.get("taskId") or i["id"])["S"] for i in held + queued))
+        named = self.db.query_all(IndexName=GSI_ASSIGNEE, KeyConditionExpression="gsi2pk = :p",
+                                  ExpressionAttributeValues=serialize({":p": Keys.named(tenant, user)}))
+        return list(dict.fromkeys((i.get("taskId") or i["id"])["S"] for i in held + queued + named))
 
     def _tasks_of(self, tenant: str, items: list[dict[str, Any]]) -> list[Task]:
         """The tasks of index items: a task item is the task; a queue entry names its task,

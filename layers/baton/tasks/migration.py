@@ -12,14 +12,16 @@ from baton.storage.conditions import eq, rule
 from baton.storage.dynamo import ConditionFailed, Dynamo, deserialize, serialize
 from baton.storage.keys import SCHEMA_MARKER, SCHEMA_VERSION, TASK_SK, USERS, Keys, unesc
 from baton.table import INDEXES
+from baton.tasks.domain import Task
 from baton.tasks.filters import SEARCH
-from baton.tasks.layout import entry_ops, task_from_item, task_item
+from baton.tasks.layout import entry_ops, queue_entries, task_from_item, task_item
 from baton.tasks.unit_of_work import Op
 
 
 def migrate(db: Dynamo) -> int:
-    """Bring task items written by an older Baton (one tenant-wide listing key, no queue keys)
-    or under another `list_shards` to the current keys, with their queue entries: one
+    """Bring task items written by an older Baton (one tenant-wide listing key, no queue keys, no
+    entry items for the users named on a task that no queue shows: schema 5) or under another
+    `list_shards` to the current keys, with their queue entries: one
     transaction per task, conditioned on the version it read; and give each user without a load
     item (from before loads were kept) one, with the open tasks it bears. Runs once per schema and shard
     count (a marker item records it); a Scan, never on a request path. Returns how many tasks
@@ -69,8 +71,20 @@ def _migrate_task(db: Dynamo, item: dict[str, Any]) -> int:
             if k in item:
                 new[k] = item[k]
     index_keys = [k for pair in INDEXES.values() for k in pair] + [SEARCH]  # with what filters read (4)
-    if all(item.get(k) == new.get(k) for k in index_keys):
+    if all(item.get(k) == new.get(k) for k in index_keys) and not _named_missing(db, tenant, task):
         return 0
     ops = [Op("Put", new, rule(eq("version", task.version))), *entry_ops(tenant, None, task)]
     db.transact([op.render() for op in ops])
     return 1
+
+
+def _named_missing(db: Dynamo, tenant: str, task: Task) -> bool:
+    """Schema 5: an entry item of a user named on the open task whom no queue shows it under
+    (layout.named_users) is missing, or not in its named partition (one BatchGetItem, only for a
+    task that names such users)."""
+    wanted = {sk: item for sk, item in queue_entries(tenant, task).items() if "gsi2pk" in item}
+    if not wanted:
+        return False
+    pk = Keys.task(tenant, task.id)["pk"]
+    found = {i["sk"]["S"]: deserialize(i) for i in db.batch_get({"pk": pk, "sk": sk} for sk in wanted)}
+    return any(found.get(sk, {}).get("gsi2pk") != item["gsi2pk"] for sk, item in wanted.items())

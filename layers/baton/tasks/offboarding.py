@@ -1,23 +1,26 @@
 """Offboarding (API.md "Absence, delegation, offboarding"): `POST /api/v1/users/{id}/offboard
 {"to"?, "dryRun"?}`, by admin. Someone leaves: the user becomes inactive, leaves every group (as a
-member and as a lead), and every open task it is part of moves, each by its own conditional transaction with its history
-event (reason `offboarding`):
+member and as a lead), and every open task naming it moves, each by its own conditional transaction
+with its history event (reason `offboarding`):
 
 - a task it holds goes back to its owner when it holds it as a delegate, else to `to` when `to`
   may hold it (tasks.eligibility decides, as for an admin's reassign: the task's policy,
-  separation of duties, active, skills, capacity), else back to its queues (nobody holds it);
+  separation of duties, active, skills, capacity, and absence: an absent `to`'s work goes to who
+  stands in, redirected or shared, reason `absence:<mode>` and `onBehalfOf`), else back to its queues;
+- a task it delegated (its owner): the ownership goes to `to` when `to` may hold it on its
+  return, else the delegation ends and the delegate holds it outright;
 - a task offered to it is offered to nobody (back to its queues);
-- it leaves the task's candidate users. A task it leaves without any candidate gets `to` as a
-  candidate user instead (when given), so no work falls out of every queue.
+- it leaves the task's candidate users (whoever holds it, whether manual or automatic). A task it
+  leaves without any candidate gets `to` (or who stands in for it) instead, so no work falls out
+  of every queue.
 
 In that order: the user is made inactive first (one transaction: its user item and its load
 item, whose `active` every write that gives or offers a task asserts: tasks.repository), so from
-then on no claim, assign, offer or routing can give it anything, even one that read the user
-before; then its groups (one conditional write each: directory.repository.put_group); then its
-tasks, found by two Queries (the tasks it holds: gsi2; its own queue: gsi3), never a Scan, and
-found again (at most PASSES times) while its load item, read consistently, says it still bears a
-task the eventually consistent indexes had not shown yet. The cost is O(its tasks and
-memberships).
+then on nothing can be given to it; then its groups (one conditional write each:
+directory.repository.put_group); then its tasks, found by three Queries, never a Scan (held: gsi2;
+its own queue: gsi3; the rest naming it, `Keys.named` in gsi2: tasks.layout `named_users`), found
+again (at most PASSES times) while its load item, read consistently, says it still bears a task
+the eventually consistent indexes had not shown yet. The cost is O(its tasks and memberships).
 
 Resumable: each step decides on the state it reads, so a call that failed half way (a crash, a
 timeout) is finished by the next one; a task already moved is no longer the user's (and a stale
@@ -28,13 +31,14 @@ answers the same results without writing anything (the loads of `to` counted as 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from baton.directory.domain import GroupChanged, User
 from baton.directory.repository import DirectoryRepository
 from baton.domain import ROLE_ADMIN, Caller, require_role
 from baton.errors import BadRequest, BatonError, Conflict, NotFound
 from baton.storage.dynamo import Dynamo, TransactionConflict
-from baton.tasks import eligibility
+from baton.tasks import eligibility, standins
 from baton.tasks.algorithm import MAX_ATTEMPTS, Action
 from baton.tasks.change import Change, Seen
 from baton.tasks.domain import Task
@@ -53,6 +57,10 @@ PASSES = 3
 # What happened to a task (a result's `outcome`)
 REASSIGNED, RETURNED, QUEUED, OFFER_WITHDRAWN, CANDIDATE_REMOVED = (
     "reassigned", "returnedToOwner", "queued", "offerWithdrawn", "candidateRemoved")
+# `to` was absent and shares its work: the task is offered to `to` and who stands in (tasks.standins)
+OFFERED = "offered"
+# A task the user delegated: its ownership went to `to`, or (no `to` may have it) the delegation ended
+OWNER_CHANGED, DELEGATION_ENDED = "ownerChanged", "delegationEnded"
 
 
 @dataclass
@@ -192,54 +200,99 @@ class Offboarding:
         task = seen.view
         held = task.assignee == user
         offered = task.assignee is None and task.offeredTo == user
-        if task.status != "open" or not (held or offered or user in task.candidateUsers):
+        owns = task.owner == user and task.assignee not in (None, user) and task.delegationState == "pending"
+        if task.status != "open" or not (held or offered or owns or user in task.candidateUsers):
             return None, ""
         users = [u for u in task.candidateUsers if u != user]
-        if not users and not task.candidateGroups and to is not None:
-            users = [to]  # no candidate left: `to` stands in, so the work stays in a queue
-        kept: Task = task.model_copy(update={"candidateUsers": users})
+        fallback = standins.Cover(())
+        if not users and not task.candidateGroups and to is not None and task.type == "manual":
+            # no candidate left: `to` stands in (or who stands in for `to`), so the work stays in a queue
+            fallback = standins.cover((to,), service.read_stand_ins((to,)), self.caller.user_id, dead_ends=True)
+            users = list(fallback.users)
+        plan = _Plan(service, seen, task.model_copy(update={"candidateUsers": users}), fallback)
         if held:
-            return self._hand_over(service, seen, kept, to)
+            return self._hand_over(plan, to)
+        if owns:
+            return self._disown(plan, to)
         if offered:
             after = service.next(task, candidateUsers=users,
                                  offerTried=list(dict.fromkeys([*task.offerTried, user])))
-            return self._change(service, seen, after, OFFER, user, None), OFFER_WITHDRAWN
+            return plan.change(after, OFFER, user, None), OFFER_WITHDRAWN
         after = service.next(task, candidateUsers=users, leaseExpiresAt=task.leaseExpiresAt,
                              offeredTo=task.offeredTo, offerExpiresAt=task.offerExpiresAt)
-        return self._change(service, seen, after, "update", None, None), CANDIDATE_REMOVED
+        return plan.change(after, "update", None, None), CANDIDATE_REMOVED
 
-    def _hand_over(self, service: TaskService, seen: Seen, kept: Task, to: str | None) -> tuple[Change, str]:
+    def _grant(self, plan: _Plan, via: str, target: str, task: Task | None = None) -> eligibility.Grant | None:
+        """Eligibility's grant of the task (`plan.kept`, or `task`) to `target` on path `via` (absence
+        applied: who stands in for an absent `target` gets it, tasks.standins), or None when it may not."""
+        try:
+            grant = eligibility.decide(Handover(task or plan.kept, self.caller, via, (target,), plan.seen.groups,
+                                                OFFBOARDING, plan.service.read_stand_ins((target,))))
+        except BatonError:
+            return None  # may not hold it: the next one, or the queue
+        return grant if grant is not None and (grant.holder is not None or grant.offered) else None
+
+    def _hand_over(self, plan: _Plan, to: str | None) -> tuple[Change, str]:
         """A held task: to its owner (held as a delegate), else to `to`, each if eligibility grants
-        it; else back to its queues."""
-        task = seen.view
+        it (to who stands in when they are absent: redirected, or offered to both when shared); else
+        back to its queues."""
+        task, service, users = plan.seen.view, plan.service, plan.kept.candidateUsers
         tries: list[tuple[str, str, str]] = []
         if task.delegationState == "pending" and task.owner not in (None, task.assignee):
             tries.append((eligibility.RESOLVE, task.owner or "", RETURNED))
         if to is not None:
             tries.append((eligibility.REASSIGN, to, REASSIGNED))
         for via, target, outcome in tries:
-            try:
-                grant = eligibility.decide(Handover(kept, self.caller, via, (target,), seen.groups, OFFBOARDING,
-                                                    service.tasks.people))
-            except BatonError:
-                continue  # may not hold it: the next one, or the queue
-            if grant is None or grant.holder != target:
+            grant = self._grant(plan, via, target)
+            if grant is None:
                 continue
+            if grant.holder is None:  # shared: offered to the absent `to` and who stands in (its candidates)
+                after = service.next(task, candidateUsers=list(grant.offered), assignee=None, owner=None,
+                                     delegationState=None)
+                return plan.change(after, "reassign", task.assignee, None, grant), OFFERED
             if via == eligibility.RESOLVE:
-                after = service.next(task, candidateUsers=kept.candidateUsers, assignee=target,
-                                     delegationState="resolved")
-                return self._change(service, seen, after, "resolve", task.assignee, target, grant), outcome
-            after = service.next(task, candidateUsers=kept.candidateUsers, assignee=target, owner=None,
-                                 delegationState=None)
-            return self._change(service, seen, after, "reassign", task.assignee, target, grant), outcome
-        after = service.next(task, candidateUsers=kept.candidateUsers, assignee=None, owner=None, delegationState=None)
-        return self._change(service, seen, after, "unassign", task.assignee, None), QUEUED
+                after = service.next(task, candidateUsers=users, assignee=grant.holder, delegationState="resolved")
+                return plan.change(after, "resolve", task.assignee, grant.holder, grant), outcome
+            after = service.next(task, candidateUsers=users, assignee=grant.holder, owner=None, delegationState=None)
+            return plan.change(after, "reassign", task.assignee, grant.holder, grant), outcome
+        after = service.next(task, candidateUsers=users, assignee=None, owner=None, delegationState=None)
+        return plan.change(after, "unassign", task.assignee, None), QUEUED
 
-    @staticmethod
-    def _change(service: TaskService, seen: Seen, after: Task, verb: str, from_: str | None, to: str | None,
-                grant: eligibility.Grant | None = None) -> Change:
-        event = service.event(seen.view, verb, from_, to)
-        event.reason = OFFBOARDING
-        if grant is None:
-            return seen.change(after, event)
-        return seen.change(after, event, grant.members, grant.ledger)
+    def _disown(self, plan: _Plan, to: str | None) -> tuple[Change, str]:
+        """A task the user delegated (its owner while the delegate holds it): its ownership goes to
+        `to` when `to` may hold it when it comes back (as a resolution would give it: eligibility,
+        absence applied); else the delegation ends and the delegate holds it outright."""
+        task, service, users = plan.seen.view, plan.service, plan.kept.candidateUsers
+        heir = plan.kept.model_copy(update={"owner": to})  # as if `to` had delegated it: may it come back to them?
+        grant = self._grant(plan, eligibility.RESOLVE, to, heir) if to is not None else None
+        if grant is not None and grant.holder is not None:
+            after = service.next(task, candidateUsers=users, owner=grant.holder, leaseExpiresAt=task.leaseExpiresAt)
+            return plan.change(after, "update", None, None, grant._replace(ledger=None)), OWNER_CHANGED
+        after = service.next(task, candidateUsers=users, owner=None, delegationState=None,
+                             leaseExpiresAt=task.leaseExpiresAt)
+        return plan.change(after, "update", None, None), DELEGATION_ENDED
+
+
+class _Plan(NamedTuple):
+    """One task's move as planned: the service, the task as seen, the task without the user among
+    its candidates (`kept`), and who stands in for `to` when `to` became its only candidate."""
+
+    service: TaskService
+    seen: Seen
+    kept: Task
+    fallback: standins.Cover
+
+    def change(self, after: Task, verb: str, from_: str | None, to: str | None,
+               grant: eligibility.Grant | None = None) -> Change:
+        """The change and its event: reason `offboarding`, or, when the work went to who stands in
+        for an absent user, that absence's reason and `onBehalfOf` (the comment then says it is an
+        offboarding); the write pins every absence looked at and what the grant asserts."""
+        behalf = grant if grant is not None and grant.reason else None
+        if behalf is None and self.fallback.reason:
+            behalf = eligibility.Grant(None, on_behalf_of=self.fallback.on_behalf_of, reason=self.fallback.reason)
+        event = self.service.event(self.seen.view, verb, from_, to, OFFBOARDING if behalf else None,
+                                   list(grant.offered) if grant is not None and grant.offered else None, behalf)
+        if behalf is None:
+            event.reason = OFFBOARDING
+        members = standins.pinned(grant.members if grant is not None else (), self.fallback.pins)
+        return self.seen.change(after, event, members, grant.ledger if grant is not None else None)

@@ -8,15 +8,16 @@ from __future__ import annotations
 import re
 
 REQUEST = "request"  # a person or a system asked for it (every route today)
-LEASE_EXPIRED = "lease-expired"  # a claim's lease passed and the next change took the task over
+LEASE_EXPIRED = "lease-expired"  # a claim's lease passed and the next change (or the sweep) took the task over
 OFFER_EXPIRED = "offer-expired"
 OFFER_REJECTED = "offer-rejected"
 OFFBOARDING = "offboarding"
+ABSENCE_ENDED = "absence-ended"  # an absence's `until` passed and the sweep ended it (directory.audit)
 
 ROUTING_STRATEGIES = ("pull", "round-robin", "least-loaded", "longest-idle")
 ABSENCE_MODES = ("redirect", "share")
 
-_PLAIN = frozenset({REQUEST, LEASE_EXPIRED, OFFER_EXPIRED, OFFER_REJECTED, OFFBOARDING})
+_PLAIN = frozenset({REQUEST, LEASE_EXPIRED, OFFER_EXPIRED, OFFER_REJECTED, OFFBOARDING, ABSENCE_ENDED})
 _STEP_ID = re.compile(r"^[^\s]{1,128}$")
 
 

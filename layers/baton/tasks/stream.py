@@ -97,7 +97,8 @@ def publishable_events(records: Iterable[Mapping[str, Any]]) -> tuple[list[dict[
 # Lambda event filters of the stream-fed router function (infra/router.py): the records that may
 # need routing, a superset of what `routing_triggers` keeps (which decides): a task item open and
 # held by nobody, a user's load item changed, a user item whose presence is `available` after
-# having been set. (EventBridge's `exists` matches leaves only, hence the attribute types.)
+# having been set, a user item whose absence ended (by request or at its `until`: tasks.sweeper).
+# (EventBridge's `exists` matches leaves only, hence the attribute types.)
 ROUTER_FILTERS: list[dict[str, Any]] = [
     {"eventName": ["INSERT", "MODIFY"],
      "dynamodb": {"Keys": {SK: {"S": [TASK_SK]}},
@@ -106,6 +107,10 @@ ROUTER_FILTERS: list[dict[str, Any]] = [
     {"eventName": ["MODIFY"],
      "dynamodb": {"NewImage": {"userId": {"S": [{"exists": True}]}, "presence": {"S": ["available"]}},
                   "OldImage": {"presence": {"S": [{"exists": True}]}}}},
+    {"eventName": ["MODIFY"],
+     "dynamodb": {"NewImage": {"userId": {"S": [{"exists": True}]},
+                               "absence": {"M": {"until": {"S": [{"exists": False}]}}}},
+                  "OldImage": {"absence": {"M": {"until": {"S": [{"exists": True}]}}}}}},
 ]
 
 

@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any
 
 from baton import clock
+from baton.directory.service import end_passed_absence
 from baton.domain import ROLE_ADMIN, Caller
 from baton.errors import BatonError
 from baton.settings import get_settings
@@ -44,7 +45,8 @@ from baton.tasks.domain import (
     TaskChanged,
 )
 from baton.tasks.eligibility import Grant, Handover
-from baton.tasks.timers import TimerRepository, bucket_of, hour_end, hours, next_hour, previous_hour
+from baton.tasks.leases import takeover
+from baton.tasks.timers import ABSENCE_TIMER, TimerRepository, bucket_of, hour_end, hours, next_hour, previous_hour
 
 log = logging.getLogger("baton.sweeper")
 
@@ -101,6 +103,15 @@ class Escalator:
         for _ in range(MAX_ATTEMPTS * ladder.MAX_STEPS):
             task, groups = known if known is not None else self._read(tenant, task_id)
             known = None
+            if task is not None and task.lease_expired(clock.stamp()):  # the lease's end first
+                expiry = self._lease_expiry(task)
+                try:
+                    self.tasks.write(tenant, expiry)
+                except (TaskChanged, HistoryRaced, TransactionConflict):
+                    continue
+                written.append(expiry.event)
+                known = expiry.after.model_copy(update={"lastEvent": None}), groups
+                continue
             step = self._next_step(task)
             named = list(step.to.users) if step and step.action in ("reassign", "offer") and step.to else []
             if named and not set(named) <= set(groups):  # read the users it gives or offers to with it
@@ -127,6 +138,15 @@ class Escalator:
             # as stored: a direct claim's pending event was written out by this change
             known = change.after.model_copy(update={"lastEvent": None}), groups
         return written
+
+    @staticmethod
+    def _lease_expiry(task: Task) -> Change:
+        """A passed lease taken over on its own (tasks.leases.takeover: the `lease-expired` event,
+        actor `system`, the holder's load down): the task is free, and in its queues' routers'
+        view (tasks.stream), at its lease's end even when nothing else changes it."""
+        free, event = takeover(task, SYSTEM, False)
+        assert event is not None
+        return Change(task, ladder.rearmed(task, free, event.at), event)
 
     @staticmethod
     def _next_step(task: Task | None) -> ladder.Step | None:
@@ -207,7 +227,7 @@ class Sweeper:
         closed_until = clock.stamp(clock.current() - CLOSE_AFTER)
         contiguous = True
         report.checkpoint = through
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str, str | None]] = set()
         for bucket in buckets:
             ok = self._sweep_bucket(bucket, now, report, seen, on_event)
             contiguous = contiguous and ok
@@ -217,29 +237,33 @@ class Sweeper:
         report.buckets = len(buckets)
         return report
 
-    def _sweep_bucket(self, bucket: str, now: str, report: SweepReport, seen: set[tuple[str, str]],
+    def _sweep_bucket(self, bucket: str, now: str, report: SweepReport, seen: set[tuple[str, str, str | None]],
                       on_event: Callable[[HistoryEvent], None] | None) -> bool:
         """Read the bucket's shards (in parallel), then fire the due tasks (`workers` at a time:
         each task is its own conditional writes, so their order does not matter)."""
         shards = range(get_settings().timer_shards)
         with ThreadPoolExecutor(min(len(shards), READERS)) as pool:
             found = list(pool.map(lambda shard: list(self.timers.due(bucket, shard, now)), shards))
-        due: list[tuple[str, str]] = []
-        for at, tenant, task_id in sorted(t for part in found for t in part):
-            if (tenant, task_id) not in seen:
-                seen.add((tenant, task_id))
-                due.append((tenant, task_id))
+        due: list[tuple[str, str, str | None, str]] = []
+        timers = sorted((t for part in found for t in part), key=lambda t: (t[0], t[1], t[2], t[3] or ""))
+        for at, tenant, item_id, kind in timers:
+            if (tenant, item_id, kind) not in seen:
+                seen.add((tenant, item_id, kind))
+                due.append((tenant, item_id, kind, at))
                 report.due += 1
                 report.lag_seconds = max(report.lag_seconds, _seconds_between(at, now))
         if not due:
             return True
 
-        def fire(key: tuple[str, str]) -> list[HistoryEvent] | None:
-            tenant, task_id = key
+        def fire(key: tuple[str, str, str | None, str]) -> list[HistoryEvent] | None:
+            tenant, item_id, kind, at = key
             try:
-                return self.escalator.fire_due(tenant, task_id)
+                if kind == ABSENCE_TIMER:  # a user's absence passed: ended (the router hears it)
+                    end_passed_absence(self.db, tenant, item_id, at, SYSTEM)
+                    return []
+                return self.escalator.fire_due(tenant, item_id)
             except (BatonError, OSError) as failed:  # left in the index: the next sweep retries it
-                log.warning("escalation of task %s of tenant %s failed: %s", task_id, tenant, failed)
+                log.warning("timer of %s of tenant %s failed: %s", item_id, tenant, failed)
                 return None
         with ThreadPoolExecutor(min(self.workers, len(due))) as pool:
             results = list(pool.map(fire, due))

@@ -1,11 +1,15 @@
-"""The escalation timers in the table: where a task's timer sits in the timer index, the sweep's
-reads of what is due, and its checkpoint. Storage only; the sweep itself is tasks.sweeper.
+"""The timers in the table: where a task's timer sits in the timer index, the sweep's reads of
+what is due, and its checkpoint. Storage only; the sweep itself is tasks.sweeper.
 
 A timer is not an item of its own: it is the task item's place in the sparse timer index (gsi6),
-set by `timer_attributes` whenever the task item is written. So the write that arms a step (a
-create, a claim, a change of `dueDate` or of the ladder) writes its timer in the same
-transaction, a write that fails arms nothing, and a change that ends a step's wait (completion,
-a claim under `unless: claimed`, the step firing) moves or removes it in the same write.
+set by `timer_attributes` whenever the task item is written: the earlier of its next pending
+escalation step and the end of its holder's lease. So the write that arms a step or a lease (a
+create, a claim, a heartbeat, a change of `dueDate` or of the ladder) writes its timer in the same
+transaction, a write that fails arms nothing, and a change that ends a step's wait or the lease
+(completion, a release, a claim under `unless: claimed`, the step firing, the lease's takeover)
+moves or removes it in the same write. A user's absence has a timer at its `until` on the user
+item, written with the absence (directory.repository `set_absence`): its sort key ends in
+`#absence` (`ABSENCE_TIMER`).
 
 Partition: `TIMER#{hour bucket}#{shard}`, the bucket being the hour of the later of the due time
 and the write (so that no write ever lands in an hour the sweep has already closed), the shard a
@@ -21,9 +25,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from baton.settings import get_settings
 from baton.storage.dynamo import ConditionFailed, Dynamo, deserialize, serialize
-from baton.storage.keys import SWEPT_MARKER, Keys, esc, timer_bucket, unesc
+from baton.storage.keys import ABSENCE_TIMER as ABSENCE_TIMER
+from baton.storage.keys import SWEPT_MARKER, Keys, timer_bucket, timer_keys, unesc
 from baton.table import GSI_TIMERS, INDEXES
 from baton.tasks.escalations import next_due
 
@@ -34,15 +38,27 @@ OVERDUE = "overdueAt"
 SHOW_OVERDUE = f"{OVERDUE} <= :now"
 
 
+def lease_end(task: Any) -> str | None:
+    """When the lease of an open, held task ends (None: no lease): the sweep takes it over then
+    (tasks.sweeper), so that its queues' router hears the task is free (API.md "People")."""
+    lease = getattr(task, "leaseExpiresAt", None)
+    return str(lease) if lease and task.status == "open" and getattr(task, "assignee", None) else None
+
+
+def timer_due(task: Any) -> str | None:
+    """The task's timer: the earlier of its next pending escalation step and its lease's end."""
+    dues = [d for d in (next_due(task), lease_end(task)) if d is not None]
+    return min(dues) if dues else None
+
+
 def timer_attributes(tenant: str, task: Any) -> dict[str, str]:
-    """The task item's timer index attributes (none when no step is pending)."""
-    due = next_due(task)
+    """The task item's timer index attributes (none when no step is pending and no lease runs)."""
+    due = timer_due(task)
     if due is None:
         return {}
-    bucket = timer_bucket(max(due, str(task.updatedAt)))
-    shard = Keys.timer_shard(tenant, task.id, due, get_settings().timer_shards)
+    partition, sort = timer_keys(tenant, task.id, due, str(task.updatedAt))
     pk_attr, sk_attr = INDEXES[GSI_TIMERS]
-    return {pk_attr: Keys.timers(bucket, shard), sk_attr: f"{due}#{esc(tenant)}#{esc(task.id)}"}
+    return {pk_attr: partition, sk_attr: sort}
 
 
 def due_in_record(record: dict[str, Any]) -> str | None:
@@ -87,8 +103,9 @@ class TimerRepository:
     def __init__(self, db: Dynamo) -> None:
         self.db = db
 
-    def due(self, bucket: str, shard: int, now: str) -> Iterator[tuple[str, str, str]]:
-        """The timers of one partition due at `now`, oldest first: (due time, tenant, task id)."""
+    def due(self, bucket: str, shard: int, now: str) -> Iterator[tuple[str, str, str, str | None]]:
+        """The timers of one partition due at `now`, oldest first: (due time, tenant, id, kind),
+        the id a task's (kind None) or a user's (`ABSENCE_TIMER`)."""
         pk_attr, sk_attr = INDEXES[GSI_TIMERS]
         # `~` sorts after every character of a key: every timer due at `now`, whatever its task.
         kwargs: dict[str, Any] = {
@@ -100,8 +117,8 @@ class TimerRepository:
         while True:
             out = self.db.call("query", **kwargs)
             for item in out.get("Items", []):
-                due, tenant, task_id = item[sk_attr]["S"].split("#")
-                yield due, unesc(tenant), unesc(task_id)
+                due, tenant, item_id, *kind = item[sk_attr]["S"].split("#")
+                yield due, unesc(tenant), unesc(item_id), (kind[0] if kind else None)
             if "LastEvaluatedKey" not in out:
                 return
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
