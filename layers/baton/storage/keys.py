@@ -15,8 +15,9 @@ from baton.settings import get_settings
 from baton.table import GSI_TIMERS, INDEXES
 
 # The key scheme's version: 2 added queue order, queue entries and the sharded listing.
-SCHEMA_VERSION = 5  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items;
-# 5: a task's entry items for the users named on it that no queue or inbox shows (Keys.named)
+SCHEMA_VERSION = 6  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items;
+# 5: a task's entry items for the users named on it that no queue or inbox shows (Keys.named);
+# 6: `standsInFor` on a delegate's user item (the users whose absence names it)
 TASK_SK = "TASK"
 PERSON_SK = "LOAD"  # a user's load item (Keys.person)
 HISTORY = "H#"  # the sort-key region of a task's history events

@@ -181,7 +181,9 @@ def _claim(h: Handover) -> Grant | None:
     me, task = h.caller.user_id, h.task
     if not _open_to(h, me):
         return None
-    if not may_work_on(task, h.caller, _groups_of(h, me) or []):
+    acting = None  # a delegate claims where the absent users it stands in for are candidates (tasks.standins)
+    if not may_work_on(task, h.caller, _groups_of(h, me) or []) and not (
+            acting := standins.acting_for(task, h.caller, h.people or {})):
         raise Forbidden(f"User {h.caller.username} may not work on task {task.id}", reason="accessDenied")
     if not FREE.holds(fields(task), {}):
         raise Conflict(f"Task {task.id} is already claimed by {task.assignee}",
@@ -190,7 +192,8 @@ def _claim(h: Handover) -> Grant | None:
         raise Conflict(f"Task {task.id} is offered to {task.offeredTo} until {task.offerExpiresAt}",
                        reason="offered")
     _may_hold(h, me)
-    return Grant(me, members=_membership(h, me))
+    return Grant(me, members=_membership(h, me)) if acting is None else Grant(
+        me, members=acting.members, on_behalf_of=acting.user, reason=acting.reason)
 
 
 def _assign(h: Handover) -> Grant | None:

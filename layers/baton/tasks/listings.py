@@ -56,10 +56,12 @@ class TaskListings:
     def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
                    status: str | None, limit: int, cursor: str | None, group: str | None = None,
                    priority: tuple[int, int] | None = None, overdue: bool = False, search: str | None = None,
-                   due_before: str | None = None, sort: str = "queue") -> tuple[list[Task], str | None]:
+                   due_before: str | None = None, sort: str = "queue", also: tuple[str, ...] = ()
+                   ) -> tuple[list[Task], str | None]:
         """A page of tasks, each from keys made for it (never a filtered tenant-wide list):
         - `candidate` (user, groups): the user's queue, in queue order: the user's own queue
-          partition and one per group, merged; a task in several of them appears once;
+          partition (and those of the users in `also`: whom a delegate stands in for) and one per
+          group, merged; a task in several of them appears once;
         - `assignee` with status open: that user's inbox, in queue order;
         - `assignee` otherwise: the user's tasks by status, newest first (all statuses merged);
         - neither: the tenant's tasks by status, newest first, merged over the listing shards;
@@ -87,7 +89,8 @@ class TaskListings:
                 parts = [Keys.group_queue(tenant, group)]
             else:
                 assert candidate is not None
-                parts = [Keys.user_queue(tenant, candidate[0]), *(Keys.group_queue(tenant, g) for g in candidate[1])]
+                parts = [Keys.user_queue(tenant, candidate[0]), *(Keys.user_queue(tenant, u) for u in also),
+                         *(Keys.group_queue(tenant, g) for g in candidate[1])]
             kind = ("queue", user) if group is None else ("queue", user, "group", group)
             index, forward, show = GSI_QUEUE, True, SHOW_IN_QUEUE
         elif assignee is not None and status == "open":

@@ -56,6 +56,12 @@ def migrate(db: Dynamo) -> int:
         with contextlib.suppress(ConditionFailed):
             db.call("put_item", TableName=db.table, Item=serialize(item),
                     ConditionExpression="attribute_not_exists(pk)")
+        delegate = (user.get("absence") or {}).get("delegateTo")
+        if delegate:  # 6: the reverse lookup of absences (directory.memberships `stand_in_moves`)
+            with contextlib.suppress(ConditionFailed):
+                db.call("update_item", TableName=db.table, Key=serialize(Keys.user(tenant, delegate)),
+                        UpdateExpression="ADD standsInFor :u", ConditionExpression="attribute_exists(pk)",
+                        ExpressionAttributeValues={":u": {"SS": [uid]}})
     db.call("put_item", TableName=db.table,
             Item=serialize({**SCHEMA_MARKER, "schema": SCHEMA_VERSION, "shards": shards}))
     return changed
