@@ -131,8 +131,8 @@ class Assignment(RuleBasedStateMachine):
 
 
 def test_random_actions_keep_the_invariants(backend: str) -> None:
-    """A short run on moto in the unit tier (a moto call costs ~35 ms here, most of it moto's
-    response serializer); the full run on DynamoDB Local in the integration tier."""
+    """A short run on moto in the unit tier (a moto call costs ~10 ms here even with
+    tests/support/fastmoto.py); the full run on DynamoDB Local in the integration tier."""
     seed()
     run_state_machine_as_test(Assignment, settings=settings(
         max_examples=8 if backend == "ddblocal" else 5, stateful_step_count=20, deadline=None, derandomize=True,

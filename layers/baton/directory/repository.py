@@ -60,21 +60,21 @@ class DirectoryRepository:
         data = {k: v for k, v in user.model_dump(include=set(PROFILE_FIELDS)).items() if v is not None}
         data["userId"] = user.id
         data["searchText"] = search_text(user.firstname, user.lastname, user.username)
-        data["skills"] = sorted(set(user.skills))
-        names = {f"#{k}": k for k in data}
+        data.update(skills=sorted(set(user.skills)), **Keys.profile(tenant, user.id, "USER"))  # see claim-next
+        head = Keys.profile(tenant, user.id, "LOAD")  # the load item too: tasks.claimnext reads both
+        names = {f"#{k}": k for k in data} | {"#capacity": "capacity"}
         values: dict[str, Any] = {f":{k}": v for k, v in data.items()}
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in data)
-        if user.capacity is None:
-            expression += " REMOVE #capacity"
-            names["#capacity"] = "capacity"
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in data) + (" REMOVE #capacity" if user.capacity is None
+                                                                          else "")
         update = {"Key": serialize(Keys.user(tenant, user.id)), "UpdateExpression": expression,
                   "ExpressionAttributeNames": names}
         person = {"Update": {
             "Key": serialize(Keys.person(tenant, user.id)),
-            "UpdateExpression": "SET userId = :u, skills = :s, #a = :a, #l = if_not_exists(#l, :z)"
-                                + (", #c = :c" if user.capacity is not None else " REMOVE #c"),
+            "UpdateExpression": "SET userId = :u, skills = :s, #a = :a, #l = if_not_exists(#l, :z), gsi3pk = :qp, "
+                                "gsi3sk = :qs" + (", #c = :c" if user.capacity is not None else " REMOVE #c"),
             "ExpressionAttributeNames": {"#l": "load", "#c": "capacity", "#a": "active"},
             "ExpressionAttributeValues": serialize({":u": user.id, ":s": data["skills"], ":z": 0, ":a": user.active,
+                                                    ":qp": head["gsi3pk"], ":qs": head["gsi3sk"],
                                                     **({":c": user.capacity} if user.capacity is not None else {})})}}
         for _ in range(8):
             found = {i["pk"]["S"]: deserialize(i) for i in self.db.batch_get(

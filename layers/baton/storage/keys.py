@@ -25,6 +25,7 @@ DIRECTORY_EVENTS = "DH#"  # the sort-key region of an activity's directory event
 USERS, GROUPS = "USER#", "GROUP#"  # the sort-key regions of a directory partition
 ACTIVITY_SK = "ACT"
 QUEUED = "Q#"  # the sort-key region of claimable entries in a queue partition (and of the inbox)
+PROFILE = "P#"  # before QUEUED: a user's own items at the head of its own queue partition (Keys.profile)
 AAS = "ACT#AAS#"  # the sort-key region of an activity's assignment rows (in `ranked_order`)
 SORT_NAME_CHARS = 64
 SCHEMA_MARKER = {"pk": "BATON#META", "sk": "SCHEMA"}
@@ -159,6 +160,13 @@ class Keys:
     @staticmethod
     def user_queue(tenant: str, user_id: str) -> str:
         return f"T#{esc(tenant)}#Q#U#{esc(user_id)}"
+
+    @staticmethod
+    def profile(tenant: str, user_id: str, item: str) -> dict[str, str]:
+        """The gsi3 keys of a user's own items (`USER`: its user item, `LOAD`: its load item) at the
+        head of its own queue partition, before every entry: one Query reads who the user is
+        (groups, capacity, load, skills) and its own queue (claim-next: tasks.claimnext)."""
+        return {"gsi3pk": Keys.user_queue(tenant, user_id), "gsi3sk": f"{PROFILE}{item}"}
 
     @staticmethod
     def group_queue(tenant: str, group_id: str) -> str:

@@ -11,7 +11,7 @@ from baton import clock
 from baton.settings import get_settings
 from baton.storage.cursors import cursor_after, decode_position, encode_position, fingerprint, sort_key_of
 from baton.storage.dynamo import Dynamo, deserialize, serialize
-from baton.storage.keys import HISTORY, QUEUED, Keys
+from baton.storage.keys import HISTORY, PERSON_SK, PROFILE, QUEUED, Keys
 from baton.table import GSI_AGE, GSI_ASSIGNEE, GSI_DUE, GSI_QUEUE, GSI_TASKS
 from baton.tasks.domain import MAX_PRIORITY, STATUSES, HistoryEvent, Task
 from baton.tasks.filters import SHOW_DUE_BEFORE, SHOW_SEARCH
@@ -142,16 +142,33 @@ class TaskListings:
         return self._tasks_of(tenant, items), encode_position(last, mark)
 
     def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,
-                   own_queue: bool = True) -> tuple[list[Task], str | None]:
+                   own_queue: bool = True, read: dict[str, Any] | None = None) -> tuple[list[Task], str | None]:
         """The first `limit` tasks of a user's queue (or, without `own_queue`, of the given
-        groups' queues) after the queue position `after`, and the position to go on from."""
+        groups' queues) after the queue position `after`, and the position to go on from. With a few
+        partitions each is asked for `limit` (none runs out before the head is complete: no second
+        Query); `read`: the own queue's first page, read already (`own_head`)."""
         user, groups = candidate
         parts = ([Keys.user_queue(tenant, user)] if own_queue else []) + [Keys.group_queue(tenant, g) for g in groups]
         if not parts:
             return [], None
         items, last = self.db.merged(GSI_QUEUE, parts, forward=True, limit=limit, after=after, region=QUEUED,
-                                     show=SHOW_IN_QUEUE, now=clock.stamp())
+                                     show=SHOW_IN_QUEUE, now=clock.stamp(), share=limit if len(parts) <= 4 else None,
+                                     read=read if after is None else None)
         return self._tasks_of(tenant, items), last
+
+    def own_head(self, tenant: str, user: str, limit: int
+                 ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[list[dict[str, Any]], Any]]]:
+        """One Query of the user's own queue partition from its head: the user's own items there
+        (Keys.profile: its user and load items, as `user` and `load`, as the index has them: a moment
+        old at most), and the partition's first queue page (up to `limit` items) for `queue_head`."""
+        part = Keys.user_queue(tenant, user)
+        out = self.db.call("query", TableName=self.db.table, IndexName=GSI_QUEUE, Limit=limit + 2,
+                           KeyConditionExpression="gsi3pk = :p AND gsi3sk >= :h", FilterExpression=SHOW_IN_QUEUE,
+                           ExpressionAttributeValues=serialize({":p": part, ":h": PROFILE, ":now": clock.stamp()}))
+        names = {f"{PROFILE}USER": "user", f"{PROFILE}{PERSON_SK}": "load"}
+        own = {names[i["gsi3sk"]["S"]]: deserialize(i) for i in out.get("Items", []) if i["gsi3sk"]["S"] in names}
+        queued = [i for i in out.get("Items", []) if i["gsi3sk"]["S"].startswith(QUEUED)]
+        return own, {part: (queued, out.get("LastEvaluatedKey"))}
 
     def involving(self, tenant: str, user: str) -> list[str]:
         """The ids of the open tasks `user` holds (the assignee index, gsi2), of those in its own
