@@ -16,7 +16,7 @@ from baton.storage.keys import Keys
 from baton.tasks.listings import TaskListings
 from tests.support import ADMIN, TENANT, call, create_task, seed
 
-pytestmark = pytest.mark.usefixtures("moto_table")
+pytestmark = pytest.mark.usefixtures("backend")  # moto here, DynamoDB Local in `make integration`
 
 
 def counted(request: Callable[[], Any]) -> tuple[Any, dict[str, int]]:
