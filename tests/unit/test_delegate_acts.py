@@ -40,10 +40,10 @@ def queue(uid: str) -> list[str]:
     return sorted(t["id"] for t in r.body["items"])
 
 
-def claimed_for(task: str, who: str, behalf: str, reason: str = "absence:redirect") -> None:
+def claimed_for(task: str, who: str, behalf: str, reason: str = "absence:redirect", action: str = "claim") -> None:
     assert get_task(task).body["assignee"] == who
     event = history(task)[-1]
-    assert (event["action"], event["actor"], event["onBehalfOf"], event["reason"]) == ("claim", who, behalf, reason)
+    assert (event["action"], event["actor"], event["onBehalfOf"], event["reason"]) == (action, who, behalf, reason)
 
 
 def test_the_delegate_sees_and_claims_the_absent_users_tasks_in_every_dialect() -> None:
@@ -57,7 +57,27 @@ def test_the_delegate_sees_and_claims_the_absent_users_tasks_in_every_dialect() 
     assert r.status == 200, r
     claimed_for("grp", "carol", "alice")
     r = call("POST", "/workspaces/secure/api/v1/txn/assign", {"params": {"submitKey": "t1"}}, user="carol")
-    assert r.status in (200, 400, 403), r  # Journey Manager's assign is a group member's own: not a claim
+    assert r.status == 200, r  # Journey Manager: a member's assign to itself, alice being the member
+    claimed_for("t1", "carol", "alice", action="assign")
+
+
+def test_assign_to_oneself_claim_next_and_bulk_act_for_the_absent_user_too() -> None:
+    away("alice", "carol")
+    r = call("POST", "/operations-manager/tasks/mine/assign", {"userId": "carol"}, user="carol")  # Itential
+    assert r.status == 200, r
+    assert get_task("mine").body["assignee"] == "carol" and history("mine")[-1]["onBehalfOf"] == "alice"
+    r = call("POST", "/operations-manager/tasks/grp/assign", {"userId": "dave"}, user="carol")
+    assert r.status >= 400, r  # to someone else: dave is no candidate, standing in for alice gives nothing
+    r = call("POST", "/api/v1/tasks/claim-next", {}, user="carol")
+    assert r.status == 200 and r.body["id"] in ("grp", "t1", "t2"), r
+    got = r.body["id"]
+    assert get_task(got).body["assignee"] == "carol"
+    if got != "t2":  # t2 is carol's own: no one else's behalf
+        assert history(got)[-1]["onBehalfOf"] == "alice"
+    left = [t for t in ("grp", "t1") if t != got]
+    r = call("POST", "/api/v1/task-actions/claim", {"taskIds": left}, user="carol")
+    assert r.status == 200 and {i["status"] for i in r.body["results"]} == {200}, r
+    assert all(history(t)[-1]["onBehalfOf"] == "alice" for t in left)
 
 
 def test_a_share_lets_the_delegate_claim_too_and_a_chain_reaches_the_last_delegate() -> None:

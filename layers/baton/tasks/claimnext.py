@@ -10,7 +10,9 @@ trust (the write holds the group membership it relies on, capacity, skills, acti
 and the task's version: tasks.repository), and a refusal decided on them (full, inactive, without
 a skill, not a member, or no task at all) is confirmed by a consistent read of the caller before
 it is answered. A caller whose items are not in its queue partition (written before they were
-put there), and a claim from one group's queue, read the caller first (one BatchGetItem).
+put there), and a claim from one group's queue, read the caller first (one BatchGetItem). A
+delegate's queue holds the queues of the absent users it stands in for (theirs and their groups':
+tasks.standins `principals`, one BatchGetItem per hop of the reverse lookup), claimed on their behalf.
 
 It tries the head first; concurrent callers read the same head, so after a collision (one refused
 write, whose image of the task says why: no second read) each picks at random among the next
@@ -24,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from baton.domain import require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
-from baton.tasks import eligibility
-from baton.tasks.algorithm import MAX_ATTEMPTS
+from baton.tasks import eligibility, standins
+from baton.tasks.algorithm import MAX_ATTEMPTS, read_principals
 from baton.tasks.domain import Person, Task
 from baton.tasks.holders import at_capacity, person_from
 
@@ -88,13 +90,18 @@ def _claim_next(service: TaskService, person: Person | None, group_id: str | Non
         candidate: tuple[str, list[str]] = (me, [group_id])
     else:
         candidate = (me, groups)
+    also: tuple[str, ...] = ()  # a delegate's queue holds the absent users' it stands in for (tasks.standins)
+    if group_id is None and person is not None and person.stands_in_for:
+        known = read_principals(service.tasks, service.caller.tenant, me)
+        also = tuple(standins.principals(me, known))
+        candidate = (me, list(dict.fromkeys([*groups, *(g for u in also for g in known[u].groups)])))
     action = service.handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
     tried: set[str] = set()
     cursor: str | None = None
     spread = 1  # the head; spread out only once a colleague got there first
     for _ in range(MAX_ATTEMPTS * 4):
         tasks, cursor = service.listings.queue_head(service.caller.tenant, candidate, CLAIM_BATCH, cursor,
-                                                    own_queue=group_id is None, read=read)
+                                                    own_queue=group_id is None, read=read, also=also)
         fresh = [t for t in tasks if t.id not in tried]
         while fresh:
             task = fresh.pop(_pick(min(spread, len(fresh))))

@@ -142,13 +142,16 @@ class TaskListings:
         return self._tasks_of(tenant, items), encode_position(last, mark)
 
     def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,
-                   own_queue: bool = True, read: dict[str, Any] | None = None) -> tuple[list[Task], str | None]:
+                   own_queue: bool = True, read: dict[str, Any] | None = None, also: tuple[str, ...] = ()
+                   ) -> tuple[list[Task], str | None]:
         """The first `limit` tasks of a user's queue (or, without `own_queue`, of the given
         groups' queues) after the queue position `after`, and the position to go on from. With a few
         partitions each is asked for `limit` (none runs out before the head is complete: no second
-        Query); `read`: the own queue's first page, read already (`own_head`)."""
+        Query); `read`: the own queue's first page, read already (`own_head`); `also`: the users
+        whose own queues are read too (whom a delegate stands in for)."""
         user, groups = candidate
-        parts = ([Keys.user_queue(tenant, user)] if own_queue else []) + [Keys.group_queue(tenant, g) for g in groups]
+        parts = ([Keys.user_queue(tenant, user)] if own_queue else []) + [Keys.user_queue(tenant, u) for u in also]
+        parts += [Keys.group_queue(tenant, g) for g in groups]
         if not parts:
             return [], None
         items, last = self.db.merged(GSI_QUEUE, parts, forward=True, limit=limit, after=after, region=QUEUED,

@@ -223,10 +223,15 @@ class Acting(NamedTuple):
     reason: str | None
 
 
-def acting_for(task: Task, caller: Any, people: Mapping[str, Person]) -> Acting | None:
+def acting_for(task: Task, caller: Any, people: Mapping[str, Person] | None, user: str | None = None,
+               groups: list[str] | None = None) -> Acting | None:
     """The first absent user (by id) the caller stands in for now who is a candidate of `task`
-    (a candidate user, or a member of a candidate group), else None."""
-    me = caller.user_id
+    (a candidate user, or a member of a candidate group), else None; None too when the task is to
+    go to someone else than the caller (`user`), or the caller is a candidate itself (`groups`: its
+    groups, when asked so)."""
+    me, people = caller.user_id, people or {}
+    if user not in (None, me) or groups is not None and is_candidate(task, me, groups):
+        return None
     for user, found in sorted(principals(me, people).items()):
         groups = list(people[user].groups)
         if not is_candidate(task, user, groups):
@@ -235,3 +240,11 @@ def acting_for(task: Task, caller: Any, people: Mapping[str, Person]) -> Acting 
         return Acting(user, pinned(members, ((u, people[u].absence) for u in found.chain if u in people)),
                       found.reason)
     return None
+
+
+def on_behalf(grant: Grant, acting: Acting | None) -> Grant:
+    """The grant of a path to the caller, as the delegate of `acting.user` when it is one: the
+    write asserts that user's absence (and membership), the event names them with the reason."""
+    if acting is None:
+        return grant
+    return grant._replace(members=(*grant.members, *acting.members), on_behalf_of=acting.user, reason=acting.reason)
