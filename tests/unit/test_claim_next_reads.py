@@ -16,7 +16,7 @@ from baton.storage.keys import Keys
 from baton.tasks.listings import TaskListings
 from tests.support import ADMIN, TENANT, call, create_task, seed
 
-pytestmark = pytest.mark.usefixtures("moto_table")
+pytestmark = pytest.mark.usefixtures("backend")  # moto here, DynamoDB Local in `make integration`
 
 
 def counted(request: Callable[[], Any]) -> tuple[Any, dict[str, int]]:
@@ -128,3 +128,15 @@ def test_an_old_copy_never_lets_a_full_caller_claim(monkeypatch: pytest.MonkeyPa
     r = claim_next()
     assert r.status == 409 and r.body["code"] == "capacity", r  # the write's condition holds the capacity
     assert call("GET", "/api/v1/tasks/t1").body["assignee"] is None
+
+
+def test_an_old_copy_without_whom_a_delegate_stands_in_for_is_confirmed(monkeypatch: pytest.MonkeyPatch) -> None:
+    seed()  # carol: in no group, her own queue holds t2
+    create_task("mine", candidateUsers=["alice"])
+    assert call("POST", "/api/v1/tasks/t2/action/claim", user="carol").status == 200  # her own queue empty
+    r = call("PUT", "/api/v1/users/alice/absence", {"from": "2026-01-01T00:00:00Z", "until": "2099-12-31T00:00:00Z",
+                                                     "mode": "redirect", "delegateTo": "carol"}, user="alice")
+    assert r.status == 200, r
+    stale(monkeypatch, standsInFor=[])  # the index does not show yet that carol stands in for alice
+    r = claim_next("carol")
+    assert r.status == 200 and r.body["id"] in ("mine", "t1"), r  # alice's work, found by the confirmed read

@@ -69,7 +69,9 @@ def claim_next(service: TaskService, group_id: str | None = None, lease_seconds:
             except _Doubt as doubt:
                 empty = doubt.empty
     person = service.tasks.read_people(tenant, [me]).get(me)
-    if empty and seen is not None and person is not None and person.groups == seen.groups and not person.full:
+    same = seen is not None and person is not None and (set(person.groups), person.stands_in_for) == (
+        set(seen.groups), seen.stands_in_for)
+    if empty and same and person is not None and not person.full:
         return None  # the very queues it would read were read: there is none to take
     return _claim_next(service, person, group_id, lease_seconds)
 
