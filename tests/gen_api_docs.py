@@ -55,8 +55,12 @@ what each route costs.
   delegate), the history event saying `onBehalfOf` and reason `absence:<mode>`; nobody to stand in
   is 409 `absent` (Journey Manager: 400 `absent`) and changes nothing. A user taking work for
   themselves (claim, claim-next, an assign to oneself) is never redirected; the router never picks
-  an absent member. Setting and ending an absence are events in the tenant audit (`absence-set`,
-  `absence-end`). The rules: [decisions.md](decisions.md) "Absence and separation of duties".
+  an absent member. The delegate acts on the absent user's behalf: its queue (`candidate=me`)
+  holds the absent user's queue and groups' queues, and it may claim there, by claim-next too, or
+  assign to itself (`onBehalfOf`, reason `absence:<mode>`; its own separation, skills and capacity
+  apply; ending the absence meanwhile refuses the claim: 403 `accessDenied`). Setting and ending
+  an absence are events in the tenant audit (`absence-set`, `absence-end`). The rules:
+  [decisions.md](decisions.md) "Absence and separation of duties".
 - **Delegation**: a delegated task shows `owner` and `delegationState` (Itential: `metrics.owner`
   too; ConductorOne: beside its task view's fields); only the owner or `admin` completes it
   (native complete, ConductorOne approve/deny, bulk); the delegate's release (native, Itential,

@@ -55,6 +55,9 @@ def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
     assert late["tasks"] == 10 and late["unfired"] == 0 and late["p99_s"] <= 2
     assert "| measure | result | goal |" in proc.stdout
     assert bulk["single_claim_ms"] > 0 and bulk["ratio_to_single"] > 0
+    modelled = bulk["modelled"]  # the latency model answered the same calls, the bulk's writes concurrently
+    assert modelled["bulk_calls"] == bulk["round_trips"] and modelled["single_calls"] == 2, modelled
+    assert modelled["max_in_flight"] > 1 and modelled["ratio_to_single"] > 0, modelled
     served, spread, race = results["routing_served"], results["routing_spread"], results["routing_race"]
     assert served["tasks"] == 10 and served["unrouted"] == 0 and served["counts"] == [2, 2, 2, 2, 2], served
     assert spread["tasks"] == spread["routed"] == 10 and spread["max_spread"] <= 1, spread

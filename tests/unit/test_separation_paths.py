@@ -87,7 +87,31 @@ def test_bulk_refuses_each_naming_the_rule_and_atomic_all() -> None:
     assert item["status"] == 409 and "(activities)" in item["error"]["message"], r
     assert "alice" not in item["error"]["message"]
     # atomic: the case ledger's condition refuses the one transaction; the answer names the task
-    # that refused, not (yet) the rule, and never the other person
+    # that refused and the rule, as the single task's refusal does, and never the other person
     r = bulk("claim", {"taskIds": ["verify"], "atomic": True}, user="alice")
-    assert r.status == 409 and "verify" in r.body["message"] and "alice" not in r.body["message"], r
+    assert r.status == 409 and r.body["code"] == "atomicRefused" and "verify" in r.body["message"], r
+    names_the_rule(r)
     assert get_task("verify").body["assignee"] is None
+    # with other tasks in the request: the one refused is named with the rule, nothing is changed
+    create_task("other", candidateUsers=["alice"])
+    r = bulk("assign", {"taskIds": ["other", "verify"], "userId": "alice", "atomic": True}, user="root", roles=ADMIN)
+    names_the_rule(r)
+    assert "verify" in r.body["message"] and "other" not in r.body["message"], r
+    assert get_task("other").body["assignee"] is None and get_task("verify").body["assignee"] is None
+
+
+def test_bulk_atomic_two_separated_tasks_of_one_case_for_one_user_never_both() -> None:
+    """Both in one atomic request: the user's holds in the case are one item, written once for both
+    (one Update adding both), so the request is refused as a whole naming the rule (the item's
+    condition cannot see the other task); two tasks of one case not separated are claimed together."""
+    create_task("first", caseId="c2", candidateUsers=["bob"], separation={"tasks": ["second"]})
+    create_task("second", caseId="c2", candidateUsers=["bob"])
+    create_task("third", caseId="c2", candidateUsers=["bob"], projectId="prj", activityId="act")
+    r = bulk("claim", {"taskIds": ["second", "first"], "atomic": True}, user="bob")
+    assert r.status == 409 and r.body["code"] == "atomicRefused", r
+    assert "(tasks)" in r.body["message"] and "bob" not in r.body["message"], r
+    assert get_task("first").body["assignee"] is None and get_task("second").body["assignee"] is None
+    r = bulk("claim", {"taskIds": ["second", "third"], "atomic": True}, user="bob")
+    assert r.status == 200 and [i["status"] for i in r.body["results"]] == [200, 200], r
+    r = native("claim", "first", "bob")  # the ledger holds both: first is separated from second
+    assert (r.status, r.body["code"]) == (409, "separation"), r

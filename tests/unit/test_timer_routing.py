@@ -15,7 +15,9 @@ import pytest
 
 from baton import clock
 from baton.settings import get_settings
-from baton.storage.dynamo import get_dynamo
+from baton.storage.dynamo import get_dynamo, serialize
+from baton.storage.keys import SCHEMA_MARKER, Keys
+from baton.tasks.migration import migrate
 from baton.tasks.routing import Router
 from baton.tasks.stream import Trigger, routing_triggers
 from baton.tasks.sweeper import Sweeper
@@ -171,3 +173,23 @@ def test_an_absence_ended_early_or_replaced_is_not_ended_again_at_its_old_until(
     clock.advance(4 * HOUR)
     sweep()
     assert [e["actor"] for e in user_events("bob")] == ["bob", "bob", "system"]
+
+
+def test_the_migration_arms_the_timers_of_leases_and_absences_from_before_them() -> None:
+    """Schema 7: a lease or an absence written before they had timers gets its timer from `baton
+    migrate`, and the sweep then ends each at its time."""
+    crew(["alice", "bob"])
+    create_task("m1", candidateGroups=["crew"])
+    assert native("claim", "m1", "alice", {"leaseSeconds": 600}).status == 200
+    absent("bob", 1)
+    db = get_dynamo()
+    for key in (Keys.task(TENANT, "m1"), Keys.user(TENANT, "bob")):  # as an older Baton left them
+        db.call("update_item", TableName=db.table, Key=serialize(key), UpdateExpression="REMOVE gsi6pk, gsi6sk")
+    db.call("put_item", TableName=db.table, Item=serialize({**SCHEMA_MARKER, "schema": 6, "shards": 32}))
+    clock.advance(HOUR + 1)
+    assert sweep().due == 0  # no timer: nothing to sweep
+    assert migrate(db) >= 1
+    report = sweep()
+    assert report.fired == 1 and get_task("m1").body["assignee"] is None
+    assert [e["actor"] for e in user_events("bob")] == ["bob", "system"]
+    assert migrate(db) == 0  # once per schema

@@ -60,21 +60,21 @@ class DirectoryRepository:
         data = {k: v for k, v in user.model_dump(include=set(PROFILE_FIELDS)).items() if v is not None}
         data["userId"] = user.id
         data["searchText"] = search_text(user.firstname, user.lastname, user.username)
-        data["skills"] = sorted(set(user.skills))
-        names = {f"#{k}": k for k in data}
+        data.update(skills=sorted(set(user.skills)), **Keys.profile(tenant, user.id, "USER"))  # see claim-next
+        head = Keys.profile(tenant, user.id, "LOAD")  # the load item too: tasks.claimnext reads both
+        names = {f"#{k}": k for k in data} | {"#capacity": "capacity"}
         values: dict[str, Any] = {f":{k}": v for k, v in data.items()}
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in data)
-        if user.capacity is None:
-            expression += " REMOVE #capacity"
-            names["#capacity"] = "capacity"
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in data) + (" REMOVE #capacity" if user.capacity is None
+                                                                          else "")
         update = {"Key": serialize(Keys.user(tenant, user.id)), "UpdateExpression": expression,
                   "ExpressionAttributeNames": names}
         person = {"Update": {
             "Key": serialize(Keys.person(tenant, user.id)),
-            "UpdateExpression": "SET userId = :u, skills = :s, #a = :a, #l = if_not_exists(#l, :z)"
-                                + (", #c = :c" if user.capacity is not None else " REMOVE #c"),
+            "UpdateExpression": "SET userId = :u, skills = :s, #a = :a, #l = if_not_exists(#l, :z), gsi3pk = :qp, "
+                                "gsi3sk = :qs" + (", #c = :c" if user.capacity is not None else " REMOVE #c"),
             "ExpressionAttributeNames": {"#l": "load", "#c": "capacity", "#a": "active"},
             "ExpressionAttributeValues": serialize({":u": user.id, ":s": data["skills"], ":z": 0, ":a": user.active,
+                                                    ":qp": head["gsi3pk"], ":qs": head["gsi3sk"],
                                                     **({":c": user.capacity} if user.capacity is not None else {})})}}
         for _ in range(8):
             found = {i["pk"]["S"]: deserialize(i) for i in self.db.batch_get(
@@ -150,8 +150,8 @@ class DirectoryRepository:
         was checked on (`seen`: the user's own and its delegate chain's, by user): a cycle cannot
         form between the read and the write; with its directory event (directory.audit: `actor`'s
         `absence-set` or `absence-end`, chained after the user's last one, whose number it pins) in
-        the user's ledger and the tenant audit. The user as it now is; None if there is no such
-        user; AbsenceChanged if an absence in `seen` (or the user's ledger) changed meanwhile."""
+        the user's ledger and the tenant audit; the delegates' `standsInFor` (memberships). The user as
+        it now is; None if none; AbsenceChanged if an absence in `seen` (or the ledger) changed meanwhile."""
         def pinned(user: str) -> tuple[str, dict[str, Any]]:
             before = seen.get(user)
             if before is None:
@@ -177,12 +177,12 @@ class DirectoryRepository:
         actions.append({"Put": {"Item": serialize({
             **event, **Keys.user_event(tenant, user_id, event["version"]),
             **Keys.audit_keys(tenant, event["at"], event["id"])}), "ConditionExpression": "attribute_not_exists(pk)"}})
-        for other in seen:
+        moves = memberships.stand_in_moves(user_id, seen.get(user_id), absence)  # the delegates' `standsInFor`
+        for other in dict.fromkeys([*seen, *moves]):
             if other != user_id:
-                check, check_values = pinned(other)
-                extra = {"ExpressionAttributeValues": check_values} if check_values else {}
-                actions.append({"ConditionCheck": {"Key": serialize(Keys.user(tenant, other)),
-                                                   "ConditionExpression": check, **extra}})
+                check, check_values = pinned(other) if other in seen else ("attribute_exists(pk)", {})
+                actions.append(memberships.delegate_op(serialize(Keys.user(tenant, other)), check, check_values,
+                                                       moves.get(other), user_id))
         try:
             self.db.transact(actions)
         except ConditionFailed as failed:

@@ -214,17 +214,18 @@ class Dynamo:
 
     def merged(self, index: str, partitions: list[str], *, forward: bool, limit: int, after: str | None,
                region: str, show: str | None = None, now: str | None = None, between: tuple[str, str] | None = None,
-               extra: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
+               extra: dict[str, Any] | None = None, share: int | None = None, read: dict[str, Any] | None = None
+               ) -> tuple[list[dict[str, Any]], str | None]:
         """The first `limit` items of several partitions of an index, in sort-key order (ascending from the
         sort-key region `region` when `forward`, else descending), after the sort key `after`; and the last
         sort key returned when more items follow (None otherwise). Items with the same sort key (one task in
         several queues) count once. `show`: a filter on `:now` (the read's time), `extra`; `between`: a key range.
-        Cost: one Query per partition (run in parallel), each asking for a share of the page
-        (`limit` when there are few partitions, down to 1 when there are many), then one more
-        Query for each partition whose share runs out while it may still hold the next item."""
+        Cost: one Query per partition (in parallel), each asking for a share of the page (`limit` with few
+        partitions, down to 1 with many; or `share`), then one more for a partition whose share runs out
+        while it may still hold the next item. `read`: partitions read already (items, LEK)."""
         pk_attr, sk_attr = INDEXES[index]
-        first = max(1, min(limit, -(-2 * limit // len(partitions))))
-        sources = [_Source(p) for p in partitions]
+        first, read = share or max(1, min(limit, -(-2 * limit // len(partitions)))), read or {}
+        sources = [_Source(p, list(read[p][0]), read[p][1], True) if p in read else _Source(p) for p in partitions]
 
         def fetch(src: _Source, count: int) -> None:
             values: dict[str, Any] = {":p": src.partition}
@@ -255,7 +256,7 @@ class Dynamo:
                 if src.items or src.lek is None:
                     break
 
-        pending = sources
+        pending = [s for s in sources if not s.items and (s.lek is not None or not s.started)]
         count = first
         out: list[dict[str, Any]] = []
         last: str | None = after if between is not None else None  # BETWEEN includes the cursor's item

@@ -15,8 +15,10 @@ from baton.settings import get_settings
 from baton.table import GSI_TIMERS, INDEXES
 
 # The key scheme's version: 2 added queue order, queue entries and the sharded listing.
-SCHEMA_VERSION = 5  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items;
-# 5: a task's entry items for the users named on it that no queue or inbox shows (Keys.named)
+SCHEMA_VERSION = 7  # 3: users' load items (Keys.person); 4: searchText, dueDate and gsi7/gsi8 on queue items;
+# 5: a task's entry items for the users named on it that no queue or inbox shows (Keys.named);
+# 6: `standsInFor` on a delegate's user item (the users whose absence names it);
+# 7: the timers of leases (on task items) and absences (on user items) in the timer index
 TASK_SK = "TASK"
 PERSON_SK = "LOAD"  # a user's load item (Keys.person)
 HISTORY = "H#"  # the sort-key region of a task's history events
@@ -24,6 +26,7 @@ DIRECTORY_EVENTS = "DH#"  # the sort-key region of an activity's directory event
 USERS, GROUPS = "USER#", "GROUP#"  # the sort-key regions of a directory partition
 ACTIVITY_SK = "ACT"
 QUEUED = "Q#"  # the sort-key region of claimable entries in a queue partition (and of the inbox)
+PROFILE = "P#"  # before QUEUED: a user's own items at the head of its own queue partition (Keys.profile)
 AAS = "ACT#AAS#"  # the sort-key region of an activity's assignment rows (in `ranked_order`)
 SORT_NAME_CHARS = 64
 SCHEMA_MARKER = {"pk": "BATON#META", "sk": "SCHEMA"}
@@ -158,6 +161,13 @@ class Keys:
     @staticmethod
     def user_queue(tenant: str, user_id: str) -> str:
         return f"T#{esc(tenant)}#Q#U#{esc(user_id)}"
+
+    @staticmethod
+    def profile(tenant: str, user_id: str, item: str) -> dict[str, str]:
+        """The gsi3 keys of a user's own items (`USER`: its user item, `LOAD`: its load item) at the
+        head of its own queue partition, before every entry: one Query reads who the user is
+        (groups, capacity, load, skills) and its own queue (claim-next: tasks.claimnext)."""
+        return {"gsi3pk": Keys.user_queue(tenant, user_id), "gsi3sk": f"{PROFILE}{item}"}
 
     @staticmethod
     def group_queue(tenant: str, group_id: str) -> str:

@@ -58,6 +58,20 @@ def read_stand_ins(tasks: TaskRepository, tenant: str, users: Iterable[str]) -> 
     return tasks.people
 
 
+def read_principals(tasks: TaskRepository, tenant: str, me: str) -> Mapping[str, Person]:
+    """The users `me` may stand in for (its `standsInFor`, up the chain: tasks.standins
+    `principals`), read into what the repository knows (one BatchGetItem per hop, only while the
+    reverse lookup names someone not read)."""
+    tried: set[str] = set()
+    for _ in range(standins.MAX_HOPS + 1):
+        missing = standins.unread_principals(me, tasks.people, tried)
+        if not missing:
+            break
+        tried.update(missing)
+        tasks.read_people(tenant, missing)
+    return tasks.people
+
+
 class Action(NamedTuple):
     """One action on one task: its verb; how it decides (the task as seen -> the change, or None
     when there is nothing to do); the other users whose memberships it reads; whether it is the
@@ -137,8 +151,10 @@ class Changes:
         """The people tasks.standins needs to decide who takes work meant for `users`: the chains
         of their delegates, read (one BatchGetItem per hop, only while someone on it is absent)
         into what the repository knows. The caller taking work for itself is never redirected:
-        nothing to read for it."""
-        return read_stand_ins(self.tasks, self.caller.tenant, [u for u in users if u != self.caller.user_id])
+        nothing to read for it; but it may act for the absent users it stands in for (read too)."""
+        read_stand_ins(self.tasks, self.caller.tenant, [u for u in users if u != self.caller.user_id])
+        # and whom the caller stands in for (a delegate claims on their behalf: tasks.standins `acting_for`)
+        return read_principals(self.tasks, self.caller.tenant, self.caller.user_id)
 
     def event(self, task: Task, action: str, from_: str | None, to: str | None,
               comment: str | None = None, candidates: list[str] | None = None, grant: Any = None) -> HistoryEvent:

@@ -15,7 +15,8 @@ claim's pending event) plus one membership check per user, so atomic requests ta
 `MAX_ATOMIC_TASKS` tasks; a change that also moves queue entries (a task offered to several
 candidates leaves or enters their queues) takes more, and a request whose writes exceed 100
 items is a 400 that says how many it needs. Any task that refuses (in planning, or its condition at write time)
-makes the whole request a 409 naming the first such task."""
+makes the whole request a 409 naming the first such task (and, refused by separation of duties'
+case ledger at write time, the rule, as a single task's refusal names it)."""
 
 from __future__ import annotations
 
@@ -137,6 +138,9 @@ def _atomic(db: Dynamo, caller: Caller, action: str, task_ids: list[str], users:
     try:
         batch.commit()
     except AtomicRefused as refused:
+        if refused.rule is not None:  # the rule, as the single task's refusal names it (never the other person)
+            raise Conflict(f"Task {refused.task_id} refused (409): {refused.rule}; nothing was changed",
+                           reason="atomicRefused", rule="separation") from None
         raise Conflict(f"Task {refused.task_id or task_ids[0]} changed while the request was applied; nothing was "
                        "changed", reason="atomicRefused") from None
     return results

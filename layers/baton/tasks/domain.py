@@ -144,6 +144,8 @@ class Person(NamedTuple):
     lastAssignedAt: str | None = None
     absence: Any = None  # the stored absence map, as read (tasks.standins); None: none
     leads: tuple[str, ...] = ()  # the groups it leads (tasks.oversight)
+    # The users whose absence names it as `delegateTo` (the reverse lookup: tasks.standins `principals`)
+    stands_in_for: tuple[str, ...] = ()
 
     @property
     def full(self) -> bool:
@@ -212,8 +214,10 @@ class HistoryRaced(Exception):
 
 class AtomicRefused(Exception):
     """A bulk atomic transaction's condition failed on the change of task `task_id` (None: on
-    none the request named)."""
+    none the request named); `rule`: the rule that condition stands for, when it is one
+    (separation of duties), named as a single task's refusal names it."""
 
-    def __init__(self, task_id: str | None) -> None:
+    def __init__(self, task_id: str | None, rule: str | None = None) -> None:
         super().__init__(f"task {task_id} changed")
         self.task_id = task_id
+        self.rule = rule

@@ -181,7 +181,9 @@ def _claim(h: Handover) -> Grant | None:
     me, task = h.caller.user_id, h.task
     if not _open_to(h, me):
         return None
-    if not may_work_on(task, h.caller, _groups_of(h, me) or []):
+    acting = None  # a delegate claims where the absent users it stands in for are candidates (tasks.standins)
+    if not may_work_on(task, h.caller, _groups_of(h, me) or []) and not (
+            acting := standins.acting_for(task, h.caller, h.people)):
         raise Forbidden(f"User {h.caller.username} may not work on task {task.id}", reason="accessDenied")
     if not FREE.holds(fields(task), {}):
         raise Conflict(f"Task {task.id} is already claimed by {task.assignee}",
@@ -190,7 +192,7 @@ def _claim(h: Handover) -> Grant | None:
         raise Conflict(f"Task {task.id} is offered to {task.offeredTo} until {task.offerExpiresAt}",
                        reason="offered")
     _may_hold(h, me)
-    return Grant(me, members=_membership(h, me))
+    return standins.on_behalf(Grant(me, members=_membership(h, me)), acting)
 
 
 def _assign(h: Handover) -> Grant | None:
@@ -201,7 +203,8 @@ def _assign(h: Handover) -> Grant | None:
         raise BadRequest(f"User {target} not found", reason="userNotFound")
     if not _open_to(h, target):
         return None
-    if not is_candidate(task, target, _groups_of(h, target) or []):
+    acting = standins.acting_for(task, h.caller, h.people, target, _groups_of(h, target))  # a delegate, to itself
+    if not is_candidate(task, target, _groups_of(h, target) or []) and acting is None:
         raise BadRequest(f"User {target} may not work on task {task.id}", reason="accessDenied")
     over = () if task.assignee in (None, h.caller.user_id) else oversight(task, h.caller, h.people)
     if over is None:  # held by someone else: admin's, or a lead's of its groups (tasks.oversight)
@@ -209,7 +212,7 @@ def _assign(h: Handover) -> Grant | None:
                        reason="txnAlreadyAssigned", holder=task.assignee)
     reassignment = _pass_on(h, (target,))
     _may_hold(h, target)
-    return Grant(target, members=_membership(h, target) + over, reassignment=reassignment)
+    return standins.on_behalf(Grant(target, members=_membership(h, target) + over, reassignment=reassignment), acting)
 
 
 def _member_assign(h: Handover) -> Grant | None:
@@ -224,7 +227,8 @@ def _member_assign(h: Handover) -> Grant | None:
     if over is None:
         raise Forbidden("Only admin or a lead of the task's groups may assign it to someone else",
                         reason="accessDenied")
-    if not set(_groups_of(h, target) or []) & set(task.candidateGroups):
+    acting = standins.acting_for(task, h.caller, h.people, target, _groups_of(h, target))  # a delegate, to itself
+    if not set(_groups_of(h, target) or []) & set(task.candidateGroups) and acting is None:
         raise Forbidden(f"User {target} is not a member of the groups of task {task.id}", reason="accessDenied")
     if task.assignee == target:
         return None
@@ -233,7 +237,7 @@ def _member_assign(h: Handover) -> Grant | None:
                        reason="txnAlreadyAssigned", holder=task.assignee)
     reassignment = _pass_on(h, (target,))
     _may_hold(h, target)
-    return Grant(target, members=_membership(h, target) + over, reassignment=reassignment)
+    return standins.on_behalf(Grant(target, members=_membership(h, target) + over, reassignment=reassignment), acting)
 
 
 def _reassign(h: Handover) -> Grant | None:

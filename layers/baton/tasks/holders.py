@@ -22,7 +22,7 @@ def person_from(user: dict[str, Any], load: dict[str, Any] | None) -> Person:
     return Person(str(user["userId"]), tuple(user.get("groups", [])), frozenset(load.get("skills", [])),
                   None if capacity is None else int(capacity), int(load.get("load", 0)),
                   str(user.get("presence", "available")), bool(user.get("active", True)), load.get("lastAssignedAt"),
-                  user.get("absence"), tuple(user.get("leads", [])))
+                  user.get("absence"), tuple(user.get("leads", [])), tuple(sorted(user.get("standsInFor", []))))
 
 
 def check_holder(task: Task, person: Person | None, user: str, holds: bool = True) -> None:

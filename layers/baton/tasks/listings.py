@@ -11,7 +11,7 @@ from baton import clock
 from baton.settings import get_settings
 from baton.storage.cursors import cursor_after, decode_position, encode_position, fingerprint, sort_key_of
 from baton.storage.dynamo import Dynamo, deserialize, serialize
-from baton.storage.keys import HISTORY, QUEUED, Keys
+from baton.storage.keys import HISTORY, PERSON_SK, PROFILE, QUEUED, Keys
 from baton.table import GSI_AGE, GSI_ASSIGNEE, GSI_DUE, GSI_QUEUE, GSI_TASKS
 from baton.tasks.domain import MAX_PRIORITY, STATUSES, HistoryEvent, Task
 from baton.tasks.filters import SHOW_DUE_BEFORE, SHOW_SEARCH
@@ -56,10 +56,12 @@ class TaskListings:
     def tasks_page(self, tenant: str, *, assignee: str | None, candidate: tuple[str, list[str]] | None,
                    status: str | None, limit: int, cursor: str | None, group: str | None = None,
                    priority: tuple[int, int] | None = None, overdue: bool = False, search: str | None = None,
-                   due_before: str | None = None, sort: str = "queue") -> tuple[list[Task], str | None]:
+                   due_before: str | None = None, sort: str = "queue", also: tuple[str, ...] = ()
+                   ) -> tuple[list[Task], str | None]:
         """A page of tasks, each from keys made for it (never a filtered tenant-wide list):
         - `candidate` (user, groups): the user's queue, in queue order: the user's own queue
-          partition and one per group, merged; a task in several of them appears once;
+          partition (and those of the users in `also`: whom a delegate stands in for) and one per
+          group, merged; a task in several of them appears once;
         - `assignee` with status open: that user's inbox, in queue order;
         - `assignee` otherwise: the user's tasks by status, newest first (all statuses merged);
         - neither: the tenant's tasks by status, newest first, merged over the listing shards;
@@ -87,7 +89,8 @@ class TaskListings:
                 parts = [Keys.group_queue(tenant, group)]
             else:
                 assert candidate is not None
-                parts = [Keys.user_queue(tenant, candidate[0]), *(Keys.group_queue(tenant, g) for g in candidate[1])]
+                parts = [Keys.user_queue(tenant, candidate[0]), *(Keys.user_queue(tenant, u) for u in also),
+                         *(Keys.group_queue(tenant, g) for g in candidate[1])]
             kind = ("queue", user) if group is None else ("queue", user, "group", group)
             index, forward, show = GSI_QUEUE, True, SHOW_IN_QUEUE
         elif assignee is not None and status == "open":
@@ -139,16 +142,36 @@ class TaskListings:
         return self._tasks_of(tenant, items), encode_position(last, mark)
 
     def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,
-                   own_queue: bool = True) -> tuple[list[Task], str | None]:
+                   own_queue: bool = True, read: dict[str, Any] | None = None, also: tuple[str, ...] = ()
+                   ) -> tuple[list[Task], str | None]:
         """The first `limit` tasks of a user's queue (or, without `own_queue`, of the given
-        groups' queues) after the queue position `after`, and the position to go on from."""
+        groups' queues) after the queue position `after`, and the position to go on from. With a few
+        partitions each is asked for `limit` (none runs out before the head is complete: no second
+        Query); `read`: the own queue's first page, read already (`own_head`); `also`: the users
+        whose own queues are read too (whom a delegate stands in for)."""
         user, groups = candidate
-        parts = ([Keys.user_queue(tenant, user)] if own_queue else []) + [Keys.group_queue(tenant, g) for g in groups]
+        parts = ([Keys.user_queue(tenant, user)] if own_queue else []) + [Keys.user_queue(tenant, u) for u in also]
+        parts += [Keys.group_queue(tenant, g) for g in groups]
         if not parts:
             return [], None
         items, last = self.db.merged(GSI_QUEUE, parts, forward=True, limit=limit, after=after, region=QUEUED,
-                                     show=SHOW_IN_QUEUE, now=clock.stamp())
+                                     show=SHOW_IN_QUEUE, now=clock.stamp(), share=limit if len(parts) <= 4 else None,
+                                     read=read if after is None else None)
         return self._tasks_of(tenant, items), last
+
+    def own_head(self, tenant: str, user: str, limit: int
+                 ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[list[dict[str, Any]], Any]]]:
+        """One Query of the user's own queue partition from its head: the user's own items there
+        (Keys.profile: its user and load items, as `user` and `load`, as the index has them: a moment
+        old at most), and the partition's first queue page (up to `limit` items) for `queue_head`."""
+        part = Keys.user_queue(tenant, user)
+        out = self.db.call("query", TableName=self.db.table, IndexName=GSI_QUEUE, Limit=limit + 2,
+                           KeyConditionExpression="gsi3pk = :p AND gsi3sk >= :h", FilterExpression=SHOW_IN_QUEUE,
+                           ExpressionAttributeValues=serialize({":p": part, ":h": PROFILE, ":now": clock.stamp()}))
+        names = {f"{PROFILE}USER": "user", f"{PROFILE}{PERSON_SK}": "load"}
+        own = {names[i["gsi3sk"]["S"]]: deserialize(i) for i in out.get("Items", []) if i["gsi3sk"]["S"] in names}
+        queued = [i for i in out.get("Items", []) if i["gsi3sk"]["S"].startswith(QUEUED)]
+        return own, {part: (queued, out.get("LastEvaluatedKey"))}
 
     def involving(self, tenant: str, user: str) -> list[str]:
         """The ids of the open tasks `user` holds (the assignee index, gsi2), of those in its own

@@ -7,10 +7,21 @@ import contextlib
 from collections import Counter
 from typing import Any
 
+from baton import clock
 from baton.settings import get_settings
 from baton.storage.conditions import eq, rule
 from baton.storage.dynamo import ConditionFailed, Dynamo, deserialize, serialize
-from baton.storage.keys import SCHEMA_MARKER, SCHEMA_VERSION, TASK_SK, USERS, Keys, unesc
+from baton.storage.keys import (
+    ABSENCE_TIMER,
+    SCHEMA_MARKER,
+    SCHEMA_VERSION,
+    TASK_SK,
+    TIMER_KEYS,
+    USERS,
+    Keys,
+    timer_keys,
+    unesc,
+)
 from baton.table import INDEXES
 from baton.tasks.domain import Task
 from baton.tasks.filters import SEARCH
@@ -56,6 +67,13 @@ def migrate(db: Dynamo) -> int:
         with contextlib.suppress(ConditionFailed):
             db.call("put_item", TableName=db.table, Item=serialize(item),
                     ConditionExpression="attribute_not_exists(pk)")
+        delegate = (user.get("absence") or {}).get("delegateTo")
+        if delegate:  # 6: the reverse lookup of absences (directory.memberships `stand_in_moves`)
+            with contextlib.suppress(ConditionFailed):
+                db.call("update_item", TableName=db.table, Key=serialize(Keys.user(tenant, delegate)),
+                        UpdateExpression="ADD standsInFor :u", ConditionExpression="attribute_exists(pk)",
+                        ExpressionAttributeValues={":u": {"SS": [uid]}})
+        _arm_absence(db, tenant, user)
     db.call("put_item", TableName=db.table,
             Item=serialize({**SCHEMA_MARKER, "schema": SCHEMA_VERSION, "shards": shards}))
     return changed
@@ -65,6 +83,10 @@ def _migrate_task(db: Dynamo, item: dict[str, Any]) -> int:
     tenant = unesc(item["pk"]["S"].split("#")[1])
     task = task_from_item(item)
     new = task_item(tenant, task)
+    sk_attr = TIMER_KEYS[1]
+    if sk_attr in new and new[sk_attr] != item.get(sk_attr):  # a timer it lacked (schema 7: its lease's):
+        due = new[sk_attr]["S"].split("#", 1)[0]  # in an hour no sweep has closed yet
+        new.update(serialize(dict(zip(TIMER_KEYS, timer_keys(tenant, task.id, due, clock.stamp()), strict=True))))
     if "lastEvent" in item:
         new["lastEvent"] = item["lastEvent"]
         for k in ("gsi4pk", "gsi4sk"):  # the pending event's place in the tenant audit
@@ -76,6 +98,21 @@ def _migrate_task(db: Dynamo, item: dict[str, Any]) -> int:
     ops = [Op("Put", new, rule(eq("version", task.version))), *entry_ops(tenant, None, task)]
     db.transact([op.render() for op in ops])
     return 1
+
+
+def _arm_absence(db: Dynamo, tenant: str, user: dict[str, Any]) -> None:
+    """Schema 7: an absence set before absences had timers gets its timer at `until` (tasks.timers:
+    the sweep ends it then), on condition that the absence is still the one read. (A leased task
+    gets its lease's timer from `_migrate_task`, the timer index keys being among those compared.)"""
+    absence = user.get("absence")
+    if not absence or TIMER_KEYS[0] in user:
+        return
+    tp, ts = timer_keys(tenant, str(user["userId"]), str(absence["until"]), clock.stamp(), ABSENCE_TIMER)
+    with contextlib.suppress(ConditionFailed):  # changed meanwhile: that write set its own timer
+        db.call("update_item", TableName=db.table, Key=serialize(Keys.user(tenant, str(user["userId"]))),
+                UpdateExpression="SET #tp = :tp, #ts = :ts", ConditionExpression="absence = :a",
+                ExpressionAttributeNames={"#tp": TIMER_KEYS[0], "#ts": TIMER_KEYS[1]},
+                ExpressionAttributeValues=serialize({":tp": tp, ":ts": ts, ":a": absence}))
 
 
 def _named_missing(db: Dynamo, tenant: str, task: Task) -> bool:

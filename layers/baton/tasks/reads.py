@@ -10,7 +10,8 @@ from baton import clock
 from baton.domain import Caller
 from baton.errors import NotFound
 from baton.storage.dynamo import Dynamo
-from baton.tasks import eligibility, filters
+from baton.tasks import eligibility, filters, standins
+from baton.tasks.algorithm import read_principals
 from baton.tasks.audit_repository import AuditRepository
 from baton.tasks.domain import Task
 from baton.tasks.history import TaskHistory
@@ -43,17 +44,28 @@ class TaskReads:
              priority_max: int | None = None, q: str | None = None,
              overdue: bool = False, search: str | None = None,
              due_before: str | None = None, sort: str = "queue") -> tuple[list[Task], str | None]:
-        """A page of a listing (tasks.listings), narrowed by what its index serves (tasks.filters)."""
+        """A page of a listing (tasks.listings), narrowed by what its index serves (tasks.filters). A
+        delegate's queue (`candidate=me`) holds the queues of the absent users it stands in for too
+        (their own, and their groups': tasks.standins `principals`), whose tasks it may claim."""
+        acting: list[str] = []
+
+        def groups_of() -> list[str]:
+            me = self.caller.user_id
+            people = self.tasks.read_people(self.caller.tenant, [me])
+            if me not in people or not people[me].stands_in_for:
+                return list(people[me].groups) if me in people else []
+            known = read_principals(self.tasks, self.caller.tenant, me)
+            acting.extend(standins.principals(me, known))
+            return list(dict.fromkeys([*known[me].groups, *(g for u in acting for g in known[u].groups)]))
         listing = filters.listing(self.caller, assignee, candidate, status, group, (priority_min, priority_max),
-                                  lambda: self._groups_of(self.caller.user_id), search, due_before, sort,
-                                  overdue)
+                                  groups_of, search, due_before, sort, overdue)
         if q is not None:  # one GetItem: the task, when the listing holds it
             task = self.tasks.get_task(self.caller.tenant, q)
             return ([task] if task is not None and listing.holds(task, clock.stamp()) else []), None
         return self.listings.tasks_page(self.caller.tenant, assignee=listing.who, candidate=listing.cand,
                                         status=status, limit=limit, cursor=cursor, group=group,
                                         priority=listing.priority, overdue=overdue, search=listing.search,
-                                        due_before=listing.due_before, sort=sort)
+                                        due_before=listing.due_before, sort=sort, also=tuple(acting))
 
     def may_hold(self, tasks: Sequence[Task]) -> dict[str, dict[str, Any]]:
         """Whether the caller may hold each of these tasks as far as separation of duties goes

@@ -205,7 +205,8 @@ class TaskRepository:
         if len(ops) > MAX_TRANSACTION_ITEMS:
             raise BadRequest(f"Too many candidates to change at once (at most {MAX_CANDIDATES} per task)")
         try:
-            self.uow.write(ops, old.id)
+            ledger = change.ledger  # a staged write's refusal by the case ledger names its rule (tasks.unit_of_work)
+            self.uow.write(ops, old.id, {held_at: lambda item: self._refused_rule(ledger, item)} if ledger else None)
         except ConditionFailed as failed:
             if failed.index == 0:
                 raise TaskChanged(task_from_item(failed.item) if failed.item else None) from None
@@ -257,7 +258,7 @@ class TaskRepository:
         return Op("Update", serialize(Keys.case_holds(tenant, entry.case_id, entry.user)),
                   forbid if forbid.clauses else None,
                   update=("ADD " + ", ".join(sets), {"#ht": "tasks", "#ha": "activities"} if entry.activity_id
-                          else {"#ht": "tasks"}, values))
+                          else {"#ht": "tasks"}, values), ledger=(entry,))
 
     @staticmethod
     def _refused_rule(entry: LedgerEntry, item: dict[str, Any] | None) -> str:

@@ -76,3 +76,15 @@ def ledger_entry(task_id: str, case_id: str | None, activity_id: str | None, sep
         return None
     sep = separation or Separation()
     return LedgerEntry(case_id, user, task_id, activity_id, tuple(sep.tasks), tuple(sep.activities))
+
+
+def crossed(staged: tuple[LedgerEntry, ...], entry: LedgerEntry) -> str | None:
+    """Why `entry` and the entries already staged for the same user and case (one bulk atomic
+    transaction: one write of their ledger item, whose condition sees none of them) may not both
+    hold, naming the rule; None when they may."""
+    for a, b in ((a, b) for prior in staged for a, b in ((prior, entry), (entry, prior))):
+        held = Held(frozenset({a.task_id}), frozenset({a.activity_id} if a.activity_id else ()))
+        if b.refused_by(held):
+            return refusal(Separation(tasks=list(b.forbid_tasks), activities=list(b.forbid_activities)), None,
+                           b.user, held)
+    return None

@@ -13,20 +13,19 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
-import random
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from baton.domain import WRITE_ROLES, Caller, require_role
-from baton.errors import BadRequest, Conflict, Forbidden, NotFound
+from baton.errors import BadRequest, Conflict, NotFound
 from baton.storage.dynamo import Dynamo
-from baton.tasks import eligibility, escalations, rules
-from baton.tasks.algorithm import MAX_ATTEMPTS, Action, State, new_id, now
+from baton.tasks import claimnext, eligibility, escalations, rules
+from baton.tasks.algorithm import Action, State, new_id, now
 from baton.tasks.change import Change, Seen
+from baton.tasks.claimnext import CLAIM_BATCH, CLAIM_SPREAD, _pick  # noqa: F401 - named here too
 from baton.tasks.delegation import Delegation
 from baton.tasks.domain import HistoryEvent, Task, TaskChanged, TaskExists
 from baton.tasks.eligibility import Handover
-from baton.tasks.holders import at_capacity
 from baton.tasks.layout import MAX_CANDIDATES
 from baton.tasks.leases import lease_until
 from baton.tasks.listings import TaskListings
@@ -38,17 +37,6 @@ if TYPE_CHECKING:
     from baton.activities.repository import ActivityRepository
     from baton.directory.domain import User
     from baton.directory.repository import DirectoryRepository
-
-# claim-next reads the queue CLAIM_BATCH tasks at a time and claims its head; after a collision it
-# picks at random among the first CLAIM_SPREAD untried, each further collision doubling the spread
-# up to the whole batch: alone a worker takes the queue in order, in a crowd it spreads out.
-CLAIM_BATCH = 32
-CLAIM_SPREAD = 4
-
-
-def _pick(n: int) -> int:
-    return random.randrange(n)  # noqa: S311 - spreading load, not security
-
 
 class TaskService(Delegation, TaskReads):
     def __init__(self, db: Dynamo, caller: Caller, tasks: TaskRepository | None = None) -> None:
@@ -126,45 +114,8 @@ class TaskService(Delegation, TaskReads):
 
     def claim_next(self, group_id: str | None = None, lease_seconds: int | None = None) -> Task | None:
         """Claim for the caller the first task of its queue (or of one group's queue) that it can
-        win; None when there is none. It tries the head first; concurrent callers read the same
-        head, so after a collision (one refused write) each picks at random among the next
-        CLAIM_SPREAD, then wider; a task is claimed by the claim's own rule and conditional
-        write, so it is never given twice."""
-        require_role(self.caller)
-        me = self.caller.user_id
-        person = self.tasks.read_people(self.caller.tenant, [me]).get(me)
-        groups = list(person.groups) if person else []
-        if person is not None and person.full:
-            raise at_capacity(person)
-        if group_id is not None:
-            if group_id not in groups and not self.caller.is_admin:
-                raise Forbidden(f"User {self.caller.username} is not a member of group {group_id}",
-                                reason="accessDenied")
-            candidate: tuple[str, list[str]] = (me, [group_id])
-        else:
-            candidate = (me, groups)
-        action = self.handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
-        tried: set[str] = set()
-        cursor: str | None = None
-        spread = 1  # the head; spread out only once a colleague got there first
-        for _ in range(MAX_ATTEMPTS * 4):
-            tasks, cursor = self.listings.queue_head(self.caller.tenant, candidate, CLAIM_BATCH, cursor,
-                                                     own_queue=group_id is None)
-            fresh = [t for t in tasks if t.id not in tried]
-            while fresh:
-                task = fresh.pop(_pick(min(spread, len(fresh))))
-                tried.add(task.id)
-                try:
-                    return self.apply(task.id, action, None, (task, {me: groups}))[0]
-                except Conflict as refused:
-                    if refused.reason == "capacity":  # full meanwhile: no other task either
-                        raise
-                    spread = min(CLAIM_BATCH, max(CLAIM_SPREAD, spread * 2))  # taken or changed: spread out
-                except (Forbidden, BadRequest, NotFound):
-                    spread = min(CLAIM_BATCH, max(CLAIM_SPREAD, spread * 2))  # taken or changed: spread out
-            if cursor is None:
-                return None
-        raise Conflict("The queue is changing too fast; try again", reason="busy")
+        win; None when there is none (tasks.claimnext)."""
+        return claimnext.claim_next(self, group_id, lease_seconds)
 
     def assign(self, task_id: str, user_id: str | None, if_match: int | None = None, reason: str | None = None,
                within_groups: bool = False) -> Task:

@@ -6,11 +6,16 @@ delegate of the chain, `share` with them), recorded `onBehalfOf` the absent user
 escalation's reassign) gets it by construction; an escalation's `offer` asks `retarget`.
 
 A user taking work for themselves (a claim, claim-next, an assign to oneself) is never redirected:
-they are acting, so they are here. The users the decision looked at (the one meant, and every one
-of its chain) have their absence pinned by the write (`Membership.absence`, a ConditionCheck on
-their user item): a `PUT .../absence` between the read and the write refuses the write, and the
-hand-over is decided again on the new absence. Pure: the people come in as read (`Person.absence`,
-the stored map), the delegates a chain needs are named by `unread` for the service to read first."""
+they are acting, so they are here. A delegate acts on behalf of the absent users it stands in for
+(`principals`, found through the reverse lookup `standsInFor` on its user item, written with each
+absence, each confirmed by the absent user's own absence): it may claim wherever they are candidates
+(`acting_for`, asked by tasks.eligibility's claim), recorded `onBehalfOf` the absent user with
+reason `absence:<mode>`, the write pinning that absence (and the membership it relied on). The users
+the decision looked at (the one meant, and every one of its chain) have their absence pinned by the
+write (`Membership.absence`, a ConditionCheck on their user item): a `PUT .../absence` between the
+read and the write refuses the write, and the hand-over is decided again on the new absence. Pure:
+the people come in as read (`Person.absence`, the stored map), the delegates a chain needs are named
+by `unread` for the service to read first."""
 
 from __future__ import annotations
 
@@ -20,8 +25,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from baton import clock
 from baton.directory.absence import MAX_HOPS, Absence, StandIn, stand_in
 from baton.errors import Conflict
-from baton.tasks.change import Membership, Pin
-from baton.tasks.domain import Person
+from baton.tasks.change import Membership, Pin, membership
+from baton.tasks.domain import Person, Task
+from baton.tasks.rules import is_candidate
 from baton.tasks.steps import Step
 
 if TYPE_CHECKING:
@@ -172,3 +178,73 @@ def retarget(step: Step, people: Mapping[str, Person], me: str) -> tuple[Step, C
     if found.users == tuple(step.to.users):
         return step, found
     return step.model_copy(update={"to": step.to.model_copy(update={"users": list(found.users)})}), found
+
+
+def _reverse(me: str, people: Mapping[str, Person]) -> tuple[list[str], list[str]]:
+    """The users reached from `me` backwards through `standsInFor` (at most MAX_HOPS hops): those
+    read, and those named but not read yet."""
+    found, missing, frontier = [me], list[str](), [me]
+    for _ in range(MAX_HOPS):
+        step: list[str] = []
+        for user in frontier:
+            for other in people[user].stands_in_for if user in people else ():
+                if other in found or other in missing:
+                    continue
+                (step if other in people else missing).append(other)
+        found += step
+        frontier = step
+    return found[1:], missing
+
+
+def unread_principals(me: str, people: Mapping[str, Person], tried: Iterable[str] = ()) -> list[str]:
+    """The users `me` may stand in for (its `standsInFor`, and theirs, up the chain) not read yet."""
+    skip = set(tried)
+    return [u for u in _reverse(me, people)[1] if u not in skip]
+
+
+def principals(me: str, people: Mapping[str, Person], now: str | None = None) -> dict[str, StandIn]:
+    """The absent users `me` stands in for now, by user: each found through the reverse lookup
+    and confirmed by its own absence as read (its chain, at most MAX_HOPS hops, ends at `me`)."""
+    now, lookup = now or clock.stamp(), _lookup(people)
+    out: dict[str, StandIn] = {}
+    for user in _reverse(me, people)[0]:
+        found = stand_in(user, lookup, now)
+        if found.on_behalf_of is not None and me in found.users and user != me:
+            out[user] = found
+    return out
+
+
+class Acting(NamedTuple):
+    """The caller claims on behalf of `user` (absent, a candidate of the task): what the write
+    asserts (the membership it relied on, every absence of the chain pinned), and the reason."""
+
+    user: str
+    members: tuple[Membership, ...]
+    reason: str | None
+
+
+def acting_for(task: Task, caller: Any, people: Mapping[str, Person] | None, user: str | None = None,
+               groups: list[str] | None = None) -> Acting | None:
+    """The first absent user (by id) the caller stands in for now who is a candidate of `task`
+    (a candidate user, or a member of a candidate group), else None; None too when the task is to
+    go to someone else than the caller (`user`), or the caller is a candidate itself (`groups`: its
+    groups, when asked so)."""
+    me, people = caller.user_id, people or {}
+    if user not in (None, me) or groups is not None and is_candidate(task, me, groups):
+        return None
+    for user, found in sorted(principals(me, people).items()):
+        groups = list(people[user].groups)
+        if not is_candidate(task, user, groups):
+            continue
+        members = membership(task, caller, user, {user: groups})
+        return Acting(user, pinned(members, ((u, people[u].absence) for u in found.chain if u in people)),
+                      found.reason)
+    return None
+
+
+def on_behalf(grant: Grant, acting: Acting | None) -> Grant:
+    """The grant of a path to the caller, as the delegate of `acting.user` when it is one: the
+    write asserts that user's absence (and membership), the event names them with the reason."""
+    if acting is None:
+        return grant
+    return grant._replace(members=(*grant.members, *acting.members), on_behalf_of=acting.user, reason=acting.reason)

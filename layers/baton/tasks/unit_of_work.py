@@ -7,21 +7,27 @@ only when the transaction is made), owned by one task.
   turn into an outcome.
 - `Batch`: the writes of a bulk atomic request are staged and made together by `commit`, in ONE
   transaction: all or none. Two checks on one item (DynamoDB takes one operation per item) are
-  one check of both rules. A refused condition raises `AtomicRefused` naming the task it belongs
-  to. (cosmicpython's unit of work, in Baton's shape: the repository writes through it and
-  never knows which one it has.)
+  one check of both rules, and two changes of one user's holds in one case (tasks.separation) are
+  one Update adding both, refused at once (SeparationRefused) when they are separated from each
+  other. A refused condition raises `AtomicRefused` naming the task it belongs to, and the rule it
+  stands for when the repository said (`why`: the case ledger's separation). (cosmicpython's unit
+  of work, in Baton's shape: the repository writes through it and never knows which one it has.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 from baton.attrs import to_attr
 from baton.errors import BadRequest
 from baton.storage.conditions import Rule, absent, at_most, below, either, eq, rule
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, ConditionFailed, Dynamo
-from baton.tasks.domain import AtomicRefused
+from baton.tasks.domain import AtomicRefused, SeparationRefused
+from baton.tasks.separation import LedgerEntry, crossed
+
+# What a refused op means as a rule: the item as it was (ALL_OLD; None: none) -> the rule's words.
+Why = Callable[[dict[str, Any] | None], str]
 
 
 class Op(NamedTuple):
@@ -44,6 +50,7 @@ class Op(NamedTuple):
     limit: int | None = None
     pinned: bool = False
     update: tuple[str, Mapping[str, str], Mapping[str, Any]] | None = None
+    ledger: tuple[LedgerEntry, ...] = ()  # an Update of a case ledger item: the entries it adds
 
     def load_rule(self) -> Rule | None:
         if self.kind != "Update" or self.update is not None or self.delta <= 0:
@@ -85,8 +92,10 @@ class UnitOfWork:
     def __init__(self, db: Dynamo) -> None:
         self.db = db
 
-    def write(self, ops: Sequence[Op], owner: str) -> None:
-        """Make the write now; ConditionFailed (with the failing op's index) when refused."""
+    def write(self, ops: Sequence[Op], owner: str, why: Mapping[int, Why] | None = None) -> None:
+        """Make the write now; ConditionFailed (with the failing op's index) when refused. `why`: by
+        op index, what a refusal of that op means as a rule (the item as it was -> the rule), for a
+        staged write that cannot be turned into an outcome by the repository (`Batch`)."""
         self.db.transact([op.render() for op in ops])
 
 
@@ -97,13 +106,15 @@ class Batch(UnitOfWork):
         super().__init__(db)
         self.ops: list[Op] = []
         self.owners: list[str] = []  # the task each op belongs to
+        self.whys: list[Why | None] = []  # what a refusal of each op means as a rule (the case ledger's)
 
-    def write(self, ops: Sequence[Op], owner: str) -> None:
-        for op in ops:
+    def write(self, ops: Sequence[Op], owner: str, why: Mapping[int, Why] | None = None) -> None:
+        for i, op in enumerate(ops):
             if op.kind in ("ConditionCheck", "Update") and self._merge(op):
                 continue
             self.ops.append(op)
             self.owners.append(owner)
+            self.whys.append((why or {}).get(i))
 
     def _merge(self, new: Op) -> bool:
         """A second operation on a user item already in the batch joins the first (True), else
@@ -111,6 +122,9 @@ class Batch(UnitOfWork):
         for i, op in enumerate(self.ops):
             if op.target != new.target or op.kind not in ("ConditionCheck", "Update"):
                 continue
+            if op.kind == new.kind == "Update" and op.ledger and new.ledger:
+                self.ops[i] = _joined_holds(op, new)  # one user's holds in one case: one write of both
+                return True
             if op.kind == new.kind == "Update" and (op.update is not None or new.update is not None):
                 continue  # only load changes add up
             rules = [r for r in (op.condition, new.condition) if r is not None]
@@ -129,7 +143,7 @@ class Batch(UnitOfWork):
 
     def commit(self) -> None:
         """Make every staged write in one transaction; AtomicRefused names the task whose condition
-        failed."""
+        failed, and the rule when the failed op has one (separation of duties: the case ledger)."""
         if not self.ops:
             return
         if len(self.ops) > MAX_TRANSACTION_ITEMS:
@@ -139,4 +153,25 @@ class Batch(UnitOfWork):
         try:
             self.db.transact([op.render() for op in self.ops])
         except ConditionFailed as failed:
-            raise AtomicRefused(self.owners[failed.index] if failed.index < len(self.owners) else None) from None
+            if failed.index >= len(self.owners):
+                raise AtomicRefused(None) from None
+            explain = self.whys[failed.index]
+            raise AtomicRefused(self.owners[failed.index], explain(failed.item) if explain else None) from None
+
+
+def _joined_holds(op: Op, new: Op) -> Op:
+    """Two changes of one request give one user tasks of one case: one Update of its ledger item
+    adding both, on both conditions; SeparationRefused (naming the rule) when they are separated
+    from each other, which the item's condition cannot see."""
+    why = crossed(op.ledger, new.ledger[0])
+    if why is not None:
+        raise SeparationRefused(why)
+    entries = (*op.ledger, *new.ledger)
+    values: dict[str, Any] = {":ht": {"SS": sorted({e.task_id for e in entries})}}
+    names, sets = {"#ht": "tasks"}, ["#ht :ht"]
+    if activities := sorted({e.activity_id for e in entries if e.activity_id}):
+        values[":ha"], names["#ha"] = {"SS": activities}, "activities"
+        sets.append("#ha :ha")
+    rules = [r for r in (op.condition, new.condition) if r is not None]
+    condition = rules[0] & rules[1] if len(rules) == 2 else (rules[0] if rules else None)
+    return op._replace(condition=condition, update=("ADD " + ", ".join(sets), names, values), ledger=entries)

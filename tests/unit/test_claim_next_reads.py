@@ -1,0 +1,130 @@
+"""claim-next's reads (tasks.claimnext): the caller's user and load items sit at the head of its own
+queue partition (Keys.profile), so claim-next reads who the caller is with its own queue in one
+Query, then one Query per group, then writes: no separate read of the caller. What it reads there
+is the index's copy, which may be a moment old: a refusal or an empty answer decided on it is
+confirmed by a consistent read, and the write asserts every rule whatever was read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from baton.storage.dynamo import get_dynamo, serialize
+from baton.storage.keys import Keys
+from baton.tasks.listings import TaskListings
+from tests.support import ADMIN, TENANT, call, create_task, seed
+
+pytestmark = pytest.mark.usefixtures("moto_table")
+
+
+def counted(request: Callable[[], Any]) -> tuple[Any, dict[str, int]]:
+    client = get_dynamo().client
+    calls: dict[str, int] = {}
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] = calls.get(model.name, 0) + 1
+
+    client.meta.events.register("before-call.dynamodb", count)
+    try:
+        return request(), calls
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", count)
+
+
+def claim_next(user: str = "alice") -> Any:
+    return call("POST", "/api/v1/tasks/claim-next", user=user)
+
+
+def groups_of(user: str) -> list[str]:
+    r = call("GET", "/api/v1/users", query={"filter": user})
+    return list(next(u for u in r.body["items"] if u["id"] == user).get("groups") or [])
+
+
+def stale(monkeypatch: pytest.MonkeyPatch, **profile: Any) -> None:
+    """The index answers claim-next with an old copy of the caller's user item (`profile` over it)."""
+    real = TaskListings.own_head
+
+    def own_head(self: TaskListings, tenant: str, user: str, limit: int) -> Any:
+        own, read = real(self, tenant, user, limit)
+        if "user" in own:
+            own["user"] = {**own["user"], **{k: v for k, v in profile.items() if k != "load"}}
+        if "load" in own and "load" in profile:
+            own["load"] = {**own["load"], "load": profile["load"]}
+        return own, read
+
+    monkeypatch.setattr(TaskListings, "own_head", own_head)
+
+
+def test_claim_next_reads_the_caller_with_its_own_queue() -> None:
+    seed()
+    create_task("g", candidateGroups=["ops"], priority=90)
+    groups = groups_of("alice")
+    r, calls = counted(claim_next)
+    assert r.status == 200 and r.body["id"] == "g", r
+    assert calls == {"Query": 1 + len(groups), "TransactWriteItems": 1}, calls
+    r, calls = counted(claim_next)  # t1, the seed's
+    assert r.status == 200 and r.body["id"] == "t1", r
+    r, calls = counted(claim_next)  # nothing left: the caller read once, consistently, to be sure
+    assert r.status == 204, r
+    assert calls == {"Query": 1 + len(groups), "BatchGetItem": 1}, calls
+    # the caller's items are not tasks of its queue
+    r = call("GET", "/api/v1/tasks", query={"candidate": "me", "status": "open"}, user="alice")
+    assert r.status == 200 and r.body["items"] == [], r
+
+
+def test_a_caller_written_before_its_items_were_in_its_queue_is_read_first() -> None:
+    seed()
+    db = get_dynamo()
+    for key in (Keys.user(TENANT, "alice"), Keys.person(TENANT, "alice")):
+        db.client.update_item(TableName=db.table, Key=serialize(key), UpdateExpression="REMOVE gsi3pk, gsi3sk")
+    r, calls = counted(claim_next)
+    assert r.status == 200 and r.body["id"] == "t1", r
+    assert calls["BatchGetItem"] == 1 and calls["TransactWriteItems"] == 1, calls
+    # a profile written again puts them back
+    r = call("PUT", "/api/v1/users/alice", {"username": "alice", "firstname": "Alice"}, user="root", roles=ADMIN)
+    assert r.status == 200, r
+    create_task("g2", candidateGroups=["ops"])
+    r, calls = counted(claim_next)
+    assert r.status == 200 and r.body["id"] == "g2" and "BatchGetItem" not in calls, (r, calls)
+
+
+def test_an_old_copy_saying_full_is_confirmed_before_it_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    seed()
+    r = call("PUT", "/api/v1/users/alice", {"username": "alice", "firstname": "Alice", "capacity": 2}, user="root",
+             roles=ADMIN)
+    assert r.status == 200, r
+    stale(monkeypatch, load=2)  # the index still shows a load she has put down since
+    r = claim_next()
+    assert r.status == 200 and r.body["id"] == "t1", r
+
+
+def test_an_old_copy_of_the_groups_is_confirmed(monkeypatch: pytest.MonkeyPatch) -> None:
+    seed()
+    stale(monkeypatch, groups=[])  # she joined ops a moment ago: the index does not show it yet
+    r = claim_next()
+    assert r.status == 200 and r.body["id"] == "t1", r
+
+
+def test_a_group_the_caller_has_left_is_refused_by_the_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    seed()
+    create_task("eng1", candidateGroups=["eng"], priority=99)
+    stale(monkeypatch, groups=["ops", "eng"])  # the index's copy: still a member of eng (she never was)
+    r = claim_next()
+    # the write asserts the membership it relies on: eng1 is refused, the confirmed read finds t1
+    assert r.status == 200 and r.body["id"] == "t1", r
+    assert call("GET", "/api/v1/tasks/eng1").body["assignee"] is None
+
+
+def test_an_old_copy_never_lets_a_full_caller_claim(monkeypatch: pytest.MonkeyPatch) -> None:
+    seed()
+    r = call("PUT", "/api/v1/users/alice", {"username": "alice", "firstname": "Alice", "capacity": 1}, user="root",
+             roles=ADMIN)
+    assert r.status == 200, r
+    create_task("mine", candidateUsers=["alice"])
+    assert call("POST", "/api/v1/tasks/mine/action/claim", user="alice").status == 200
+    stale(monkeypatch, load=0)  # the index's copy: not full yet
+    r = claim_next()
+    assert r.status == 409 and r.body["code"] == "capacity", r  # the write's condition holds the capacity
+    assert call("GET", "/api/v1/tasks/t1").body["assignee"] is None
