@@ -252,6 +252,14 @@ def acting_for(task: Task, caller: Any, people: Mapping[str, Person] | None, use
     return None
 
 
+def reassigns_to_self(h: Handover, own: bool) -> Acting | None:
+    """A delegate's reassign of a free task to itself (ConductorOne's) acts for the absent user it
+    stands in for, as its claim does; None otherwise (`own`: it may already, as a candidate)."""
+    if own or h.targets != (h.caller.user_id,) or h.task.assignee is not None:
+        return None
+    return acting_for(h.task, h.caller, h.people)
+
+
 def on_behalf(grant: Grant, acting: Acting | None) -> Grant:
     """The grant of a path to the caller, as the delegate of `acting.user` when it is one: the
     write asserts that user's absence (and membership), the event names them with the reason."""
