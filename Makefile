@@ -85,10 +85,12 @@ screenshots: install chromium
 
 # Every tier in one run (the long tests first), so that both workers stay busy to the end instead
 # of idling through each tier's slowest test. Before it, lint and typecheck, while the installed
-# packages' bytecode is compiled beside them (the CDK's, imported by one test process, excepted):
+# packages' bytecode is compiled beside them (the CDK's, imported by one test process, excepted),
+# and Baton's own (every `baton serve` imports it; the layer build leaves __pycache__ out):
 # with PYTHONDONTWRITEBYTECODE set, every server and subprocess would compile them again.
 test: install java chromium
-	@$(BIN)/python -m compileall -q -j 0 -x '/aws_cdk/' $(VENV)/lib >/dev/null 2>&1 & compiling=$$!; \
+	@$(BIN)/python -m compileall -q -j 0 -x '/aws_cdk/' $(VENV)/lib layers local functions tests >/dev/null 2>&1 & \
+	  compiling=$$!; \
 	  $(MAKE) --no-print-directory lint typecheck; checked=$$?; wait $$compiling; exit $$checked
 	$(PYTEST) tests/integration tests/browser tests/infra tests/unit
 

@@ -1,6 +1,7 @@
 """The escalation sweeper in AWS: EventBridge Scheduler invokes it every minute (infra), and it
 runs one sweep of the timer index (`baton.tasks.sweeper`, the same code `baton serve` runs in a
-thread and `baton sweep --once` runs by hand). It logs what it did and publishes two metrics in
+thread and `baton sweep --once` runs by hand): due escalation steps, passed leases, absences at
+their `until`. It logs what it did and publishes two metrics in
 CloudWatch's embedded metric format: `SweepFailures` (timers it could not handle this time; they
 stay in the index for the next sweep) and `SweepLagSeconds` (how late the most overdue timer it
 found was), which the stack's alarms watch. A failure of the sweep itself fails the invocation

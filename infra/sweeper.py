@@ -1,6 +1,7 @@
 """The escalation sweeper in AWS (docs/decisions.md, "Time: escalation ladders"): EventBridge
 Scheduler invokes `baton_functions.sweeper` every minute; the function may read and change tasks
-(the same conditional writes as the API) and read the timer index, nothing else. Alarms: the
+(the same conditional writes as the API: also a passed lease's takeover) and users' absences (one
+ended at its `until`), and read the timer index, nothing else. Alarms: the
 function failing, a sweep leaving timers it could not handle (`SweepFailures`), and steps firing
 late or the sweeps stopping (`SweepLagSeconds` above three minutes, or missing for five)."""
 

@@ -6,54 +6,22 @@ searched too. axe-core on the open filters."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import Chrome as WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from baton_local.ddblocal import DynamoDBLocal
-from tests.support.browser import axe_violations, console_errors, fresh, one_browser_per_module
-from tests.support.localserver import Server, on_engine, request, token
+from tests.support.browser import axe_violations, console_errors, serious, task_ids, wait
+from tests.support.localserver import Server, request, token
 
 pytestmark = pytest.mark.xdist_group("find")
-WAIT = 30
 ALLOWED_FAILURES = ("favicon.ico", "/local/events")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, ddb_local: DynamoDBLocal) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("baton-state"), *on_engine(ddb_local)).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[WebDriver]:
-    with one_browser_per_module() as driver:
-        yield fresh(driver, server.base)
-
-
-def wait(driver: WebDriver, what: str, condition: object) -> None:
-    WebDriverWait(driver, WAIT, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: condition(d), message=what)  # type: ignore[operator]
-
-
-def task_ids(driver: WebDriver, column: str) -> list[str]:
-    return list(driver.execute_script(
-        "return [...document.querySelectorAll(arguments[0])].map(li => li.dataset.id || '')", f"#{column} li.task"))
 
 
 def ours(driver: WebDriver) -> list[str]:
     """The queue's rows of this test's tasks (the demo's own tasks left out)."""
     return [t for t in task_ids(driver, "queue") if t.startswith("f-")]
-
-
-def serious(violations: list[dict[str, object]]) -> str:
-    return "\n".join(f"{v['id']} ({v['impact']}): {v['help']}: {v['nodes']}" for v in violations)
 
 
 def test_search_due_overdue_case_and_sort(server: Server, browser: WebDriver) -> None:

@@ -12,16 +12,15 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.session import Session
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import Chrome as WebDriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from baton.domain import Caller
 from baton.storage.dynamo import Dynamo
 from baton.tasks.service import TaskService
 from baton_local.ddblocal import DynamoDBLocal
-from tests.support.browser import console_errors, fresh, one_browser_per_module
+from tests.support.browser import console_errors
+from tests.support.browser import wait as browser_wait
 from tests.support.localserver import Server, on_engine, request, token
 
 pytestmark = pytest.mark.xdist_group("pages")  # one worker for the pages: its module fixtures set up once
@@ -51,20 +50,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, ddb_local: DynamoDBLocal) -
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[WebDriver]:
-    with one_browser_per_module() as driver:
-        yield driver
-
-
-@pytest.fixture
-def browser(shared: WebDriver, server: Server) -> WebDriver:
-    return fresh(shared, server.base)
-
-
 def wait(driver: WebDriver, what: str, condition: Any, timeout: float = WAIT) -> None:
-    WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: condition(d), message=what)
+    browser_wait(driver, what, condition, timeout)
 
 
 def ids(driver: WebDriver, column: str) -> list[str]:

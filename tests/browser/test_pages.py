@@ -1,78 +1,37 @@
 """The browser pages in a real headless chromium against `baton serve` on DynamoDB Local:
 the inbox (demo sign-in, claim, my tasks, release, history, a task's page, reassign within the
 task's policy, complete behind a confirmation, the keyboard, notifications, the supervisor view,
-400 px wide, axe-core's accessibility rules) and Swagger UI offline. One server and one browser
-for the module (tests/browser/test_inbox_scale.py has the 500-task inbox)."""
+400 px wide, axe-core's accessibility rules) and Swagger UI offline. One server for the module
+and the test process's browser (tests/browser/conftest.py; tests/browser/test_inbox_scale.py has
+the 500-task inbox)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import Chrome as WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from baton.routes import ROUTES
-from baton_local.ddblocal import DynamoDBLocal
-from tests.support.browser import axe_violations, console_errors, fresh, one_browser_per_module, resources, screenshot
-from tests.support.localserver import Server, on_engine, request, token
+from tests.support.browser import (
+    axe_violations,
+    click,
+    console_errors,
+    resources,
+    screenshot,
+    serious,
+    task_ids,
+    text,
+    wait,
+)
+from tests.support.localserver import Server, request, token
 
 pytestmark = pytest.mark.xdist_group("pages")
-WAIT = 30  # seconds: a shared, loaded machine
 # Failed loads that are fine: no favicon, and the event feed where the server has none.
 ALLOWED_FAILURES = ("favicon.ico", "/local/events")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, ddb_local: DynamoDBLocal) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("baton-state"), *on_engine(ddb_local)).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[WebDriver]:
-    with one_browser_per_module() as driver:
-        yield driver
-
-
-@pytest.fixture
-def browser(shared: WebDriver, server: Server) -> WebDriver:
-    return fresh(shared, server.base)
-
-
-def wait(driver: WebDriver, what: str, condition: object) -> None:
-    # The inbox re-renders its lists on every refresh or event: an element read a moment ago may be gone.
-    # Asked every 50 ms (Selenium's default is every 500 ms: mostly idle time, waiting).
-    WebDriverWait(driver, WAIT, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: condition(d), message=what)  # type: ignore[operator]
-
-
-def task_ids(driver: WebDriver, column: str) -> list[str]:
-    # One script call reads the whole list, so a re-render between reads can't leave a stale element.
-    ids = driver.execute_script(
-        "return [...document.querySelectorAll(arguments[0])].map(li => li.dataset.id || '')", f"#{column} li.task")
-    return list(ids)
-
-
-def text(driver: WebDriver, selector: str) -> str:
-    """The rendered text of the first element matching `selector` ('' when none), read in one script call."""
-    found = driver.execute_script(
-        "const e = document.querySelector(arguments[0]); return e ? e.innerText : ''", selector)
-    return str(found)
-
-
-def click(driver: WebDriver, selector: str) -> None:
-    """Click the element (found again if a re-render replaced it meanwhile)."""
-    def done(d: WebDriver) -> bool:
-        d.find_element(By.CSS_SELECTOR, selector).click()
-        return True
-
-    wait(driver, f"{selector} clicked", done)
 
 
 def press(driver: WebDriver, column: str, task_id: str, action: str) -> None:
@@ -224,10 +183,6 @@ def test_inbox_claim_next_takes_the_first_of_my_queue(server: Server, browser: W
     press(browser, "mine", claimed, "release")
     wait(browser, "the task back in the queue, in queue order", lambda d: task_ids(d, "queue")[:2] == queue[:2]
          and not task_ids(d, "mine"))
-
-
-def serious(violations: list[dict[str, object]]) -> str:
-    return "\n".join(f"{v['id']} ({v['impact']}): {v['help']}: {v['nodes']}" for v in violations)
 
 
 def test_reassign_offers_only_whom_the_policy_allows_and_marks_a_required_comment(

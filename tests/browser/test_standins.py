@@ -6,68 +6,18 @@ give it back (resolve); set and end my absence in the team panel. axe-core on ea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import Chrome as WebDriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from baton_local.ddblocal import DynamoDBLocal
-from tests.support.browser import axe_violations, console_errors, fresh, one_browser_per_module
-from tests.support.localserver import Server, on_engine, request, token
+from tests.support.browser import axe_violations, click, console_errors, serious, task_ids, text, wait
+from tests.support.localserver import Server, request, token
 
 pytestmark = pytest.mark.xdist_group("standins")
-WAIT = 30
 ALLOWED_FAILURES = ("favicon.ico", "/local/events")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, ddb_local: DynamoDBLocal) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("baton-state"), *on_engine(ddb_local)).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[WebDriver]:
-    with one_browser_per_module() as driver:
-        yield driver
-
-
-@pytest.fixture
-def browser(shared: WebDriver, server: Server) -> WebDriver:
-    return fresh(shared, server.base)
-
-
-def wait(driver: WebDriver, what: str, condition: object) -> None:
-    WebDriverWait(driver, WAIT, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: condition(d), message=what)  # type: ignore[operator]
-
-
-def text(driver: WebDriver, selector: str) -> str:
-    found = driver.execute_script(
-        "const e = document.querySelector(arguments[0]); return e ? e.innerText : ''", selector)
-    return str(found)
-
-
-def task_ids(driver: WebDriver, column: str) -> list[str]:
-    return list(driver.execute_script(
-        "return [...document.querySelectorAll(arguments[0])].map(li => li.dataset.id || '')", f"#{column} li.task"))
-
-
-def click(driver: WebDriver, selector: str) -> None:
-    def done(d: WebDriver) -> bool:
-        d.find_element(By.CSS_SELECTOR, selector).click()
-        return True
-
-    wait(driver, f"{selector} clicked", done)
-
-
-def serious(violations: list[dict[str, object]]) -> str:
-    return "\n".join(f"{v['id']} ({v['impact']}): {v['help']}: {v['nodes']}" for v in violations)
 
 
 def test_separation_shows_why_instead_of_claim_and_the_case_s_tasks(server: Server, browser: WebDriver) -> None:

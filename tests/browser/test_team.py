@@ -3,38 +3,15 @@ queues and members' presence and load (GET /api/v1/groups/{id}/stats), and my pr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import Chrome as WebDriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from baton_local.ddblocal import DynamoDBLocal
-from tests.support.browser import console_errors, fresh, one_browser_per_module
-from tests.support.localserver import Server, on_engine, request, token
+from tests.support.browser import console_errors, wait
+from tests.support.localserver import Server, request, token
 
 pytestmark = pytest.mark.xdist_group("team")
-WAIT = 30
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, ddb_local: DynamoDBLocal) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("baton-state"), *on_engine(ddb_local)).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[WebDriver]:
-    with one_browser_per_module() as driver:
-        yield fresh(driver, server.base)
-
-
-def wait(driver: WebDriver, what: str, condition: object) -> None:
-    WebDriverWait(driver, WAIT, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: condition(d), message=what)  # type: ignore[operator]
 
 
 def cell(driver: WebDriver, group: str, member: str, column: str) -> str:

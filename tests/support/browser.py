@@ -10,15 +10,22 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1280,900",
          # offline: every name but the local server's address fails to resolve
          "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+
+WAIT = 30  # seconds: a shared, loaded machine
 
 
 def executables() -> tuple[str, str]:
@@ -70,12 +77,49 @@ def resources(driver: webdriver.Chrome) -> list[str]:
 
 
 @contextmanager
-def one_browser_per_module() -> Iterator[webdriver.Chrome]:
-    """One chromium for a module's tests (starting one costs seconds on a loaded machine); `fresh`
-    gives each test a clean page."""
+def one_browser() -> Iterator[webdriver.Chrome]:
+    """One chromium for a test process's page tests (tests/browser/conftest.py: starting one costs
+    seconds on a loaded machine); `fresh` gives each test a clean page."""
     with chromium() as driver:
         driver.set_script_timeout(120)
         yield driver
+
+
+def wait(driver: webdriver.Chrome, what: str, condition: Any, timeout: float = WAIT) -> None:
+    """Until `condition(driver)` is true. The inbox re-renders its lists on every refresh or
+    event: an element read a moment ago may be gone, so a stale one is asked again. Asked every
+    50 ms (Selenium's default is every 500 ms: mostly idle time, waiting)."""
+    WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: condition(d), message=what)
+
+
+def task_ids(driver: webdriver.Chrome, column: str) -> list[str]:
+    """The ids of a list's tasks (`queue`, `mine`, ...), read in one script call, so a re-render
+    between reads can't leave a stale element."""
+    ids = driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(li => li.dataset.id || '')", f"#{column} li.task")
+    return list(ids)
+
+
+def text(driver: webdriver.Chrome, selector: str) -> str:
+    """The rendered text of the first element matching `selector` ('' when none), read in one script call."""
+    found = driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : ''", selector)
+    return str(found)
+
+
+def click(driver: webdriver.Chrome, selector: str) -> None:
+    """Click the element (found again if a re-render replaced it meanwhile)."""
+    def done(d: webdriver.Chrome) -> bool:
+        d.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+
+    wait(driver, f"{selector} clicked", done)
+
+
+def serious(violations: list[dict[str, object]]) -> str:
+    """axe-core's violations, one line each, for an assertion's message."""
+    return "\n".join(f"{v['id']} ({v['impact']}): {v['help']}: {v['nodes']}" for v in violations)
 
 
 def fresh(driver: webdriver.Chrome, base: str, width: int = 1280, height: int = 900) -> webdriver.Chrome:

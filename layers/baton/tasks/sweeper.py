@@ -10,7 +10,13 @@ and holder): the step's `firedAt`, what its action changes, and the history even
 at once race on that write and exactly one wins; a task that was completed, claimed (`unless:
 claimed`) or changed a moment before refuses the write, and the step is decided again on the new
 state (where it is no longer due, or no longer pending). A timer read from the index that is no
-longer due on the task itself (the index lags the table) is ignored."""
+longer due on the task itself (the index lags the table) is ignored.
+
+Two more timers share the index, for the router's sake (API.md "People"): a task's passed lease,
+taken over alone (`Escalator._lease_expiry`: the `lease-expired` event, the holder's load down)
+when nothing else has, and a user's absence at its `until`, ended (directory.service
+`end_passed_absence`: the `absence-end` event, reason `absence-ended`). Each is one conditional
+write on what was read, so it happens once, and the router hears it on the table's stream."""
 
 from __future__ import annotations
 

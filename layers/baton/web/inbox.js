@@ -1578,6 +1578,19 @@ async function follow() {
   }
 }
 
+// A page the back-forward cache keeps holds nothing open: its feed would keep one of the browser's
+// six connections to the server (after six inbox pages in a row, the next one waited about a
+// minute, until the server dropped one). Shown again, it follows the feed and reads its lists.
+window.addEventListener("pagehide", (e) => {
+  if (e.persisted && state.feed) state.feed.abort();
+});
+window.addEventListener("pageshow", (e) => {
+  if (e.persisted && state.token) {
+    follow();
+    refresh();
+  }
+});
+
 function onEvent(data) {
   let event;
   try {
