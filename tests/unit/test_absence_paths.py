@@ -146,6 +146,38 @@ def test_a_dead_end_leaves_the_task_where_it_is_in_each_dialects_shape(path: str
     assert (after["assignee"], after["version"]) == (before["assignee"], before["version"])
 
 
+def offboard(uid: str) -> None:
+    r = call("POST", f"/api/v1/users/{uid}/offboard", {}, user="root", roles=ADMIN)
+    assert r.status == 200, r
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_an_inactive_delegate_stands_in_for_nobody_the_work_stays_where_it_is(path: str) -> None:
+    """An offboarded delegate ends the chain as an absent user without a delegate would: the work
+    is refused as a dead end (409 `absent`, in each dialect's shape), not given to the inactive
+    delegate (`userInactive`)."""
+    away("alice", "carol")
+    offboard("carol")
+    before = get_task(task_of(path)).body
+    r = give(path)
+    assert DIALECT_REFUSALS[path](r), r
+    after = get_task(task_of(path)).body
+    assert (after["assignee"], after["version"]) == (before["assignee"], before["version"])
+
+
+def test_an_inactive_delegate_down_the_chain_or_shared_is_a_dead_end_and_active_again_stands_in() -> None:
+    away("alice", "dave", "share")
+    away("dave", "carol")  # alice -> dave -> carol, carol offboarded
+    offboard("carol")
+    r = give("Itential assign")
+    assert r.status == 409 and "absent" in r.body["message"], r
+    assert call("PUT", "/api/v1/users/carol", {"username": "carol", "active": True}, user="root",
+                roles=ADMIN).status == 200  # back: its absences' entries were kept, it stands in again
+    ok(give("ConductorOne reassign"))
+    assert set(get_task("g1").body["candidateUsers"]) == {"alice", "carol"}
+    assert (last_event("g1")["onBehalfOf"], last_event("g1")["reason"]) == ("alice", "absence:share")
+
+
 def test_an_absent_user_taking_work_for_themselves_is_not_redirected() -> None:
     away("alice", "carol")
     assert native("claim", "g1", "alice").status == 200

@@ -140,3 +140,41 @@ def test_an_old_copy_without_whom_a_delegate_stands_in_for_is_confirmed(monkeypa
     stale(monkeypatch, standsInFor=[])  # the index does not show yet that carol stands in for alice
     r = claim_next("carol")
     assert r.status == 200 and r.body["id"] in ("mine", "t1"), r  # alice's work, found by the confirmed read
+
+
+@pytest.mark.usefixtures("controlled_clock")
+def test_after_a_lost_race_on_a_queue_the_next_claim_next_there_starts_spread_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from baton import clock
+    from baton.tasks import claimnext
+    from baton.tasks.repository import TaskRepository
+
+    seed()  # alice and bob in ops
+    for n in range(6):
+        create_task(f"q{n}", candidateGroups=["ops"], priority=90 - n)
+    picks: list[int] = []
+    def pick(n: int) -> int:  # the first among the n it may pick from, remembering n
+        picks.append(n)
+        return 0
+
+    monkeypatch.setattr(claimnext, "_pick", pick)
+    assert claim_next().body["id"] == "q0" and picks == [1]  # alone: the head
+    # a colleague takes the head between alice's queue read and her write: she loses the race
+    gone = TaskRepository(get_dynamo()).get_task(TENANT, "q1")
+    assert call("POST", "/api/v1/tasks/q1/action/claim", user="bob").status == 200
+    real = TaskListings.queue_head
+
+    def stale_head(self: TaskListings, *args: Any, **kwargs: Any) -> Any:
+        tasks, cursor = real(self, *args, **kwargs)
+        return [gone, *tasks], cursor
+
+    monkeypatch.setattr(TaskListings, "queue_head", stale_head)
+    picks.clear()
+    r = claim_next()
+    assert r.status == 200 and r.body["id"] == "q2" and picks == [1, 4], (r, picks)  # lost, then spread out
+    monkeypatch.setattr(TaskListings, "queue_head", real)
+    picks.clear()
+    assert claim_next().body["id"] == "q3" and picks == [4]  # ops is crowded: among the first 4 from the start
+    clock.advance(claimnext.CROWD_SECONDS + 1)
+    picks.clear()
+    assert claim_next().body["id"] == "q4" and picks == [1]  # quiet again: the head

@@ -143,3 +143,25 @@ def test_a_group_membership_lost_meanwhile_refuses_the_claim_too() -> None:
     assert call("PUT", "/api/v1/groups/ops", {"name": "Operations", "members": ["bob"]}, user="root",
                 roles=ADMIN).status == 200
     assert "grp" not in queue("carol") and native("claim", "grp", "carol").status == 403
+
+
+def test_a_conductorone_reassign_to_itself_and_a_search_by_id_act_for_the_absent_user_too() -> None:
+    def reassign(task: str, to: str) -> Any:
+        return call("POST", f"/api/v1/tasks/{task}/action/reassign", {"newStepUserIds": [to]}, user="carol")
+
+    def search(task: str) -> list[str]:
+        r = call("GET", "/api/v1/tasks", query={"candidate": "me", "status": "open", "q": task}, user="carol")
+        assert r.status == 200, r
+        return [t["id"] for t in r.body["items"]]
+
+    assert search("mine") == [] and reassign("mine", "carol").status == 403  # alice is here: nothing
+    away("alice", "carol")
+    assert search("mine") == ["mine"] and search("grp") == ["grp"]  # as the listing holds them
+    r = reassign("mine", "carol")
+    assert r.status == 200, r
+    claimed_for("mine", "carol", "alice", action="reassign")
+    assert reassign("grp", "dave").status == 403  # to someone else: standing in gives nothing away
+    assert get_task("grp").body["assignee"] is None
+    r = reassign("grp", "carol")
+    assert r.status == 200, r
+    claimed_for("grp", "carol", "alice", action="reassign")

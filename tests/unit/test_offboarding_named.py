@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
+from baton.directory.repository import DirectoryRepository
 from baton.domain import Caller
 from baton.storage.dynamo import get_dynamo, serialize
 from baton.storage.keys import SCHEMA_MARKER, Keys
 from baton.tasks.listings import TaskListings
 from baton.tasks.migration import migrate
 from baton.tasks.offers import OfferService
+from baton.tasks.repository import TaskRepository
 from baton.tasks.service import TaskService
 from tests.support import ADMIN, TENANT, call, create_task, get_task, history, native, seed
 
@@ -174,3 +176,29 @@ def test_a_delegates_task_returns_to_who_stands_in_for_its_absent_owner() -> Non
     r = offboard("alice")
     assert outcomes(r)["d2"] == (200, "returnedToOwner", "dave")
     assert (last("d2")["reason"], last("d2")["onBehalfOf"]) == ("absence:redirect", "bob")
+
+
+def test_to_made_inactive_between_the_read_and_the_write_does_not_get_the_ownership(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ownership going to `to` pins `to` active in the write itself (its user item, with its
+    absence: tasks.standins): `to` offboarded between the read and the write refuses the write,
+    and the task is decided again on what `to` now is (the delegation ends)."""
+    scene()
+    write = TaskRepository.write
+    writes: list[str] = []
+
+    def racing(self: TaskRepository, tenant: str, change: Any) -> None:
+        if change.after.id == "d1" and "d1" not in writes:
+            assert change.after.owner == "dave"  # decided on dave active
+            users = DirectoryRepository(self.db)
+            users.put_user(TENANT, users.users(TENANT, ["dave"])["dave"].model_copy(update={"active": False}))
+        writes.append(change.after.id)
+        write(self, tenant, change)
+
+    monkeypatch.setattr(TaskRepository, "write", racing)
+    r = offboard("alice", {"to": "dave"})
+    assert outcomes(r)["d1"] == (200, "delegationEnded", "carol"), r
+    assert writes.count("d1") == 2  # the first write was refused on dave's `active`
+    d1 = get_task("d1").body
+    assert (d1["owner"], d1["assignee"], d1["delegationState"]) == (None, "carol", None)
+    assert len([e for e in history("d1") if e["reason"] == "offboarding"]) == 1

@@ -9,7 +9,7 @@ without a delegate leaves the work where it is (in its queues)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,18 +64,21 @@ def absent(absences: Mapping[str, Absence | None], user: str, now: str) -> bool:
     return found is not None and found.active(now)
 
 
-def stand_in(user: str, lookup: Lookup, now: str) -> StandIn:
+def stand_in(user: str, lookup: Lookup, now: str, gone: Collection[str] = ()) -> StandIn:
     """Who takes work meant for `user` at `now`. `lookup(u)` is u's absence (None: none). The
-    first absence's mode decides; delegates are followed up to MAX_HOPS hops."""
+    first absence's mode decides; delegates are followed up to MAX_HOPS hops. A delegate in `gone`
+    (inactive: offboarded) stands in for nobody: the chain ends there as at an absent user
+    without a delegate (the work stays in its queues)."""
     absence = lookup(user)
     if absence is None or not absence.active(now):
         return StandIn(user, (user,), path=(user,))
     mode, seen = absence.mode, [user]
     while absence is not None and absence.active(now):
         nxt = absence.delegateTo
-        if nxt is None or nxt in seen or len(seen) > MAX_HOPS:
-            # a dead end (no delegate), a cycle, or too long a chain: nobody takes it now
-            return StandIn(user, (), on_behalf_of=user, mode=mode, path=tuple(seen))
+        if nxt is None or nxt in seen or nxt in gone or len(seen) > MAX_HOPS:
+            # a dead end (no delegate, or an inactive one), a cycle, or too long a chain: nobody takes it now
+            path = (*seen, nxt) if nxt is not None and nxt in gone else tuple(seen)
+            return StandIn(user, (), on_behalf_of=user, mode=mode, path=path)
         seen.append(nxt)
         absence = lookup(nxt)
     users = (user, seen[-1]) if mode == "share" else (seen[-1],)

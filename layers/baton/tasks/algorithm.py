@@ -141,7 +141,8 @@ class Changes:
                 if current is None:
                     raise NotFound(f"Task {task_id} not found", reason="txnNotFound") from None
                 state = (current, groups) if groups is not None or current.assignee is None else None
-            except StandInChanged:  # an absence it was decided on changed: read and decide again
+            except StandInChanged as changed:  # an absence (or `active`) it was decided on changed: read it again
+                self.tasks.people.pop(changed.user, None)
                 state = None
             except (HistoryRaced, TransactionConflict):
                 pass

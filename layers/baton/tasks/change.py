@@ -24,13 +24,16 @@ Groups = Mapping[str, list[str]] | None
 
 
 class Pin(NamedTuple):
-    """A user's absence as the decision read it (the stored map; None: none), asserted unchanged."""
+    """A user's absence as the decision read it (the stored map; None: none), asserted unchanged,
+    and whether it was active (offboarded: inactive, standing in for nobody), asserted too."""
 
     absence: Any
+    active: bool = True
 
     @property
     def rule(self) -> Rule:
-        return rule(absent("absence") if self.absence is None else eq("absence", self.absence))
+        away = absent("absence") if self.absence is None else eq("absence", self.absence)
+        return rule(away, either(absent("active"), eq("active", True)) if self.active else eq("active", False))
 
 
 class Membership(NamedTuple):

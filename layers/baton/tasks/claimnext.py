@@ -16,14 +16,18 @@ tasks.standins `principals`, one BatchGetItem per hop of the reverse lookup), cl
 
 It tries the head first; concurrent callers read the same head, so after a collision (one refused
 write, whose image of the task says why: no second read) each picks at random among the next
-CLAIM_SPREAD, then wider; a task is claimed by the claim's own rule and write, never given twice.
+CLAIM_SPREAD, then wider; and where a claim-next of this environment lost a race on one of the
+caller's group queues in the last CROWD_SECONDS, it starts spread out (a crowd is draining that
+queue). A task is claimed by the claim's own rule and write, never given twice.
 """
 
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from baton import clock
 from baton.domain import require_role
 from baton.errors import BadRequest, Conflict, Forbidden, NotFound
 from baton.tasks import eligibility, standins
@@ -39,6 +43,10 @@ if TYPE_CHECKING:
 # up to the whole batch: alone a worker takes the queue in order, in a crowd it spreads out.
 CLAIM_BATCH = 32
 CLAIM_SPREAD = 4
+# A group queue where a claim-next of this environment lost a race (a colleague took the task) less
+# than CROWD_SECONDS ago is crowded: the next claim-next on it starts among the first CLAIM_SPREAD.
+CROWD_SECONDS = 5
+_lost: dict[tuple[str, str, str], datetime] = {}  # (table, tenant, group) -> when a race was lost there
 # Refusals that may come from a stale copy of the caller (the index's): confirmed before answered.
 DOUBTFUL = frozenset({"capacity", "userInactive", "missingSkills", "accessDenied"})
 
@@ -100,7 +108,10 @@ def _claim_next(service: TaskService, person: Person | None, group_id: str | Non
     action = service.handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
     tried: set[str] = set()
     cursor: str | None = None
-    spread = 1  # the head; spread out only once a colleague got there first
+    crowd = [(service.db.table, service.caller.tenant, g) for g in candidate[1]]
+    recent = clock.current() - timedelta(seconds=CROWD_SECONDS)
+    # the head; spread out once a colleague got there first (now, or lately on these queues)
+    spread = CLAIM_SPREAD if any(_lost.get(k, recent) > recent for k in crowd) else 1
     for _ in range(MAX_ATTEMPTS * 4):
         tasks, cursor = service.listings.queue_head(service.caller.tenant, candidate, CLAIM_BATCH, cursor,
                                                     own_queue=group_id is None, read=read, also=also)
@@ -115,6 +126,10 @@ def _claim_next(service: TaskService, person: Person | None, group_id: str | Non
                     raise _Doubt() from None
                 if isinstance(refused, Conflict) and refused.reason == "capacity":  # full: no other task either
                     raise
+                if refused.reason == "txnAlreadyAssigned":  # a colleague took it: these queues are crowded
+                    if len(_lost) > 4096:
+                        _lost.clear()
+                    _lost.update(dict.fromkeys(crowd, clock.current()))
                 spread = min(CLAIM_BATCH, max(CLAIM_SPREAD, spread * 2))  # taken or changed: spread out
         if cursor is None:
             if doubtful:

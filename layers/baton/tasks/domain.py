@@ -200,8 +200,8 @@ class SeparationRefused(Exception):
 
 
 class StandInChanged(Exception):
-    """The absence of a user the change was decided on (the one meant, or its chain) changed since
-    it was read: read and decide again (tasks.standins)."""
+    """The absence of a user the change was decided on (the one meant, or its chain), or whether it
+    is active, changed since it was read: read and decide again (tasks.standins)."""
 
     def __init__(self, user: str) -> None:
         super().__init__(f"{user}'s absence changed")

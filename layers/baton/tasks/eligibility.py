@@ -241,15 +241,15 @@ def _member_assign(h: Handover) -> Grant | None:
 
 
 def _reassign(h: Handover) -> Grant | None:
-    """The holder, a candidate of a free task, or admin gives the task to one user, or offers it to
-    several (they become its candidate users), within the task's policy."""
+    """The holder, a candidate of a free task (or, to itself, a delegate of an absent candidate), or admin
+    gives the task to one user, or offers it to several (they become its candidates), within its policy."""
     task, me, targets = h.task, h.caller.user_id, h.targets
     require_role(h.caller)
     require_open(task)
     require_manual(task)
     own = task.assignee == me or (task.assignee is None and is_candidate(task, me, _groups_of(h, me) or []))
-    over = None if own else oversight(task, h.caller, h.people)
-    if not own and over is None:
+    over = None if (acting := standins.reassigns_to_self(h, own)) or own else oversight(task, h.caller, h.people)
+    if over is None and not (own or acting):
         raise Forbidden(f"User {h.caller.username} may not reassign task {task.id}", reason="accessDenied")
     _pass_on(h, targets)
     for user in targets:
@@ -262,7 +262,7 @@ def _reassign(h: Handover) -> Grant | None:
                             reason="accessDenied")
         members += tuple(m for u in targets for m in _membership(h, u))
     if len(targets) == 1:
-        return Grant(targets[0], members=members, reassignment=True)
+        return standins.on_behalf(Grant(targets[0], members=members, reassignment=True), acting)
     return Grant(None, offered=targets, members=members, reassignment=True)
 
 

@@ -4,6 +4,7 @@ or the tenant's tasks). A part of TaskService (tasks.service), apart from its ac
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from baton import clock
@@ -59,9 +60,10 @@ class TaskReads:
             return list(dict.fromkeys([*known[me].groups, *(g for u in acting for g in known[u].groups)]))
         listing = filters.listing(self.caller, assignee, candidate, status, group, (priority_min, priority_max),
                                   groups_of, search, due_before, sort, overdue)
-        if q is not None:  # one GetItem: the task, when the listing holds it
-            task = self.tasks.get_task(self.caller.tenant, q)
-            return ([task] if task is not None and listing.holds(task, clock.stamp()) else []), None
+        if q is not None:  # one GetItem: the task, when the listing holds it (a delegate's: as its absent users')
+            task, now = self.tasks.get_task(self.caller.tenant, q), clock.stamp()
+            views = [listing, *(replace(listing, cand=(u, listing.cand[1])) for u in acting if listing.cand)]
+            return ([task] if task is not None and any(v.holds(task, now) for v in views) else []), None
         return self.listings.tasks_page(self.caller.tenant, assignee=listing.who, candidate=listing.cand,
                                         status=status, limit=limit, cursor=cursor, group=group,
                                         priority=listing.priority, overdue=overdue, search=listing.search,

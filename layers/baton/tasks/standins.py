@@ -48,7 +48,7 @@ class Cover(NamedTuple):
     on_behalf_of: str | None = None
     reason: str | None = None
     shared: bool = False
-    pins: tuple[tuple[str, Any], ...] = ()
+    pins: tuple[tuple[str, Pin], ...] = ()
 
 
 def absence_of(person: Person | None) -> Absence | None:
@@ -64,6 +64,11 @@ def away(person: Person | None, now: str | None = None) -> bool:
 
 def _lookup(people: Mapping[str, Person]) -> Callable[[str], Absence | None]:
     return lambda user: absence_of(people.get(user))
+
+
+def _gone(people: Mapping[str, Person]) -> frozenset[str]:
+    """The users read who are inactive (offboarded): a delegate among them stands in for nobody."""
+    return frozenset(u for u, p in people.items() if not p.active)
 
 
 def unread(users: Iterable[str], people: Mapping[str, Person], now: str, tried: Iterable[str] = ()) -> list[str]:
@@ -97,16 +102,16 @@ def cover(users: Sequence[str], people: Mapping[str, Person], me: str, now: str 
     the work stays where it is (in its queues); `dead_ends`: that user is left out instead (an
     escalation's step, which then offers the task to the rest of its `to`)."""
     now = now or clock.stamp()
-    lookup = _lookup(people)
+    lookup, gone = _lookup(people), _gone(people)
     out: list[str] = []
     first: StandIn | None = None
-    pins: dict[str, Any] = {}
+    pins: dict[str, Pin] = {}
     for user in users:
         if user == me:
             out.append(user)
             continue
-        found = stand_in(user, lookup, now)
-        pins.update((u, people[u].absence) for u in found.chain if u in people)
+        found = stand_in(user, lookup, now, gone)
+        pins.update((u, _pin(people[u])) for u in found.chain if u in people)
         if found.on_behalf_of is None:
             out.append(user)
             continue
@@ -123,13 +128,18 @@ def cover(users: Sequence[str], people: Mapping[str, Person], me: str, now: str 
                  tuple(pins.items()))
 
 
-def pinned(members: Iterable[Membership], pins: Iterable[tuple[str, Any]]) -> tuple[Membership, ...]:
-    """The memberships a write asserts, with each pinned user's absence asserted on the same user
-    item (one check per item: DynamoDB takes one operation per item in a transaction)."""
+def _pin(person: Person) -> Pin:
+    return Pin(person.absence, person.active)
+
+
+def pinned(members: Iterable[Membership], pins: Iterable[tuple[str, Pin]]) -> tuple[Membership, ...]:
+    """The memberships a write asserts, with each pinned user's absence (and whether it is active)
+    asserted on the same user item (one check per item: DynamoDB takes one operation per item in a
+    transaction)."""
     out = {m.user: m for m in members}
-    for user, absence in pins:
+    for user, pin in pins:
         held = out.get(user)
-        out[user] = (held or Membership(user, ()))._replace(absence=Pin(absence))
+        out[user] = (held or Membership(user, ()))._replace(absence=pin)
     return tuple(out.values())
 
 
@@ -205,10 +215,10 @@ def unread_principals(me: str, people: Mapping[str, Person], tried: Iterable[str
 def principals(me: str, people: Mapping[str, Person], now: str | None = None) -> dict[str, StandIn]:
     """The absent users `me` stands in for now, by user: each found through the reverse lookup
     and confirmed by its own absence as read (its chain, at most MAX_HOPS hops, ends at `me`)."""
-    now, lookup = now or clock.stamp(), _lookup(people)
+    now, lookup, gone = now or clock.stamp(), _lookup(people), _gone(people)
     out: dict[str, StandIn] = {}
     for user in _reverse(me, people)[0]:
-        found = stand_in(user, lookup, now)
+        found = stand_in(user, lookup, now, gone)
         if found.on_behalf_of is not None and me in found.users and user != me:
             out[user] = found
     return out
@@ -237,9 +247,17 @@ def acting_for(task: Task, caller: Any, people: Mapping[str, Person] | None, use
         if not is_candidate(task, user, groups):
             continue
         members = membership(task, caller, user, {user: groups})
-        return Acting(user, pinned(members, ((u, people[u].absence) for u in found.chain if u in people)),
+        return Acting(user, pinned(members, ((u, _pin(people[u])) for u in found.chain if u in people)),
                       found.reason)
     return None
+
+
+def reassigns_to_self(h: Handover, own: bool) -> Acting | None:
+    """A delegate's reassign of a free task to itself (ConductorOne's) acts for the absent user it
+    stands in for, as its claim does; None otherwise (`own`: it may already, as a candidate)."""
+    if own or h.targets != (h.caller.user_id,) or h.task.assignee is not None:
+        return None
+    return acting_for(h.task, h.caller, h.people)
 
 
 def on_behalf(grant: Grant, acting: Acting | None) -> Grant:
