@@ -63,10 +63,11 @@ def test_complete_ends_the_execution_with_the_outcome_and_a_fault_is_retried(ser
                                                                               states: StatesEndpoint) -> None:
     task_id = waiting_task(server, leaseSeconds=300)
     act(server, task_id, "claim")
+    seen = len(states.calls)  # counted before the heartbeat, which may be delivered before the complete
     act(server, task_id, "heartbeat", {"leaseSeconds": 600})
     states.faults.append("ServiceUnavailable")  # the next call fails: delivered on a retry
     done = act(server, task_id, "complete", {"outcome": "approved", "variables": {"limit": 250.5}})
-    calls = states.wait_for(len(states.calls) + 2)
+    calls = states.wait_for(seen + 2)
     mine = [(op, body) for op, body in calls if body.get("taskToken") == TOKEN]
     assert [op for op, _ in mine][-2:] == ["SendTaskHeartbeat", "SendTaskSuccess"]
     output = json.loads(mine[-1][1]["output"])
@@ -87,8 +88,9 @@ def test_a_restarted_server_calls_nothing_twice(tmp_path_factory: pytest.TempPat
                                                 engine_args: tuple[str, ...], states: StatesEndpoint) -> None:
     task_id = waiting_task(server)
     act(server, task_id, "claim")
+    seen = len(states.calls)  # counted before the complete, whose call may come before the next line
     act(server, task_id, "complete", {"outcome": "ok"})
-    before = states.wait_for(len(states.calls) + 1)
+    before = states.wait_for(seen + 1)
     # a second server on the same table reads the whole stream again, every completion included
     again = Server(tmp_path_factory.mktemp("baton-state"), *engine_args, "--states-endpoint", states.url).start()
     try:
