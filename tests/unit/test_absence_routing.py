@@ -11,9 +11,11 @@ import pytest
 
 from baton import clock
 from baton.attrs import to_attr
+from baton.directory.repository import DirectoryRepository
 from baton.settings import get_settings
 from baton.storage.dynamo import get_dynamo
 from baton.storage.keys import Keys
+from baton.tasks.repository import TaskRepository
 from baton.tasks.routing import Router
 from baton.tasks.stream import Trigger, routing_triggers
 from baton.tasks.sweeper import Sweeper
@@ -142,3 +144,27 @@ def test_a_present_user_is_escalated_to_as_before() -> None:
     event = fire()
     assert get_task("e").body["assignee"] == "dave"
     assert (event["onBehalfOf"], event["reason"]) == (None, "escalation:s1")
+
+
+def test_a_delegate_made_inactive_between_the_read_and_the_write_is_a_dead_end(monkeypatch: pytest.MonkeyPatch
+                                                                                ) -> None:
+    """The escalation's write pins who stands in as active: carol offboarded meanwhile refuses it,
+    and the step is decided again on carol read anew (an inactive delegate stands in for nobody)."""
+    away("dave", "carol")
+    escalate("e", "offer", ["dave"])
+    write = TaskRepository.write
+    writes: list[str] = []
+
+    def racing(self: TaskRepository, tenant: str, change: Any) -> None:
+        if not writes:
+            users = DirectoryRepository(self.db)
+            users.put_user(TENANT, users.users(TENANT, ["carol"])["carol"].model_copy(update={"active": False}))
+        writes.append(change.after.id)
+        write(self, tenant, change)
+
+    monkeypatch.setattr(TaskRepository, "write", racing)
+    event = fire()
+    assert len(writes) == 2, writes  # the first was refused on carol's `active`
+    task = get_task("e").body
+    assert "carol" not in task["candidateUsers"] and "dave" not in task["candidateUsers"], task
+    assert event["reason"] == "escalation:s1"

@@ -135,7 +135,9 @@ class Escalator:
             change = self._change(task, firing, now, grants.get(firing.holder_to or ""), cover)
             try:
                 self.tasks.write(tenant, change)
-            except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost, StandInChanged):
+            except (TaskChanged, HistoryRaced, TransactionConflict, MembershipLost, StandInChanged) as changed:
+                if isinstance(changed, StandInChanged):  # an absence (or `active`) of its chain: read it again
+                    self.tasks.people.pop(changed.user, None)
                 continue  # the task changed under us: decide again on what it is now
             except (HolderRefused, SeparationRefused):  # the write found the user may not hold it:
                 refused.add(firing.holder_to or "")  # decided again, the step offers the task instead
