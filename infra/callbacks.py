@@ -42,7 +42,8 @@ class Callbacks(Construct):
         Validations.of(self.function).acknowledge(Acknowledgment(
             id="AwsSolutions-IAM5[Resource::*]",
             reason="Step Functions task tokens name no resource: SendTask* can only be granted on '*'."))
-        table.grant(self.function, "dynamodb:GetItem", "dynamodb:PutItem")  # the delivery markers
+        # the delivery markers: claimed, settled, or given back after a failed call
+        table.grant(self.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
         depend_on_policy_only(self.function)
         assert isinstance(target, lambda_.Function | lambda_.Alias)
         target.add_event_source(sources.DynamoEventSource(

@@ -397,7 +397,7 @@ def test_step_functions_callbacks(synthesized: tuple[Path, Template, Template]) 
     assert {a for a in actions if a.startswith("states:")} == {
         "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
     assert {a for a in actions if a.startswith("dynamodb:") and "Stream" not in a and "Records" not in a
-            and "ShardIterator" not in a} == {"dynamodb:GetItem", "dynamodb:PutItem"}
+            and "ShardIterator" not in a} == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
     alarms = resources(api, "AWS::CloudWatch::Alarm")
     assert any("callback" in a["Properties"].get("AlarmDescription", "") for a in alarms.values())
 

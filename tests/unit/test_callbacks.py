@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from baton.attrs import to_attr
 from baton.storage.dynamo import get_dynamo
-from baton.tasks.callbacks import TOKEN, Callback, Deliverer, callback_of, callbacks_of
+from baton.tasks.callbacks import CLAIM_SECONDS, IN_FLIGHT, TOKEN, Callback, Deliverer, callback_of, callbacks_of
 from tests.support.states import RecordingStates
 
 PK = "T#acme#TASK#t1"
@@ -116,3 +116,40 @@ def test_baton_serves_consumer_retries_with_backoff_then_dead_letters(moto_table
     assert consumer.pending == [] and consumer.outcomes[-1][1] == "dead-letter"
     dead = (tmp_path / "callbacks-dead-letter.jsonl").read_text()
     assert '"version": 9' in dead and "tok-123" not in dead
+
+
+def test_a_second_reader_finds_the_call_in_flight_and_calls_nothing(moto_table: str, controlled_clock: None) -> None:
+    """Two readers of one stream (two `baton serve` on one table) deliver the same record at once:
+    the second finds the first's claim and is retried after it; then the outcome says: duplicate."""
+    states = RecordingStates()
+    first, second = Deliverer(get_dynamo(), states.client), Deliverer(get_dynamo(), states.client)
+    cb = Callback("acme", "t1", 3, "success", "tok", {"taskId": "t1"})
+    during: list[str] = []
+    send = states.client.send_task_success
+
+    def racing(**kwargs: Any) -> Any:  # while the first deliverer's call is made
+        with pytest.raises(ClientError) as raised:
+            second.deliver(cb)
+        during.append(raised.value.response["Error"]["Code"])
+        return send(**kwargs)
+
+    states.client.send_task_success = racing
+    assert first.deliver(cb) == "sent"
+    assert during == [IN_FLIGHT]
+    assert second.deliver(cb) == "duplicate"
+    assert states.operations() == ["SendTaskSuccess"]
+
+
+def test_a_claim_left_by_a_dead_deliverer_is_taken_over_when_it_runs_out(moto_table: str,
+                                                                        controlled_clock: None) -> None:
+    from baton import clock
+
+    states = RecordingStates()
+    cb = Callback("acme", "t1", 3, "heartbeat", "tok")
+    dead = Deliverer(get_dynamo(), states.client)
+    assert dead._claim(cb) is not None  # claimed, then the process died before calling
+    with pytest.raises(ClientError):
+        Deliverer(get_dynamo(), states.client).deliver(cb)
+    clock.advance(CLAIM_SECONDS + 1)
+    assert Deliverer(get_dynamo(), states.client).deliver(cb) == "sent"
+    assert states.operations() == ["SendTaskHeartbeat"]

@@ -10,20 +10,27 @@ token is the callback's durable record, written in the same transaction as the c
 - a holder's heartbeat (same holder, a later lease): `SendTaskHeartbeat`.
 
 Delivery is at least once (a stream record is retried until it is delivered, then goes to the
-dead-letter queue); its effect is once: a delivered callback leaves a marker item next to its
-task (one conditional Put), so a replayed record finds it and calls nothing, and a token Step
+dead-letter queue); its effect is once: a deliverer first claims the callback with a marker item
+next to its task (one conditional Put: none yet, or a claim that ran out), calls, then records
+the outcome on its marker (conditional on its claim). A replayed record finds the outcome and
+calls nothing; a second reader of the same stream (two `baton serve` on one table) finds the
+claim in flight and is retried later (a ClientError, `CallbackInFlight`), so it calls nothing
+either; a deliverer that died between claim and outcome leaves a claim that runs out after
+CLAIM_SECONDS, and the retry calls then. A failed call gives its claim back at once. A token Step
 Functions says is closed (`TaskTimedOut`, `InvalidToken`, `TaskDoesNotExist`) is recorded as
 such and never retried."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from baton import clock
 from baton.attrs import from_attr
 from baton.storage.dynamo import ConditionFailed, Dynamo, serialize
 from baton.storage.keys import TASK_SK, Keys
@@ -34,6 +41,8 @@ TOKEN = "callbackToken"  # the task item's attribute; never served, never logged
 ABANDONED_ERROR = "Baton.TaskAbandoned"
 CLOSED = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 MARKER_SK = "CALLBACK#"
+CLAIM_SECONDS = 60  # a claim without an outcome (its deliverer died mid-call) may be taken over after this
+IN_FLIGHT = "CallbackInFlight"
 
 
 @dataclass(frozen=True)
@@ -101,12 +110,48 @@ class Deliverer:
         return {"pk": Keys.task(cb.tenant, cb.task_id)["pk"], "sk": f"{MARKER_SK}{cb.version:012d}#{cb.kind}"}
 
     def delivered(self, cb: Callback) -> bool:
-        return self.db.get(self._marker(cb)) is not None
+        """Whether the callback's call was made (its marker holds an outcome)."""
+        marker = self.db.get(self._marker(cb))
+        return marker is not None and "outcome" in marker
+
+    def _claim(self, cb: Callback) -> str | None:
+        """Take the callback for this deliverer: its claim id, or None when it was delivered. A
+        live claim of another deliverer raises (the record is retried after it)."""
+        claim = uuid.uuid4().hex
+        try:
+            self.db.call("put_item", TableName=self.db.table,
+                         ConditionExpression="attribute_not_exists(pk) OR "
+                                             "(attribute_not_exists(#o) AND #u < :now)",
+                         ExpressionAttributeNames={"#o": "outcome", "#u": "claimedUntil"},
+                         ExpressionAttributeValues=serialize({":now": clock.stamp()}),
+                         Item=serialize({**self._marker(cb), "claim": claim, "taskId": cb.task_id,
+                                         "claimedUntil": clock.after(CLAIM_SECONDS)}))
+        except ConditionFailed:
+            if self.delivered(cb):
+                return None
+            raise ClientError({"Error": {"Code": IN_FLIGHT, "Message": "another deliverer is making this call"}},
+                              "PutItem") from None
+        return claim
+
+    def _settle(self, cb: Callback, claim: str, outcome: str | None) -> None:
+        """Record the call's outcome on this deliverer's marker, or (None: the call failed) give the claim back."""
+        mine = {"ConditionExpression": "#c = :c", "ExpressionAttributeNames": {"#c": "claim"},
+                "ExpressionAttributeValues": serialize({":c": claim})}
+        try:
+            if outcome is None:
+                self.db.call("delete_item", TableName=self.db.table, Key=serialize(self._marker(cb)), **mine)
+            else:
+                self.db.call("put_item", TableName=self.db.table, **mine,
+                             Item=serialize({**self._marker(cb), "outcome": outcome, "taskId": cb.task_id}))
+        except ConditionFailed:
+            pass  # the claim ran out and another deliverer took it over: its marker stands
 
     def deliver(self, cb: Callback) -> str:
         """Make the call unless it was made: "sent", "closed" (the execution is gone) or
-        "duplicate". A transient failure raises, so the record is retried."""
-        if self.delivered(cb):
+        "duplicate". A transient failure (or another deliverer's call in flight) raises, so the
+        record is retried."""
+        claim = self._claim(cb)
+        if claim is None:
             return "duplicate"
         outcome = "sent"
         try:
@@ -119,11 +164,11 @@ class Deliverer:
                 self.states.send_task_heartbeat(taskToken=cb.token)
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") not in CLOSED:
+                self._settle(cb, claim, None)
                 raise
             outcome = "closed"
-        try:
-            self.db.call("put_item", TableName=self.db.table, ConditionExpression="attribute_not_exists(pk)",
-                         Item=serialize({**self._marker(cb), "outcome": outcome, "taskId": cb.task_id}))
-        except ConditionFailed:
-            return "duplicate"
+        except BaseException:
+            self._settle(cb, claim, None)
+            raise
+        self._settle(cb, claim, outcome)
         return outcome
