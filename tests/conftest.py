@@ -49,6 +49,7 @@ def _use(monkeypatch: pytest.MonkeyPatch, table: str, endpoint: str | None) -> N
         monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)
         monkeypatch.setenv("BATON_BULK_WORKERS", "1")  # moto is not thread-safe: a bulk's writes in turn
         monkeypatch.setenv("BATON_ROUTE_WORKERS", "1")  # ... and a routing batch's
+        monkeypatch.setenv("BATON_SWEEP_WORKERS", "1")  # ... and a sweep's firings
     get_settings.cache_clear()
 
 

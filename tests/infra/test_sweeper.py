@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from baton import clock
-from baton.settings import get_settings
 from baton.storage.dynamo import get_dynamo
 from baton_functions import sweeper
 from infra.sweeper import SWEEPER_ACTIONS
@@ -19,9 +18,7 @@ from tests.support import ADMIN, call, claim, seed
 
 
 @pytest.mark.usefixtures("moto_table", "controlled_clock")
-def test_a_sweep_uses_only_the_declared_actions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BATON_SWEEP_WORKERS", "1")  # moto's in-process tables are not thread-safe
-    get_settings.cache_clear()
+def test_a_sweep_uses_only_the_declared_actions() -> None:
     seed()
     steps = [{"id": "n", "after": "PT1M", "action": "notify"},
              {"id": "p", "after": "PT2M", "action": "raise-priority", "priority": 90},
@@ -48,10 +45,7 @@ def test_a_sweep_uses_only_the_declared_actions(monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.mark.usefixtures("moto_table", "controlled_clock")
-def test_a_sweep_that_ends_a_lease_and_an_absence_uses_only_the_declared_actions(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BATON_SWEEP_WORKERS", "1")
-    get_settings.cache_clear()
+def test_a_sweep_that_ends_a_lease_and_an_absence_uses_only_the_declared_actions() -> None:
     seed()
     r = call("POST", "/api/v1/tasks/t1/action/claim", {"leaseSeconds": 60}, user="alice", roles=("operations",))
     assert r.status == 200, r

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from baton.storage.dynamo import get_dynamo
-from tests.support import bulk, get_task, history, seed
+from tests.support import bulk, counted, get_task, history, seed
 from tests.support import create_task as create
 
 pytestmark = pytest.mark.usefixtures("local_table")
@@ -20,17 +19,7 @@ def test_bulk_claim_of_100_costs_100_writes_and_bounded_reads() -> None:
     for n in range(100):
         fields: dict[str, Any] = {"candidateGroups": ["ops"]} if n % 2 else {"candidateUsers": ["alice"]}
         create(f"b{n:03d}", **fields)
-    client = get_dynamo().client
-    calls: dict[str, int] = {}
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] = calls.get(model.name, 0) + 1
-
-    client.meta.events.register("before-call.dynamodb", count)
-    try:
-        r = bulk("claim", {"taskIds": [f"b{n:03d}" for n in range(100)]})
-    finally:
-        client.meta.events.unregister("before-call.dynamodb", count)
+    r, calls = counted(lambda: bulk("claim", {"taskIds": [f"b{n:03d}" for n in range(100)]}))
     assert r.status == 200 and {i["status"] for i in r.body["results"]} == {200}
     writes = sum(n for op, n in calls.items() if op in ("TransactWriteItems", "UpdateItem", "PutItem"))
     assert writes == 100 and calls.get("BatchGetItem", 0) <= 2 and "Query" not in calls and "Scan" not in calls

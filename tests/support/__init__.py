@@ -51,6 +51,21 @@ def seed(tenant: str = TENANT) -> None:
             batch = dynamo.client.batch_write_item(RequestItems=batch).get("UnprocessedItems") or {}
 
 
+def counted(request: Callable[[], Any]) -> tuple[Any, dict[str, int]]:
+    """What `request()` answers, and the DynamoDB calls it made, by operation."""
+    client = get_dynamo().client
+    calls: dict[str, int] = {}
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] = calls.get(model.name, 0) + 1
+
+    client.meta.events.register("before-call.dynamodb", count)
+    try:
+        return request(), calls
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", count)
+
+
 def table_items() -> list[dict[str, Any]]:
     """Every item of the test's table as stored, in key order (a test-only Scan)."""
     dynamo = get_dynamo()

@@ -12,7 +12,6 @@ import pytest
 from baton import clock
 from baton.attrs import to_attr
 from baton.directory.repository import DirectoryRepository
-from baton.settings import get_settings
 from baton.storage.dynamo import get_dynamo
 from baton.storage.keys import Keys
 from baton.tasks.repository import TaskRepository
@@ -26,10 +25,7 @@ MINUTE = 60
 
 
 @pytest.fixture(autouse=True)
-def _seeded(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if backend == "moto":  # moto's in-process tables are not thread-safe: one firing at a time there
-        monkeypatch.setenv("BATON_SWEEP_WORKERS", "1")
-        get_settings.cache_clear()
+def _seeded(backend: str) -> None:
     seed()
 
 

@@ -6,7 +6,6 @@ confirmed by a consistent read, and the write asserts every rule whatever was re
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,23 +13,9 @@ import pytest
 from baton.storage.dynamo import get_dynamo, serialize
 from baton.storage.keys import Keys
 from baton.tasks.listings import TaskListings
-from tests.support import ADMIN, TENANT, call, create_task, seed
+from tests.support import ADMIN, TENANT, call, counted, create_task, seed
 
 pytestmark = pytest.mark.usefixtures("backend")  # moto here, DynamoDB Local in `make integration`
-
-
-def counted(request: Callable[[], Any]) -> tuple[Any, dict[str, int]]:
-    client = get_dynamo().client
-    calls: dict[str, int] = {}
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] = calls.get(model.name, 0) + 1
-
-    client.meta.events.register("before-call.dynamodb", count)
-    try:
-        return request(), calls
-    finally:
-        client.meta.events.unregister("before-call.dynamodb", count)
 
 
 def claim_next(user: str = "alice") -> Any:

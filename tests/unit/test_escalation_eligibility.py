@@ -13,7 +13,6 @@ import pytest
 
 from baton import clock
 from baton.errors import Forbidden
-from baton.settings import get_settings
 from baton.storage.dynamo import get_dynamo
 from baton.tasks import eligibility
 from baton.tasks.sweeper import Escalator, Sweeper
@@ -25,10 +24,7 @@ REASSIGN_TO_DAVE = [{"id": "boss", "after": "PT5M", "action": "reassign", "to": 
 
 
 @pytest.fixture(autouse=True)
-def seeded(backend: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    if backend == "moto":  # moto's in-process tables are not thread-safe: one firing at a time there
-        monkeypatch.setenv("BATON_SWEEP_WORKERS", "1")
-        get_settings.cache_clear()
+def seeded(backend: str) -> str:
     seed()
     return backend
 

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from baton import clock
-from baton.settings import get_settings
 from baton.storage.dynamo import get_dynamo
 from baton.tasks.events import cloud_event
 from baton.tasks.sweeper import Escalator, Sweeper
@@ -26,10 +25,7 @@ HOUR = 3600
 
 
 @pytest.fixture
-def seeded(backend: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    if backend == "moto":  # moto's in-process tables are not thread-safe: one firing at a time there
-        monkeypatch.setenv("BATON_SWEEP_WORKERS", "1")
-        get_settings.cache_clear()
+def seeded(backend: str) -> str:
     seed()
     return backend
 

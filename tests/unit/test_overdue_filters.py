@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from baton import clock
-from baton.settings import get_settings
 from baton.storage.dynamo import get_dynamo
 from baton.tasks.sweeper import Sweeper
 from tests.support import ADMIN, call, claim, create_task, native, seed
@@ -23,10 +22,7 @@ OURS = {"past-a", "past-b", "future", "escal", "done-late", "held-past", "plain"
 
 
 @pytest.fixture(autouse=True)
-def tasks(backend: str, controlled_clock: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    if backend == "moto":  # moto's in-process tables are not thread-safe: one firing at a time there
-        monkeypatch.setenv("BATON_SWEEP_WORKERS", "1")
-        get_settings.cache_clear()
+def tasks(backend: str, controlled_clock: None) -> None:
     seed()
     soon = clock.stamp(clock.current() + timedelta(hours=1))
     later = clock.stamp(clock.current() + timedelta(days=10))

@@ -6,29 +6,11 @@ transaction, which returns no task to answer with: docs/decisions.md, "People".)
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from baton.storage.dynamo import get_dynamo
-from tests.support import call, create_task, seed
+from tests.support import call, counted, create_task, seed
 
 pytestmark = pytest.mark.usefixtures("moto_table")
-
-
-def counted(request: Callable[[], Any]) -> tuple[Any, dict[str, int]]:
-    client = get_dynamo().client
-    calls: dict[str, int] = {}
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] = calls.get(model.name, 0) + 1
-
-    client.meta.events.register("before-call.dynamodb", count)
-    try:
-        return request(), calls
-    finally:
-        client.meta.events.unregister("before-call.dynamodb", count)
 
 
 def test_each_action_costs_what_it_did() -> None:

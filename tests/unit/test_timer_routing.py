@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from baton import clock
-from baton.settings import get_settings
 from baton.storage.dynamo import get_dynamo, serialize
 from baton.storage.keys import SCHEMA_MARKER, Keys
 from baton.tasks.migration import migrate
@@ -30,10 +29,7 @@ DAY = 24 * HOUR
 
 
 @pytest.fixture(autouse=True)
-def _seeded(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if backend == "moto":  # moto's in-process tables are not thread-safe: one firing at a time there
-        monkeypatch.setenv("BATON_SWEEP_WORKERS", "1")
-        get_settings.cache_clear()
+def _seeded(backend: str) -> None:
     seed()
 
 
