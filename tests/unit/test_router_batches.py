@@ -124,3 +124,17 @@ def test_a_task_claimed_meanwhile_is_left_to_its_claimant(monkeypatch: pytest.Mo
     assert router.handle([Trigger(TENANT, "task", "c0"), Trigger(TENANT, "task", "c1")]) == 1
     assert holder("c0") == "carol" and holder("c1") == "bob"
     assert [e["action"] for e in history("c0")] == ["create", "claim"]
+
+
+def test_a_group_changed_while_cached_routes_to_its_new_members() -> None:
+    """The router keeps a group for a moment; when its members change meanwhile, the pick the
+    write refuses (the member has left) is made again on the group read afresh, not on the
+    cached copy (which would pick the member who left again, and leave the task in the queue)."""
+    group("round-robin", ["alice"])
+    router = Router(get_dynamo())
+    create_task("g0", candidateGroups=["crew"])
+    assert router.handle([Trigger(TENANT, "task", "g0")]) == 1 and holder("g0") == "alice"
+    group("round-robin", ["bob", "carol"])  # replaced within the cache's life
+    create_task("g1", candidateGroups=["crew"])
+    assert router.handle([Trigger(TENANT, "task", "g1")]) == 1
+    assert holder("g1") in ("bob", "carol")

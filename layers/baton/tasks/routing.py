@@ -139,16 +139,19 @@ class Router:
             by_tenant.setdefault(tenant, []).append(task_id)
         return sum(self.route_tasks(tenant, ids) for tenant, ids in by_tenant.items())
 
-    def _group(self, tenant: str, group_id: str) -> Group | None:
+    def _group(self, tenant: str, group_id: str, fresh: bool = False) -> Group | None:
         cached = self._groups.get((tenant, group_id))
-        if cached is not None and cached[0] > time.monotonic():
+        if not fresh and cached is not None and cached[0] > time.monotonic():
             return cached[1]
         group, _ = self.directory.get_group(tenant, group_id)
+        if group is not None and cached is not None and cached[1] is not None and cached[1].routingLast:
+            # round-robin's position as this router last moved it (saved after its batch)
+            group = group.model_copy(update={"routingLast": cached[1].routingLast})
         self._groups[(tenant, group_id)] = (time.monotonic() + GROUP_TTL, group)
         return group
 
-    def _push_groups(self, tenant: str, task: Task) -> list[Group]:
-        groups = (self._group(tenant, g) for g in task.candidateGroups)
+    def _push_groups(self, tenant: str, task: Task, fresh: bool = False) -> list[Group]:
+        groups = (self._group(tenant, g, fresh) for g in task.candidateGroups)
         return [g for g in groups if g is not None and g.routing.strategy in PUSH_STRATEGIES]
 
     def route_queue(self, tenant: str, group_id: str) -> int:
@@ -253,7 +256,9 @@ class Router:
         task = service.tasks.get_task(tenant, task_id)
         if task is None or not _free(task, clock.stamp()):
             return 0
-        for group in self._push_groups(tenant, task):
+        # the groups read again too: a pick refused on a cached group may have met a membership
+        # changed since (the cache would pick the member who left again)
+        for group in self._push_groups(tenant, task, fresh=True):
             excluded: set[str] = set()
             for _ in range(MAX_PICKS):
                 # the members as the task rules see them (one BatchGetItem), which the write then
