@@ -1669,6 +1669,7 @@ async function openTeam() {
 async function loadTeam() {
   let mine = null;
   try {
+    await state.usersLoaded; // the stand-in choices are the directory's users: loaded first
     const { data } = await api("GET", `api/v1/users?filter=${encodeURIComponent(me())}`);
     mine = (data.items || []).find((u) => u.id === me()) || null;
   } catch (error) {
