@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, BatonError, Conflict
 from baton.settings import get_settings
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict
 from baton.tasks.algorithm import MAX_ATTEMPTS
-from baton.tasks.bulk_chunks import BulkRepository, Chunks, ItemResult
+from baton.tasks.bulk_chunks import BulkRepository, Chunks, ItemResult, SideBySide
 from baton.tasks.domain import AtomicRefused, Task
 from baton.tasks.layout import MAX_ATOMIC_TASKS
 from baton.tasks.repository import TaskRepository
@@ -95,14 +96,13 @@ def run(db: Dynamo, caller: Caller, action: str, task_ids: list[str], user_id: s
     require_role(caller)
     users = dict.fromkeys([caller.user_id, *([user_id] if user_id else [])])
     if not atomic:
-        tasks = BulkRepository(db)
-        step = _step(TaskService(db, caller, tasks), action, user_id, comment)
-        if get_settings().bulk_workers <= 1:
+        # the reads side by side, then each chunk written while the next one is decided (tasks.bulk_chunks);
+        # one after another with moto, which is not thread-safe
+        concurrent = get_settings().bulk_workers > 1
+        with ThreadPoolExecutor(2, thread_name_prefix="baton-bulk") if concurrent else nullcontext() as pool:
+            tasks = BulkRepository(SideBySide(db, pool) if pool is not None else db)
             tasks.prefetch(caller.tenant, task_ids, users)
-            return Chunks(db, tasks, step, None).run(task_ids)
-        # the reads side by side, then each chunk written while the next one is decided (tasks.bulk_chunks)
-        with ThreadPoolExecutor(2, thread_name_prefix="baton-bulk") as pool:
-            tasks.prefetch(caller.tenant, task_ids, users, pool)
+            step = _step(TaskService(db, caller, tasks), action, user_id, comment)
             return Chunks(db, tasks, step, pool).run(task_ids)
     for _ in range(MAX_ATTEMPTS):
         try:

@@ -27,11 +27,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from baton.errors import BatonError
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, Dynamo
-from baton.storage.keys import Keys
 from baton.tasks.domain import AtomicRefused, Person, Task
 from baton.tasks.repository import TaskRepository
 from baton.tasks.unit_of_work import Batch, UnitOfWork
@@ -49,26 +48,33 @@ class ItemResult:
     error: BatonError | None = None
 
 
+class SideBySide(Dynamo):
+    """The table, its BatchGetItems of more than 100 keys read in even parts at once in `pool`."""
+
+    def __init__(self, db: Dynamo, pool: ThreadPoolExecutor) -> None:
+        super().__init__(db.client, db.table)
+        self.pool = pool
+
+    def batch_get(self, keys: Iterable[dict[str, str]]) -> list[dict[str, Any]]:
+        keys = list(keys)
+        parts = -(-len(keys) // BATCH_GET_KEYS)
+        if parts < 2:
+            return super().batch_get(keys)
+        size, read = -(-len(keys) // parts), super().batch_get
+        reads = [self.pool.submit(read, keys[i:i + size]) for i in range(0, len(keys), size)]
+        return [item for read in reads for item in read.result()]
+
+
 class BulkRepository(TaskRepository):
-    """The repository of one bulk request: every task and user read up front (BatchGetItems of up
-    to 100 keys, at once when `pool` is given), and each task's read kept, so that a task can be
-    decided again from it (`first`): a chunk decided again, or a task taken alone."""
+    """The repository of one bulk request: every task and user read up front, and each task's read
+    kept, so that a task can be decided again from it (`first`): a chunk decided again, or a task
+    taken alone."""
 
     prefetched: dict[str, Task | None]
 
-    def prefetch(self, tenant: str, task_ids: Sequence[str], user_ids: Iterable[str],
-                 pool: ThreadPoolExecutor | None = None) -> None:
-        user_ids = list(user_ids)
-        keys = [*(Keys.task(tenant, t) for t in task_ids), *self._user_keys(tenant, user_ids)]
-        parts = -(-len(keys) // BATCH_GET_KEYS)
-        if pool is None or parts < 2:
-            items = self.db.batch_get(keys)
-        else:  # the parts evenly, read side by side
-            size = -(-len(keys) // parts)
-            reads = [pool.submit(self.db.batch_get, keys[i:i + size]) for i in range(0, len(keys), size)]
-            items = [item for read in reads for item in read.result()]
-        tasks, self._groups = self._tasks_and_users(items, user_ids)
-        self.prefetched = {t: tasks.get(t) for t in task_ids}
+    def prefetch(self, tenant: str, task_ids: Sequence[str], user_ids: Iterable[str]) -> None:
+        super().prefetch(tenant, task_ids, user_ids)
+        self.prefetched = dict(self._first)
 
     def first(self, task_id: str) -> None:
         """The task's next read is the request's read of it."""
