@@ -88,11 +88,14 @@ def measure_sweep(counter: Any, client: Any, pending: int, repeat: int = 3) -> d
     """10 due among `pending` against 10 due among 10 (each on its own table), the median of
     `repeat` sweeps of each."""
     from baton import clock
+    from baton.table import ensure_table
 
+    alone_table, among_table = f"sweep-{uuid.uuid4().hex[:8]}", f"sweep-{uuid.uuid4().hex[:8]}"
+    for table in (alone_table, among_table):  # made before the clock stops: a table's first sweep starts at
+        ensure_table(client, table)  # its creation's hour, which must not come after the stopped clock's
     clock.reset()
     clock.freeze()
     try:
-        alone_table, among_table = f"sweep-{uuid.uuid4().hex[:8]}", f"sweep-{uuid.uuid4().hex[:8]}"
         alone = [_one_sweep(counter, 0, client, alone_table) for _ in range(repeat)]
         among = [_one_sweep(counter, pending if n == 0 else 0, client, among_table) for n in range(repeat)]
     finally:

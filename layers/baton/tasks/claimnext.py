@@ -3,22 +3,30 @@ one group's queue) that it can win; None when there is none.
 
 What it reads (docs/data-model.md): one Query of the caller's own queue partition, which holds at
 its head the caller's user and load items (Keys.profile: groups, capacity, load, skills, active),
-then one Query per group queue of the caller (all at once), merged in queue order; then the claim
-itself, the claim's own decision (tasks.eligibility) and conditional write. The caller's items are
-read from the index, so they may be a moment old: nothing the write asserts is taken from them on
-trust (the write holds the group membership it relies on, capacity, skills, active, separation
-and the task's version: tasks.repository), and a refusal decided on them (full, inactive, without
-a skill, not a member, or no task at all) is confirmed by a consistent read of the caller before
-it is answered. A caller whose items are not in its queue partition (written before they were
-put there), and a claim from one group's queue, read the caller first (one BatchGetItem). A
+and the head page of each of the caller's group queues: this process's copy of it while that is
+younger than queuecopy.COPY_SECONDS and not used up, else one Query per group (all at once), kept
+as the copy (tasks.queuecopy); merged in queue order; then the claim itself, the claim's own
+decision (tasks.eligibility) and conditional write. The caller's items are read from the index
+and the group pages may be a copy, so both may be a moment old: nothing the write asserts is
+taken from them on trust (the write holds the group membership it relies on, capacity, skills,
+active, separation and the task's version: tasks.repository; a refused write's image of the task
+says why), and a refusal decided on the caller's items (full, inactive, without a skill, not a
+member, or no task at all) is confirmed by a consistent read of the caller before it is answered;
+no task at all is answered only once the group queues themselves were read, not a copy. A task
+this process is claiming is marked (queuecopy `take`): two requests of one process never try the
+same one. A caller whose items are not in its queue partition (written before they were put
+there), and a claim from one group's queue, read the caller first (one BatchGetItem). A
 delegate's queue holds the queues of the absent users it stands in for (theirs and their groups':
 tasks.standins `principals`, one BatchGetItem per hop of the reverse lookup), claimed on their behalf.
 
 It tries the head first; concurrent callers read the same head, so after a collision (one refused
 write, whose image of the task says why: no second read) each picks at random among the next
 CLAIM_SPREAD, then wider; and where a claim-next of this environment lost a race on one of the
-caller's group queues in the last CROWD_SECONDS, it starts spread out (a crowd is draining that
-queue). A task is claimed by the claim's own rule and write, never given twice.
+caller's group queues in the last CROWD_SECONDS, it starts spread out over the whole page read
+(CROWD_SPREAD: a crowd is draining that queue, each environment from its own copy). A copy that
+still showed a task a colleague took is behind: those groups are read again. A task is claimed
+by the claim's own rule and write, never given twice; one the caller holds already is not an
+answer (a copy, or the index, a moment behind its own claim).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from baton.tasks import eligibility, standins
 from baton.tasks.algorithm import MAX_ATTEMPTS, read_principals
 from baton.tasks.domain import Person, Task
 from baton.tasks.holders import at_capacity, person_from
+from baton.tasks.queuecopy import COPIES
 
 if TYPE_CHECKING:
     from baton.tasks.service import TaskService
@@ -44,11 +53,16 @@ if TYPE_CHECKING:
 CLAIM_BATCH = 32
 CLAIM_SPREAD = 4
 # A group queue where a claim-next of this environment lost a race (a colleague took the task) less
-# than CROWD_SECONDS ago is crowded: the next claim-next on it starts among the first CLAIM_SPREAD.
+# than CROWD_SECONDS ago is crowded: the next claim-next on it starts among the first CROWD_SPREAD
+# (the whole page: environments pick from copies up to COPY_SECONDS old, whose heads are the most
+# likely taken; docs/decisions.md, "claim-next's copies of group queues").
 CROWD_SECONDS = 5
+CROWD_SPREAD = CLAIM_BATCH
 _lost: dict[tuple[str, str, str], datetime] = {}  # (table, tenant, group) -> when a race was lost there
 # Refusals that may come from a stale copy of the caller (the index's): confirmed before answered.
 DOUBTFUL = frozenset({"capacity", "userInactive", "missingSkills", "accessDenied"})
+# Refusals that say the task is nobody's to claim now (kept marked in this process: tasks.queuecopy).
+GONE = frozenset({"txnAlreadyAssigned", "txnAlreadyFinished", "txnNotFound", "offered"})
 
 
 def _pick(n: int) -> int:
@@ -106,22 +120,34 @@ def _claim_next(service: TaskService, person: Person | None, group_id: str | Non
         also = tuple(standins.principals(me, known))
         candidate = (me, list(dict.fromkeys([*groups, *(g for u in also for g in known[u].groups)])))
     action = service.handover(eligibility.CLAIM_NEXT, "claim", (me,), leased=True, lease_seconds=lease_seconds)
+    table, tenant = service.db.table, service.caller.tenant
     tried: set[str] = set()
     cursor: str | None = None
-    crowd = [(service.db.table, service.caller.tenant, g) for g in candidate[1]]
+    crowd = [(table, tenant, g) for g in candidate[1]]
     recent = clock.current() - timedelta(seconds=CROWD_SECONDS)
     # the head; spread out once a colleague got there first (now, or lately on these queues)
-    spread = CLAIM_SPREAD if any(_lost.get(k, recent) > recent for k in crowd) else 1
+    spread = CROWD_SPREAD if any(_lost.get(k, recent) > recent for k in crowd) else 1
+    served: list[str] = []  # group queues answered from this process's copies (tasks.queuecopy)
+    fresh_read = False
     for _ in range(MAX_ATTEMPTS * 4):
-        tasks, cursor = service.listings.queue_head(service.caller.tenant, candidate, CLAIM_BATCH, cursor,
-                                                    own_queue=group_id is None, read=read, also=also)
+        tasks, cursor = service.listings.queue_head(tenant, candidate, CLAIM_BATCH, cursor, own_queue=group_id is None,
+                                                    read=read, also=also, copies=COPIES, served=served)
         fresh = [t for t in tasks if t.id not in tried]
-        while fresh:
+        stale = False
+        while fresh and not stale:
             task = fresh.pop(_pick(min(spread, len(fresh))))
             tried.add(task.id)
+            if not COPIES.take(table, tenant, task.id):
+                continue  # another request of this process is claiming it, or has
+            gone = False
             try:
-                return service.apply(task.id, action, None, (task, {me: groups}))[0]
+                claimed, change = service.apply(task.id, action, None, (task, {me: groups}))
+                gone = True
+                if change is not None:
+                    return claimed
+                continue  # the caller holds it already (a copy, or the index, behind its own claim): not a new one
             except (Conflict, Forbidden, BadRequest, NotFound) as refused:
+                gone = refused.reason in GONE
                 if doubtful and refused.reason in DOUBTFUL:
                     raise _Doubt() from None
                 if isinstance(refused, Conflict) and refused.reason == "capacity":  # full: no other task either
@@ -130,8 +156,20 @@ def _claim_next(service: TaskService, person: Person | None, group_id: str | Non
                     if len(_lost) > 4096:
                         _lost.clear()
                     _lost.update(dict.fromkeys(crowd, clock.current()))
+                    # a copy that still showed it is behind: read those queues again
+                    copied = [g for g in served if g in task.candidateGroups]
+                    if copied:
+                        COPIES.forget(table, tenant, copied)
+                        served, stale, cursor = [g for g in served if g not in copied], True, None
                 spread = min(CLAIM_BATCH, max(CLAIM_SPREAD, spread * 2))  # taken or changed: spread out
-        if cursor is None:
+            finally:
+                if not gone:
+                    COPIES.put_back(table, tenant, task.id)
+        if cursor is None and not stale:
+            if served and not fresh_read:  # the end of this process's copies: the queues themselves, to be sure
+                COPIES.forget(table, tenant, served)
+                served, fresh_read = [], True
+                continue
             if doubtful:
                 raise _Doubt(empty=True)
             return None

@@ -10,13 +10,14 @@ from typing import Any
 from baton import clock
 from baton.settings import get_settings
 from baton.storage.cursors import cursor_after, decode_position, encode_position, fingerprint, sort_key_of
-from baton.storage.dynamo import Dynamo, deserialize, serialize
+from baton.storage.dynamo import Dynamo, _pool, deserialize, serialize
 from baton.storage.keys import HISTORY, PERSON_SK, PROFILE, QUEUED, Keys
 from baton.table import GSI_AGE, GSI_ASSIGNEE, GSI_DUE, GSI_QUEUE, GSI_TASKS
 from baton.tasks.domain import MAX_PRIORITY, STATUSES, HistoryEvent, Task
 from baton.tasks.filters import SHOW_DUE_BEFORE, SHOW_SEARCH
 from baton.tasks.layout import is_task, task_from_item
 from baton.tasks.leases import SHOW_IN_INBOX, SHOW_IN_QUEUE
+from baton.tasks.queuecopy import Page, QueueCopies
 from baton.tasks.timers import SHOW_OVERDUE
 
 
@@ -142,22 +143,55 @@ class TaskListings:
         return self._tasks_of(tenant, items), encode_position(last, mark)
 
     def queue_head(self, tenant: str, candidate: tuple[str, list[str]], limit: int, after: str | None,
-                   own_queue: bool = True, read: dict[str, Any] | None = None, also: tuple[str, ...] = ()
+                   own_queue: bool = True, read: dict[str, Any] | None = None, also: tuple[str, ...] = (),
+                   copies: QueueCopies | None = None, served: list[str] | None = None
                    ) -> tuple[list[Task], str | None]:
         """The first `limit` tasks of a user's queue (or, without `own_queue`, of the given
         groups' queues) after the queue position `after`, and the position to go on from. With a few
         partitions each is asked for `limit` (none runs out before the head is complete: no second
         Query); `read`: the own queue's first page, read already (`own_head`); `also`: the users
-        whose own queues are read too (whom a delegate stands in for)."""
+        whose own queues are read too (whom a delegate stands in for). `copies` (claim-next, from
+        the head): the group queues' pages are this process's copies where it holds a live one
+        (those groups added to `served`), read (and kept) otherwise; the head then ends where
+        the shortest copy with more after it ends (the position goes on from there, read afresh)."""
         user, groups = candidate
         parts = ([Keys.user_queue(tenant, user)] if own_queue else []) + [Keys.user_queue(tenant, u) for u in also]
         parts += [Keys.group_queue(tenant, g) for g in groups]
         if not parts:
             return [], None
+        now = clock.stamp()
+        read = dict(read or {}) if after is None else {}
+        bound: str | None = None
+        if copies is not None and after is None:
+            table = self.db.table
+            held = copies.view(table, tenant, groups)
+            if served is not None:
+                served += held
+            missing = [g for g in groups if g not in held]
+            held.update({g: copies.keep(table, tenant, g, p) for g, p in self._heads(tenant, missing, limit, now)})
+            for group, (items, lek) in held.items():
+                read[Keys.group_queue(tenant, group)] = (items, None)
+                if lek is not None and (bound is None or lek["gsi3sk"]["S"] < bound):
+                    bound = lek["gsi3sk"]["S"]
         items, last = self.db.merged(GSI_QUEUE, parts, forward=True, limit=limit, after=after, region=QUEUED,
-                                     show=SHOW_IN_QUEUE, now=clock.stamp(), share=limit if len(parts) <= 4 else None,
-                                     read=read if after is None else None)
+                                     show=SHOW_IN_QUEUE, now=now, share=limit if len(parts) <= 4 else None,
+                                     read=read or None)
+        if bound is not None and (last is None or last > bound):  # known up to the end of the shortest copy
+            items, last = [i for i in items if i["gsi3sk"]["S"] <= bound], bound
         return self._tasks_of(tenant, items), last
+
+    def _heads(self, tenant: str, groups: list[str], limit: int, now: str) -> list[tuple[str, Page]]:
+        """The first page (up to `limit` items shown in a queue) of each group's queue, in parallel."""
+        def head(group: str) -> tuple[str, Page]:
+            values = {":p": Keys.group_queue(tenant, group), ":r": QUEUED, ":now": now}
+            out = self.db.call("query", TableName=self.db.table, IndexName=GSI_QUEUE, Limit=limit,
+                               KeyConditionExpression="gsi3pk = :p AND begins_with(gsi3sk, :r)",
+                               FilterExpression=SHOW_IN_QUEUE, ExpressionAttributeValues=serialize(values))
+            return group, (out.get("Items", []), out.get("LastEvaluatedKey"))
+
+        if len(groups) <= 1:
+            return [head(g) for g in groups]
+        return list(_pool().map(head, groups))
 
     def own_head(self, tenant: str, user: str, limit: int
                  ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[list[dict[str, Any]], Any]]]:

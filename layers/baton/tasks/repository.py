@@ -45,6 +45,7 @@ from baton.tasks.layout import (
     task_from_item,
     task_item,
 )
+from baton.tasks.queuecopy import left_free
 from baton.tasks.separation import Held, LedgerEntry, Separation
 from baton.tasks.separation import refusal as separation_refusal
 from baton.tasks.stream import DEFERRED
@@ -158,7 +159,8 @@ class TaskRepository:
         MembershipLost, StandInChanged, HolderRefused, SeparationRefused, HistoryRaced."""
         for _ in range(3):
             with contextlib.suppress(_UserUnknown):  # a holder turned out not to be (or to be) a directory user
-                return self._write(tenant, change)
+                self._write(tenant, change)
+                return left_free(self.db.table, tenant, change.after)  # claim-next's copies: tasks.queuecopy
         raise HistoryRaced()
 
     def _write(self, tenant: str, change: Change) -> None:

@@ -30,6 +30,7 @@ from baton.tasks.layout import MAX_CANDIDATES
 from baton.tasks.leases import lease_until
 from baton.tasks.listings import TaskListings
 from baton.tasks.oversight import oversight
+from baton.tasks.queuecopy import left_free
 from baton.tasks.reads import TaskReads
 from baton.tasks.repository import TaskRepository
 
@@ -230,6 +231,7 @@ class TaskService(Delegation, TaskReads):
                              action="create", to="open")
         try:
             self.tasks.create_task(tenant, task, event)
+            left_free(self.db.table, tenant, task)  # claim-next's copies of its groups' queues: tasks.queuecopy
             return task, True
         except TaskExists as exists:
             existing = exists.existing

@@ -1273,7 +1273,6 @@ function ledGroup() {
 }
 
 async function loadSupervise(more) {
-  const sup = state.sup;
   if (!isAdmin()) return loadLedGroup(more);
   // What the API serves: the tenant's open tasks (newest first), one holder's (in queue order),
   // or one group's queue; a priority range with the latter two; an id with any.
@@ -1292,48 +1291,40 @@ async function loadSupervise(more) {
     params.set("caseId", f.caseId);
     params.set("limit", "100");
   }
-  if (more && sup.cursor) params.set("cursor", sup.cursor);
-  try {
-    const { data } = await api("GET", `api/v1/tasks?${params}`);
-    const items = f.caseId ? data.items.filter((t) => t.status === "open" && matchesFilters(t, "mine")
-      && (!f.holder || t.assignee === f.holder)) : data.items;
-    sup.items = more ? sup.items.concat(items) : items;
-    sup.cursor = data.cursor || null;
-    if (!more) sup.picked.clear();
-  } catch (error) {
-    if (error.status !== 401) flash(error.message, true);
-    return;
-  }
-  const users = [...state.users.values()].filter((u) => u.active !== false);
-  const select = $("bulk-user");
-  if (select.options.length !== users.length) {
-    select.replaceChildren(...users.map((u) => el("option", { value: u.id }, nameOf(u.id))));
-  }
-  renderSupervise();
+  await showSupervised(`api/v1/tasks?`, params, more, (items) => (f.caseId ? items.filter((t) => t.status === "open"
+    && matchesFilters(t, "mine") && (!f.holder || t.assignee === f.holder)) : items));
 }
 
 async function loadLedGroup(more) {
-  const sup = state.sup;
   const group = ledGroup();
-  const params = new URLSearchParams({ limit: "100" });
+  const shown = await showSupervised(`api/v1/groups/${encodeURIComponent(group)}/tasks?`,
+    new URLSearchParams({ limit: "100" }), more, (items) => items.filter((t) => matchesFilters(t, "mine")));
+  if (shown) $("supervise-title").firstChild.textContent = `Open tasks of group ${group} (you lead it), by holder `;
+}
+
+// One page of the supervisor's list (`more`: the next, after sup.cursor), `keep` choosing what is
+// shown of it; then the bulk reassignment's list of active users and the view. False on an error
+// (flashed, but a 401, which signs out).
+async function showSupervised(path, params, more, keep) {
+  const sup = state.sup;
   if (more && sup.cursor) params.set("cursor", sup.cursor);
   try {
-    const { data } = await api("GET", `api/v1/groups/${encodeURIComponent(group)}/tasks?${params}`);
-    const items = data.items.filter((t) => matchesFilters(t, "mine"));
+    const { data } = await api("GET", `${path}${params}`);
+    const items = keep(data.items);
     sup.items = more ? sup.items.concat(items) : items;
     sup.cursor = data.cursor || null;
     if (!more) sup.picked.clear();
   } catch (error) {
     if (error.status !== 401) flash(error.message, true);
-    return;
+    return false;
   }
-  $("supervise-title").firstChild.textContent = `Open tasks of group ${group} (you lead it), by holder `;
   const users = [...state.users.values()].filter((u) => u.active !== false);
   const select = $("bulk-user");
   if (select.options.length !== users.length) {
     select.replaceChildren(...users.map((u) => el("option", { value: u.id }, nameOf(u.id))));
   }
   renderSupervise();
+  return true;
 }
 
 function renderSupervise() {
