@@ -7,7 +7,7 @@ answers like that: `LatencyModel` hooks a botocore client's `before-send` (botoc
 signs and serializes every request and parses every answer, as in benchmarks/stub.py) and
 answers each call with the response DynamoDB Local gave to it when it was recorded, after
 sleeping `service_ms` (a sleep holds no CPU and releases the GIL, as a socket read does). It counts
-the calls in flight at once: the bulk pool's real width.
+the calls in flight at once: how wide a request really goes.
 
 `record` runs a request on the real engine and keeps its responses, per operation in call order;
 `replay` answers the same request from them. Nothing is stored, so a replay can run again and

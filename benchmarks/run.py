@@ -810,7 +810,7 @@ def table(r: dict[str, Any]) -> str:
         if "modelled" in b:
             m = b["modelled"]
             lines.append(f"| `bulk_claim_100` against one claim, DynamoDB as a latency model ({m['service_ms']:g} ms "
-                         f"a call, no CPU): ms / ms = ratio (CPU ms of each; writes in flight at most) | "
+                         f"a call, no CPU): ms / ms = ratio (CPU ms of each; calls in flight at most) | "
                          f"{m['bulk_ms']} / {m['single_claim_ms']} = **{m['ratio_to_single']}** ({m['bulk_cpu_ms']} / "
                          f"{m['single_cpu_ms']}; {m['max_in_flight']}) | ≤ 3 |")
     race = r["race"]

@@ -26,8 +26,8 @@ class Settings(BaseModel):
     timer_shards: int = Field(default=32, ge=1, le=256)
     # How many tasks a sweep fires at once (each is its own conditional writes).
     sweep_workers: int = Field(default=8, ge=1, le=64)
-    # How many of a bulk request's per-task writes run at once (1: one after another, as with moto,
-    # which is not thread-safe).
+    # Above 1, a bulk request reads its tasks side by side and writes each chunk while deciding the
+    # next (tasks.bulk_chunks); 1: all in turn, as with moto, which is not thread-safe.
     bulk_workers: int = Field(default=16, ge=1, le=64)
     # How many of a routing batch's writes run at once (tasks.routing; 1 with moto).
     route_workers: int = Field(default=8, ge=1, le=64)

@@ -1,20 +1,23 @@
-"""What a bulk claim costs at its limits, on DynamoDB Local: 100 tasks in 100 writes and at most
+"""What a bulk claim costs at its limits, on DynamoDB Local: 100 tasks in 3 transactions (chunks of
+tasks.bulk_chunks, each task its own conditional writes of its task and history items) and at most
 two reads; an atomic bulk over one transaction's 100 items is refused saying what it needs (the
 rest of the bulk actions, on both engines, is tests/unit/test_bulk.py)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 
+from baton.tasks.bulk_chunks import CHUNK_TASKS
 from tests.support import bulk, counted, get_task, history, seed
 from tests.support import create_task as create
 
 pytestmark = pytest.mark.usefixtures("local_table")
 
 
-def test_bulk_claim_of_100_costs_100_writes_and_bounded_reads() -> None:
+def test_bulk_claim_of_100_costs_3_transactions_and_bounded_reads() -> None:
     seed()
     for n in range(100):
         fields: dict[str, Any] = {"candidateGroups": ["ops"]} if n % 2 else {"candidateUsers": ["alice"]}
@@ -22,8 +25,11 @@ def test_bulk_claim_of_100_costs_100_writes_and_bounded_reads() -> None:
     r, calls = counted(lambda: bulk("claim", {"taskIds": [f"b{n:03d}" for n in range(100)]}))
     assert r.status == 200 and {i["status"] for i in r.body["results"]} == {200}
     writes = sum(n for op, n in calls.items() if op in ("TransactWriteItems", "UpdateItem", "PutItem"))
-    assert writes == 100 and calls.get("BatchGetItem", 0) <= 2 and "Query" not in calls and "Scan" not in calls
-    assert sum(calls.values()) <= 102, calls
+    assert writes == math.ceil(100 / CHUNK_TASKS) == 3, calls  # one transaction a chunk (was: one a task)
+    assert calls.get("BatchGetItem", 0) <= 2 and "Query" not in calls and "Scan" not in calls
+    assert sum(calls.values()) <= 5, calls
+    assert all(len(history(f"b{n:03d}")) == 2 and get_task(f"b{n:03d}").body["assignee"] == "alice"
+               for n in range(0, 100, 7))
 
 
 def test_atomic_over_one_transaction_is_400_saying_what_it_needs() -> None:

@@ -1,12 +1,14 @@
 """Bulk task actions (`POST /api/v1/task-actions/{action}`): one action on up to 100 tasks.
 
 Each task gets exactly what its single action would do (the same TaskService method, rules and
-conditional write), so each result carries the status that action would have answered. What
-bulk adds is the read: every task, the caller and the target user are read in one consistent
-BatchGetItem up front, and each task's first read is answered from it (TaskRepository.prefetch). A task
-that changed in between fails its write's condition and takes the single action's own path
-(re-read, re-check, retry). So a bulk claim of 100 tasks is 100 write requests plus two
-BatchGetItems (100 keys each), whatever mix of direct and group candidates it holds.
+conditional writes), so each result carries the status that action would have answered. What
+bulk adds is the read and the transactions: every task, the caller and the target user are read
+up front in consistent BatchGetItems (100 keys each, side by side), each task's first read
+answered from them; then the tasks' writes go in chunks, one TransactWriteItems a chunk with one
+load change per user (tasks.bulk_chunks: a refused chunk is decided again without the task that
+refused it, or taken task by task, so that one task's refusal never fails another). So a bulk
+claim of 100 tasks is 3 transactions plus two BatchGetItems, whatever mix of direct and group
+candidates it holds; each task still writes its own task and history items.
 
 `atomic: true` plans every task the same way but writes through a staging unit of work
 (tasks.unit_of_work.Batch) and commits them all in ONE TransactWriteItems: all or none. DynamoDB takes at most 100 items
@@ -22,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import nullcontext
 
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, BatonError, Conflict
 from baton.settings import get_settings
 from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict
 from baton.tasks.algorithm import MAX_ATTEMPTS
+from baton.tasks.bulk_chunks import BulkRepository, Chunks, ItemResult, SideBySide
 from baton.tasks.domain import AtomicRefused, Task
 from baton.tasks.layout import MAX_ATOMIC_TASKS
 from baton.tasks.repository import TaskRepository
@@ -39,14 +42,6 @@ MAX_TASKS = 100
 ACTIONS = ("claim", "release", "assign", "reassign", "complete", "abandon")
 WITH_USER = frozenset({"assign", "reassign"})
 WITH_COMMENT = frozenset({"assign", "reassign", "complete", "abandon"})
-
-
-@dataclass
-class ItemResult:
-    task_id: str
-    status: int
-    task: Task | None = None
-    error: BatonError | None = None
 
 
 def validate(action: str, task_ids: list[str], user_id: str | None, comment: str | None, atomic: bool) -> None:
@@ -101,20 +96,14 @@ def run(db: Dynamo, caller: Caller, action: str, task_ids: list[str], user_id: s
     require_role(caller)
     users = dict.fromkeys([caller.user_id, *([user_id] if user_id else [])])
     if not atomic:
-        step = _step(TaskService(db, caller, _prefetched(db, UnitOfWork(db), caller, task_ids, users)), action,
-                     user_id, comment)
-        def one(task_id: str) -> ItemResult:
-            try:
-                return ItemResult(task_id, 200, step(task_id))
-            except BatonError as err:
-                return ItemResult(task_id, err.status, error=err)
-        # The tasks' writes are independent: they run concurrently, a bounded pool of them (each
-        # its own conditional transaction, as alone; a shared user's load is asserted by each).
-        workers = min(get_settings().bulk_workers, len(task_ids))
-        if workers <= 1:
-            return [one(t) for t in task_ids]
-        with ThreadPoolExecutor(workers, thread_name_prefix="baton-bulk") as pool:
-            return list(pool.map(one, task_ids))
+        # the reads side by side, then each chunk written while the next one is decided (tasks.bulk_chunks);
+        # one after another with moto, which is not thread-safe
+        concurrent = get_settings().bulk_workers > 1
+        with ThreadPoolExecutor(2, thread_name_prefix="baton-bulk") if concurrent else nullcontext() as pool:
+            tasks = BulkRepository(SideBySide(db, pool) if pool is not None else db)
+            tasks.prefetch(caller.tenant, task_ids, users)
+            step = _step(TaskService(db, caller, tasks), action, user_id, comment)
+            return Chunks(db, tasks, step, pool).run(task_ids)
     for _ in range(MAX_ATTEMPTS):
         try:
             return _atomic(db, caller, action, task_ids, users, user_id, comment)

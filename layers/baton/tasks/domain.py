@@ -215,9 +215,11 @@ class HistoryRaced(Exception):
 class AtomicRefused(Exception):
     """A bulk atomic transaction's condition failed on the change of task `task_id` (None: on
     none the request named); `rule`: the rule that condition stands for, when it is one
-    (separation of duties), named as a single task's refusal names it."""
+    (separation of duties), named as a single task's refusal names it; `index`: the refused
+    operation's place in the transaction (a bulk chunk tells a task's own item from a user's)."""
 
-    def __init__(self, task_id: str | None, rule: str | None = None) -> None:
+    def __init__(self, task_id: str | None, rule: str | None = None, index: int | None = None) -> None:
         super().__init__(f"task {task_id} changed")
         self.task_id = task_id
         self.rule = rule
+        self.index = index

@@ -27,7 +27,7 @@ from baton.tasks.domain import Task
 
 # A group queue's copy serves claim-next for this long (the index it is read from is eventually
 # consistent anyway: a moment behind the table).
-COPY_SECONDS = 1.0
+COPY_SECONDS = 2.0
 MARK_SECONDS = 5.0
 MAX_COPIES = 128
 MAX_MARKS = 4096

@@ -156,7 +156,8 @@ class Batch(UnitOfWork):
             if failed.index >= len(self.owners):
                 raise AtomicRefused(None) from None
             explain = self.whys[failed.index]
-            raise AtomicRefused(self.owners[failed.index], explain(failed.item) if explain else None) from None
+            raise AtomicRefused(self.owners[failed.index], explain(failed.item) if explain else None,
+                                failed.index) from None
 
 
 def _joined_holds(op: Op, new: Op) -> Op:
