@@ -11,6 +11,7 @@ DynamoDB condition.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,8 +27,9 @@ FREE = absent("assignee")
 
 def fields(task: Task) -> Mapping[str, Any]:
     """The task's fields as the declared rules read them (every field, None where unset; an empty
-    ladder is not stored, so it reads as unset)."""
-    return {**dict(task), "escalations": task.escalations or None}
+    ladder is not stored, so it reads as unset): a view of the model's values, not a copy (a copy
+    of every field, five times a task, was a tenth of a bulk request's CPU)."""
+    return ChainMap({"escalations": task.escalations or None}, vars(task))
 
 
 def is_candidate(task: Task, user_id: str, groups: Iterable[str]) -> bool:
