@@ -119,9 +119,9 @@ HOT_LADDER = [{"id": "waiting", "after": "PT1H", "action": "notify"},
               {"id": "held", "after": "PT30M", "from": "claimed", "action": "release"}]
 
 
-def measure_timer_hot_keys(tasks: int, changes: int, endpoint: str) -> dict[str, Any]:
-    """`changes` changes on `tasks` tasks of a busy tenant, every task with HOT_LADDER: the writes of
-    the timer index by partition key, read back from the table's stream."""
+def measure_timer_hot_keys(tasks: int, changes: int, endpoint: str, groups: int = 50) -> dict[str, Any]:
+    """`changes` changes on `tasks` tasks of a busy tenant (in `groups` groups), every task with
+    HOT_LADDER: the writes of the timer index by partition key, read back from the table's stream."""
     import boto3
 
     from baton.storage.dynamo import get_dynamo
@@ -130,18 +130,21 @@ def measure_timer_hot_keys(tasks: int, changes: int, endpoint: str) -> dict[str,
 
     store = get_dynamo()
     arns: list[str] = []
-    written = busy_tenant(store, f"tk-{uuid.uuid4().hex[:6]}", tasks=tasks, changes=changes,
+    written = busy_tenant(store, f"tk-{uuid.uuid4().hex[:6]}", tasks=tasks, changes=changes, groups=groups,
                           ready=lambda: arns.append(enable_stream(store)), fields={"escalations": HOT_LADDER})
     streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name="us-east-1")
     timers = shares(write_counts(stream_records(streams, arns[0])))[GSI_TIMERS]
     return {"changes": written, "tasks": tasks, **timers}
 
 
-def measure_lateness(tasks: int, endpoint: str | None = None) -> dict[str, Any]:
+def measure_lateness(tasks: int, endpoint: str | None = None, spread: float = 6.0, lead: float = 5.0
+                     ) -> dict[str, Any]:
     """`baton serve` (on its own DynamoDB Local, or a fresh table at `endpoint`); `tasks` tasks whose
-    one step falls due over the next few seconds; how late each fired: from its `dueAt`, or from
-    the task's creation when a slow machine created it after that (the step could not fire before
-    its timer was written; `created_late` counts them). The machine's load is recorded beside."""
+    one step falls due over `spread` seconds, the first `lead` (+ 0.05 s a task) seconds after the
+    start; how late each fired: from its `dueAt`, or from the task's creation when a slow machine
+    created it after that (the step could not fire before its timer was written; `created_late`
+    counts them). Read once every step fired, or 3 s after the last fell due (a later one is
+    `unfired`). The machine's load is recorded beside."""
     from baton_local import tokens
     from baton_local.harness import Server, request
 
@@ -150,9 +153,7 @@ def measure_lateness(tasks: int, endpoint: str | None = None) -> dict[str, Any]:
     server = Server(state, *engine).start()
     try:
         admin = tokens.issue(tokens.load_key(state), user="admin", tenant="workflow", roles=["admin"], ttl=3600)
-        spread = 6.0
-        lead = 5.0 + tasks * 0.05  # time to create them all before the first falls due
-        start = datetime.now().astimezone() + timedelta(seconds=lead)
+        start = datetime.now().astimezone() + timedelta(seconds=lead + tasks * 0.05)
         ids = []
         for n in range(tasks):
             due_at = start + timedelta(seconds=spread * n / max(tasks, 1))
@@ -163,11 +164,20 @@ def measure_lateness(tasks: int, endpoint: str | None = None) -> dict[str, Any]:
                 "escalations": [{"id": "s", "after": "PT1M", "from": "due", "action": "notify"}]})
             assert status == 201, status
             ids.append(task)
-        time.sleep(max(0.0, (start - datetime.now().astimezone()).total_seconds()) + spread + 3)
+        time.sleep(max(0.0, (start - datetime.now().astimezone()).total_seconds()) + spread)  # the last falls due
+        deadline = time.monotonic() + 3
+        read: dict[str, Any] = {}
+        while len(read) < len(ids):  # each task read until its step fired, or the deadline; one unfired one
+            for task in [t for t in ids if t not in read]:  # ends a pass, so the server is left to fire it
+                _, body = request(server.base, "GET", f"/api/v1/tasks/{task}", admin)
+                if not body["escalations"][0]["firedAt"] and time.monotonic() <= deadline:
+                    time.sleep(0.25)
+                    break
+                read[task] = body
         late: list[float] = []
         unfired = created_late = 0
         for task in ids:
-            _, body = request(server.base, "GET", f"/api/v1/tasks/{task}", admin)
+            body = read[task]
             step = body["escalations"][0]
             if not step["firedAt"]:
                 unfired += 1

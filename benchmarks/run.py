@@ -71,6 +71,7 @@ class Sizes:
     drain_tasks: int = 2000
     hot_tasks: int = 1000
     hot_changes: int = 10_000
+    hot_groups: int = 50  # ... their tasks spread over this many groups of 5 members
     people_ops: int = 2000
     routing_tasks: int = 100  # round-robin and least-loaded over 5 members (benchmarks/routing.py)
     routing_race: tuple[int, int, int] = (8, 32, 200)  # router workers, claim-next users, tasks
@@ -78,6 +79,8 @@ class Sizes:
     audit_events: tuple[int, ...] = (100, 100_000)  # a tenant's audit page at these history sizes
     sweep_pending: int = 100_000  # escalation timers not yet due, around the 10 due ones
     lateness_tasks: int = 200  # escalation steps timed under `baton serve`
+    lateness_spread: float = 6.0  # ... falling due over this many seconds, the first this long after the start:
+    lateness_lead: float = 5.0  # (plus 0.05 s a task, to create them all before the first falls due)
     families: tuple[str, ...] = ("itential", "tasks", "directory", "processmaker", "journey", "conductorone",
                                  "docs")
     fresh_engines: bool = True  # a DynamoDB Local for each table-filling section
@@ -88,9 +91,9 @@ class Sizes:
 
 QUICK = Sizes(cold_runs=1, warm_requests=30, claimers=8, race_rounds=1, users=60, groups=3, members=10,
               deep_start=50, page=5, history=(0, 50), user_groups=(1, 3), drain_workers=4, drain_tasks=20,
-              hot_tasks=20, hot_changes=60, people_ops=40, team_history=10,
+              hot_tasks=20, hot_changes=60, hot_groups=4, people_ops=40, team_history=10,
               routing_tasks=10, routing_race=(4, 8, 30), audit_events=(100, 1_000),
-              sweep_pending=300, lateness_tasks=10,
+              sweep_pending=300, lateness_tasks=10, lateness_spread=2.0, lateness_lead=1.5,
               families=("itential",), fresh_engines=False, inbox_tasks=0)
 
 
@@ -713,7 +716,7 @@ def measure_hot_keys(sizes: Sizes, endpoint: str) -> dict[str, Any]:
     store = get_dynamo()
     arns: list[str] = []
     changes = busy_tenant(store, f"hk-{uuid.uuid4().hex[:6]}", tasks=sizes.hot_tasks, changes=sizes.hot_changes,
-                          ready=lambda: arns.append(enable_stream(store)))
+                          groups=sizes.hot_groups, ready=lambda: arns.append(enable_stream(store)))
     streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name="us-east-1")
     result = shares(write_counts(stream_records(streams, arns[0])))
     return {"changes": changes, "tasks": sizes.hot_tasks, "max_share": max(v["max_share"] for v in result.values()),
@@ -968,9 +971,11 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
         section("escalations", on_fresh_engine(lambda counter, client, _e: {
             "escalation_sweep": escalations.measure_sweep(counter, client, sizes.sweep_pending)}))
         section("lateness", lambda: {"escalation_lateness": escalations.measure_lateness(
-            sizes.lateness_tasks, None if sizes.fresh_engines else shared_engine()[2])})
+            sizes.lateness_tasks, None if sizes.fresh_engines else shared_engine()[2], sizes.lateness_spread,
+            sizes.lateness_lead)})
         section("timer_hot_keys", on_fresh_engine(lambda _n, _c, endpoint: {
-            "timer_hot_keys": escalations.measure_timer_hot_keys(sizes.hot_tasks, sizes.hot_changes, endpoint)}))
+            "timer_hot_keys": escalations.measure_timer_hot_keys(sizes.hot_tasks, sizes.hot_changes, endpoint,
+                                                                 sizes.hot_groups)}))
         section("routing", on_fresh_engine(lambda _n, _c, endpoint: {
             "routing_spread": routing.measure_spread(sizes.routing_tasks),
             "routing_race": routing.measure_race(*sizes.routing_race),

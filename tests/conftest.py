@@ -1,7 +1,8 @@
 """Fixtures: a fresh table per test, on moto or on Amazon DynamoDB Local; and the tiers.
 
-Every test gets its own table (a random name), so nothing is ever wiped or shared. DynamoDB
-Local runs once per test process, in memory, with the machine's Java.
+Every test gets its own table (a random name), so nothing is ever wiped or shared; on DynamoDB
+Local it is deleted after the test. DynamoDB Local runs once per test process, in memory, with
+the machine's Java.
 
 A test's tier is its folder (tests/unit, tests/integration, tests/browser, tests/infra), given
 to it as a marker of that name; `make unit` runs `-m unit`, and so on. The one exception: a unit
@@ -10,11 +11,13 @@ integration tier (`backend[ddblocal]` is marked `integration`), so a divergence 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,6 +63,12 @@ def ddb_local() -> Iterator[DynamoDBLocal]:
     engine.stop()
 
 
+@pytest.fixture(scope="session")
+def ddb_admin(ddb_local: DynamoDBLocal) -> Any:
+    """A client of the test process's DynamoDB Local for the fixtures' own housekeeping."""
+    return ddb_local.client()
+
+
 @pytest.fixture
 def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws():
@@ -73,7 +82,10 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def local_table(monkeypatch: pytest.MonkeyPatch, ddb_local: DynamoDBLocal) -> Iterator[str]:
+def local_table(monkeypatch: pytest.MonkeyPatch, ddb_local: DynamoDBLocal, ddb_admin: Any) -> Iterator[str]:
+    """A new table on the test process's DynamoDB Local, deleted after the test: an engine
+    holding every table of the run would make each next CreateTable (and every request after a
+    schema change) slower, as SQLite reads its whole schema again (docs/decisions.md)."""
     table = f"baton-{uuid.uuid4().hex[:10]}"
     _use(monkeypatch, table, ddb_local.endpoint)
     from baton.storage.dynamo import get_dynamo
@@ -81,6 +93,8 @@ def local_table(monkeypatch: pytest.MonkeyPatch, ddb_local: DynamoDBLocal) -> It
     ensure_table(get_dynamo().client, table)
     yield "ddblocal"
     get_settings.cache_clear()
+    with contextlib.suppress(ddb_admin.exceptions.ResourceNotFoundException):
+        ddb_admin.delete_table(TableName=table)
 
 
 @pytest.fixture(params=["moto", "ddblocal"])

@@ -64,6 +64,11 @@ def _get(server: Server, admin: str, task: str) -> dict[str, Any]:
     return dict(body)
 
 
+# Long enough to create the tasks and kill the server before the first falls due (asserted
+# below: `killed` is before every `dueAt`), at a loaded machine's pace (7 requests).
+DUE_IN = 10
+
+
 def test_steps_due_while_the_server_was_killed_fire_after_restart(tmp_path: Path, ddb_local: DynamoDBLocal) -> None:
     engine = on_engine(ddb_local)
     first = Server(tmp_path, *engine).start()
@@ -72,10 +77,11 @@ def test_steps_due_while_the_server_was_killed_fire_after_restart(tmp_path: Path
     try:
         for task in tasks:
             status, body = request(first.base, "POST", "/api/v1/tasks", admin, {
-                "id": task, "name": task, "candidateGroups": ["ops"], "dueDate": _due_in(20), "escalations": [STEP]})
+                "id": task, "name": task, "candidateGroups": ["ops"], "dueDate": _due_in(DUE_IN),
+                "escalations": [STEP]})
             assert status == 201, body
         status, done = request(first.base, "POST", "/api/v1/tasks", admin, {
-            "id": "kill-done", "name": "done", "candidateUsers": ["admin"], "dueDate": _due_in(20),
+            "id": "kill-done", "name": "done", "candidateUsers": ["admin"], "dueDate": _due_in(DUE_IN),
             "escalations": [STEP]})
         assert status == 201, done
         assert request(first.base, "POST", "/api/v1/tasks/kill-done/action/complete", admin)[0] == 200

@@ -18,7 +18,10 @@ from tests.support.localserver import Server, on_engine, request
 pytestmark = pytest.mark.xdist_group("http_race")
 
 CLAIMERS = 64
-ROUNDS = 20
+# With the claim's conditions left out of its transaction, 19 of 20 rounds of 64 claimers had
+# several winners (up to 8): ten rounds show such a fault all but surely.
+CLAIM_ROUNDS = 10
+ROUNDS = 20  # of the mixed claims, releases and reassigns
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,7 @@ def burst(base: str, calls: list[tuple[str, str, str, Any]]) -> list[tuple[int, 
 def test_64_claimers_exactly_one_winner_each_round(served: tuple[Server, dict[str, str]]) -> None:
     srv, tokens = served
     users = [u for u in tokens if u != "admin"]
-    for n in range(ROUNDS):
+    for n in range(CLAIM_ROUNDS):
         task = f"http-race-{n}"
         status, _ = request(srv.base, "POST", "/api/v1/tasks", tokens["admin"],
                             {"id": task, "name": "Race", "candidateUsers": users})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,13 @@ def test_an_offboarding_killed_half_way_is_finished_by_a_second_call_and_no_task
     admin, alice = token(tmp_path, "admin", "admin"), token(tmp_path, "alice", "operations")
     ids = [f"leave-{n:03d}" for n in range(TASKS)]
     try:
-        for task in ids:
+        def create(task: str) -> None:
             status, body = request(first.base, "POST", "/api/v1/tasks", admin,
                                    {"id": task, "name": task, "candidateUsers": ["alice", "bob"]})
             assert status == 201, body
+
+        with ThreadPoolExecutor(4) as pool:  # the server's worker processes answer them side by side
+            list(pool.map(create, ids))
         for chunk in (ids[:100], ids[100:]):
             status, body = request(first.base, "POST", "/api/v1/task-actions/claim", alice, {"taskIds": chunk})
             assert status == 200 and {r["status"] for r in body["results"]} == {200}, body
@@ -88,11 +92,13 @@ def test_an_offboarding_killed_half_way_is_finished_by_a_second_call_and_no_task
         assert {(r["outcome"], r["assignee"]) for r in mine} == {("reassigned", "bob")}, mine[:3]
         assert not finished & before and finished | before == set(ids)  # the rest, and only the rest
         assert held(second, admin, "bob") == set(ids) and held(second, admin, "alice") == set()
-        moves: Counter[int] = Counter()
-        for task in ids:
+        def moved(task: str) -> int:
             status, page = request(second.base, "GET", f"/api/v1/tasks/{task}/history?limit=100", admin)
             assert status == 200, page
-            moves[len([e for e in page["items"] if e["reason"] == "offboarding"])] += 1
+            return len([e for e in page["items"] if e["reason"] == "offboarding"])
+
+        with ThreadPoolExecutor(4) as pool:
+            moves: Counter[int] = Counter(pool.map(moved, ids))
         assert moves == {1: TASKS}, moves  # each task moved exactly once across both calls
         found = users(second, admin)
         assert (found["alice"]["load"], found["bob"]["load"]) == (0, TASKS)

@@ -113,12 +113,12 @@ def test_list_calls_stay_bounded(local_table: str) -> None:
 def test_concurrent_double_post(local_table: str) -> None:
     """Two POSTs of the same id at once, on DynamoDB Local: one 201, one 400, every round."""
     seed()
-    for round_no in range(10):
-        uid = f"racer{round_no}"
-        call("PUT", f"/api/v1/users/{uid}", {"username": uid}, user="root", roles=ADMIN)
-        post = partial(pm, "POST", BASE + "/assignee", {"aas_uid": uid, "aas_type": "user"}, PM)
-        with in_processes(2):
+    with in_processes(2):  # two worker processes for every round: the two POSTs race in them
+        for round_no in range(10):
+            uid = f"racer{round_no}"
+            call("PUT", f"/api/v1/users/{uid}", {"username": uid}, user="root", roles=ADMIN)
+            post = partial(pm, "POST", BASE + "/assignee", {"aas_uid": uid, "aas_type": "user"}, PM)
             results = [r.status for r in concurrently([post, post])]
-        assert sorted(results) == [201, 400], results
-        listed = [a["aas_uid"] for a in pm("GET", BASE + "/assignee").body]
-        assert listed.count(uid) == 1
+            assert sorted(results) == [201, 400], results
+            listed = [a["aas_uid"] for a in pm("GET", BASE + "/assignee").body]
+            assert listed.count(uid) == 1
