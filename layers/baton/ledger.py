@@ -48,6 +48,8 @@ def _value(task: Mapping[str, Any] | None, name: str) -> Any:
     if task is None:
         return None
     value = task.get(_FIELD_OF.get(name, name))
+    if value is None:
+        return None
     dump = getattr(value, "model_dump", None)  # a nested model (the policy)
     if name == "variables" and value is not None:  # any JSON (floats too): as its canonical text
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
@@ -81,10 +83,14 @@ def served(event: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# json.dumps(body, sort_keys=True, separators=(",", ":")), its encoder made once
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def canonical(event: Mapping[str, Any]) -> str:
     """The canonical JSON of an event (served form, without `hash`): sorted keys, no spaces."""
     body = {k: v for k, v in served(event).items() if k != "hash"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(body)
 
 
 def event_hash(previous: str | None, event: Mapping[str, Any]) -> str:

@@ -178,9 +178,9 @@ def record_changes(old: Task, new: Task, event: HistoryEvent, expired: HistoryEv
     if expired is not None:
         before = old.model_copy(update={"assignee": None, "leaseExpiresAt": None})
         if not expired.changes:
-            expired.changes = ledger.changes(dict(old), dict(before))
+            expired.changes = ledger.changes(vars(old), vars(before))
     if not event.changes:
-        event.changes = ledger.changes(dict(before), dict(new))
+        event.changes = ledger.changes(vars(before), vars(new))  # the models' values, read, not copied
 
 
 def stamp_chain(old: Task | None, new: Task, events: list[HistoryEvent]) -> None:

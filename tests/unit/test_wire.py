@@ -1,0 +1,195 @@
+"""storage.wire: a large TransactWriteItems's body made without botocore's walk is the very body
+botocore's own serializer makes from the same parameters, byte for byte (generated transactions
+of every action kind, and every kind of bulk write Baton sends, on moto and DynamoDB Local); the
+endpoint is the same; anything the shortcut does not handle takes botocore's own path."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.serialize import create_serializer
+from botocore.session import Session
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from baton.storage import wire
+from baton.storage.dynamo import get_dynamo
+from tests.support import ADMIN, bulk, call, seed
+from tests.support import create_task as create
+
+_REFERENCE = "test.reference"
+
+
+class _Sent:
+    """What a client sent: each TransactWriteItems's URL and body, and the body botocore's own
+    serializer makes from the parameters as they were when the shortcut took them."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, bytes, bytes]] = []
+        self.shortcuts = 0  # the requests whose body the shortcut made
+
+    def called(self, context: dict[str, Any], **_: Any) -> None:
+        self.shortcuts += wire._KEPT in context
+
+    def keep(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if model.name == wire.OPERATION:
+            context[_REFERENCE] = (copy.deepcopy(params), model)
+
+    def created(self, request: Any, **_: Any) -> None:
+        kept = request.context.pop(_REFERENCE, None)
+        if kept is not None:
+            body = create_serializer("json", include_validation=False).serialize_to_request(*kept)["body"]
+            self.requests.append((request.url, bytes(request.body), body))
+
+
+@contextmanager
+def watched(client: Any) -> Iterator[_Sent]:
+    sent = _Sent()
+    client.meta.events.register("before-parameter-build", sent.keep)  # after botocore's token, before wire's
+    client.meta.events.register("request-created.dynamodb.TransactWriteItems", sent.created)
+    client.meta.events.register("before-call", sent.called)  # before wire's
+    try:
+        yield sent
+    finally:
+        client.meta.events.unregister("before-call", sent.called)
+        client.meta.events.unregister("before-parameter-build", sent.keep)
+        client.meta.events.unregister("request-created.dynamodb.TransactWriteItems", sent.created)
+
+
+class _Raw:
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield b"{}"
+
+
+def _answer(**_: Any) -> AWSResponse:
+    return AWSResponse("https://dynamodb", 200, {"Content-Type": "application/x-amz-json-1.0"}, _Raw())  # type: ignore[arg-type]
+
+
+def offline(fast: bool) -> Any:
+    """A DynamoDB client with AWS's own endpoint resolution that sends nothing (each call answered {})."""
+    client = Session().create_client("dynamodb", region_name="eu-west-1", aws_access_key_id="x",
+                                     aws_secret_access_key="x", config=Config(parameter_validation=False))
+    client.meta.events.register_first("before-send.dynamodb", _answer)  # type: ignore[arg-type]
+    return wire.register(client) if fast else client
+
+
+# ---- generated transactions ---------------------------------------------------------------------
+_text = st.text(max_size=12)  # any Unicode: json.dumps escapes it as botocore's does
+_scalar = st.one_of(st.builds(lambda s: {"S": s}, _text), st.builds(lambda n: {"N": str(n)}, st.integers()),
+                    st.builds(lambda b: {"BOOL": b}, st.booleans()), st.just({"NULL": True}),
+                    st.builds(lambda ss: {"SS": ss}, st.lists(_text, min_size=1, max_size=3, unique=True)),
+                    st.builds(lambda ns: {"NS": [str(n) for n in ns]}, st.lists(st.integers(), min_size=1, max_size=3)))
+_value = st.recursive(_scalar, lambda inner: st.one_of(
+    st.builds(lambda v: {"L": v}, st.lists(inner, max_size=3)),
+    st.builds(lambda v: {"M": v}, st.dictionaries(_text, inner, max_size=3))), max_leaves=8)
+_item = st.dictionaries(_text, _value, min_size=1, max_size=6)
+_condition = st.fixed_dictionaries({"ConditionExpression": st.just("attribute_not_exists(#a) OR #a = :v"),
+                                    "ExpressionAttributeNames": st.just({"#a": "pk"}),
+                                    "ExpressionAttributeValues": st.builds(lambda v: {":v": v}, _value)})
+
+
+def _action(kind: str, item: dict[str, Any], condition: dict[str, Any] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"TableName": "baton", ("Item" if kind == "Put" else "Key"): item}
+    if kind == "Update":
+        body.update(UpdateExpression="SET #n = if_not_exists(#n, :z) + :d",
+                    ExpressionAttributeNames={"#n": "load"},
+                    ExpressionAttributeValues={":z": {"N": "0"}, ":d": {"N": "1"}})
+    if condition is not None:
+        body.update({**condition, "ExpressionAttributeNames": {**body.get("ExpressionAttributeNames", {}),
+                                                               **condition["ExpressionAttributeNames"]},
+                     "ExpressionAttributeValues": {**body.get("ExpressionAttributeValues", {}),
+                                                   **condition["ExpressionAttributeValues"]},
+                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD"})
+    if kind == "ConditionCheck" and condition is None:
+        body.update(ConditionExpression="attribute_exists(pk)")
+    return {kind: body}
+
+
+_actions = st.lists(st.builds(_action, st.sampled_from(["Put", "Delete", "ConditionCheck", "Update"]), _item,
+                              st.none() | _condition), min_size=1, max_size=wire.FAST_ITEMS + 8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(actions=_actions, token=st.none() | st.just("a-token"))
+def test_generated_transactions_are_the_bodies_botocore_makes(actions: list[dict[str, Any]], token: str | None) -> None:
+    client = offline(fast=True)
+    extra = {"ClientRequestToken": token} if token else {}  # else botocore adds one (after which the body is made)
+    with watched(client) as sent:
+        client.transact_write_items(TransactItems=actions, ReturnConsumedCapacity="TOTAL", **extra)
+    ((_, body, reference),) = sent.requests
+    assert body == reference
+    assert sent.shortcuts == (len(actions) >= wire.FAST_ITEMS)
+    assert wire.plain({"TransactItems": actions}, client.meta.service_model.operation_model(wire.OPERATION).input_shape)
+
+
+def test_the_endpoint_and_body_are_those_without_the_shortcut() -> None:
+    actions = [_action("Put", {"pk": {"S": f"T#{i}"}, "n": {"N": str(i)}, "é": {"L": [{"S": "ü\n\""}]}}, None)
+               for i in range(wire.FAST_ITEMS + 1)]
+    seen = []
+    for fast in (True, False):
+        client = offline(fast)
+        with watched(client) as sent:
+            client.transact_write_items(TransactItems=actions, ClientRequestToken="t")
+        seen.append((*sent.requests[0][:2], sent.shortcuts))
+    assert seen[0][:2] == seen[1][:2] and (seen[0][2], seen[1][2]) == (1, 0)
+    assert seen[0][0].startswith("https://dynamodb.eu-west-1.amazonaws.com")
+
+
+def test_a_binary_attribute_takes_botocores_own_path() -> None:
+    actions = [_action("Put", {"pk": {"S": f"T#{i}"}, "b": {"B": b"\x00\xff"}}, None) for i in range(wire.FAST_ITEMS)]
+    client = offline(fast=True)
+    with watched(client) as sent:
+        client.transact_write_items(TransactItems=actions, ClientRequestToken="t")
+    ((_, body, reference),) = sent.requests
+    assert body == reference and b'"B": "AP8="' in body and not sent.shortcuts
+
+
+def test_a_member_the_shape_does_not_know_fails_as_botocore_fails() -> None:
+    actions = [{"Put": {"TableName": "baton", "Itme": {"pk": {"S": str(i)}}}} for i in range(wire.FAST_ITEMS)]
+    for fast in (True, False):
+        with pytest.raises(KeyError, match="Itme"):
+            offline(fast).transact_write_items(TransactItems=actions)
+
+
+def test_small_transactions_and_other_operations_are_left_alone() -> None:
+    client = offline(fast=True)
+    shape = client.meta.service_model.operation_model(wire.OPERATION).input_shape
+    assert wire.plain({"TransactItems": [_action("Put", {"pk": {"S": "x"}}, None)]}, shape)
+    with watched(client) as sent:
+        client.transact_write_items(TransactItems=[_action("Put", {"pk": {"S": "x"}}, None)], ClientRequestToken="t")
+        client.put_item(TableName="baton", Item={"pk": {"S": "x"}})
+    assert [r[1] == r[2] for r in sent.requests] == [True]
+
+
+# ---- Baton's own bulk writes, every kind ----------------------------------------------------------
+@pytest.mark.usefixtures("backend", "controlled_clock")
+def test_every_kind_of_bulk_write_sends_botocores_body() -> None:
+    seed()
+    ids = [f"w{i:03d}" for i in range(40)]
+    for i, task in enumerate(ids):
+        offered: dict[str, Any] = {"candidateGroups": ["ops"]} if i % 2 else {"candidateUsers": ["alice", "bob"]}
+        create(task, **offered)
+    client = get_dynamo().client
+    with watched(client) as sent:
+        steps = [("claim", {}, "alice"), ("release", {}, "alice"),
+                 ("assign", {"userId": "bob", "comment": "c"}, "root"),
+                 ("reassign", {"userId": "alice", "comment": "r"}, "root"), ("complete", {"comment": "done"}, "alice")]
+        for action, extra, user in steps:
+            r = bulk(action, {"taskIds": ids, **extra}, user=user, roles=ADMIN if user == "root" else ("operations",))
+            assert r.status == 200 and {i["status"] for i in r.body["results"]} == {200}, (action, r)
+        others = [f"x{i:03d}" for i in range(30)]
+        for task in others:
+            create(task, candidateGroups=["ops"])
+        r = bulk("abandon", {"taskIds": others}, user="root", roles=ADMIN)
+        assert r.status == 200, r
+        r = bulk("claim", {"taskIds": others[:20], "atomic": True}, user="alice", roles=("operations",))
+        assert r.status in (200, 409), r
+    assert sent.shortcuts >= 6
+    assert all(body == reference for _, body, reference in sent.requests)
+    assert call("GET", "/api/v1/tasks/w000").body["status"] == "completed"
