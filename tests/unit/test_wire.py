@@ -6,6 +6,7 @@ endpoint is the same; anything the shortcut does not handle takes botocore's own
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -71,6 +72,7 @@ def _answer(**_: Any) -> AWSResponse:
     return AWSResponse("https://dynamodb", 200, {"Content-Type": "application/x-amz-json-1.0"}, _Raw())  # type: ignore[arg-type]
 
 
+@functools.cache  # one of each per test process: making a client costs more than a generated example
 def offline(fast: bool) -> Any:
     """A DynamoDB client with AWS's own endpoint resolution that sends nothing (each call answered {})."""
     client = Session().create_client("dynamodb", region_name="eu-west-1", aws_access_key_id="x",
