@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import escalations, routing
+from benchmarks.latency import Cassette
 from infra.environment import FUNCTION_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,20 +212,20 @@ def measure_calls(counter: Counter, client: Any) -> tuple[dict[str, Any], dict[s
 
     calls: dict[str, Any] = {}
     recorded: dict[str, dict[str, Any]] = {}
-    recorder = Recorder(client)
-    for name, op in OPS.items():
-        tenant = f"bench-{name}-{uuid.uuid4().hex[:6]}"
-        seed(tenant)
-        for prep in op.before:
-            status, _ = invoke(prep, tenant)
-            assert status == 200, (name, status)
-        counter.reset()
-        recorder.clear()
-        status, event = invoke(op, tenant)
-        assert 200 <= status < 300, (name, status)
-        calls[name] = counter.snapshot()
-        recorded[name] = {"event": event, "cassette": {k: list(v) for k, v in recorder.cassette.items()},
-                          "requests": list(recorder.requests), "family": op.family()}
+    with contextlib.closing(Recorder(client)) as recorder:  # closed: what comes after is not copied
+        for name, op in OPS.items():
+            tenant = f"bench-{name}-{uuid.uuid4().hex[:6]}"
+            seed(tenant)
+            for prep in op.before:
+                status, _ = invoke(prep, tenant)
+                assert status == 200, (name, status)
+            counter.reset()
+            recorder.clear()
+            status, event = invoke(op, tenant)
+            assert 200 <= status < 300, (name, status)
+            calls[name] = counter.snapshot()
+            recorded[name] = {"event": event, "cassette": {k: list(v) for k, v in recorder.cassette.items()},
+                              "requests": list(recorder.requests), "family": op.family()}
     return calls, recorded
 
 
@@ -232,13 +233,13 @@ BULK_TASKS = 100
 SINGLE_CLAIMS = 11
 
 
-def measure_bulk(counter: Counter, client: Any) -> dict[str, Any]:
+def measure_bulk(counter: Counter, client: Any) -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
     """`bulk_claim_100`: one user claims 100 tasks in one bulk request (half of them as a direct
     candidate, half through a group): round trips, capacity and time of that request, against a
     single claim's; on DynamoDB Local, then again (`modelled`) with every call answered by the
     latency model of benchmarks/latency.py (DynamoDB's service time, no CPU on this machine)."""
     from baton_local.harness import call, seed
-    from benchmarks.latency import SERVICE_MS, LatencyModel, record, timed
+    from benchmarks.latency import record
 
     tenant = f"bench-bulk-{uuid.uuid4().hex[:6]}"
     seed(tenant)
@@ -274,8 +275,18 @@ def measure_bulk(counter: Counter, client: Any) -> dict[str, Any]:
         tapes.append((task, tape))
     result["single_claim_ms"] = round(statistics.median(singles), 1)
     result["ratio_to_single"] = round(ms / result["single_claim_ms"], 2)
-    # The same requests again, each call answered by the latency model (its recorded answer after
-    # SERVICE_MS): bulk and single claims alternate, so that both see the machine alike.
+    return result, lambda: _bulk_modelled(client, tenant, bulk, bulk_tape, tapes)
+
+
+def _bulk_modelled(client: Any, tenant: str, bulk: Callable[[], None], bulk_tape: Cassette,
+                   tapes: list[tuple[str, Cassette]]) -> dict[str, Any]:
+    """`measure_bulk`'s requests again, each call answered by the latency model (its recorded
+    answer after SERVICE_MS), once DynamoDB Local has stopped (it answers none of them, and a JVM
+    still compiling and collecting on these 2 cores would be noise, as in the cold and warm
+    sections): bulk and single claims alternate, so that both see the machine alike."""
+    from baton_local.harness import call
+    from benchmarks.latency import SERVICE_MS, LatencyModel, timed
+
     model = LatencyModel(client, SERVICE_MS)
     bulks, ones = [], []
     for n, (task, tape) in enumerate(tapes):
@@ -288,14 +299,13 @@ def measure_bulk(counter: Counter, client: Any) -> dict[str, Any]:
             bulks.append(timed(model, bulk_tape, bulk, 1))
     single_ms = statistics.median(o["ms"] for o in ones)
     bulk_ms = statistics.median(b["ms"] for b in bulks)
-    result["modelled"] = {
+    return {
         "service_ms": SERVICE_MS, "bulk_ms": round(bulk_ms, 1), "single_claim_ms": round(single_ms, 1),
         "ratio_to_single": round(bulk_ms / single_ms, 2),
         "bulk_cpu_ms": round(statistics.median(b["cpu_ms"] for b in bulks), 1),
         "single_cpu_ms": round(statistics.median(o["cpu_ms"] for o in ones), 1),
         "bulk_calls": bulks[0]["calls"], "single_calls": ones[0]["calls"],
         "max_in_flight": max(b["max_in_flight"] for b in bulks), "runs": [len(bulks), len(ones)]}
-    return result
 
 
 # ---- cold start and warm path (fresh interpreters) -------------------------------------------
@@ -926,7 +936,8 @@ def run(sizes: Sizes, build_layer: bool, only: tuple[str, ...] = SECTIONS,
 
     with local_table() as (client, counter, _):
         calls, recorded = measure_calls(counter, client)
-        bulk_claim = measure_bulk(counter, client)
+        bulk_claim, bulk_modelled = measure_bulk(counter, client)
+    bulk_claim["modelled"] = bulk_modelled()  # the engine stopped
     # DynamoDB Local (a JVM still compiling and collecting after the recording) is stopped
     # while fresh interpreters are timed: on 2 cores it would be noise in every ratio.
     results["ddb_calls"] = calls

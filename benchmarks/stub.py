@@ -21,8 +21,15 @@ class Recorder:
     def __init__(self, client: Any) -> None:
         self.cassette: Cassette = defaultdict(list)
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.client = client
         client.meta.events.register("after-call.dynamodb", self._record)
         client.meta.events.register("provide-client-params.dynamodb", self._request)
+
+    def close(self) -> None:
+        """Stop recording: a recorder left on the client copies every later call's parameters and
+        answer through JSON (some 10 ms of CPU for a bulk request of 100 tasks)."""
+        self.client.meta.events.unregister("after-call.dynamodb", self._record)
+        self.client.meta.events.unregister("provide-client-params.dynamodb", self._request)
 
     def clear(self) -> None:
         self.cassette.clear()

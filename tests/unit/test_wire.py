@@ -1,12 +1,15 @@
 """storage.wire: a large TransactWriteItems's body made without botocore's walk is the very body
 botocore's own serializer makes from the same parameters, byte for byte (generated transactions
 of every action kind, and every kind of bulk write Baton sends, on moto and DynamoDB Local); the
-endpoint is the same; anything the shortcut does not handle takes botocore's own path."""
+endpoint is the same; anything the shortcut does not handle takes botocore's own path. A large
+read's items taken without botocore's walk are the very answer botocore's parser gives (generated
+BatchGetItem and Query answers); a binary attribute, an error or a small answer is botocore's."""
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -63,9 +66,12 @@ def watched(client: Any) -> Iterator[_Sent]:
         client.meta.events.unregister("request-created.dynamodb.TransactWriteItems", sent.created)
 
 
+_ANSWER = [b"{}"]  # what the offline clients answer (a test may set another body)
+
+
 class _Raw:
     def stream(self, **_: Any) -> Iterator[bytes]:
-        yield b"{}"
+        yield _ANSWER[0]
 
 
 def _answer(**_: Any) -> AWSResponse:
@@ -195,3 +201,118 @@ def test_every_kind_of_bulk_write_sends_botocores_body() -> None:
     assert sent.shortcuts >= 6
     assert all(body == reference for _, body, reference in sent.requests)
     assert call("GET", "/api/v1/tasks/w000").body["status"] == "completed"
+
+
+# ---- an attribute value's walk ----------------------------------------------------------------------
+_any_value = st.recursive(
+    st.one_of(_scalar, st.builds(lambda b: {"B": b}, st.binary(max_size=3)),
+              st.builds(lambda bs: {"BS": bs}, st.lists(st.binary(max_size=3), max_size=2)),
+              st.just({"X": "unknown"}), st.just({"SS": "not a list"}), st.just({"M": ["not", "a", "map"]}),
+              st.just({"L": {"not": "a list"}}), st.just("not a value"), st.just({})),
+    lambda inner: st.one_of(st.builds(lambda v: {"L": v}, st.lists(inner, max_size=3)),
+                            st.builds(lambda v: {"M": v}, st.dictionaries(_text, inner, max_size=3)),
+                            st.builds(lambda a, b: {**a, **b} if isinstance(a, dict) and isinstance(b, dict) else a,
+                                      inner, inner)), max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_any_value)
+def test_an_attribute_values_walk_decides_as_the_shapes_walk(value: Any) -> None:
+    shape = offline(fast=True).meta.service_model.shape_for("AttributeValue")
+    assert wire._attribute_value(shape)
+    fast = wire.plain(value, shape)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(wire, "_attribute_value", lambda _: False)  # the shapes' own walk
+        assert fast == wire.plain(value, shape)
+
+
+def test_only_dynamodbs_attribute_value_takes_the_attribute_values_walk() -> None:
+    model = offline(fast=True).meta.service_model
+    assert wire._attribute_value(model.shape_for("AttributeValue"))
+    assert not wire._attribute_value(model.shape_for("Put"))
+    assert not wire._attribute_value(model.shape_for("KeysAndAttributes"))
+
+
+# ---- large reads' answers ---------------------------------------------------------------------------
+def _parsed(fast: bool, operation: str, body: bytes, **params: Any) -> dict[str, Any]:
+    _ANSWER[0] = body
+    try:
+        answer: dict[str, Any] = getattr(offline(fast), operation)(**params)
+    finally:
+        _ANSWER[0] = b"{}"
+    answer.pop("ResponseMetadata")
+    return answer
+
+
+_items = st.lists(_item, min_size=1, max_size=40)
+_reads: dict[str, dict[str, Any]] = {"batch_get_item": {"RequestItems": {"baton": {"Keys": [{"pk": {"S": "x"}}]}}},
+                                     "query": {"TableName": "baton", "KeyConditionExpression": "pk = :p",
+                                               "ExpressionAttributeValues": {":p": {"S": "x"}}}}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=_items, padding=st.integers(0, wire.FAST_BYTES), operation=st.sampled_from(sorted(_reads)),
+       last=st.none() | _item)
+def test_generated_answers_are_what_botocore_parses(items: list[dict[str, Any]], padding: int, operation: str,
+                                                    last: dict[str, Any] | None) -> None:
+    items = [{**item, "pad": {"S": "p" * padding}} for item in items]  # small and large answers both
+    if operation == "batch_get_item":
+        answer: dict[str, Any] = {"Responses": {"baton": items}, "UnprocessedKeys": {},
+                                  "ConsumedCapacity": [{"TableName": "baton", "CapacityUnits": 2.5}]}
+    else:
+        answer = {"Items": items, "Count": len(items), "ScannedCount": len(items),
+                  **({"LastEvaluatedKey": last} if last else {})}
+    body = json.dumps(answer).encode()
+    assert _parsed(True, operation, body, **_reads[operation]) == _parsed(False, operation, body, **_reads[operation])
+
+
+class _Operation:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _take(operation: str, body: bytes, status: int = 200) -> tuple[dict[str, Any], bytes]:
+    response: dict[str, Any] = {"status_code": status, "headers": {}, "body": body}
+    customized: dict[str, Any] = {}
+    wire._take_items(operation_model=_Operation(operation), response_dict=response, customized_response_dict=customized)
+    return customized, response["body"]
+
+
+def test_a_large_answer_is_taken_without_botocores_walk_and_a_binary_one_with_it() -> None:
+    items = [{"pk": {"S": f"T#{i}"}, "n": {"N": str(i)}, "pad": {"S": "p" * 100}} for i in range(60)]
+    body = json.dumps({"Items": items, "Count": 60, "ScannedCount": 60}).encode()
+    assert _take("Query", body) == ({"Items": items}, b'{"Count": 60, "ScannedCount": 60}')
+    batch = json.dumps({"Responses": {"baton": items}, "UnprocessedKeys": {}}).encode()
+    assert _take("BatchGetItem", batch) == ({"Responses": {"baton": items}}, b'{"UnprocessedKeys": {}}')
+    for left in (json.dumps({"Items": [{**items[0], "b": {"B": "AP8="}}, *items[1:]], "Count": 60}).encode(),
+                 json.dumps({"Items": [{**items[0], "bs": {"BS": ["AP8="]}}, *items[1:]]}).encode(),
+                 json.dumps({"Items": items[:2], "Count": 2}).encode()):  # binary, binary, small
+        assert _take("Query", left) == ({}, left)
+    assert _take("Scan", body) == ({}, body) and _take("Query", body, status=400) == ({}, body)
+    answer = _parsed(True, "query", json.dumps({"Items": [{**items[0], "b": {"B": "AP8="}}, *items[1:]]}).encode(),
+                     **_reads["query"])
+    assert answer["Items"][0]["b"] == {"B": b"\x00\xff"}  # botocore decoded it
+
+
+@pytest.mark.usefixtures("backend", "controlled_clock")
+def test_batons_large_reads_take_the_shortcut() -> None:
+    """Baton's own client (storage.dynamo) takes a bulk request's read through it, and answers as
+    before."""
+    seed()
+    ids = [f"r{i:03d}" for i in range(40)]
+    for task in ids:
+        create(task, candidateGroups=["ops"], description="d" * 100)
+    taken: list[str] = []
+
+    def spy(operation_model: Any, customized_response_dict: dict[str, Any], **_: Any) -> None:
+        taken.extend(f"{operation_model.name}:{member}" for member in customized_response_dict)
+
+    events = get_dynamo().client.meta.events
+    events.register_last("before-parse.dynamodb", spy)  # after wire's (registered when the client was made)
+    try:
+        r = bulk("claim", {"taskIds": ids}, user="alice", roles=("operations",))
+        assert r.status == 200 and {i["status"] for i in r.body["results"]} == {200}, r
+    finally:
+        events.unregister("before-parse.dynamodb", spy)
+    assert taken == ["BatchGetItem:Responses"], taken
+    assert call("GET", f"/api/v1/tasks/{ids[-1]}").body["assignee"] == "alice"
