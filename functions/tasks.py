@@ -382,8 +382,8 @@ def bulk_action(action: Annotated[Literal[bulk.ACTIONS], SEGMENT, Path()],  # ty
     items: list[dict[str, Any]] = []
     for r in results:
         item: dict[str, Any] = {"taskId": r.task_id, "status": r.status}
-        if r.task is not None:
-            item["task"] = TaskOut.model_validate(r.task.model_dump()).model_dump()
+        if r.task is not None:  # TaskOut is the Task as it is (a Task's dump is a TaskOut's)
+            item["task"] = r.task.model_dump()
         if r.error is not None:
             item["error"] = NATIVE.render(r.error)[1]
         items.append(item)
