@@ -754,8 +754,10 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
         and calls["claim"]["writes"] == 1,
         "no scans": all(c["scans"] == 0 for c in calls.values()),
         "assignee page bounded (start=0: 2 round trips at any size)": r["scale"]["offset_start_0"]["round_trips"] <= 2,
-        "cursor page bounded (1 round trip at any depth)": all(
-            v["round_trips"] == 1 for k, v in r["scale"].items() if k.startswith("cursor_")),
+        # the users page's Query, then its users' load items (one BatchGetItem: People, issue 25)
+        "cursor page bounded (<= 2 round trips, the same at any depth)": len({
+            v["round_trips"] for k, v in r["scale"].items() if k.startswith("cursor_")}) == 1 and all(
+            v["round_trips"] <= 2 for k, v in r["scale"].items() if k.startswith("cursor_")),
         "bulk_claim_100: <= 100 writes, <= 2 reads": r["bulk_claim_100"]["writes"] <= BULK_TASKS
         and r["bulk_claim_100"]["reads"] <= 2,
         # against the latency model (benchmarks/latency.py): DynamoDB Local here is CPU-bound
