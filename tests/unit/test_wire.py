@@ -316,3 +316,27 @@ def test_batons_large_reads_take_the_shortcut() -> None:
         events.unregister("before-parse.dynamodb", spy)
     assert taken == ["BatchGetItem:Responses"], taken
     assert call("GET", f"/api/v1/tasks/{ids[-1]}").body["assignee"] == "alice"
+
+
+# ---- when a request is made ------------------------------------------------------------------------
+def test_when_signed_calls_back_once_a_request_is_signed_on_this_thread_only() -> None:
+    """A bulk chunk's writer tells the planner its request is made (tasks.bulk_chunks): the callback
+    runs inside the call (on `request-created`, after botocore's signer), once for each request the
+    thread makes inside the block, and never for another thread's request or outside the block."""
+    import threading
+
+    client = offline(fast=True)
+    seen: list[str] = []
+
+    def call(key: str) -> None:
+        client.get_item(TableName="baton", Key={"pk": {"S": key}})
+        seen.append(f"returned {key}")
+
+    with wire.when_signed(lambda: seen.append("signed")):
+        call("x")
+        other = threading.Thread(target=call, args=("y",))
+        other.start()
+        other.join()
+        call("z")
+    call("after")
+    assert seen == ["signed", "returned x", "returned y", "signed", "returned z", "returned after"]

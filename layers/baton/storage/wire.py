@@ -34,6 +34,9 @@ compares the parsed answers with botocore's own."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -177,6 +180,26 @@ def _take_items(operation_model: Any, response_dict: dict[str, Any], customized_
     response_dict["body"] = json.dumps(answer).encode("utf-8")
 
 
+_signed = threading.local()  # this thread's call to make when its request is made and signed
+
+
+@contextmanager
+def when_signed(callback: Callable[[], None]) -> Iterator[None]:
+    """Call `callback` once each request this thread makes inside the block is made and signed, just
+    before it is sent: its CPU work done, the rest is waiting for the answer."""
+    _signed.callback = callback
+    try:
+        yield
+    finally:
+        _signed.callback = None
+
+
+def _signed_now(**_: Any) -> None:
+    callback = getattr(_signed, "callback", None)
+    if callback is not None:
+        callback()
+
+
 def register(client: Any) -> Any:
     """Make `client`'s large TransactWriteItems bodies, and take its large reads' items, without the
     walks; returns the client, which
@@ -189,4 +212,5 @@ def register(client: Any) -> Any:
     events.register_last("before-parameter-build", _keep_body)
     events.register_last("before-call", _put_body)
     events.register_last("before-parse.dynamodb", _take_items)
+    events.register_last("request-created.dynamodb", _signed_now)  # after botocore's signer
     return client
