@@ -14,7 +14,7 @@ import pytest
 
 from baton.domain import Caller
 from baton.storage.dynamo import get_dynamo
-from baton.tasks.bulk_chunks import CHUNK_TASKS
+from baton.tasks.bulk_chunks import CHUNK_TASKS, FIRST_CHUNK_TASKS
 from baton.tasks.service import TaskService
 from tests.support import ADMIN, TENANT, bulk, call, claim, counted, get_task, history, seed
 from tests.support import create_task as create
@@ -65,7 +65,7 @@ def test_a_bulk_claim_of_100_is_one_transaction_a_chunk_with_each_task_its_own_w
     ids = mixed("b", 100)
     r, calls = counted(lambda: bulk("claim", {"taskIds": ids}))
     assert r.status == 200 and [i["status"] for i in r.body["results"]] == [200] * 100, r
-    assert calls.get("TransactWriteItems") == math.ceil(100 / CHUNK_TASKS) == 3, calls
+    assert calls.get("TransactWriteItems") == 1 + math.ceil((100 - FIRST_CHUNK_TASKS) / CHUNK_TASKS) == 3, calls
     assert calls.get("BatchGetItem", 0) <= 2 and set(calls) == {"TransactWriteItems", "BatchGetItem"}, calls
     for task in ids:
         assert get_task(task).body["assignee"] == "alice"
@@ -155,6 +155,11 @@ def test_capacity_reached_before_the_chunk_is_written_takes_its_tasks_one_by_one
     assert load("alice") == 10 and get_task("other").body["assignee"] == "alice"
 
 
+def _chunks(tasks: int) -> int:
+    """The transactions a request of `tasks` tasks that all write is written in."""
+    return 1 if tasks <= FIRST_CHUNK_TASKS else 1 + math.ceil((tasks - FIRST_CHUNK_TASKS) / CHUNK_TASKS)
+
+
 def test_bulk_release_and_complete_move_the_load_once_a_chunk() -> None:
     seed()
     ids = mixed("r", 40)
@@ -162,10 +167,10 @@ def test_bulk_release_and_complete_move_the_load_once_a_chunk() -> None:
     assert load("alice") == 40
     r, calls = counted(lambda: bulk("release", {"taskIds": ids[:30] + ["nope"]}))
     assert [i["status"] for i in r.body["results"]] == [200] * 30 + [404], r
-    assert calls.get("TransactWriteItems") == 1 and load("alice") == 10
+    assert calls.get("TransactWriteItems") == _chunks(31) == 2 and load("alice") == 10  # 16 + 15
     r, calls = counted(lambda: bulk("complete", {"taskIds": ids[25:], "comment": "done"}))
     assert [i["status"] for i in r.body["results"]] == [403] * 5 + [200] * 10, r  # released ones: not hers
-    assert calls.get("TransactWriteItems") == 1 and load("alice") == 0
+    assert calls.get("TransactWriteItems") == _chunks(15) == 1 and load("alice") == 0
     assert [e["action"] for e in history(ids[39])] == ["create", "claim", "complete"]
     r = bulk("assign", {"taskIds": ids[:3], "userId": "bob", "comment": "yours"}, user="root", roles=ADMIN)
     assert [i["status"] for i in r.body["results"]] == [400, 200, 400], r  # bob: a candidate of odd ones only

@@ -2,7 +2,7 @@
 read's items without botocore's walk of the output shape.
 
 botocore serializes a request by walking its parameters against the operation's input shape,
-one method call per value (a bulk request's chunk of 34 tasks is some 3,000 attribute values: a
+one method call per value (a bulk request's chunk of 42 tasks is some 3,500 attribute values: a
 fifth of the request's CPU). For the JSON protocol that walk changes nothing but blobs, timestamps
 and floats (base64, epoch seconds); every other value is written as it is, and the body is
 `json.dumps` of the result. So where the parameters hold none of those (checked against the shape:

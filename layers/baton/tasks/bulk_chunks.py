@@ -2,8 +2,8 @@
 
 Each task is decided as its single action decides it (the same TaskService method, from the
 request's one read), and its writes are staged through the atomic path's unit of work
-(tasks.unit_of_work.Batch): a chunk of up to CHUNK_TASKS tasks (and 100 items) is ONE
-TransactWriteItems, each task still its own conditional writes of its task item and history
+(tasks.unit_of_work.Batch): a chunk of up to CHUNK_TASKS tasks (FIRST_CHUNK_TASKS the first) and
+100 items is ONE TransactWriteItems, each task still its own conditional writes of its task item and history
 event, and one change per user item for the whole chunk (a user's load changed by the chunk's
 sum, its capacity asserted for that sum: `load <= capacity - n`; its memberships checked once).
 The chunks share the caller's load item, so they are written one after another, each while the
@@ -41,7 +41,12 @@ from baton.tasks.domain import AtomicRefused, Person, Task
 from baton.tasks.repository import TaskRepository
 from baton.tasks.unit_of_work import Batch, UnitOfWork
 
-CHUNK_TASKS = 34  # 100 tasks: 3 transactions (a claim is 2 items a task, plus 1-2 for the caller)
+# 100 tasks: 3 transactions, 16 + 42 + 42 (a claim is 2 items a task, plus 1-2 for the caller). The
+# first is small so that writing starts early: the chunks' writes, one after another, are the
+# request's longest path (16 then 42 measured about 4 ms, 6%, faster than three of 34 on the
+# latency model).
+FIRST_CHUNK_TASKS = 16
+CHUNK_TASKS = 42
 CHUNK_RETRIES = 2  # a chunk decided again without a task whose own item refused it, then task by task
 BATCH_GET_KEYS = 100
 
@@ -111,6 +116,7 @@ class Chunks:
                  pool: ThreadPoolExecutor | None) -> None:
         self.db, self.tasks, self.step, self.pool = db, tasks, step, pool
         self.results: dict[str, ItemResult] = {}
+        self.planned = 0  # chunks decided so far
 
     def run(self, task_ids: Sequence[str]) -> list[ItemResult]:
         pending = deque(task_ids)
@@ -142,7 +148,9 @@ class Chunks:
         saved = self._save()
         ids: list[str] = []
         results: dict[str, ItemResult] = {}
-        while pending and len(ids) < CHUNK_TASKS:
+        limit = FIRST_CHUNK_TASKS if not self.planned else CHUNK_TASKS
+        self.planned += 1
+        while pending and len(ids) < limit:
             task_id = pending[0]
             mark = (list(batch.ops), list(batch.owners), list(batch.whys), self._save())
             self.tasks.first(task_id)
