@@ -51,13 +51,11 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _fresh_worker() -> None:
-    """In a new worker: its own DynamoDB client, never the parent's pooled connections; and its
-    own merge threads (a fork copies the parent's thread pool object but none of its threads:
-    work handed to it would wait forever)."""
-    from baton.storage.dynamo import _client, _pool
+    """In a new worker: its own DynamoDB client, never the parent's pooled connections. (Its
+    thread pools are its own already: storage.dynamo.thread_pool keeps one per process id.)"""
+    from baton.storage.dynamo import _client
 
     _client.cache_clear()
-    _pool.cache_clear()
 
 
 def _invoke(family: str, event: dict[str, Any]) -> dict[str, Any]:

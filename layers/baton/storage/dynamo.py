@@ -10,6 +10,7 @@ domain outcome. No Scan on a request path.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -112,9 +113,21 @@ class _Source:
     started: bool = False
 
 
-@lru_cache(maxsize=1)
+def thread_pool(name: str, size: int) -> ThreadPoolExecutor:
+    """This process's pool of `size` threads called `name`, made at its first use and kept. One per
+    process id: a forked process (local/workers.py) holds the parent's pool object but none of its
+    threads, and work handed to that would wait forever."""
+    return _pools(os.getpid(), name, size)
+
+
+@lru_cache(maxsize=16)
+def _pools(_pid: int, name: str, size: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(size, thread_name_prefix=name)
+
+
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(MERGE_THREADS, thread_name_prefix="baton-merge")
+    """The threads that read a merged listing's partitions side by side."""
+    return thread_pool("baton-merge", MERGE_THREADS)
 
 
 def _parallel(fn: Any, sources: list[_Source], count: int) -> None:

@@ -22,15 +22,12 @@ case ledger at write time, the rule, as a single task's refusal names it)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, BatonError, Conflict
 from baton.settings import get_settings
-from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict
+from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict, thread_pool
 from baton.tasks.algorithm import MAX_ATTEMPTS
 from baton.tasks.bulk_chunks import BulkRepository, Chunks, ItemResult, SideBySide
 from baton.tasks.domain import AtomicRefused, Task
@@ -43,7 +40,9 @@ MAX_TASKS = 100
 ACTIONS = ("claim", "release", "assign", "reassign", "complete", "abandon")
 WITH_USER = frozenset({"assign", "reassign"})
 WITH_COMMENT = frozenset({"assign", "reassign", "complete", "abandon"})
-BULK_THREADS = 4  # a request uses 2 at once (its reads side by side; a chunk written while the next is decided)
+# a request uses 2 at once (its reads side by side; a chunk written while the next is decided); no
+# task of the pool waits for another, so requests served at once only queue their calls
+BULK_THREADS = 4
 
 
 def validate(action: str, task_ids: list[str], user_id: str | None, comment: str | None, atomic: bool) -> None:
@@ -83,19 +82,6 @@ def _step(service: TaskService, action: str, user_id: str | None, comment: str |
     return lambda t: service.finish(t, "completed" if action == "complete" else "abandoned", comment)[0]
 
 
-def _pool() -> ThreadPoolExecutor:
-    """The process's threads for bulk requests' reads and chunk writes, made at the first request that
-    needs them and kept (starting two threads each request cost more than a millisecond of its CPU).
-    No task of it waits for another of it, so requests served at once only queue their calls. One
-    per process id: a forked process (local/workers.py) has the pool's object but not its threads."""
-    return _pools(os.getpid())
-
-
-@cache
-def _pools(_pid: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(BULK_THREADS, thread_name_prefix="baton-bulk")
-
-
 def _prefetched(db: Dynamo, uow: UnitOfWork, caller: Caller, task_ids: list[str], users: Iterable[str]
                 ) -> TaskRepository:
     """The repository of one bulk request: every task and user read up front in one BatchGetItem,
@@ -113,7 +99,8 @@ def run(db: Dynamo, caller: Caller, action: str, task_ids: list[str], user_id: s
     if not atomic:
         # the reads side by side, then each chunk written while the next one is decided (tasks.bulk_chunks);
         # one after another with moto, which is not thread-safe
-        pool = _pool() if get_settings().bulk_workers > 1 else None
+        # the process's bulk threads, kept (starting two each request cost over a millisecond of CPU)
+        pool = thread_pool("baton-bulk", BULK_THREADS) if get_settings().bulk_workers > 1 else None
         tasks = BulkRepository(SideBySide(db, pool) if pool is not None else db)
         tasks.prefetch(caller.tenant, task_ids, users)
         step = _step(TaskService(db, caller, tasks), action, user_id, comment)
