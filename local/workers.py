@@ -52,7 +52,7 @@ def _die_with_parent(parent: int) -> None:
 
 def _fresh_worker() -> None:
     """In a new worker: its own DynamoDB client, never the parent's pooled connections. (Its
-    thread pools are its own already: storage.dynamo.thread_pool keeps one per process id.)"""
+    thread pools are its own already: storage.threads keeps one per process id.)"""
     from baton.storage.dynamo import _client
 
     _client.cache_clear()

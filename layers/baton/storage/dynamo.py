@@ -10,7 +10,6 @@ domain outcome. No Scan on a request path.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -27,6 +26,7 @@ from baton.errors import BadRequest, Conflict, Internal, Unavailable
 from baton.settings import get_settings
 from baton.storage import wire
 from baton.storage.cursors import decode_cursor, encode_cursor
+from baton.storage.threads import thread_pool
 from baton.table import INDEXES
 
 THROTTLE_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
@@ -113,21 +113,8 @@ class _Source:
     started: bool = False
 
 
-def thread_pool(name: str, size: int) -> ThreadPoolExecutor:
-    """This process's pool of `size` threads called `name`, made at its first use and kept. One per
-    process id: a forked process (local/workers.py) holds the parent's pool object but none of its
-    threads, and work handed to that would wait forever."""
-    return _pools(os.getpid(), name, size)
-
-
-@lru_cache(maxsize=16)
-def _pools(_pid: int, name: str, size: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(size, thread_name_prefix=name)
-
-
 def _pool() -> ThreadPoolExecutor:
-    """The threads that read a merged listing's partitions side by side."""
-    return thread_pool("baton-merge", MERGE_THREADS)
+    return thread_pool("baton-merge", MERGE_THREADS)  # a merged listing's partitions read side by side
 
 
 def _parallel(fn: Any, sources: list[_Source], count: int) -> None:

@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable
 from baton.domain import Caller, require_role
 from baton.errors import BadRequest, BatonError, Conflict
 from baton.settings import get_settings
-from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict, thread_pool
+from baton.storage.dynamo import MAX_TRANSACTION_ITEMS, Dynamo, TransactionConflict
+from baton.storage.threads import thread_pool
 from baton.tasks.algorithm import MAX_ATTEMPTS
 from baton.tasks.bulk_chunks import BulkRepository, Chunks, ItemResult, SideBySide
 from baton.tasks.domain import AtomicRefused, Task
