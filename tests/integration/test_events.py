@@ -16,7 +16,7 @@ from baton.storage.dynamo import get_dynamo, serialize
 from baton.storage.keys import Keys
 from baton.tasks.events import cloud_event, tenant_of_event
 from baton.tasks.stream import PIPE_FILTERS, cloud_events, history_event_of, tenant_of
-from tests.support import ADMIN, OPS, TENANT, call, claim, history, release, seed
+from tests.support import ADMIN, OPS, TENANT, bulk, call, claim, history, release, seed
 from tests.support.events import stream_records, validate
 
 
@@ -82,7 +82,14 @@ def mixed_changes() -> list[str]:
     assert claim("t4", "bob").status == 200
     assert call("POST", "/api/v1/tasks/t4/action/complete", {"comment": "done"}, user="bob").status == 200
     assert call("POST", "/api/v1/tasks/t1/action/abandon", {}, user="root", roles=ADMIN).status == 200
-    return ["t1", "t2", "t3", "t4"]
+    for task, offered in (("t5", {"candidateUsers": ["alice"]}), ("t6", {"candidateGroups": ["ops"]})):
+        assert call("POST", "/api/v1/tasks", {"id": task, "name": task, **offered}, user="root",
+                    roles=ADMIN).status == 201
+    # a bulk claim holds each claim's event in its task item; a release writes t5's out, deferred
+    r = bulk("claim", {"taskIds": ["t5", "t6"]}, user="alice")
+    assert [i["status"] for i in r.body["results"]] == [200, 200], r
+    assert release("t5", "alice").status == 200
+    return ["t1", "t2", "t3", "t4", "t5", "t6"]
 
 
 @pytest.mark.usefixtures("local_table")
@@ -101,6 +108,8 @@ def test_one_event_per_history_event_in_version_order() -> None:
             assert {k: e["data"][k] for k in ("from", "to", "actor", "comment")} == \
                    {k: h[k] for k in ("from", "to", "actor", "comment")}
             validate(e)
+    assert [e["type"] for e in events if e["subject"] == "t5"] == ["baton.task.create", "baton.task.claim",
+                                                                   "baton.task.release"]
     t2 = [e["type"] for e in events if e["subject"] == "t2"]
     assert t2 == ["baton.task.create", "baton.task.claim", "baton.task.release", "baton.task.claim"]
     shared = next(e for e in events if e["subject"] == "t1" and e["type"] == "baton.task.reassign")
@@ -115,6 +124,9 @@ def test_pipe_filters_agree_with_the_python_rule_on_real_records() -> None:
     assert {"INSERT", "MODIFY"} <= kinds
     deferred = [r for r in records if "deferred" in (r["dynamodb"].get("NewImage") or {})]
     assert deferred, "the written-out direct claim is marked"
+    held = [r for r in records if "lastEvent" in (r["dynamodb"].get("NewImage") or {})
+            and "lastEvent" not in (r["dynamodb"].get("OldImage") or {})]
+    assert len(held) == 4, "t2's two one-write claims, and the bulk's claims of t5 and t6, held in the task"
     for record in records:
         by_pattern = any(pattern_matches(p, record) for p in PIPE_FILTERS)
         assert by_pattern == (history_event_of(record) is not None), record["dynamodb"]["Keys"]

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from baton import clock
 from baton.domain import Caller
 from baton.storage.dynamo import get_dynamo
+from baton.storage.keys import Keys
 from baton.tasks.bulk_chunks import CHUNK_TASKS, FIRST_CHUNK_TASKS
 from baton.tasks.service import TaskService
-from tests.support import ADMIN, TENANT, bulk, call, claim, counted, get_task, history, seed
+from tests.support import ADMIN, TENANT, bulk, call, claim, counted, get_task, history, release, seed
 from tests.support import create_task as create
 
 pytestmark = pytest.mark.usefixtures("backend", "controlled_clock")
@@ -65,7 +67,7 @@ def test_a_bulk_claim_of_100_is_one_transaction_a_chunk_with_each_task_its_own_w
     ids = mixed("b", 100)
     r, calls = counted(lambda: bulk("claim", {"taskIds": ids}))
     assert r.status == 200 and [i["status"] for i in r.body["results"]] == [200] * 100, r
-    assert calls.get("TransactWriteItems") == 1 + math.ceil((100 - FIRST_CHUNK_TASKS) / CHUNK_TASKS) == 3, calls
+    assert calls.get("TransactWriteItems") == 1 + math.ceil((100 - FIRST_CHUNK_TASKS) / CHUNK_TASKS) == 2, calls
     assert calls.get("BatchGetItem", 0) <= 2 and set(calls) == {"TransactWriteItems", "BatchGetItem"}, calls
     for task in ids:
         assert get_task(task).body["assignee"] == "alice"
@@ -155,23 +157,52 @@ def test_capacity_reached_before_the_chunk_is_written_takes_its_tasks_one_by_one
     assert load("alice") == 10 and get_task("other").body["assignee"] == "alice"
 
 
-def _chunks(tasks: int) -> int:
-    """The transactions a request of `tasks` tasks that all write is written in."""
-    return 1 if tasks <= FIRST_CHUNK_TASKS else 1 + math.ceil((tasks - FIRST_CHUNK_TASKS) / CHUNK_TASKS)
-
-
 def test_bulk_release_and_complete_move_the_load_once_a_chunk() -> None:
     seed()
-    ids = mixed("r", 40)
-    assert {i["status"] for i in bulk("claim", {"taskIds": ids}).body["results"]} == {200}
-    assert load("alice") == 40
-    r, calls = counted(lambda: bulk("release", {"taskIds": ids[:30] + ["nope"]}))
-    assert [i["status"] for i in r.body["results"]] == [200] * 30 + [404], r
-    assert calls.get("TransactWriteItems") == _chunks(31) == 2 and load("alice") == 10  # 16 + 15
-    r, calls = counted(lambda: bulk("complete", {"taskIds": ids[25:], "comment": "done"}))
-    assert [i["status"] for i in r.body["results"]] == [403] * 5 + [200] * 10, r  # released ones: not hers
-    assert calls.get("TransactWriteItems") == _chunks(15) == 1 and load("alice") == 0
-    assert [e["action"] for e in history(ids[39])] == ["create", "claim", "complete"]
+    ids = mixed("r", 50)
+    r, calls = counted(lambda: bulk("claim", {"taskIds": ids}))
+    assert {i["status"] for i in r.body["results"]} == {200} and load("alice") == 50
+    assert calls.get("TransactWriteItems") == 2, calls  # FIRST_CHUNK_TASKS, then the other 10
+    r, calls = counted(lambda: bulk("release", {"taskIds": ids[:45] + ["nope"]}))
+    assert [i["status"] for i in r.body["results"]] == [200] * 45 + [404], r
+    # a release is 3 items (the task, its held claim event written out, its own): 33 a transaction
+    assert calls.get("TransactWriteItems") == 2 and load("alice") == 5, calls
+    r, calls = counted(lambda: bulk("complete", {"taskIds": ids[40:], "comment": "done"}))
+    assert [i["status"] for i in r.body["results"]] == [403] * 5 + [200] * 5, r  # released ones: not hers
+    assert calls.get("TransactWriteItems") == 1 and load("alice") == 0
+    assert [e["action"] for e in history(ids[49])] == ["create", "claim", "complete"]
     r = bulk("assign", {"taskIds": ids[:3], "userId": "bob", "comment": "yours"}, user="root", roles=ADMIN)
     assert [i["status"] for i in r.body["results"]] == [400, 200, 400], r  # bob: a candidate of odd ones only
     assert load("bob") == 1 and history(ids[1])[-1]["comment"] == "yours"
+
+
+def test_a_bulk_claims_event_is_held_in_its_task_served_audited_chained_and_written_out_next() -> None:
+    """A bulk claim holds each claim's event in its task item (1 item a claim, as the one-write
+    claim's): it is in the task's history and the tenant's audit at once, its hash chained, and
+    the task's next change writes it out as its history item, the same event."""
+    seed()
+    start = clock.stamp()
+    ids = mixed("h", 4)
+    clock.advance(1)
+    r, calls = counted(lambda: bulk("claim", {"taskIds": ids}))
+    assert [i["status"] for i in r.body["results"]] == [200] * 4 and calls.get("TransactWriteItems") == 1, r
+    db = get_dynamo()
+    items = [db.get(Keys.task(TENANT, t)) or {} for t in ids]
+    assert all("lastEvent" in item for item in items), "held in the task item"
+    assert not any(db.get({"pk": Keys.task(TENANT, t)["pk"], "sk": Keys.history_sk(2)}) for t in ids)
+    held = {t: history(t)[-1] for t in ids}
+    assert {e["action"] for e in held.values()} == {"claim"} and all(e["version"] == 2 for e in held.values())
+    for task in ids:
+        verify = call("GET", f"/api/v1/tasks/{task}/history", query={"verify": "true"})
+        assert verify.status == 200 and verify.body["verified"] is True, verify
+    clock.advance(1)
+    audit = call("GET", "/api/v1/audit", user="root", roles=ADMIN,
+                 query={"from": start, "to": clock.stamp(), "action": "claim"})
+    assert sorted(e["id"] for e in audit.body["items"]) == sorted(e["id"] for e in held.values()), audit
+    assert release(ids[0], "alice").status == 200  # written out: the same event, then the release
+    after = history(ids[0])
+    assert [e["action"] for e in after] == ["create", "claim", "release"] and after[1] == held[ids[0]]
+    assert db.get({"pk": Keys.task(TENANT, ids[0])["pk"], "sk": Keys.history_sk(2)})
+    assert "lastEvent" not in (db.get(Keys.task(TENANT, ids[0])) or {})
+    verify = call("GET", f"/api/v1/tasks/{ids[0]}/history", query={"verify": "true"})
+    assert verify.status == 200 and verify.body["verified"] is True, verify

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from baton.storage.conditions import Param, absent, contains, either, eq, rule
 from baton.storage.dynamo import ConditionFailed, get_dynamo, serialize
 from baton.storage.keys import Keys
 from baton.tasks.change import Change, Membership
@@ -97,3 +98,17 @@ def test_a_membership_condition_and_its_python_check_agree() -> None:
         verdicts = dynamodb_says(keys, Op("ConditionCheck", {}, rule))
         assert verdicts == [rule.holds({"groups": g}) for g in memberships.values()], wanted
         assert verdicts == [bool(set(g) & set(wanted)) for g in memberships.values()], wanted
+
+
+def test_a_clause_anded_twice_is_written_once_and_means_the_same() -> None:
+    """A bulk chunk ANDs each task's checks of one user item: a clause already there adds nothing,
+    so 60 group tasks' checks stay as short as one (an expression holds 4 KB), and hold alike."""
+    member = rule(contains("groups", "ops"), either(absent("active"), eq("active", True)))
+    joined = member
+    for _ in range(60):
+        joined = joined & member & contains("groups", Param("g"))
+    assert joined.clauses == (*member.clauses, contains("groups", Param("g")))
+    assert len(joined.condition(g="ops").expression) < 200
+    for groups, active in itertools.product(([], ["ops"], ["ops", "x"]), (None, True, False)):
+        item = {"groups": groups, **({"active": active} if active is not None else {})}
+        assert joined.holds(item, g="ops") == (member.holds(item) and "ops" in groups)

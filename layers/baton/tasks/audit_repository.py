@@ -2,8 +2,8 @@
 audit index, gsi4) and a case's tasks (gsi5). Like every repository it takes and returns domain
 values; keys and cursors stay here.
 
-The audit index holds each ledger event once: its history item, or (a direct claim's event, until
-the next change writes it out) the task item holding it as `lastEvent`. Its partitions are a
+The audit index holds each ledger event once: its history item, or (a claim's event held in its
+task, until the next change writes it out) the task item holding it as `lastEvent`. Its partitions are a
 month and one of AUDIT_SHARDS shards (from the event id), so no key takes more than about 1/32 of
 a busy tenant's writes; a page reads the window's months in turn, the 32 shards of each merged in
 time order, each Query asking for a share of the page (as the task listing's merge does): a page

@@ -7,8 +7,9 @@ up front in consistent BatchGetItems (100 keys each, side by side), each task's 
 answered from them; then the tasks' writes go in chunks, one TransactWriteItems a chunk with one
 load change per user (tasks.bulk_chunks: a refused chunk is decided again without the task that
 refused it, or taken task by task, so that one task's refusal never fails another). So a bulk
-claim of 100 tasks is 3 transactions plus two BatchGetItems, whatever mix of direct and group
-candidates it holds; each task still writes its own task and history items.
+claim of 100 tasks is 2 transactions plus two BatchGetItems, whatever mix of direct and group
+candidates it holds; each task still writes its own items (a claim's event held in its task item,
+written out by the task's next change: docs/data-model.md).
 
 `atomic: true` plans every task the same way but writes through a staging unit of work
 (tasks.unit_of_work.Batch) and commits them all in ONE TransactWriteItems: all or none. DynamoDB takes at most 100 items

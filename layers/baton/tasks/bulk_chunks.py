@@ -3,9 +3,10 @@
 Each task is decided as its single action decides it (the same TaskService method, from the
 request's one read), and its writes are staged through the atomic path's unit of work
 (tasks.unit_of_work.Batch): a chunk of up to CHUNK_TASKS tasks (FIRST_CHUNK_TASKS the first) and
-100 items is ONE TransactWriteItems, each task still its own conditional writes of its task item and history
-event, and one change per user item for the whole chunk (a user's load changed by the chunk's
-sum, its capacity asserted for that sum: `load <= capacity - n`; its memberships checked once).
+100 items is ONE TransactWriteItems, each task still its own conditional writes of its task item
+and history event (a claim's held in its task item, as `lastEvent`: `BulkRepository.hold_claims`),
+and one change per user item for the whole chunk (a user's load changed by the chunk's sum, its
+capacity asserted for that sum: `load <= capacity - n`; its memberships checked once).
 The chunks share the caller's load item, so they are written one after another, each while the
 next one is decided (on what the one in flight writes: decided again if it is refused). The next
 is decided once the one in flight has made its request (botocore's serializing and signing done,
@@ -41,12 +42,13 @@ from baton.tasks.domain import AtomicRefused, Person, Task
 from baton.tasks.repository import TaskRepository
 from baton.tasks.unit_of_work import Batch, UnitOfWork
 
-# 100 tasks: 3 transactions, 16 + 42 + 42 (a claim is 2 items a task, plus 1-2 for the caller). The
-# first is small so that writing starts early: the chunks' writes, one after another, are the
-# request's longest path (16 then 42 measured about 4 ms, 6%, faster than three of 34 on the
-# latency model).
-FIRST_CHUNK_TASKS = 16
-CHUNK_TASKS = 42
+# 100 claims: 2 transactions, 40 + 60 (a claim is 1 item, its event held in its task item:
+# `hold_claims`; plus 1-2 for the caller; an action of 2 or 3 items a task fills 100 items first).
+# The first is smaller so that writing starts early: deciding the second (60 tasks) takes about as
+# long as the first's write (measured on the latency model: docs/decisions.md, "The bulk claim's
+# event in its task item").
+FIRST_CHUNK_TASKS = 40
+CHUNK_TASKS = 98
 CHUNK_RETRIES = 2  # a chunk decided again without a task whose own item refused it, then task by task
 BATCH_GET_KEYS = 100
 
@@ -82,6 +84,7 @@ class BulkRepository(TaskRepository):
     taken alone."""
 
     prefetched: dict[str, Task | None]
+    hold_claims = True  # a claim is then 1 item, not 2: 100 claims in 2 transactions, not 3
 
     def prefetch(self, tenant: str, task_ids: Sequence[str], user_ids: Iterable[str]) -> None:
         super().prefetch(tenant, task_ids, user_ids)

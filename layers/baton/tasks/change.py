@@ -86,6 +86,13 @@ class Change(NamedTuple):
     def events(self) -> tuple[HistoryEvent, ...]:
         return (self.expired, self.event) if self.expired is not None else (self.event,)
 
+    def holders(self) -> tuple[str | None, str | None]:
+        """Who bore the task as read (held it, or had it offered: an offer reserves a slot) and who
+        bears it after the change: the users whose load it changes (the same user: nobody's)."""
+        old = self.before.bearer if self.before.status == "open" else None
+        new = self.after.bearer if self.after.status == "open" else None
+        return (old, new) if old != new else (None, None)
+
     def task_rule(self) -> Rule:
         """The task is still exactly as read: version, status, assignee; a passed lease taken over
         had passed at the takeover; a holder's lease has not passed at the time of its action."""

@@ -23,7 +23,7 @@ from baton.tasks.timers import OVERDUE, timer_attributes
 from baton.tasks.unit_of_work import Op
 
 MAX_CANDIDATES = MAX_TRANSACTION_ITEMS - 3
-ITEMS_PER_TASK = 3  # task, history event, a direct claim's pending event written out
+ITEMS_PER_TASK = 3  # task, history event, a held claim event written out
 MAX_ATOMIC_TASKS = (MAX_TRANSACTION_ITEMS - 2) // ITEMS_PER_TASK  # 32: room for two membership checks
 
 
@@ -158,10 +158,18 @@ def event_item(tenant: str, event: HistoryEvent) -> dict[str, Any]:
     return serialize(data)
 
 
+def held_event(tenant: str, event: HistoryEvent) -> dict[str, Any]:
+    """The attributes with which a task item holds `event` as its pending event (`lastEvent`,
+    numbered by the task's version; a claim's: the direct claim, a bulk request's), in the tenant
+    audit (gsi4) by its time until the next change writes it out (`pending_event`)."""
+    return {"lastEvent": event.model_dump(by_alias=True, exclude={"version", "hash"}, exclude_none=True),
+            **Keys.audit_keys(tenant, event.at, event.id)}
+
+
 # ---- the audit ledger: changes and the hash chain (baton.ledger) ---------------------------------
 
 def pending_event(task: Task) -> HistoryEvent | None:
-    """A direct claim's event held in the task item (`lastEvent`), numbered by the task's version
+    """A claim's event held in the task item (`lastEvent`), numbered by the task's version
     and hashed after the task's last written event (its `lastHash`), as it will be when the next
     change writes it out: served and written out, it is the same event with the same hash."""
     if not task.lastEvent:

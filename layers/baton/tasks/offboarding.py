@@ -47,7 +47,7 @@ from baton.tasks.leases import takeover
 from baton.tasks.listings import TaskListings
 from baton.tasks.offers import OFFER
 from baton.tasks.reasons import OFFBOARDING
-from baton.tasks.repository import TaskRepository, holders
+from baton.tasks.repository import TaskRepository
 from baton.tasks.service import TaskService
 
 ADMIN_ONLY = frozenset({ROLE_ADMIN})
@@ -183,7 +183,7 @@ class Offboarding:
                 change = decide(Seen(task, view, expired, groups, False))
                 if change is None:
                     return None
-                for who, delta in zip(holders(change), (-1, 1), strict=True):  # the loads as it would leave them
+                for who, delta in zip(change.holders(), (-1, 1), strict=True):  # the loads as it would leave them
                     if who is not None and who in service.tasks.people:
                         person = service.tasks.people[who]
                         service.tasks.people[who] = person._replace(load=person.load + delta)

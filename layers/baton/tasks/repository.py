@@ -38,6 +38,7 @@ from baton.tasks.layout import (
     MAX_CANDIDATES,
     entry_ops,
     event_item,
+    held_event,
     is_task,
     pending_event,
     record_changes,
@@ -58,19 +59,13 @@ NO_USER = rule(absent("pk"))  # a holder without a load item (no user of the dir
 ACTIVE = EXISTS & either(absent("active"), eq("active", True))
 
 
-def holders(change: Change) -> tuple[str | None, str | None]:
-    """Who bore the task as read (held it, or had it offered: an offer reserves a slot) and who
-    bears it after the change: the users whose load it changes (the same user: nobody's)."""
-    old = change.before.bearer if change.before.status == "open" else None
-    new = change.after.bearer if change.after.status == "open" else None
-    return (old, new) if old != new else (None, None)
-
-
 class _UserUnknown(Exception):
     """A write took a user for a directory user, or for none, wrongly: write it again."""
 
 
 class TaskRepository:
+    hold_claims = False  # a claim's event held in its task item (a bulk request's: tasks.bulk_chunks)
+
     def __init__(self, db: Dynamo, uow: UnitOfWork | None = None) -> None:
         self.db = db
         self.uow = uow or UnitOfWork(db)
@@ -165,16 +160,18 @@ class TaskRepository:
 
     def _write(self, tenant: str, change: Change) -> None:
         old, new = change.before, change.after
-        # The ledger: what each event changed, and the chain (a pending claim event written out,
-        # a takeover's, then the change's own), its last hash kept on the task written with them.
+        # The ledger: what each event changed, the chain (a pending claim event written out, a takeover's,
+        # the change's own) and its last hash on the task; a claim's event held in the task (`hold_claims`).
         record_changes(old, new, change.event, change.expired)
         pending = pending_event(old)
-        stamp_chain(old, new, [e for e in (pending, change.expired, change.event) if e is not None])
-        ops = [Op("Put", task_item(tenant, new), change.task_rule()),
-               Op("Put", event_item(tenant, change.event), NEW)]
+        held = self.hold_claims and pending is None and change.expired is None and change.event.action == "claim"
+        stamp_chain(old, new, [] if held else [e for e in (pending, change.expired, change.event) if e is not None])
+        item = {**task_item(tenant, new), **(serialize(held_event(tenant, change.event)) if held else {})}
+        ops = [Op("Put", item, change.task_rule())]
+        ops += [] if held else [Op("Put", event_item(tenant, change.event), NEW)]
         checked: dict[int, str] = {}  # op index -> the user whose item it changes or checks
         loads: dict[int, int] = {}  # op index -> the load change it makes
-        was, now = holders(change)
+        was, now = change.holders()
         for user, delta in ((was, -1), (now, 1)):
             if user is None:
                 continue
@@ -278,12 +275,10 @@ class TaskRepository:
         item by the next change. TaskChanged (the task as it is, or None) otherwise."""
         claim, params = condition
         rendered = claim.condition(**params)
-        values: dict[str, Any] = {":me": user, ":one": 1, ":now": event.at,
+        held = held_event(tenant, event)  # `lastEvent`, in the tenant audit while the task item holds it
+        values: dict[str, Any] = {":me": user, ":one": 1, ":now": event.at, ":ev": held.pop("lastEvent"),
                                   ":g2": Keys.assignee_index(tenant, user, "open"), ":g3": Keys.inbox(tenant, user),
-                                  ":ev": event.model_dump(by_alias=True, exclude={"version", "hash"},
-                                                          exclude_none=True),
-                                  # in the tenant audit while the task item holds it
-                                  **{f":{k}": v for k, v in Keys.audit_keys(tenant, event.at, event.id).items()}}
+                                  **{f":{k}": v for k, v in held.items()}}
         # The caller is the only candidate: the task item is then its only queue entry, and
         # moving it from that queue to the caller's inbox (gsi3pk) is part of this one write.
         try:

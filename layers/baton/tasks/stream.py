@@ -6,8 +6,8 @@ atomically with its change, so the table's stream carries each of them exactly o
 
 - the INSERT of a history item, except one written out later from a task's `lastEvent` (it
   carries `deferred`: its event was published when the claim was made), and
-- the change of a task item that gained a `lastEvent` (the one-request direct claim, whose
-  event lives in the task item until the next change writes it out).
+- the change of a task item that gained a `lastEvent` (a claim whose event the task item holds
+  until the next change writes it out: a bulk request's claim, the retired one-write claim's).
 
 `PIPE_FILTERS` says the same in EventBridge's pattern language (the Pipe drops everything else
 before it invokes anything); `history_event_of` is the authority and runs after it, in the Pipe's
