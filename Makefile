@@ -99,7 +99,7 @@ FUZZ_EXAMPLES ?= 500
 fuzz: install
 	$(BIN)/python -m tests.fuzz --max-examples $(FUZZ_EXAMPLES)
 
-# Writes benchmarks/results.json and the table in README.md (about 15-17 minutes here, installing included).
+# Writes benchmarks/results.json and the table in README.md (about 15 minutes here, installing included).
 bench: install
 	$(BIN)/python -m benchmarks.run
 
