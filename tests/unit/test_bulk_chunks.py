@@ -206,3 +206,24 @@ def test_a_bulk_claims_event_is_held_in_its_task_served_audited_chained_and_writ
     assert "lastEvent" not in (db.get(Keys.task(TENANT, ids[0])) or {})
     verify = call("GET", f"/api/v1/tasks/{ids[0]}/history", query={"verify": "true"})
     assert verify.status == 200 and verify.body["verified"] is True, verify
+
+
+def test_a_held_claim_under_a_lease_is_written_out_by_the_takeover_before_its_own_events() -> None:
+    """A bulk claim under a lease holds its event; a bulk takeover after the lease passed holds
+    none (it writes `lease-expired` too): the held claim, the expiry and the new claim are written
+    in version order, each with its changes, and the chain verifies."""
+    seed()
+    create("L1", candidateUsers=["alice", "bob"], leaseSeconds=60)
+    assert bulk("claim", {"taskIds": ["L1"]}, user="alice").body["results"][0]["status"] == 200
+    assert "lastEvent" in (get_dynamo().get(Keys.task(TENANT, "L1")) or {})
+    clock.advance(61)
+    assert bulk("claim", {"taskIds": ["L1"]}, user="bob").body["results"][0]["status"] == 200
+    events = history("L1")
+    assert [(e["action"], e["version"]) for e in events] == [("create", 1), ("claim", 2), ("lease-expired", 3),
+                                                             ("claim", 4)]
+    assert events[1]["changes"]["assignee"] == {"from": None, "to": "alice"} and events[1]["changes"]["lease"]["to"]
+    assert events[2]["changes"]["assignee"] == {"from": "alice", "to": None}
+    assert "lastEvent" not in (get_dynamo().get(Keys.task(TENANT, "L1")) or {})
+    verify = call("GET", "/api/v1/tasks/L1/history", query={"verify": "true"})
+    assert verify.status == 200 and verify.body["verified"] is True and verify.body["checked"] == 4, verify
+    assert load("alice") == 0 and load("bob") == 1
